@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: the DESIGN §8 performance budget, measured against a real
+ * daemon side by side with the physical baseline in the same run.
+ */
+import { parseArgs, USAGE, type BenchOptions } from './lib/args.js';
+import { REPO_ROOT, startDaemon, type Daemon } from './lib/daemon.js';
+import { machineInfo } from './lib/machine.js';
+import { readRssBytes } from './lib/proc.js';
+import { writeResults } from './lib/results.js';
+import { errorRow, type Row } from './lib/row.js';
+import { renderTable } from './lib/table.js';
+import { openHostSession } from './metrics/host-session.js';
+import { measureMemory } from './metrics/memory.js';
+import type { MetricContext, MetricResult } from './metrics/metric.js';
+import { measureRoundTrip } from './metrics/round-trip.js';
+import { measureSessionCreate } from './metrics/session-create.js';
+import { measureThroughput } from './metrics/throughput.js';
+
+/** Settings that let the bench go past the daemon's per-session command cap and session cap. */
+const DAEMON_ENV = {
+  TRL_MAX_SESSIONS: '1024',
+  TRL_SESSION_MAX_COMMANDS: '100000000',
+};
+
+const METRIC_TIMEOUT_MS = 10 * 60 * 1000;
+
+const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricContext) => Promise<MetricResult> }> = [
+  { key: 'memory', title: 'idle RSS and RSS per idle session', run: measureMemory },
+  { key: 'round_trip', title: 'exec.run round trip vs bare spawn', run: measureRoundTrip },
+  { key: 'throughput', title: 'commands/s with concurrent clients vs bare spawns', run: measureThroughput },
+  { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
+];
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Untimed exec.run calls so that the daemon's code paths are compiled before anything is measured. */
+async function warmUp(socketPath: string, options: BenchOptions): Promise<void> {
+  const session = await openHostSession(socketPath);
+  try {
+    for (let i = 0; i < options.warmup * 2; i++) await session.runTrue();
+  } finally {
+    await session.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const options = parsed;
+  const timestamp = new Date().toISOString();
+  const machine = machineInfo();
+  log(`${machine.cpus} cpus, node ${machine.node}, kernel ${machine.kernel}${options.quick ? ' (quick run: figures are not meaningful)' : ''}`);
+
+  const rows: Row[] = [];
+  const metrics: Record<string, unknown> = {};
+  const errors: Array<{ metric: string; error: string }> = [];
+  let daemon: Daemon | undefined;
+  let shutdown: Awaited<ReturnType<Daemon['stop']>> | undefined;
+  let finalRss: number | undefined;
+
+  try {
+    daemon = await startDaemon({ env: DAEMON_ENV });
+    log(`daemon pid ${daemon.pid} on ${daemon.socketPath}`);
+    await warmUp(daemon.socketPath, options);
+    const ctx: MetricContext = { socketPath: daemon.socketPath, daemonPid: daemon.pid, options };
+    for (const metric of METRICS) {
+      log(`${metric.title}…`);
+      try {
+        const result = await withTimeout(metric.run(ctx), METRIC_TIMEOUT_MS, metric.title);
+        rows.push(...result.rows);
+        metrics[metric.key] = result.data;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log(`${metric.title} failed: ${message}`);
+        rows.push(errorRow(metric.title, err));
+        errors.push({ metric: metric.key, error: message });
+      }
+    }
+    finalRss = await readRssBytes(daemon.pid).catch(() => undefined);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`could not run: ${message}`);
+    errors.push({ metric: 'setup', error: message });
+  } finally {
+    if (daemon) {
+      shutdown = await daemon.stop();
+      if (shutdown.forced || shutdown.code !== 0) {
+        const message = `the daemon did not exit cleanly on SIGTERM (code ${shutdown.code}, signal ${shutdown.signal}, forced ${shutdown.forced})`;
+        log(message);
+        errors.push({ metric: 'shutdown', error: message });
+      }
+    }
+  }
+
+  if (rows.length > 0) process.stdout.write(renderTable(rows) + '\n');
+
+  const record = {
+    timestamp,
+    quick: options.quick,
+    options,
+    machine,
+    daemon: { pid: daemon?.pid ?? null, env: DAEMON_ENV, final_rss_bytes: finalRss ?? null, shutdown: shutdown ?? null },
+    rows,
+    metrics,
+    errors,
+    within_budget: rows.length > 0 && rows.every((r) => r.ok === true),
+  };
+  const file = await writeResults(REPO_ROOT, timestamp, record);
+  log(`results written to ${file} and bench/results/latest.json`);
+  return errors.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

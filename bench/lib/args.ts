@@ -1,0 +1,62 @@
+/** Command-line options of `npm run bench`. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Timed samples per side for round-trip metrics (exec.run, session.create). */
+  iterations: number;
+  /** Untimed calls per side before measuring. */
+  warmup: number;
+  /** Samples per alternating block; blocks of trl and baseline take turns. */
+  blockSize: number;
+  /** Seconds each side runs in the 8-client throughput test. */
+  throughputSeconds: number;
+  /** Number of alternating blocks per side in the throughput test. */
+  throughputBlocks: number;
+  /** Concurrent clients in the throughput test. */
+  concurrency: number;
+  /** Sessions created to measure RSS per idle session. */
+  idleSessions: number;
+  /** Milliseconds the daemon is left alone before reading its RSS. */
+  idleMs: number;
+}
+
+const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--duration SECONDS]
+
+  --quick           fast smoke run (few samples; figures are not meaningful)
+  --iterations N    timed samples per side for round trips (default 1000)
+  --duration S      seconds per side for the 8-client throughput test (default 3)`;
+
+function positiveNumber(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0) {
+    throw new Error(`${flag} needs a positive number, got ${value ?? 'nothing'}\n${USAGE}`);
+  }
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
+  let quick = false;
+  let iterations: number | undefined;
+  let duration: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--iterations') iterations = Math.round(positiveNumber(arg, argv[++i]));
+    else if (arg === '--duration') duration = positiveNumber(arg, argv[++i]);
+    else if (arg === '--help' || arg === '-h') return 'help';
+    else throw new Error(`unknown option ${arg}\n${USAGE}`);
+  }
+  const n = iterations ?? (quick ? 100 : 1000);
+  return {
+    quick,
+    iterations: n,
+    warmup: quick ? 20 : 100,
+    blockSize: Math.max(1, Math.min(quick ? 25 : 50, Math.floor(n / 4))),
+    throughputSeconds: duration ?? (quick ? 0.6 : 3),
+    throughputBlocks: quick ? 2 : 6,
+    concurrency: 8,
+    idleSessions: 200,
+    idleMs: 1000,
+  };
+}
+
+export { USAGE };

@@ -1,0 +1,35 @@
+/** One side of a comparison: runs one timed sample and returns its duration in ms. */
+export type Sampler = () => Promise<number>;
+
+/**
+ * Collect `n` samples from each side in alternating blocks (A B B A A B …), so
+ * that slow phases of a noisy machine hit both sides alike.
+ */
+export async function interleavedSamples(
+  n: number,
+  blockSize: number,
+  a: Sampler,
+  b: Sampler,
+): Promise<{ a: number[]; b: number[] }> {
+  const out = { a: [] as number[], b: [] as number[] };
+  let block = 0;
+  while (out.a.length < n || out.b.length < n) {
+    // Alternate which side goes first in each pair of blocks.
+    const order: Array<'a' | 'b'> = block % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+    for (const side of order) {
+      const sampler = side === 'a' ? a : b;
+      const samples = out[side];
+      const target = Math.min(n, samples.length + blockSize);
+      while (samples.length < target) samples.push(await sampler());
+    }
+    block++;
+  }
+  return out;
+}
+
+/** Time one async call in milliseconds. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}

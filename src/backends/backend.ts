@@ -1,0 +1,88 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * One isolation tier behind one small interface (DESIGN §1): start a session,
+ * spawn a process in it, kill its trees, health check, describe. Nothing here
+ * knows about JSON or the protocol.
+ */
+export type TierName = 'host' | 'sandbox' | 'docker';
+
+export type Program =
+  | { kind: 'shell'; shell: string; script: string }
+  | { kind: 'argv'; argv: string[] };
+
+export interface SpawnSpec {
+  program: Program;
+  /** The complete environment of the child (the backend adds only its tracking tag). */
+  env: Record<string, string>;
+  cwd: string;
+  stdin: 'ignore' | 'pipe';
+  /** Open fd 3 as a pipe for the shell's state capture. */
+  stateFd: boolean;
+  commandTag: string;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnedProcess {
+  pid: number;
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  state: Readable | null;
+  /** Resolves when the main process has exited. */
+  exited: Promise<ExitStatus>;
+}
+
+export interface SessionLimits {
+  memory_bytes?: number | undefined;
+  cpu_percent?: number | undefined;
+  pids?: number | undefined;
+  cpu_s?: number | undefined;
+  nofile?: number | undefined;
+}
+
+/** Which processes a kill addresses: one command's tree, or the whole session. */
+export interface KillScope {
+  commandTag: string | null;
+  /** Process groups of the command leaders in scope (each leader's pid). */
+  pgids: number[];
+}
+
+export interface BackendSession {
+  spawn(spec: SpawnSpec): Promise<SpawnedProcess>;
+  /** Live processes in scope. */
+  processes(scope: KillScope): number[];
+  /** SIGTERM the tree, wait up to graceMs, SIGKILL what is left; resolves when none is left. Returns how many processes were signalled. */
+  terminate(scope: KillScope, graceMs: number): Promise<number>;
+  /** Deliver one signal to every process in scope. */
+  signal(scope: KillScope, signal: NodeJS.Signals): number;
+  /** Kill everything (SIGTERM, grace, SIGKILL) and release the session's resources; `pgids` are the running commands' leaders. */
+  destroy(graceMs: number, pgids: number[]): Promise<number>;
+}
+
+export interface TierHealth {
+  available: boolean;
+  isolated: boolean;
+  detail: string;
+}
+
+export interface Enforcement {
+  process_tracking: string;
+  limits: string;
+  detail: string;
+}
+
+export interface Backend {
+  readonly name: TierName;
+  healthCheck(): Promise<TierHealth>;
+  createSession(opts: { sessionTag: string; limits: SessionLimits }): Promise<BackendSession>;
+  enforcement(): Enforcement;
+  /** Kill what a dead predecessor instance left behind; returns the number of processes killed. */
+  reapInstance(instanceId: string): Promise<number>;
+  /** Release instance-wide resources at shutdown. */
+  close(): Promise<void>;
+}

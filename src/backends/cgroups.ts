@@ -1,0 +1,194 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Per-session cgroups (DESIGN §3, §6). Three shapes are supported:
+ * - plain v2: one hierarchy tracks processes (cgroup.kill) and holds the limits;
+ * - hybrid: a v2 hierarchy without controllers tracks processes, the v1
+ *   memory/pids/cpu hierarchies hold the limits (what this CI machine mounts);
+ * - v1 only: the v1 pids hierarchy tracks, v1 controllers hold the limits.
+ * Layout: <mount>/trl/<instance>/s-<session>[/c-<command>] — commands get their
+ * own leaf in the tracking hierarchy so a timeout kills just that tree.
+ */
+export type Controller = 'memory' | 'pids' | 'cpu';
+
+export interface CgroupLayout {
+  /** Hierarchy root that tracks processes, with its version. */
+  tracking: { root: string; version: 1 | 2; canKill: boolean };
+  /** Where each limit controller lives (may be the tracking root). */
+  controllers: Partial<Record<Controller, { root: string; version: 1 | 2 }>>;
+  kind: 'cgroup-v2' | 'cgroup-hybrid' | 'cgroup-v1';
+}
+
+interface Mount {
+  path: string;
+  version: 1 | 2;
+  controllers: string[];
+}
+
+function readMounts(): Mount[] {
+  const out: Mount[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    const fstype = right[0];
+    const path = left[4];
+    if (!path) continue;
+    if (fstype === 'cgroup2') out.push({ path, version: 2, controllers: [] });
+    else if (fstype === 'cgroup') {
+      const opts = (right[2] ?? '').split(',');
+      out.push({ path, version: 1, controllers: opts.filter((o) => ['memory', 'pids', 'cpu', 'freezer'].includes(o)) });
+    }
+  }
+  return out;
+}
+
+function tryMkdir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Enable controllers for children of `dir` (v2); returns those that took. */
+function enableV2(dir: string, wanted: string[]): string[] {
+  const ok: string[] = [];
+  for (const c of wanted) {
+    try {
+      writeFileSync(join(dir, 'cgroup.subtree_control'), `+${c}`);
+      ok.push(c);
+    } catch {
+      /* not delegated here: that controller is not enforced through v2 */
+    }
+  }
+  return ok;
+}
+
+/**
+ * Find writable hierarchies and prepare <mount>/trl/<instance>. Returns null
+ * when no hierarchy is writable (not root, no delegation): the caller then
+ * tracks processes by scanning /proc.
+ */
+export function setupCgroups(instanceId: string): CgroupLayout | null {
+  let mounts: Mount[];
+  try {
+    mounts = readMounts();
+  } catch {
+    return null;
+  }
+  const controllers: CgroupLayout['controllers'] = {};
+  let tracking: CgroupLayout['tracking'] | null = null;
+
+  const v2 = mounts.find((m) => m.version === 2);
+  if (v2 && tryMkdir(join(v2.path, 'trl', instanceId))) {
+    tracking = { root: v2.path, version: 2, canKill: existsSync(join(v2.path, 'trl', 'cgroup.kill')) };
+    let available: string[] = [];
+    try {
+      available = readFileSync(join(v2.path, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      /* no controllers file: tracking only */
+    }
+    const wanted = (['memory', 'pids', 'cpu'] as const).filter((c) => available.includes(c));
+    if (wanted.length > 0) {
+      let enabled: string[] = [...wanted];
+      for (const dir of [v2.path, join(v2.path, 'trl'), join(v2.path, 'trl', instanceId)]) {
+        enabled = enableV2(dir, enabled);
+      }
+      for (const c of enabled) controllers[c as Controller] = { root: v2.path, version: 2 };
+    }
+  }
+  for (const c of ['memory', 'pids', 'cpu'] as const) {
+    if (controllers[c]) continue;
+    const m = mounts.find((x) => x.version === 1 && x.controllers.includes(c));
+    if (m && tryMkdir(join(m.path, 'trl', instanceId))) controllers[c] = { root: m.path, version: 1 };
+  }
+  if (!tracking) {
+    const pids = controllers.pids;
+    if (!pids) return null;
+    tracking = { root: pids.root, version: 1, canKill: false };
+  }
+  const usesV1 = Object.values(controllers).some((c) => c.version === 1);
+  const kind = tracking.version === 1 ? 'cgroup-v1' : usesV1 ? 'cgroup-hybrid' : 'cgroup-v2';
+  return { tracking, controllers, kind };
+}
+
+export function instanceDir(root: string, instanceId: string): string {
+  return join(root, 'trl', instanceId);
+}
+
+/** All roots a layout touches (tracking first), deduplicated. */
+export function layoutRoots(layout: CgroupLayout): string[] {
+  const roots = [layout.tracking.root, ...Object.values(layout.controllers).map((c) => c.root)];
+  return [...new Set(roots)];
+}
+
+/** Pids in `dir` and every cgroup below it. */
+export function cgroupPids(dir: string): number[] {
+  const pids: number[] = [];
+  const walk = (d: string) => {
+    let text: string;
+    try {
+      text = readFileSync(join(d, 'cgroup.procs'), 'utf8');
+    } catch {
+      return;
+    }
+    for (const l of text.split('\n')) if (l) pids.push(Number(l));
+    let entries: string[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) walk(join(d, e));
+  };
+  walk(dir);
+  return pids;
+}
+
+/** SIGKILL everything in `dir` at once where the kernel offers cgroup.kill (v2, Linux ≥ 5.14). */
+export function cgroupKill(dir: string): boolean {
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Remove `dir` and the cgroups below it; cgroups still holding processes stay (best effort). */
+export function removeCgroup(dir: string): boolean {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return !existsSync(dir);
+  }
+  for (const e of entries) removeCgroup(join(dir, e));
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function writeCgroupFile(dir: string, file: string, value: string): boolean {
+  try {
+    writeFileSync(join(dir, file), value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readCgroupFile(dir: string, file: string): string | null {
+  try {
+    return readFileSync(join(dir, file), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,87 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BATCH = 64;
+const LOW_WATER = 24;
+
+export interface PipeFds {
+  read: number;
+  write: number;
+}
+
+/**
+ * Real pipes for a child's stdio. Node gives children socketpairs, which
+ * cannot be reopened by path: `echo x > /dev/stderr`, `tee /dev/stdout` and
+ * `cat /dev/stdin` fail with ENXIO. A FIFO opened at both ends and unlinked at
+ * once is an ordinary anonymous pipe. FIFOs are made ahead in batches by one
+ * `mkfifo` call in a private 0700 directory, so a command pays only for two
+ * opens and an unlink per stream. They never hold data on disk.
+ */
+export class FifoPool {
+  private readonly dir: string;
+  private ready: string[] = [];
+  private seq = 0;
+  private refilling = false;
+  private closed = false;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'trl-fifo-'));
+    this.refillSync();
+  }
+
+  /** A pipe whose read end is non-blocking (for the daemon) and write end blocking (for the child). */
+  forOutput(): PipeFds {
+    const path = this.take();
+    const read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const write = openSync(path, constants.O_WRONLY);
+    unlinkSync(path);
+    return { read, write };
+  }
+
+  /** A pipe whose read end is blocking (for the child's stdin) and write end kept by the daemon. */
+  forInput(): PipeFds {
+    const path = this.take();
+    const opener = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const write = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const read = openSync(path, constants.O_RDONLY);
+    closeSync(opener);
+    unlinkSync(path);
+    return { read, write };
+  }
+
+  close(): void {
+    this.closed = true;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private take(): string {
+    if (this.ready.length === 0) this.refillSync();
+    const path = this.ready.pop()!;
+    if (this.ready.length < LOW_WATER) this.refillAsync();
+    return path;
+  }
+
+  private names(): string[] {
+    const names: string[] = [];
+    for (let i = 0; i < BATCH; i++) names.push(join(this.dir, `p${this.seq++}`));
+    return names;
+  }
+
+  private refillSync(): void {
+    const names = this.names();
+    execFileSync('mkfifo', ['-m', '600', ...names], { stdio: 'ignore' });
+    this.ready.push(...names);
+  }
+
+  private refillAsync(): void {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    const names = this.names();
+    execFile('mkfifo', ['-m', '600', ...names], (err) => {
+      this.refilling = false;
+      if (!err && !this.closed) this.ready.unshift(...names);
+    });
+  }
+}

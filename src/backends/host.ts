@@ -1,0 +1,284 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { FifoPool } from './fifo-pool.js';
+import type {
+  Backend,
+  BackendSession,
+  Enforcement,
+  ExitStatus,
+  KillScope,
+  SessionLimits,
+  SpawnedProcess,
+  SpawnSpec,
+  TierHealth,
+} from './backend.js';
+import {
+  cgroupKill,
+  cgroupPids,
+  instanceDir,
+  layoutRoots,
+  removeCgroup,
+  setupCgroups,
+  writeCgroupFile,
+  type CgroupLayout,
+} from './cgroups.js';
+import { scanProcesses, selectTree, TAG_VAR } from './process-table.js';
+import { shellQuote } from './shell-quote.js';
+import { signalAll, sleep } from './signals.js';
+import { applyLimits, rlimitLines } from './limits.js';
+
+/** Spawn failure with the errno code, mapped to SPAWN_FAILED above. */
+export class SpawnError extends Error {
+  constructor(message: string, readonly code: string | undefined) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
+
+const POLL_MS = 10;
+const KILL_WAIT_MS = 3000;
+
+/** Plain host processes: no isolation beyond env, cwd, process tree and limits. */
+export class HostBackend implements Backend {
+  readonly name = 'host' as const;
+  readonly layout: CgroupLayout | null;
+  /** Real pipes for stdio; null where mkfifo is missing (children then get socketpairs). */
+  readonly fifos: FifoPool | null;
+
+  constructor(
+    readonly instanceId: string,
+    cgroups: 'auto' | 'off',
+  ) {
+    this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
+    let fifos: FifoPool | null = null;
+    try {
+      fifos = new FifoPool();
+    } catch {
+      /* no mkfifo: stdio falls back to Node's socketpairs (/dev/stdout cannot be reopened then) */
+    }
+    this.fifos = fifos;
+  }
+
+  async healthCheck(): Promise<TierHealth> {
+    const child = spawn('/bin/sh', ['-c', 'exit 0'], { stdio: 'ignore' });
+    const ok = await new Promise<boolean>((resolve) => {
+      child.once('error', () => resolve(false));
+      child.once('exit', (code) => resolve(code === 0));
+    });
+    return ok
+      ? { available: true, isolated: false, detail: 'host processes; no isolation beyond env, cwd, process tree and limits' }
+      : { available: false, isolated: false, detail: 'cannot spawn /bin/sh: install a POSIX shell at /bin/sh' };
+  }
+
+  enforcement(): Enforcement {
+    if (!this.layout) {
+      return {
+        process_tracking: 'proc-scan',
+        limits: 'rlimits-only',
+        detail: 'no writable cgroup hierarchy (run as root or delegate a cgroup): processes are found by an inherited tag and the process table; limits are per-process rlimits',
+      };
+    }
+    const ctl = Object.entries(this.layout.controllers)
+      .map(([c, v]) => `${c}:v${v.version}`)
+      .join(', ');
+    return {
+      process_tracking: `cgroup-v${this.layout.tracking.version}`,
+      limits: ctl ? this.layout.kind : 'rlimits-only',
+      detail: `tracking in ${this.layout.tracking.root} (v${this.layout.tracking.version}${this.layout.tracking.canKill ? ', cgroup.kill' : ''}); limit controllers: ${ctl || 'none'}`,
+    };
+  }
+
+  async createSession(opts: { sessionTag: string; limits: SessionLimits }): Promise<BackendSession> {
+    return new HostSession(this, opts.sessionTag, opts.limits);
+  }
+
+  async reapInstance(instanceId: string): Promise<number> {
+    const prefix = `${instanceId}:`;
+    let killed = 0;
+    if (this.layout) {
+      for (const root of layoutRoots(this.layout)) {
+        const dir = instanceDir(root, instanceId);
+        const pids = cgroupPids(dir);
+        killed += signalAll(pids, 'SIGKILL');
+        if (root === this.layout.tracking.root && this.layout.tracking.canKill) cgroupKill(dir);
+      }
+    }
+    for (let i = 0; i < 50; i++) {
+      const pids = selectTree(scanProcesses(), prefix);
+      if (pids.length === 0) break;
+      killed += signalAll(pids, 'SIGKILL');
+      await sleep(POLL_MS);
+    }
+    if (this.layout) {
+      for (const root of layoutRoots(this.layout)) {
+        const dir = instanceDir(root, instanceId);
+        for (let i = 0; i < 100 && !removeCgroup(dir); i++) await sleep(POLL_MS);
+      }
+    }
+    return killed;
+  }
+
+  async close(): Promise<void> {
+    this.fifos?.close();
+    if (!this.layout) return;
+    for (const root of layoutRoots(this.layout)) removeCgroup(instanceDir(root, this.instanceId));
+  }
+}
+
+class HostSession implements BackendSession {
+  /** This session's cgroup in each hierarchy it uses (tracking first). */
+  private readonly dirs: string[] = [];
+  private readonly trackingDir: string | null = null;
+  /** Shell lines run before the command: join the session cgroups, set rlimits. */
+  private readonly prologue: string;
+
+  constructor(
+    private readonly backend: HostBackend,
+    private readonly tag: string,
+    limits: SessionLimits,
+  ) {
+    const layout = backend.layout;
+    if (layout) {
+      for (const root of layoutRoots(layout)) {
+        const dir = join(instanceDir(root, backend.instanceId), `s-${tag}`);
+        mkdirSync(dir, { recursive: true });
+        this.dirs.push(dir);
+      }
+      this.trackingDir = this.dirs[0]!;
+      applyLimits(layout, backend.instanceId, tag, limits);
+    }
+    this.prologue = prologueFor(this.dirs, rlimitLines(limits, layout));
+  }
+
+  private tagOf(commandTag: string | null): string {
+    return `${this.backend.instanceId}:${this.tag}:${commandTag ?? ''}`;
+  }
+
+  async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const pre = this.prologue;
+    let file: string;
+    let args: string[];
+    if (spec.program.kind === 'shell') {
+      file = spec.program.shell;
+      args = ['-c', pre ? `${pre}\n${spec.program.script}` : spec.program.script];
+    } else if (pre) {
+      file = '/bin/sh';
+      args = ['-c', `${pre}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv];
+    } else {
+      file = spec.program.argv[0]!;
+      args = spec.program.argv.slice(1);
+    }
+    const fifos = this.backend.fifos;
+    const out = fifos?.forOutput() ?? null;
+    const err = fifos?.forOutput() ?? null;
+    const inp = fifos && spec.stdin === 'pipe' ? fifos.forInput() : null;
+    let child;
+    try {
+      child = spawn(file, args, {
+        cwd: spec.cwd,
+        env: { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) },
+        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? 'pipe' : 'ignore'],
+        detached: true,
+      });
+    } catch (e) {
+      for (const fd of [out?.read, err?.read, inp?.write]) if (fd !== undefined) closeSync(fd);
+      throw new SpawnError((e as Error).message, (e as NodeJS.ErrnoException).code);
+    } finally {
+      // The child has its own copies now; ours would keep the pipes from reaching EOF.
+      for (const fd of [out?.write, err?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
+    }
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const wrap = (fd: number, readable: boolean) => new Socket({ fd, readable, writable: !readable });
+    const stdout: Readable = out ? wrap(out.read, true) : child.stdout!;
+    const stderr: Readable = err ? wrap(err.read, true) : child.stderr!;
+    const stdin: Writable | null = inp ? wrap(inp.write, false) : child.stdin;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (e: NodeJS.ErrnoException) => reject(new SpawnError(e.message, e.code)));
+      });
+    } catch (e) {
+      for (const s of [stdout, stderr, stdin]) (s as Socket | null)?.destroy();
+      throw e;
+    }
+    return {
+      pid: child.pid!,
+      stdin,
+      stdout,
+      stderr,
+      state: spec.stateFd ? (child.stdio[3] as Readable) : null,
+      exited,
+    };
+  }
+
+  processes(scope: KillScope): number[] {
+    if (this.trackingDir && scope.commandTag === null) {
+      const pids = new Set(cgroupPids(this.trackingDir));
+      // A leader killed before its prologue joined the cgroup is still found through its group.
+      if (scope.pgids.some((g) => !pids.has(g))) for (const p of selectTree(scanProcesses(), '\0', scope.pgids)) pids.add(p);
+      return [...pids];
+    }
+    return selectTree(scanProcesses(), this.tagOf(scope.commandTag), scope.pgids);
+  }
+
+  signal(scope: KillScope, signal: NodeJS.Signals): number {
+    return signalAll(this.processes(scope), signal);
+  }
+
+  async terminate(scope: KillScope, graceMs: number): Promise<number> {
+    const seen = new Set<number>();
+    /** Signal what is in scope now; processes forked since the last round get it too. Returns how many are left. */
+    const round = (signal: NodeJS.Signals, onlyNew: boolean) => {
+      const pids = this.processes(scope);
+      const targets = onlyNew ? pids.filter((p) => !seen.has(p)) : pids;
+      for (const p of pids) seen.add(p);
+      signalAll(targets, signal);
+      return pids.length;
+    };
+    if (graceMs > 0 && round('SIGTERM', false) > 0) {
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline) {
+        await sleep(POLL_MS);
+        if (round('SIGTERM', true) === 0) break;
+      }
+    }
+    const deadline = Date.now() + KILL_WAIT_MS;
+    for (;;) {
+      if (this.trackingDir && scope.commandTag === null && this.backend.layout?.tracking.canKill) {
+        for (const p of cgroupPids(this.trackingDir)) seen.add(p);
+        cgroupKill(this.trackingDir);
+      }
+      if (round('SIGKILL', false) === 0 || Date.now() > deadline) break;
+      await sleep(POLL_MS);
+    }
+    return seen.size;
+  }
+
+  async destroy(graceMs: number, pgids: number[]): Promise<number> {
+    const killed = await this.terminate({ commandTag: null, pgids }, graceMs);
+    for (const dir of this.dirs) {
+      for (let i = 0; i < 100 && !removeCgroup(dir); i++) await sleep(POLL_MS);
+    }
+    return killed;
+  }
+}
+
+/**
+ * Shell lines that move the process into the session's cgroups and set its
+ * rlimits before anything else runs, so all it forks is tracked. (A cgroup per
+ * command would let the kernel scope a command kill too, but creating and
+ * removing one per command costs more than the command itself; a command's
+ * tree is found by its tag instead, and the session cgroup still catches
+ * everything at destroy.)
+ */
+function prologueFor(cgroupDirs: string[], rlimits: string[]): string {
+  const joins = cgroupDirs.map(
+    (d) => `echo $$ 2>/dev/null >${shellQuote(d + '/cgroup.procs')} || { echo 'trl: cannot join the session cgroup' >&2; exit 125; }`,
+  );
+  return [...joins, ...rlimits].join('\n');
+}

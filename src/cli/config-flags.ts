@@ -1,0 +1,76 @@
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { CONFIG_ENV, ConfigSchema, flagOf, type ConfigKey } from '../config/config-schema.js';
+
+/**
+ * One `trl serve` flag per setting of ConfigSchema: `max_sessions` →
+ * `--max-sessions <n>`, boolean settings as plain switches (`--allow-root`).
+ * Flags carry no commander default, so an unset flag leaves the setting to
+ * its environment variable, then to the schema default.
+ */
+export function addConfigFlags(cmd: Command): void {
+  for (const key of configKeys()) cmd.addOption(optionFor(key));
+}
+
+/** The flag values the user gave, keyed by setting, for loadConfig. */
+export function configFlagValues(cmd: Command): Partial<Record<ConfigKey, unknown>> {
+  const values = cmd.opts();
+  const out: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of configKeys()) {
+    const v = values[attributeOf(key)];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+function configKeys(): ConfigKey[] {
+  return Object.keys(ConfigSchema.shape) as ConfigKey[];
+}
+
+function attributeOf(key: ConfigKey): string {
+  return new Option(flagOf(key)).attributeName();
+}
+
+function optionFor(key: ConfigKey): Option {
+  const schema: z.ZodType = ConfigSchema.shape[key];
+  const flag = flagOf(key);
+  const choices = enumChoices(schema);
+  const boolean = isBoolean(schema);
+  const fallback = schema.safeParse(undefined);
+  const parts = [schema.description ?? key.replace(/_/g, ' ')];
+  if (choices) parts.push(`one of ${choices.join(', ')}`);
+  if (!boolean && fallback.success && fallback.data !== undefined) parts.push(`default ${String(fallback.data)}`);
+  parts.push(`env ${CONFIG_ENV[key]}${boolean ? '=1' : ''}`);
+  const description = parts.join('; ');
+  return boolean ? new Option(flag, description) : new Option(`${flag} <${placeholder(key, schema, choices)}>`, description);
+}
+
+/** A setting is a switch if it takes booleans and yields them. */
+function isBoolean(schema: z.ZodType): boolean {
+  const t = schema.safeParse(true);
+  const f = schema.safeParse(false);
+  return t.success && t.data === true && f.success && f.data === false;
+}
+
+/** The schema under its `.default()`/`.optional()` wrappers. */
+function unwrapped(schema: z.ZodType): unknown {
+  let s: unknown = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap();
+  return s;
+}
+
+function enumChoices(schema: z.ZodType): string[] | undefined {
+  const s = unwrapped(schema);
+  return s instanceof z.ZodEnum ? (s.options as string[]) : undefined;
+}
+
+function placeholder(key: ConfigKey, schema: z.ZodType, choices: string[] | undefined): string {
+  if (choices) return choices.length <= 3 ? choices.join('|') : 'level';
+  if (unwrapped(schema) instanceof z.ZodNumber) {
+    if (/_s$|_sec$/.test(key)) return 'seconds';
+    if (/_bytes$/.test(key)) return 'bytes';
+    return 'n';
+  }
+  if (/_dir$/.test(key)) return 'dir';
+  return 'path';
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env -S node --max-semi-space-size=1
+import { CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { warn } from './output.js';
+import { createProgram } from './program.js';
+
+async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`trl exec … | head`) ends our output quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      throw err;
+    });
+  }
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help / version: 0; `trl` alone: help on stderr, 1 (commander's choice);
+      // exec's own override already chose 125; everything else is a usage error.
+      const passthrough = err.exitCode === 0 || err.code === 'commander.help' || err.exitCode === EXIT.EXEC_TRL_FAILED;
+      process.exitCode = passthrough ? err.exitCode : EXIT.USAGE;
+      return;
+    }
+    warn(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = EXIT.FAILURE;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { Logger } from '../server/logger.js';
+import { addConfigFlags, configFlagValues } from './config-flags.js';
+import { EXIT } from './exit-codes.js';
+import { shellQuote, warn } from './output.js';
+
+const HELP_AFTER = `
+Every setting can also come from its TRL_* environment variable; a flag wins
+over the variable. Logs go to stderr; once the daemon listens, stdout gets two
+lines: the socket, and a command to try. SIGTERM or SIGINT shut it down
+gracefully (running commands are cancelled, every session's processes killed,
+the socket removed); the exit status is then 0. Exit status 2: bad
+configuration; 1: the daemon refused to start (the message says why and what
+to do).`;
+
+/** `trl serve`: run the daemon in the foreground. */
+export function registerServeCommand(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('run the trl daemon in the foreground on a Unix socket')
+    .addHelpText('after', HELP_AFTER);
+  addConfigFlags(cmd);
+  cmd.action(async (_opts: unknown, self: Command) => {
+    process.exitCode = await serve(self);
+  });
+}
+
+async function serve(cmd: Command): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(configFlagValues(cmd), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) warn(problem);
+    return EXIT.USAGE;
+  }
+
+  // Loaded here, not at the top: client commands never pay for the server's code.
+  const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([
+    import('../server/daemon.js'),
+    import('../server/logger.js'),
+    import('../server/startup-error.js'),
+  ]);
+  const log = createLogger(config.log_level);
+  let daemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    if (err instanceof StartupError) warn(err.message);
+    else warn(`the daemon failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await flush(log);
+    return EXIT.FAILURE;
+  }
+
+  process.stdout.write(
+    `trl ${PROTOCOL_VERSION} listening on unix:${daemon.socketPath} (host tier)\n` +
+      `try: trl ping --socket ${shellQuote(daemon.socketPath)}\n`,
+  );
+
+  let status: number = EXIT.OK;
+  try {
+    await daemon.closed;
+  } catch (err) {
+    warn(`the daemon stopped with an error: ${err instanceof Error ? err.message : String(err)}`);
+    status = EXIT.FAILURE;
+  }
+  await flush(log);
+  // The daemon has closed everything it owns; do not wait on anything a library left behind.
+  process.exit(status);
+}
+
+function flush(log: Logger): Promise<void> {
+  return new Promise((resolve) => log.flush(() => resolve()));
+}

@@ -1,0 +1,102 @@
+import { connect, type Socket } from 'node:net';
+import type { ErrorObject } from '../protocol/errors.js';
+import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
+import { defaultSocketPath } from '../protocol/transport.js';
+import { TrlClientError } from './client-error.js';
+
+interface Pending {
+  resolve: (data: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+export interface ClientOptions {
+  /** Unix socket path; default: the daemon's default socket. */
+  socketPath?: string;
+}
+
+/**
+ * A connection to a trl daemon over its Unix socket. Requests are pipelined
+ * and matched to responses by id, so many calls may be in flight at once.
+ */
+export class TrlClient {
+  private readonly socket: Socket;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private buffered = '';
+  private closedError: TrlClientError | null = null;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('close', () => this.failAll('the connection to the trl daemon closed'));
+    socket.on('error', (err) => this.failAll(`connection error: ${err.message}`));
+  }
+
+  static connect(options: ClientOptions = {}): Promise<TrlClient> {
+    const path = options.socketPath ?? defaultSocketPath();
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      const onError = (err: NodeJS.ErrnoException) => {
+        const hint =
+          err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+            ? `no trl daemon listens on ${path}; start one with \`trl serve\` (or pass --socket)`
+            : `cannot connect to ${path}: ${err.message}`;
+        reject(new TrlClientError({ code: 'CONNECTION_CLOSED', message: hint }));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new TrlClient(socket));
+      });
+    });
+  }
+
+  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
+  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify({ id, method, params }) + '\n');
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    let nl: number;
+    while ((nl = this.buffered.indexOf('\n')) >= 0) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      if (line.length > 0) this.onLine(line);
+    }
+  }
+
+  private onLine(line: string): void {
+    let msg: { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (typeof msg.id !== 'number') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.data);
+    else p.reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
+  }
+
+  private failAll(message: string): void {
+    if (!this.closedError) this.closedError = new TrlClientError({ code: 'CONNECTION_CLOSED', message });
+    for (const p of this.pending.values()) p.reject(this.closedError);
+    this.pending.clear();
+  }
+}

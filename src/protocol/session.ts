@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { AbsolutePath, EnvMap, EnvName, Limits, Runtime, SessionId, Timestamp } from './common.js';
+
+export const SessionState = z.enum(['creating', 'idle', 'running', 'terminated']);
+
+export const SessionCreateParams = z.strictObject({
+  shell: AbsolutePath.optional().describe('POSIX shell used for `command`; default /bin/sh'),
+  env: EnvMap.optional().describe('session-level environment variables'),
+  working_dir: AbsolutePath.optional().describe("initial cwd; default: the daemon's default_working_dir"),
+  workspace: AbsolutePath.optional().describe('root of the file API jail; default: working_dir'),
+  name: z.string().min(1).max(128).optional().describe('human label, unique among live sessions'),
+  timeout_s: z.number().int().min(0).optional().describe('default per-command timeout in seconds; 0 = none'),
+  runtime: Runtime.optional().describe('isolation tier; default: the daemon default'),
+  limits: Limits.optional(),
+  network: z.boolean().optional().describe('whether commands may use the network (host tier: always true)'),
+  image: z.string().min(1).optional().describe('container image (docker tier only)'),
+});
+export type SessionCreateParams = z.infer<typeof SessionCreateParams>;
+
+export const SessionInfo = z.object({
+  session_id: z.string(),
+  name: z.string().nullable(),
+  shell: z.string(),
+  runtime: Runtime,
+  state: SessionState,
+  working_dir: z.string().describe('current cwd, after any cd'),
+  workspace: z.string(),
+  env_keys: z.array(z.string()).describe('names of the session variables; values are never returned'),
+  created_at: Timestamp,
+  last_activity: Timestamp,
+  command_count: z.number().int(),
+  running: z.array(z.string()).describe('ids of running commands'),
+  timeout_s: z.number(),
+  limits: z.record(z.string(), z.number()),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const SessionListParams = z.strictObject({});
+export const SessionListResult = z.object({ sessions: z.array(SessionInfo) });
+
+export const SessionInfoParams = z.strictObject({ session_id: SessionId });
+
+export const SessionUpdateParams = z.strictObject({
+  session_id: SessionId,
+  env: EnvMap.optional().describe('variables to set or replace'),
+  unset_env: z.array(EnvName).optional().describe('variables to remove'),
+  working_dir: AbsolutePath.optional().describe('new cwd; must exist and be a directory'),
+  name: z.string().min(1).max(128).optional(),
+  timeout_s: z.number().int().min(0).optional(),
+});
+
+export const SessionDestroyParams = z.strictObject({
+  session_id: SessionId,
+  force: z.boolean().optional().describe('skip the SIGTERM grace period and SIGKILL at once'),
+});
+export const SessionDestroyResult = z.object({
+  session_id: z.string(),
+  state: z.literal('terminated'),
+  killed_processes: z.number().int(),
+});

@@ -1,0 +1,82 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { BackendSession, SessionLimits, TierName } from '../backends/backend.js';
+import type { SessionInfo } from '../protocol/session.js';
+import type { Command } from './command.js';
+import { sessionEnvKeys } from './env.js';
+
+export interface SessionSpec {
+  name: string | null;
+  shell: string;
+  cwd: string;
+  workspace: string;
+  env: Map<string, string>;
+  timeoutS: number;
+  limits: SessionLimits & { max_output_bytes: number };
+  runtime: TierName;
+  ephemeral: boolean;
+}
+
+/**
+ * A named execution context: cwd, environment, process tree, limits, tier.
+ * Its cwd and env change only between commands (state persistence).
+ */
+export class Session {
+  readonly id = randomUUID();
+  /** Short random tag naming the session in cgroup paths and process tags. */
+  readonly tag = randomBytes(6).toString('hex');
+  readonly createdAt = new Date();
+  lastActivity = new Date();
+  name: string | null;
+  readonly shell: string;
+  cwd: string;
+  readonly workspace: string;
+  env: Map<string, string>;
+  timeoutS: number;
+  readonly limits: SessionSpec['limits'];
+  readonly runtime: TierName;
+  readonly ephemeral: boolean;
+  state: 'creating' | 'idle' | 'running' | 'terminated' = 'creating';
+  commandCount = 0;
+  /** The exec.run/exec.stream command holding the foreground slot. */
+  foreground: Command | null = null;
+  readonly running = new Set<Command>();
+  backend: BackendSession | null = null;
+  destroying: Promise<number> | null = null;
+
+  constructor(spec: SessionSpec) {
+    this.name = spec.name;
+    this.shell = spec.shell;
+    this.cwd = spec.cwd;
+    this.workspace = spec.workspace;
+    this.env = spec.env;
+    this.timeoutS = spec.timeoutS;
+    this.limits = spec.limits;
+    this.runtime = spec.runtime;
+    this.ephemeral = spec.ephemeral;
+  }
+
+  touch(): void {
+    this.lastActivity = new Date();
+  }
+
+  info(baseEnv: ReadonlyMap<string, string>): SessionInfo {
+    const limits: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.limits)) if (typeof v === 'number') limits[k] = v;
+    return {
+      session_id: this.id,
+      name: this.name,
+      shell: this.shell,
+      runtime: this.runtime,
+      state: this.state,
+      working_dir: this.cwd,
+      workspace: this.workspace,
+      env_keys: sessionEnvKeys(this.env, baseEnv),
+      created_at: this.createdAt.toISOString(),
+      last_activity: this.lastActivity.toISOString(),
+      command_count: this.commandCount,
+      running: [...this.running].map((c) => c.id),
+      timeout_s: this.timeoutS,
+      limits,
+    };
+  }
+}

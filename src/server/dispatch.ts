@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { RequestId, Response } from '../protocol/envelope.js';
+import { isTrlError, TrlError } from '../protocol/errors.js';
+import { isMethodName, METHODS } from '../protocol/methods.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { handlers } from './handlers.js';
+import { invalidParamsError } from './validation.js';
+
+const KNOWN_METHODS = Object.keys(METHODS);
+
+function usableId(id: unknown): RequestId | null {
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return id;
+  return null;
+}
+
+function paramKeys(schema: unknown): string[] {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape ?? (schema as { def?: { in?: { shape?: Record<string, unknown> } } }).def?.in?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * Envelope checks, schema validation and the call into the runtime. Never
+ * throws: every outcome is a response envelope.
+ */
+export class Dispatcher {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly log: Logger,
+  ) {}
+
+  /** A line that is not JSON. */
+  badJson(err: Error): Response {
+    return { id: null, ok: false, error: new TrlError('INVALID_PARAMS', `the request is not valid JSON (${err.message}); send one JSON object per line`).toObject() };
+  }
+
+  async handle(msg: unknown): Promise<Response> {
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      return this.fail(null, new TrlError('INVALID_PARAMS', 'a request must be a JSON object like {"id": 1, "method": "system.ping", "params": {}}'));
+    }
+    const req = msg as Record<string, unknown>;
+    const id = usableId(req.id);
+    const method = req.method;
+    if (typeof method !== 'string' || method.length === 0) {
+      return this.fail(id, new TrlError('INVALID_PARAMS', '`method` must be a string naming a method, e.g. "system.ping"'));
+    }
+    if (!isMethodName(method)) {
+      return this.fail(id, new TrlError('METHOD_NOT_FOUND', `no method '${method.slice(0, 100)}'${suggest(method)}; methods: ${KNOWN_METHODS.join(', ')}`));
+    }
+    const rawParams = req.params === undefined || req.params === null ? {} : req.params;
+    if (typeof rawParams !== 'object' || Array.isArray(rawParams)) {
+      return this.fail(id, new TrlError('INVALID_PARAMS', '`params` must be a JSON object (or omitted)'));
+    }
+    const spec = METHODS[method];
+    const parsed = spec.params.safeParse(rawParams);
+    if (!parsed.success) return this.fail(id, invalidParamsError(method, paramKeys(spec.params), parsed.error));
+    try {
+      const handler = handlers[method] as (p: unknown, rt: Runtime) => unknown;
+      const data = await handler(parsed.data, this.runtime);
+      return { id, ok: true, data };
+    } catch (err) {
+      return this.fail(id, err);
+    }
+  }
+
+  private fail(id: RequestId | null, err: unknown): Response {
+    if (isTrlError(err)) return { id, ok: false, error: err.toObject() };
+    const e = err as Error;
+    this.log.error({ err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'internal error');
+    return { id, ok: false, error: { code: 'INTERNAL_ERROR', message: `internal error: ${e?.message ?? String(err)}; please report it` } };
+  }
+}
+
+function suggest(method: string): string {
+  const close = KNOWN_METHODS.find((m) => m.toLowerCase() === method.toLowerCase() || m.endsWith(`.${method}`) || m.replace('.', '_') === method);
+  return close ? ` (did you mean '${close}'?)` : '';
+}

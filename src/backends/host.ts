@@ -24,6 +24,7 @@ import {
   setupCgroups,
   writeCgroupFile,
   type CgroupLayout,
+  type Controller,
 } from './cgroups.js';
 import { scanProcesses, selectTree, TAG_VAR } from './process-table.js';
 import { shellQuote } from './shell-quote.js';
@@ -107,7 +108,7 @@ export class HostBackend implements Backend {
       }
     }
     for (let i = 0; i < 50; i++) {
-      const pids = selectTree(scanProcesses(), prefix);
+      const pids = selectTree(scanProcesses(), (t) => t.startsWith(prefix));
       if (pids.length === 0) break;
       killed += signalAll(pids, 'SIGKILL');
       await sleep(POLL_MS);
@@ -142,7 +143,15 @@ class HostSession implements BackendSession {
   ) {
     const layout = backend.layout;
     if (layout) {
-      for (const root of layoutRoots(layout)) {
+      // Every cgroup joined costs the spawning shell a migration (a write that can wait for an RCU
+      // grace period): join the tracking hierarchy always, limit hierarchies only for limits set.
+      const roots = new Set([layout.tracking.root]);
+      const limited: Record<Controller, number | undefined> = { memory: limits.memory_bytes, pids: limits.pids, cpu: limits.cpu_percent };
+      for (const [c, v] of Object.entries(limited) as [Controller, number | undefined][]) {
+        const ctl = layout.controllers[c];
+        if (v !== undefined && ctl) roots.add(ctl.root);
+      }
+      for (const root of roots) {
         const dir = join(instanceDir(root, backend.instanceId), `s-${tag}`);
         mkdirSync(dir, { recursive: true });
         this.dirs.push(dir);
@@ -220,10 +229,12 @@ class HostSession implements BackendSession {
     if (this.trackingDir && scope.commandTag === null) {
       const pids = new Set(cgroupPids(this.trackingDir));
       // A leader killed before its prologue joined the cgroup is still found through its group.
-      if (scope.pgids.some((g) => !pids.has(g))) for (const p of selectTree(scanProcesses(), '\0', scope.pgids)) pids.add(p);
+      if (scope.pgids.some((g) => !pids.has(g))) for (const p of selectTree(scanProcesses(), () => false, scope.pgids)) pids.add(p);
       return [...pids];
     }
-    return selectTree(scanProcesses(), this.tagOf(scope.commandTag), scope.pgids);
+    const tag = this.tagOf(scope.commandTag);
+    const matches = scope.commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
+    return selectTree(scanProcesses(), matches, scope.pgids);
   }
 
   signal(scope: KillScope, signal: NodeJS.Signals): number {

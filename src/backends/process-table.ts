@@ -69,13 +69,12 @@ export function scanProcesses(): ProcEntry[] {
 }
 
 /**
- * Processes whose tag starts with `tagPrefix`, members of `pgids`, and all
- * their descendants.
+ * Processes whose tag `matches`, members of `pgids`, and all their descendants.
  */
-export function selectTree(procs: ProcEntry[], tagPrefix: string, pgids: number[] = []): number[] {
+export function selectTree(procs: ProcEntry[], matches: (tag: string) => boolean, pgids: number[] = []): number[] {
   const chosen = new Set<number>();
   for (const p of procs) {
-    if ((p.tag !== null && p.tag.startsWith(tagPrefix)) || pgids.includes(p.pgid)) chosen.add(p.pid);
+    if ((p.tag !== null && matches(p.tag)) || pgids.includes(p.pgid)) chosen.add(p.pid);
   }
   const children = new Map<number, number[]>();
   for (const p of procs) {

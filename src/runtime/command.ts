@@ -1,11 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../backends/backend.js';
 import { OutputBuffer } from './output-buffer.js';
-import { parseCapturedState, type CapturedState } from './state-capture.js';
 
 export type CommandState = 'running' | 'exited' | 'killed' | 'timed_out';
 export type KillReason = 'timeout' | 'idle_timeout' | 'cancel' | 'destroy' | 'shutdown';
+
+let commandSeq = 0;
 
 /** How long output may still arrive after the main process exits (PROTOCOL §6 "Completion"). */
 const DRAIN_MAX_MS = 100;
@@ -30,7 +31,8 @@ export interface CommandSpec {
  */
 export class Command {
   readonly id = randomUUID();
-  readonly tag = randomBytes(6).toString('hex');
+  /** Names the command in its processes' tracking tag; unique within this daemon. */
+  readonly tag = (++commandSeq).toString(36);
   readonly stdout: OutputBuffer;
   readonly stderr: OutputBuffer;
   readonly startedAt = new Date();
@@ -40,7 +42,8 @@ export class Command {
   state: CommandState = 'running';
   exit: ExitStatus | null = null;
   killReason: KillReason | null = null;
-  captured: CapturedState | null = null;
+  /** What the shell's EXIT trap reported on fd 3 (cwd and `export -p`), when it exited by itself. */
+  stateRaw: Buffer | null = null;
   pid = 0;
   /** Resolves when the command is complete: exited, output drained, and any kill finished. */
   readonly done: Promise<void>;
@@ -108,7 +111,7 @@ export class Command {
       this.clearTimers();
       await this.drain(ended);
       if (stateChunks.length > 0 && this.killReason === null && status.signal === null) {
-        this.captured = parseCapturedState(Buffer.concat(stateChunks));
+        this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }
       if (this.killing) await this.killing;
       this.state =

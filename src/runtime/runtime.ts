@@ -16,7 +16,9 @@ import { Command } from './command.js';
 import { persistEnv, runtimeEnv } from './env.js';
 import { execResult } from './exec-result.js';
 import { Session } from './session.js';
-import { captureScript } from './state-capture.js';
+import { captureScript, parseCapturedState } from './state-capture.js';
+
+const EMPTY = Buffer.alloc(0);
 
 const HOUSEKEEPING_MS = 1000;
 
@@ -140,8 +142,8 @@ export class Runtime {
     if (s.foreground && (params.env || params.unset_env || params.working_dir)) {
       throw new TrlError('SESSION_BUSY', `session '${s.id}' is running command '${s.foreground.id}'; update its state after the command ends`);
     }
-    for (const [k, v] of Object.entries(params.env ?? {})) s.env.set(k, v);
-    for (const k of params.unset_env ?? []) s.env.delete(k);
+    for (const [k, v] of Object.entries(params.env ?? {})) s.setVar(k, v);
+    for (const k of params.unset_env ?? []) s.unsetVar(k);
     if (params.working_dir !== undefined) s.cwd = params.working_dir;
     if (params.name !== undefined) s.name = params.name;
     if (params.timeout_s !== undefined) s.timeoutS = params.timeout_s;
@@ -216,10 +218,8 @@ export class Runtime {
     const cwd = params.working_dir === undefined ? session.cwd : resolvePath(session.cwd, params.working_dir);
     if (params.working_dir !== undefined) requireDirectory('working_dir', cwd);
 
-    const env: Record<string, string> = Object.fromEntries(session.env);
     const commandEnv = params.env ?? {};
-    Object.assign(env, commandEnv);
-    env.PWD = cwd;
+    const env: Record<string, string> = { ...session.envRecord(), ...commandEnv, PWD: cwd };
 
     const persist = (params.persist_state ?? true) && params.command !== undefined;
     let program: Command['spec']['program'];
@@ -273,8 +273,13 @@ export class Runtime {
       if (session.state === 'running') session.state = 'idle';
       session.touch();
     }
-    if (cmd.captured && params.working_dir === undefined) session.cwd = cmd.captured.cwd;
-    if (cmd.captured) session.env = persistEnv(session.env, cmd.captured.env, commandEnv);
+    const captured = cmd.stateRaw && !cmd.stateRaw.equals(session.lastStateRaw ?? EMPTY) ? parseCapturedState(cmd.stateRaw) : null;
+    if (captured) {
+      // Only a report that differs from the last one is parsed: most commands change nothing.
+      session.lastStateRaw = cmd.stateRaw;
+      if (params.working_dir === undefined) session.cwd = captured.cwd;
+      session.env = persistEnv(session.env, captured.env, commandEnv);
+    }
     const result = execResult(cmd, session.cwd, params.encoding ?? 'utf8');
     this.log.debug(
       { session_id: session.id, command_id: cmd.id, exit_code: result.exit_code, signal: result.signal, duration_ms: result.duration_ms, timed_out: result.timed_out },

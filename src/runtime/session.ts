@@ -30,7 +30,10 @@ export class Session {
   readonly shell: string;
   cwd: string;
   readonly workspace: string;
-  env: Map<string, string>;
+  private envMap: Map<string, string>;
+  private envObj: Record<string, string> | null = null;
+  /** The raw state the last command's shell reported; an identical report changes nothing. */
+  lastStateRaw: Buffer | null = null;
   timeoutS: number;
   readonly limits: SessionSpec['limits'];
   readonly runtime: TierName;
@@ -48,11 +51,35 @@ export class Session {
     this.shell = spec.shell;
     this.cwd = spec.cwd;
     this.workspace = spec.workspace;
-    this.env = spec.env;
+    this.envMap = spec.env;
     this.timeoutS = spec.timeoutS;
     this.limits = spec.limits;
     this.runtime = spec.runtime;
     this.ephemeral = spec.ephemeral;
+  }
+
+  get env(): ReadonlyMap<string, string> {
+    return this.envMap;
+  }
+
+  set env(next: Map<string, string>) {
+    this.envMap = next;
+    this.envObj = null;
+  }
+
+  setVar(name: string, value: string): void {
+    this.envMap.set(name, value);
+    this.envObj = null;
+  }
+
+  unsetVar(name: string): void {
+    this.envMap.delete(name);
+    this.envObj = null;
+  }
+
+  /** The environment as the object spawn wants, rebuilt only after a change. */
+  envRecord(): Readonly<Record<string, string>> {
+    return (this.envObj ??= Object.fromEntries(this.envMap));
   }
 
   touch(): void {

@@ -237,4 +237,21 @@ describe('session state persistence', () => {
     assert.equal(r3.stderr, 'err\n');
     await c.call('session.destroy', { session_id: sid, force: true });
   });
+
+  it('an unchanged state report after session.update or command env still applies what changed', async () => {
+    const sid = await newSession();
+    await run(sid, 'true');
+    await c.call('session.update', { session_id: sid, env: { FOO: 'from-update' } });
+    await run(sid, 'unset FOO');
+    assert.equal((await run(sid, 'echo ${FOO-unset}')).stdout, 'unset\n');
+    await run(sid, 'true', { env: { BAR: 'cmd' } });
+    await run(sid, 'export BAR=kept', { env: { BAR: 'cmd' } });
+    assert.equal((await run(sid, 'echo ${BAR-unset}')).stdout, 'kept\n');
+    await run(sid, 'cd sub', { working_dir: 'other' });
+    assert.equal((await run(sid, 'pwd')).stdout, `${work}\n`);
+    await c.call('session.update', { session_id: sid, working_dir: path.join(work, 'other') });
+    await run(sid, `cd ${work}`);
+    assert.equal((await run(sid, 'pwd')).stdout, `${work}\n`);
+    await c.call('session.destroy', { session_id: sid, force: true });
+  });
 });

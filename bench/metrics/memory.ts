@@ -6,14 +6,36 @@ import type { MetricContext, MetricResult } from './metric.js';
 const MB = 1024 * 1024;
 const KB = 1024;
 
+const SETTLE_MAX_MS = 20_000;
+
 /**
- * Idle daemon RSS (after warm-up and an idle pause, no forced GC), then the RSS
- * growth per idle host session: create N sessions, pause, read, destroy them.
+ * RSS of an idle daemon: V8 gives memory back only after some seconds of
+ * idleness (its memory reducer), so read once a second until the figure has
+ * not fallen for three reads (at most 20 s). No GC is forced.
+ */
+async function settledRss(pid: number): Promise<{ first: number; settled: number }> {
+  const first = await readRssBytes(pid);
+  let best = first;
+  let flat = 0;
+  for (let waited = 0; waited < SETTLE_MAX_MS && flat < 3; waited += 1000) {
+    await sleep(1000);
+    const now = await readRssBytes(pid);
+    if (now < best) {
+      best = now;
+      flat = 0;
+    } else flat++;
+  }
+  return { first, settled: best };
+}
+
+/**
+ * Idle daemon RSS (settled, see settledRss), then the RSS growth per idle host
+ * session: create N sessions, pause, read, destroy them.
  */
 export async function measureMemory(ctx: MetricContext): Promise<MetricResult> {
   const { idleMs, idleSessions } = ctx.options;
   await sleep(idleMs);
-  const idleRss = await readRssBytes(ctx.daemonPid);
+  const { first: startRss, settled: idleRss } = await settledRss(ctx.daemonPid);
 
   const client = await TrlClient.connect({ socketPath: ctx.socketPath });
   const ids: string[] = [];
@@ -33,6 +55,7 @@ export async function measureMemory(ctx: MetricContext): Promise<MetricResult> {
       data: {
         idle_ms: idleMs,
         sessions: idleSessions,
+        rss_after_start_bytes: startRss,
         idle_rss_bytes: idleRss,
         rss_with_sessions_bytes: withSessions,
         rss_per_session_bytes: perSession,

@@ -18,7 +18,6 @@ import { execResult } from './exec-result.js';
 import { Session } from './session.js';
 import { captureScript, parseCapturedState } from './state-capture.js';
 
-const EMPTY = Buffer.alloc(0);
 
 const HOUSEKEEPING_MS = 1000;
 
@@ -144,7 +143,7 @@ export class Runtime {
     }
     for (const [k, v] of Object.entries(params.env ?? {})) s.setVar(k, v);
     for (const k of params.unset_env ?? []) s.unsetVar(k);
-    if (params.working_dir !== undefined) s.cwd = params.working_dir;
+    if (params.working_dir !== undefined) s.setCwd(params.working_dir);
     if (params.name !== undefined) s.name = params.name;
     if (params.timeout_s !== undefined) s.timeoutS = params.timeout_s;
     s.touch();
@@ -273,13 +272,7 @@ export class Runtime {
       if (session.state === 'running') session.state = 'idle';
       session.touch();
     }
-    const captured = cmd.stateRaw && !cmd.stateRaw.equals(session.lastStateRaw ?? EMPTY) ? parseCapturedState(cmd.stateRaw) : null;
-    if (captured) {
-      // Only a report that differs from the last one is parsed: most commands change nothing.
-      session.lastStateRaw = cmd.stateRaw;
-      if (params.working_dir === undefined) session.cwd = captured.cwd;
-      session.env = persistEnv(session.env, captured.env, commandEnv);
-    }
+    this.persistState(session, cmd, commandEnv, params.working_dir !== undefined);
     const result = execResult(cmd, session.cwd, params.encoding ?? 'utf8');
     this.log.debug(
       { session_id: session.id, command_id: cmd.id, exit_code: result.exit_code, signal: result.signal, duration_ms: result.duration_ms, timed_out: result.timed_out },
@@ -289,6 +282,22 @@ export class Runtime {
       throw new TrlError('COMMAND_FAILED', `the command exited with ${result.exit_code}${result.signal ? ` (${result.signal})` : ''}; see details for its output`, { result });
     }
     return result;
+  }
+
+  /**
+   * Take over the cwd and exported env the command's shell reported. Most
+   * commands change nothing, so a report identical to the last plain one
+   * (no command env, no working_dir override, no session.update since) is not
+   * parsed again.
+   */
+  private persistState(session: Session, cmd: Command, commandEnv: Record<string, string>, cwdOverridden: boolean): void {
+    const raw = cmd.stateRaw;
+    if (!raw || (session.lastStateRaw && raw.equals(session.lastStateRaw))) return;
+    const captured = parseCapturedState(raw);
+    if (!captured) return;
+    if (!cwdOverridden) session.cwd = captured.cwd;
+    session.env = persistEnv(session.env, captured.env, commandEnv);
+    session.lastStateRaw = Object.keys(commandEnv).length === 0 && !cwdOverridden ? raw : null;
   }
 
   // ---- system ---------------------------------------------------------------

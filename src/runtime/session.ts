@@ -67,14 +67,22 @@ export class Session {
     this.envObj = null;
   }
 
+  /** Changes made outside a command (session.update) also forget the last state report. */
   setVar(name: string, value: string): void {
     this.envMap.set(name, value);
     this.envObj = null;
+    this.lastStateRaw = null;
   }
 
   unsetVar(name: string): void {
     this.envMap.delete(name);
     this.envObj = null;
+    this.lastStateRaw = null;
+  }
+
+  setCwd(dir: string): void {
+    this.cwd = dir;
+    this.lastStateRaw = null;
   }
 
   /** The environment as the object spawn wants, rebuilt only after a change. */

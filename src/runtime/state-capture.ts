@@ -1,10 +1,12 @@
+import { TAG_VAR } from '../backends/process-table.js';
 import { shellQuote } from '../backends/shell-quote.js';
 import { parseExportP } from './export-parser.js';
 
 /**
  * Persistent cwd and env without a long-lived shell (DESIGN §2): each command
  * runs in a fresh `<shell> -c <script>`. The script installs an EXIT trap that
- * writes the shell's final cwd and `export -p` to fd 3, then evals the user's
+ * writes the shell's final cwd and `export -p` (less the per-command tracking tag, so that
+ * an unchanged state reads the same every time) to fd 3, then evals the user's
  * command with fd 3 closed — the shell keeps its own close-on-exec copy, so no
  * process the user starts can see or write the state pipe, and `exit N` or
  * `set -e` still run the trap. A shell killed by a signal runs no trap, so a
@@ -15,7 +17,7 @@ export const STATE_FD = 3;
 
 export function captureScript(command: string): string {
   return (
-    `trap 'pwd >&${STATE_FD}; printf "\\0" >&${STATE_FD}; export -p >&${STATE_FD}' EXIT\n` +
+    `trap 'pwd >&${STATE_FD}; printf "\\0" >&${STATE_FD}; unset ${TAG_VAR}; export -p >&${STATE_FD}' EXIT\n` +
     `eval ${shellQuote(command)} ${STATE_FD}>&-\n`
   );
 }

@@ -17,9 +17,11 @@ export interface SpawnSpec {
   env: Record<string, string>;
   cwd: string;
   stdin: 'ignore' | 'pipe';
-  /** Open fd 3 as a pipe for the shell's state capture. */
+  /** Open fd 3 as a pipe for the shell's state capture (not with a pty). */
   stateFd: boolean;
   commandTag: string;
+  /** Run under a pseudo-terminal of this size: one output stream, stdin is the terminal. */
+  pty?: { cols: number; rows: number } | undefined;
 }
 
 export interface ExitStatus {
@@ -35,6 +37,8 @@ export interface SpawnedProcess {
   state: Readable | null;
   /** Resolves when the main process has exited. */
   exited: Promise<ExitStatus>;
+  /** Resize the pseudo-terminal (pty commands only). */
+  resize?: (cols: number, rows: number) => void;
 }
 
 export interface SessionLimits {

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FifoPool } from './fifo-pool.js';
+import { spawnPty } from './pty-spawn.js';
 import type {
   Backend,
   BackendSession,
@@ -180,6 +181,10 @@ class HostSession implements BackendSession {
       file = spec.program.argv[0]!;
       args = spec.program.argv.slice(1);
     }
+    const env = { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) };
+    if (spec.pty) return spawnPty(file, args, { cwd: spec.cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
+      throw new SpawnError(e.message, e.code);
+    });
     const fifos = this.backend.fifos;
     const out = fifos?.forOutput() ?? null;
     const err = fifos?.forOutput() ?? null;
@@ -188,7 +193,7 @@ class HostSession implements BackendSession {
     try {
       child = spawn(file, args, {
         cwd: spec.cwd,
-        env: { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) },
+        env,
         stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? 'pipe' : 'ignore'],
         detached: true,
       });

@@ -2,7 +2,15 @@ import { connect, type Socket } from 'node:net';
 import type { ErrorObject } from '../protocol/errors.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { defaultSocketPath } from '../protocol/transport.js';
+import type { StreamEvent } from '../protocol/envelope.js';
 import { TrlClientError } from './client-error.js';
+import { EventQueue } from './event-queue.js';
+
+export interface OpenStream {
+  stream_id: string;
+  command_id: string;
+  events: AsyncIterable<StreamEvent>;
+}
 
 interface Pending {
   resolve: (data: unknown) => void;
@@ -24,6 +32,9 @@ export class TrlClient {
   private nextId = 1;
   private buffered = '';
   private closedError: TrlClientError | null = null;
+  private readonly streams = new Map<string, EventQueue>();
+  /** Events that arrived before their stream was registered (same chunk as the response). */
+  private readonly early = new Map<string, StreamEvent[]>();
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -64,6 +75,21 @@ export class TrlClient {
     });
   }
 
+  /**
+   * Open a streaming method (exec.stream, exec.attach): resolves with the
+   * stream's ids and its events as an async iterator, which ends after the
+   * `exit` (or `error`) event.
+   */
+  async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
+    const data = (await this.call(method, params)) as { stream_id: string; command_id: string };
+    const q = new EventQueue();
+    if (this.closedError) q.fail(this.closedError);
+    for (const ev of this.early.get(data.stream_id) ?? []) q.push(ev);
+    this.early.delete(data.stream_id);
+    this.streams.set(data.stream_id, q);
+    return { stream_id: data.stream_id, command_id: data.command_id, events: q };
+  }
+
   close(): void {
     this.socket.end();
     this.socket.destroy();
@@ -80,12 +106,13 @@ export class TrlClient {
   }
 
   private onLine(line: string): void {
-    let msg: { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject };
+    let msg: { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject; stream_id?: unknown };
     try {
       msg = JSON.parse(line);
     } catch {
       return;
     }
+    if (typeof msg.stream_id === 'string') return this.onEvent(msg as StreamEvent);
     if (typeof msg.id !== 'number') return;
     const p = this.pending.get(msg.id);
     if (!p) return;
@@ -94,9 +121,23 @@ export class TrlClient {
     else p.reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
   }
 
+  private onEvent(ev: StreamEvent): void {
+    const q = this.streams.get(ev.stream_id);
+    if (q) {
+      q.push(ev);
+      if (ev.event === 'exit' || ev.event === 'error') this.streams.delete(ev.stream_id);
+      return;
+    }
+    const list = this.early.get(ev.stream_id) ?? [];
+    list.push(ev);
+    this.early.set(ev.stream_id, list);
+  }
+
   private failAll(message: string): void {
     if (!this.closedError) this.closedError = new TrlClientError({ code: 'CONNECTION_CLOSED', message });
     for (const p of this.pending.values()) p.reject(this.closedError);
     this.pending.clear();
+    for (const q of this.streams.values()) q.fail(this.closedError);
+    this.streams.clear();
   }
 }

@@ -25,6 +25,7 @@ export const ConfigSchema = z.strictObject({
   max_idle_sec: int(0).default(3600).describe('destroy a session idle this long (0 = never)'),
   session_ttl_sec: int(0).default(86400).describe('destroy a session this long after creation (0 = never)'),
   session_max_commands: int(1).default(1000).describe('commands per session at most'),
+  command_retention_s: int(0).default(300).describe("how long a finished command's result and output stay readable"),
   cgroups: z.enum(['auto', 'off']).default('auto').describe('auto: per-session cgroups where writable; off: force the /proc-scan fallback'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level (logs go to stderr)'),
 });
@@ -47,6 +48,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   max_idle_sec: 'TRL_MAX_IDLE_SEC',
   session_ttl_sec: 'TRL_SESSION_TTL_SEC',
   session_max_commands: 'TRL_SESSION_MAX_COMMANDS',
+  command_retention_s: 'TRL_COMMAND_RETENTION_S',
   cgroups: 'TRL_CGROUPS',
   log_level: 'TRL_LOG_LEVEL',
 };

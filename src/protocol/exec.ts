@@ -16,6 +16,11 @@ export const execCommonShape = {
   max_output_bytes: z.number().int().positive().optional().describe('per stream; the middle is dropped'),
   persist_state: z.boolean().optional().describe("take over the shell's final cwd and exported env (default true)"),
   check: z.boolean().optional().describe('non-zero exit -> COMMAND_FAILED'),
+  pty: z
+    .strictObject({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
+    .optional()
+    .describe('run under a pseudo-terminal; stdout and stderr merge into stdout; no state capture'),
+  stdin_open: z.boolean().optional().describe('keep stdin open for exec.input'),
 } as const;
 
 function commandOrArgv<T extends { command?: string | undefined; argv?: string[] | undefined }>(p: T, ctx: z.RefinementCtx) {
@@ -27,8 +32,122 @@ function commandOrArgv<T extends { command?: string | undefined; argv?: string[]
   }
 }
 
-export const ExecRunParams = z.strictObject({ ...execCommonShape }).superRefine(commandOrArgv);
+function stdinChoice<T extends { stdin?: string | undefined; stdin_open?: boolean | undefined }>(p: T, ctx: z.RefinementCtx) {
+  if (p.stdin !== undefined && p.stdin_open) {
+    ctx.addIssue({ code: 'custom', message: 'give `stdin` (written, then closed) or `stdin_open` (write with exec.input), not both', path: ['stdin_open'] });
+  }
+}
+
+export const ExecRunParams = z
+  .strictObject({
+    ...execCommonShape,
+    yield_after_s: z.number().positive().optional().describe('if still running after this long, return the output so far with running: true'),
+  })
+  .superRefine(commandOrArgv)
+  .superRefine(stdinChoice);
 export type ExecRunParams = z.infer<typeof ExecRunParams>;
+
+export const ExecStreamParams = z.strictObject({ ...execCommonShape }).superRefine(commandOrArgv).superRefine(stdinChoice);
+export type ExecStreamParams = z.infer<typeof ExecStreamParams>;
+export const ExecStartParams = ExecStreamParams;
+export type ExecStartParams = ExecStreamParams;
+
+export const StreamOpened = z.object({ stream_id: z.string(), command_id: z.string() });
+export const ExecStartResult = z.object({ command_id: z.string(), pid: z.number().int() });
+
+export const CommandState = z.enum(['running', 'exited', 'killed', 'timed_out']);
+export const OutputStream = z.enum(['stdout', 'stderr']);
+
+export const CommandInfo = z.object({
+  command_id: z.string(),
+  session_id: z.string(),
+  state: CommandState,
+  command: z.string().nullable().describe('the command text (argv joined for argv mode)'),
+  pid: z.number().int(),
+  pty: z.boolean(),
+  background: z.boolean().describe('started by exec.start (not holding the foreground slot)'),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  exit_code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  timed_out: z.boolean(),
+  stdout_bytes: z.number().int(),
+  stderr_bytes: z.number().int(),
+  stdin_open: z.boolean(),
+});
+export type CommandInfo = z.infer<typeof CommandInfo>;
+
+export const ExecListParams = z.strictObject({ session_id: z.string().min(1) });
+export const ExecListResult = z.object({ commands: z.array(CommandInfo) });
+export const ExecInfoParams = z.strictObject({ command_id: CommandId });
+
+export const ExecOutputParams = z.strictObject({
+  command_id: CommandId,
+  stream: OutputStream.optional().describe('default stdout'),
+  offset: z.number().int().min(0).optional().describe('absolute byte offset to read from; default 0'),
+  max_bytes: z.number().int().positive().optional().describe('default and maximum 1 MiB'),
+  wait_ms: z.number().int().min(0).max(600_000).optional().describe('long-poll: wait this long for bytes past offset'),
+  encoding: Encoding.optional(),
+});
+export const ExecOutputResult = z.object({
+  data: z.string(),
+  encoding: Encoding,
+  offset: z.number().int().describe('offset of the first byte returned (past any dropped middle)'),
+  next_offset: z.number().int(),
+  eof: z.boolean().describe('the command is complete and every byte up to next_offset was read'),
+  dropped_bytes: z.number().int().describe('bytes skipped because the middle of the output was dropped'),
+});
+
+export const ExecAttachParams = z.strictObject({
+  command_id: CommandId,
+  from_offset: z
+    .union([z.number().int().min(0), z.strictObject({ stdout: z.number().int().min(0).optional(), stderr: z.number().int().min(0).optional() })])
+    .optional()
+    .describe('replay from this byte offset (one number for both streams, or per stream); default: from the start'),
+  encoding: Encoding.optional(),
+});
+
+export const ExecWaitParams = z.strictObject({
+  command_id: CommandId,
+  timeout_s: z.number().min(0).optional().describe('give up (COMMAND_TIMEOUT) after this long; default: wait until it ends'),
+  encoding: Encoding.optional(),
+});
+
+export const ExecInputParams = z
+  .strictObject({
+    command_id: CommandId,
+    data: z.string().optional(),
+    encoding: Encoding.optional(),
+    eof: z.boolean().optional().describe('close stdin after writing'),
+  })
+  .refine((p) => p.data !== undefined || p.eof, { message: 'give `data`, `eof: true`, or both', path: ['data'] });
+export const ExecInputResult = z.object({ command_id: z.string(), bytes_written: z.number().int(), stdin_open: z.boolean() });
+
+export const SignalName = z
+  .string()
+  .regex(/^(SIG)?[A-Z0-9]+$/, { message: 'a signal name such as SIGINT, SIGTERM, SIGKILL, SIGUSR1' })
+  .describe('signal name, e.g. SIGINT');
+export const ExecSignalParams = z.strictObject({ command_id: CommandId, signal: SignalName });
+export const ExecSignalResult = z.object({ command_id: z.string(), signal: z.string(), delivered: z.number().int() });
+
+export const ExecCancelParams = z
+  .strictObject({ command_id: CommandId.optional(), session_id: z.string().min(1).optional() })
+  .refine((p) => (p.command_id === undefined) !== (p.session_id === undefined), {
+    message: 'give exactly one of `command_id` or `session_id`',
+    path: ['command_id'],
+  });
+export const ExecCancelResult = z.object({ cancelled: z.array(z.string()) });
+
+export const ExecResizeParams = z.strictObject({
+  command_id: CommandId,
+  cols: z.number().int().min(1).max(1000),
+  rows: z.number().int().min(1).max(1000),
+});
+export const ExecResizeResult = z.object({ command_id: z.string(), cols: z.number().int(), rows: z.number().int() });
+
+/** Events of exec.stream / exec.attach (PROTOCOL §6). */
+export const STREAM_EVENTS = ['stdout', 'stderr', 'gap', 'exit', 'error'] as const;
 
 export const ExecResult = z.object({
   command_id: z.string(),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../backends/backend.js';
 import { OutputBuffer } from './output-buffer.js';
 
@@ -13,6 +13,13 @@ const DRAIN_MAX_MS = 100;
 
 export interface CommandSpec {
   sessionId: string;
+  /** What was asked for, for exec.info/exec.list: the command text, or argv joined. */
+  text: string;
+  /** Started by exec.start (or yielded by exec.run): does not hold the foreground slot. */
+  background: boolean;
+  pty: { cols: number; rows: number } | null;
+  /** Keep stdin open for exec.input. */
+  stdinOpen: boolean;
   program: Program;
   env: Record<string, string>;
   cwd: string;
@@ -54,6 +61,11 @@ export class Command {
   private killing: Promise<unknown> | null = null;
   /** Set by every chunk; drain() uses it to see whether an event-loop turn brought output. */
   private dataSeen = false;
+  /** Told about new output and about completion (stream pumps, long-polls). */
+  private readonly watchers = new Set<() => void>();
+  private stdinStream: Writable | null = null;
+  background: boolean;
+  pty: { cols: number; rows: number } | null;
 
   constructor(
     readonly spec: CommandSpec,
@@ -62,6 +74,45 @@ export class Command {
     this.stdout = new OutputBuffer(spec.maxOutputBytes);
     this.stderr = new OutputBuffer(spec.maxOutputBytes);
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.background = spec.background;
+    this.pty = spec.pty;
+  }
+
+  /** Call `fn` whenever output arrives or the command completes; returns the unsubscribe. */
+  watch(fn: () => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  private notify(): void {
+    for (const fn of this.watchers) fn();
+  }
+
+  get stdinOpen(): boolean {
+    return this.stdinStream !== null && this.state === 'running';
+  }
+
+  /** Write to stdin (exec.input); resolves once the bytes are handed to the pipe. */
+  write(data: Buffer): Promise<void> {
+    const s = this.stdinStream;
+    if (!s) return Promise.reject(new Error('stdin is closed'));
+    return new Promise((resolve, reject) => s.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  closeStdin(): void {
+    this.stdinStream?.end();
+    this.stdinStream = null;
+  }
+
+  resize(cols: number, rows: number): void {
+    this.pty = { cols, rows };
+    this.proc?.resize?.(cols, rows);
+  }
+
+  /** Deliver one signal to the command's whole tree; returns how many processes got it. */
+  signal(signal: NodeJS.Signals): number {
+    if (this.state !== 'running') return 0;
+    return this.backend.signal({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, signal);
   }
 
   /** Spawn; rejects with the backend's SpawnError when nothing could be started. */
@@ -70,9 +121,10 @@ export class Command {
       program: this.spec.program,
       env: this.spec.env,
       cwd: this.spec.cwd,
-      stdin: this.spec.stdin ? 'pipe' : 'ignore',
-      stateFd: this.spec.capture,
+      stdin: this.spec.stdin || this.spec.stdinOpen ? 'pipe' : 'ignore',
+      stateFd: this.spec.capture && !this.spec.pty,
       commandTag: this.tag,
+      pty: this.spec.pty ?? undefined,
     });
     this.proc = proc;
     this.pid = proc.pid;
@@ -82,6 +134,7 @@ export class Command {
       buf.append(chunk);
       this.dataSeen = true;
       this.resetIdle();
+      if (this.watchers.size > 0) this.notify();
     };
     proc.stdout.on('data', onData(this.stdout));
     proc.stderr.on('data', onData(this.stderr));
@@ -94,11 +147,12 @@ export class Command {
     watchEnd(proc.stderr, 'stderr');
     if (proc.state) watchEnd(proc.state, 'state');
 
-    if (proc.stdin && this.spec.stdin) {
+    if (proc.stdin) {
       proc.stdin.on('error', () => {
         /* the command closed its stdin early: not an error of ours */
       });
-      proc.stdin.end(this.spec.stdin);
+      if (this.spec.stdin) proc.stdin.end(this.spec.stdin);
+      else if (this.spec.stdinOpen) this.stdinStream = proc.stdin;
     }
     if (this.spec.timeoutMs > 0) {
       this.timers.push(setTimeout(() => void this.kill('timeout', this.spec.graceMs), this.spec.timeoutMs));
@@ -121,7 +175,9 @@ export class Command {
             ? 'killed'
             : 'exited';
       this.endedAt = new Date();
+      this.stdinStream = null;
       this.resolveDone();
+      this.notify();
     });
   }
 

@@ -1,22 +1,30 @@
 import { readdirSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend, TierHealth, TierName } from '../backends/backend.js';
 import { SpawnError } from '../backends/host.js';
 import { zombieChildren } from '../backends/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { TrlError } from '../protocol/errors.js';
-import type { ExecResult, ExecRunParams } from '../protocol/exec.js';
+import type { Encoding } from '../protocol/common.js';
+import type { CommandInfo, ExecResult, ExecRunParams, ExecStreamParams } from '../protocol/exec.js';
 import type { SessionCreateParams, SessionInfo } from '../protocol/session.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { z } from 'zod';
 import type { InfoResult, StatsResult } from '../protocol/system.js';
-import { invalidParam, requireDirectory, requireExecutable, resolveProgram } from './checks.js';
+import { signalNumber } from '../backends/signals.js';
+import { invalidParam, requireDirectory, requireExecutable } from './checks.js';
 import { Command } from './command.js';
+import { commandInfo } from './command-info.js';
+import { commandSpec } from './command-spec.js';
+import { utf8CompletePrefix } from './utf8.js';
+import { waitForOutput } from './wait-for-output.js';
 import { persistEnv, runtimeEnv } from './env.js';
-import { execResult } from './exec-result.js';
+import { execResult, exitCodeOf } from './exec-result.js';
 import { Session } from './session.js';
-import { captureScript, parseCapturedState } from './state-capture.js';
+import { parseCapturedState } from './state-capture.js';
+
+/** The most one exec.output call returns. */
+const MAX_READ_BYTES = 1024 * 1024;
 
 
 const HOUSEKEEPING_MS = 1000;
@@ -28,6 +36,8 @@ const HOUSEKEEPING_MS = 1000;
 export class Runtime {
   readonly startedAt = Date.now();
   private readonly sessions = new Map<string, Session>();
+  /** Running commands and finished ones within their retention time. */
+  private readonly commands = new Map<string, Command>();
   private readonly baseEnv: Map<string, string>;
   private totalCommands = 0;
   private draining = false;
@@ -180,83 +190,75 @@ export class Runtime {
 
   // ---- commands -------------------------------------------------------------
 
+  /** exec.run: the buffered result, or with yield_after_s what it printed so far. */
   async run(params: ExecRunParams): Promise<ExecResult> {
+    const { yield_after_s: yieldAfter, ...rest } = params;
+    const { session, cmd } = await this.launch(rest, false);
+    const encoding = params.encoding ?? 'utf8';
+    if (yieldAfter !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const yielded = await Promise.race([
+        cmd.done.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), yieldAfter * 1000))),
+      ]);
+      clearTimeout(timer);
+      if (yielded && cmd.running) {
+        // It goes on in the background: the foreground slot is free again and its state will not persist.
+        cmd.background = true;
+        if (session.foreground === cmd) session.foreground = null;
+        return execResult(cmd, session.cwd, encoding);
+      }
+    }
+    await cmd.done;
+    const result = execResult(cmd, session.cwd, encoding);
+    if (params.check && result.exit_code !== 0) {
+      throw new TrlError('COMMAND_FAILED', `the command exited with ${result.exit_code}${result.signal ? ` (${result.signal})` : ''}; see details for its output`, { result });
+    }
+    return result;
+  }
+
+  /** exec.stream: start in the foreground slot; the caller streams its output. */
+  async streamCommand(params: ExecStreamParams): Promise<Command> {
+    return (await this.launch(params, false)).cmd;
+  }
+
+  /** exec.start: a background command beside the foreground slot. */
+  async start(params: ExecStreamParams): Promise<{ command_id: string; pid: number }> {
+    const { cmd } = await this.launch(params, true);
+    return { command_id: cmd.id, pid: cmd.pid };
+  }
+
+  /**
+   * Validate, spawn and register a command. Its completion (slot release,
+   * state persistence, retention, ephemeral cleanup) is handled here whoever
+   * waits for it.
+   */
+  private async launch(params: ExecStreamParams, background: boolean): Promise<{ session: Session; cmd: Command }> {
     this.refuseWhenDraining();
     const session = params.session_id !== undefined ? this.getSession(params.session_id) : await this.createSession({}, true);
     try {
-      return await this.runIn(session, params);
-    } finally {
-      // The result does not wait for the cleanup: background processes get SIGTERM now, SIGKILL after the grace.
-      if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
-    }
-  }
-
-  private async runIn(session: Session, params: ExecRunParams): Promise<ExecResult> {
-    if (session.foreground) {
-      throw new TrlError(
-        'SESSION_BUSY',
-        `session '${session.id}' is already running command '${session.foreground.id}'; wait for it, cancel it, or use another session`,
-        { session_id: session.id, command_id: session.foreground.id },
-      );
-    }
-    if (session.commandCount >= this.config.session_max_commands) {
-      throw new TrlError(
-        'SESSION_LIMIT_EXCEEDED',
-        `session '${session.id}' has run ${session.commandCount} commands, its maximum (session_max_commands); create a new session`,
-        { max_commands: this.config.session_max_commands },
-      );
-    }
-    const stdin = params.stdin === undefined ? null : Buffer.from(params.stdin, params.stdin_encoding ?? 'utf8');
-    if (stdin && stdin.length > this.config.max_stdin_bytes) {
-      throw invalidParam('stdin', `${stdin.length} bytes is over the stdin limit of ${this.config.max_stdin_bytes} bytes (max_stdin_bytes); write larger input to a file and read it from there`);
-    }
-    const maxOut = params.max_output_bytes ?? session.limits.max_output_bytes;
-    if (maxOut > this.config.max_output_bytes) {
-      throw invalidParam('max_output_bytes', `${maxOut} is above the daemon maximum ${this.config.max_output_bytes}; pass at most that`);
-    }
-    const cwd = params.working_dir === undefined ? session.cwd : resolvePath(session.cwd, params.working_dir);
-    if (params.working_dir !== undefined) requireDirectory('working_dir', cwd);
-
-    const commandEnv = params.env ?? {};
-    const env: Record<string, string> = { ...session.envRecord(), ...commandEnv, PWD: cwd };
-
-    const persist = (params.persist_state ?? true) && params.command !== undefined;
-    let program: Command['spec']['program'];
-    if (params.command !== undefined) {
-      program = { kind: 'shell', shell: session.shell, script: persist ? captureScript(params.command) : params.command };
-    } else {
-      const argv = params.argv!;
-      const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
-      if (!resolved) {
-        throw new TrlError('SPAWN_FAILED', `program '${argv[0]}' was not found or is not executable in the session's PATH; pass an absolute path or fix PATH`, { program: argv[0] });
+      if (!background && session.foreground) {
+        throw new TrlError(
+          'SESSION_BUSY',
+          `session '${session.id}' is already running command '${session.foreground.id}'; wait for it, cancel it, use exec.start for background work, or use another session`,
+          { session_id: session.id, command_id: session.foreground.id },
+        );
       }
-      program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
-    }
-    const timeoutS = params.timeout_s ?? session.timeoutS;
-    const cmd = new Command(
-      {
-        sessionId: session.id,
-        program,
-        env,
-        cwd,
-        stdin,
-        timeoutMs: timeoutS * 1000,
-        idleTimeoutMs: (params.idle_timeout_s ?? 0) * 1000,
-        maxOutputBytes: maxOut,
-        capture: persist,
-        graceMs: this.graceMs,
-      },
-      session.backend!,
-    );
-
-    session.foreground = cmd;
-    session.state = 'running';
-    session.commandCount++;
-    session.touch();
-    try {
+      if (session.commandCount >= this.config.session_max_commands) {
+        throw new TrlError(
+          'SESSION_LIMIT_EXCEEDED',
+          `session '${session.id}' has run ${session.commandCount} commands, its maximum (session_max_commands); create a new session`,
+          { max_commands: this.config.session_max_commands },
+        );
+      }
+      const cmd = new Command(commandSpec(session, params, this.config, background), session.backend!);
+      if (!background) session.foreground = cmd;
+      session.commandCount++;
+      session.touch();
       try {
         await cmd.start();
       } catch (err) {
+        if (session.foreground === cmd) session.foreground = null;
         if (err instanceof SpawnError) {
           throw new TrlError('SPAWN_FAILED', `could not start the command: ${err.message}; check the shell, program and working_dir`, { errno: err.code });
         }
@@ -264,24 +266,148 @@ export class Runtime {
       }
       this.totalCommands++;
       session.running.add(cmd);
-      this.log.debug({ session_id: session.id, command_id: cmd.id, env_keys: Object.keys(commandEnv), pid: cmd.pid }, 'command started');
-      await cmd.done;
-    } finally {
-      session.running.delete(cmd);
-      session.foreground = null;
-      if (session.state === 'running') session.state = 'idle';
-      session.touch();
+      session.commands.add(cmd);
+      this.commands.set(cmd.id, cmd);
+      session.state = 'running';
+      this.log.debug({ session_id: session.id, command_id: cmd.id, env_keys: Object.keys(params.env ?? {}), pid: cmd.pid, background }, 'command started');
+      void cmd.done.then(() => this.finished(session, cmd, params));
+      return { session, cmd };
+    } catch (err) {
+      if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
+      throw err;
     }
-    this.persistState(session, cmd, commandEnv, params.working_dir !== undefined);
-    const result = execResult(cmd, session.cwd, params.encoding ?? 'utf8');
+  }
+
+  private finished(session: Session, cmd: Command, params: ExecStreamParams): void {
+    session.running.delete(cmd);
+    if (session.foreground === cmd) session.foreground = null;
+    if (session.running.size === 0 && session.state === 'running') session.state = 'idle';
+    session.touch();
+    if (!cmd.background) this.persistState(session, cmd, params.env ?? {}, params.working_dir !== undefined);
     this.log.debug(
-      { session_id: session.id, command_id: cmd.id, exit_code: result.exit_code, signal: result.signal, duration_ms: result.duration_ms, timed_out: result.timed_out },
+      { session_id: session.id, command_id: cmd.id, exit_code: exitCodeOf(cmd), signal: cmd.exit?.signal ?? null, duration_ms: cmd.durationMs, kill_reason: cmd.killReason },
       'command finished',
     );
-    if (params.check && result.exit_code !== 0) {
-      throw new TrlError('COMMAND_FAILED', `the command exited with ${result.exit_code}${result.signal ? ` (${result.signal})` : ''}; see details for its output`, { result });
+    const forget = setTimeout(() => {
+      this.commands.delete(cmd.id);
+      session.commands.delete(cmd);
+    }, this.config.command_retention_s * 1000);
+    forget.unref();
+    // The result does not wait for the cleanup: background processes get SIGTERM now, SIGKILL after the grace.
+    if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
+  }
+
+  /** The cwd a command's result reports: its session's, after the command. */
+  commandWorkingDir(cmd: Command): string {
+    return this.sessions.get(cmd.spec.sessionId)?.cwd ?? cmd.spec.cwd;
+  }
+
+  getCommand(id: string): Command {
+    const cmd = this.commands.get(id);
+    if (!cmd) {
+      throw new TrlError(
+        'COMMAND_NOT_FOUND',
+        `no command '${id}'; it never existed or was forgotten ${this.config.command_retention_s} s after it ended (command_retention_s); list commands with exec.list`,
+        { command_id: id },
+      );
     }
-    return result;
+    return cmd;
+  }
+
+  listCommands(sessionId: string): CommandInfo[] {
+    return [...this.getSession(sessionId).commands].map(commandInfo);
+  }
+
+  commandInfo(id: string): CommandInfo {
+    return commandInfo(this.getCommand(id));
+  }
+
+  /** The final result; COMMAND_TIMEOUT if `timeoutS` passes first. */
+  async wait(id: string, timeoutS: number | undefined, encoding: Encoding): Promise<ExecResult> {
+    const cmd = this.getCommand(id);
+    if (cmd.running && timeoutS !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([cmd.done.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutS * 1000)))]);
+      clearTimeout(timer);
+      if (!ended) {
+        throw new TrlError('COMMAND_TIMEOUT', `command '${id}' is still running after ${timeoutS} s; wait again, read its output with exec.output, or cancel it`, { command_id: id });
+      }
+    }
+    await cmd.done;
+    return execResult(cmd, this.commandWorkingDir(cmd), encoding);
+  }
+
+  /** exec.output: bytes from an offset, optionally waiting for them. */
+  async output(params: { command_id: string; stream?: 'stdout' | 'stderr' | undefined; offset?: number | undefined; max_bytes?: number | undefined; wait_ms?: number | undefined; encoding?: Encoding | undefined }) {
+    const cmd = this.getCommand(params.command_id);
+    const buf = params.stream === 'stderr' ? cmd.stderr : cmd.stdout;
+    const offset = params.offset ?? 0;
+    const max = Math.min(params.max_bytes ?? MAX_READ_BYTES, MAX_READ_BYTES);
+    if (params.wait_ms && offset >= buf.total && cmd.running) await waitForOutput(cmd, buf, offset, params.wait_ms);
+    const read = buf.read(offset, max);
+    const encoding = params.encoding ?? 'utf8';
+    let data = read.data;
+    const complete = !cmd.running;
+    if (encoding === 'utf8' && !(complete && read.offset + data.length >= buf.total)) data = data.subarray(0, utf8CompletePrefix(data));
+    const next = read.offset + data.length;
+    return {
+      data: data.toString(encoding),
+      encoding,
+      offset: read.offset,
+      next_offset: next,
+      eof: complete && next >= buf.total,
+      dropped_bytes: read.skipped,
+    };
+  }
+
+  async input(params: { command_id: string; data?: string | undefined; encoding?: Encoding | undefined; eof?: boolean | undefined }) {
+    const cmd = this.getCommand(params.command_id);
+    if (!cmd.stdinOpen) {
+      throw invalidParam(
+        'command_id',
+        cmd.running
+          ? `command '${cmd.id}' has no open stdin; start it with stdin_open: true to write to it`
+          : `command '${cmd.id}' has ended; its stdin is closed`,
+      );
+    }
+    const data = params.data === undefined ? Buffer.alloc(0) : Buffer.from(params.data, params.encoding ?? 'utf8');
+    if (data.length > this.config.max_stdin_bytes) {
+      throw invalidParam('data', `${data.length} bytes is over the stdin limit of ${this.config.max_stdin_bytes} bytes per call (max_stdin_bytes); send it in pieces`);
+    }
+    if (data.length > 0) {
+      try {
+        await cmd.write(data);
+      } catch (err) {
+        throw invalidParam('command_id', `could not write to the stdin of command '${cmd.id}': ${(err as Error).message}`);
+      }
+    }
+    if (params.eof) cmd.closeStdin();
+    return { command_id: cmd.id, bytes_written: data.length, stdin_open: cmd.stdinOpen };
+  }
+
+  signal(id: string, name: string) {
+    const cmd = this.getCommand(id);
+    const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+    if (signalNumber(signal) === undefined) throw invalidParam('signal', `unknown signal '${name}'; use a name such as SIGINT, SIGTERM, SIGKILL, SIGHUP, SIGUSR1`);
+    return { command_id: cmd.id, signal, delivered: cmd.signal(signal) };
+  }
+
+  /** SIGTERM, grace, SIGKILL to the tree(s); resolves once they are complete, so the session is usable again. */
+  async cancel(params: { command_id?: string | undefined; session_id?: string | undefined }) {
+    const targets = params.command_id !== undefined ? [this.getCommand(params.command_id)] : [...this.getSession(params.session_id!).running];
+    const running = targets.filter((c) => c.running);
+    await Promise.all(running.map(async (c) => {
+      await c.kill('cancel', this.graceMs);
+      await c.done;
+    }));
+    return { cancelled: running.map((c) => c.id) };
+  }
+
+  resize(id: string, cols: number, rows: number) {
+    const cmd = this.getCommand(id);
+    if (!cmd.pty) throw invalidParam('command_id', `command '${id}' does not run under a pseudo-terminal; only pty commands can be resized`);
+    if (cmd.running) cmd.resize(cols, rows);
+    return { command_id: id, cols, rows };
   }
 
   /**

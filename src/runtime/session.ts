@@ -43,6 +43,8 @@ export class Session {
   /** The exec.run/exec.stream command holding the foreground slot. */
   foreground: Command | null = null;
   readonly running = new Set<Command>();
+  /** Running commands and finished ones still retained, oldest first. */
+  readonly commands = new Set<Command>();
   backend: BackendSession | null = null;
   destroying: Promise<number> | null = null;
 

@@ -3,7 +3,8 @@ import type { RequestId, Response } from '../protocol/envelope.js';
 import { isTrlError, TrlError } from '../protocol/errors.js';
 import { isMethodName, METHODS } from '../protocol/methods.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { handlers } from './handlers.js';
+import type { Connection } from './connection.js';
+import { handlers, Streamed } from './handlers.js';
 import { invalidParamsError } from './validation.js';
 
 const KNOWN_METHODS = Object.keys(METHODS);
@@ -34,7 +35,16 @@ export class Dispatcher {
     return { id: null, ok: false, error: new TrlError('INVALID_PARAMS', `the request is not valid JSON (${err.message}); send one JSON object per line`).toObject() };
   }
 
-  async handle(msg: unknown): Promise<Response> {
+  /**
+   * Answer one request. `after` (streaming methods) must be called once the
+   * response has been written: events only ever follow their response.
+   */
+  async handle(msg: unknown, conn: Connection): Promise<{ response: Response; after?: () => void }> {
+    const r = await this.answer(msg, conn);
+    return r instanceof Streamed ? { response: { id: r.data.id, ok: true, data: r.data.data }, after: r.start } : { response: r };
+  }
+
+  private async answer(msg: unknown, conn: Connection): Promise<Response | Streamed<{ id: RequestId | null; data: unknown }>> {
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
       return this.fail(null, new TrlError('INVALID_PARAMS', 'a request must be a JSON object like {"id": 1, "method": "system.ping", "params": {}}'));
     }
@@ -55,8 +65,9 @@ export class Dispatcher {
     const parsed = spec.params.safeParse(rawParams);
     if (!parsed.success) return this.fail(id, invalidParamsError(method, paramKeys(spec.params), parsed.error));
     try {
-      const handler = handlers[method] as (p: unknown, rt: Runtime) => unknown;
-      const data = await handler(parsed.data, this.runtime);
+      const handler = handlers[method] as (p: unknown, rt: Runtime, conn: Connection) => unknown;
+      const data = await handler(parsed.data, this.runtime, conn);
+      if (data instanceof Streamed) return new Streamed({ id, data: data.data }, data.start);
       return { id, ok: true, data };
     } catch (err) {
       return this.fail(id, err);

@@ -1,9 +1,29 @@
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { Command } from '../runtime/command.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Connection } from './connection.js';
+import { StreamPump } from './stream-pump.js';
 
-type Handler<M extends MethodName> = (params: ParamsOf<M> & Record<string, never>, runtime: Runtime) => Promise<ResultOf<M>> | ResultOf<M>;
+/** A streaming method's answer: the response data, then `start` once the response is on the wire. */
+export class Streamed<T> {
+  constructor(
+    readonly data: T,
+    readonly start: () => void,
+  ) {}
+}
+
+type Handler<M extends MethodName> = (
+  params: ParamsOf<M> & Record<string, never>,
+  runtime: Runtime,
+  conn: Connection,
+) => Promise<ResultOf<M> | Streamed<ResultOf<M>>> | ResultOf<M> | Streamed<ResultOf<M>>;
 export type Handlers = { [M in MethodName]: Handler<M> };
+
+function openStream(rt: Runtime, cmd: Command, conn: Connection, encoding: 'utf8' | 'base64' | undefined, from = { stdout: 0, stderr: 0 }) {
+  const pump = new StreamPump(cmd, conn, encoding ?? 'utf8', from, () => rt.commandWorkingDir(cmd));
+  return new Streamed({ stream_id: pump.streamId, command_id: cmd.id }, () => pump.start());
+}
 
 /** One handler per method: validated params in, the runtime call, result out. */
 export const handlers: Handlers = {
@@ -19,4 +39,18 @@ export const handlers: Handlers = {
     return rt.destroySession(p.session_id, p.force ?? false);
   },
   'exec.run': (p, rt) => rt.run(p),
+  'exec.stream': async (p, rt, conn) => openStream(rt, await rt.streamCommand(p), conn, p.encoding),
+  'exec.start': (p, rt) => rt.start(p),
+  'exec.list': (p, rt) => ({ commands: rt.listCommands(p.session_id) }),
+  'exec.info': (p, rt) => rt.commandInfo(p.command_id),
+  'exec.output': (p, rt) => rt.output(p),
+  'exec.attach': (p, rt, conn) => {
+    const from = typeof p.from_offset === 'number' ? { stdout: p.from_offset, stderr: p.from_offset } : { stdout: p.from_offset?.stdout ?? 0, stderr: p.from_offset?.stderr ?? 0 };
+    return openStream(rt, rt.getCommand(p.command_id), conn, p.encoding, from);
+  },
+  'exec.wait': (p, rt) => rt.wait(p.command_id, p.timeout_s, p.encoding ?? 'utf8'),
+  'exec.input': (p, rt) => rt.input(p),
+  'exec.signal': (p, rt) => rt.signal(p.command_id, p.signal),
+  'exec.cancel': (p, rt) => rt.cancel(p),
+  'exec.resize': (p, rt) => rt.resize(p.command_id, p.cols, p.rows),
 };

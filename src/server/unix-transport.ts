@@ -3,7 +3,29 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
+import type { Connection } from './connection.js';
 import { LineReader } from './line-reader.js';
+
+/** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
+const HIGH_WATER = 1024 * 1024;
+
+function socketConnection(socket: Socket, send: (obj: unknown) => void): Connection {
+  return {
+    send,
+    writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
+    onDrain: (fn) => {
+      if (socket.writableLength < HIGH_WATER) setImmediate(fn);
+      else socket.once('drain', fn);
+    },
+    onClose: (fn) => {
+      socket.once('close', fn);
+      return () => socket.off('close', fn);
+    },
+    get closed() {
+      return socket.destroyed;
+    },
+  };
+}
 
 /**
  * NDJSON over a Unix socket (PROTOCOL §1): many pipelined requests per
@@ -51,6 +73,7 @@ export class UnixTransport {
     const send = (obj: unknown) => {
       if (!socket.destroyed && socket.writable) socket.write(JSON.stringify(obj) + '\n');
     };
+    const conn = socketConnection(socket, send);
     const finishIfDone = () => {
       if (peerEnded && inFlight === 0 && !socket.destroyed) socket.end();
     };
@@ -65,9 +88,10 @@ export class UnixTransport {
           return;
         }
         inFlight++;
-        void this.dispatcher.handle(msg).then((res) => {
+        void this.dispatcher.handle(msg, conn).then(({ response, after }) => {
           inFlight--;
-          send(res);
+          send(response);
+          if (after) after();
           finishIfDone();
         });
       },

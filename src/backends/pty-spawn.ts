@@ -1,0 +1,83 @@
+import { PassThrough, Writable } from 'node:stream';
+import { constants } from 'node:os';
+import type { ExitStatus, SpawnedProcess } from './backend.js';
+
+type NodePty = typeof import('@lydell/node-pty');
+let ptyModule: NodePty | null = null;
+
+/** node-pty is loaded on first use: daemons that never open a terminal do not pay for it. */
+async function loadPty(): Promise<NodePty> {
+  ptyModule ??= await import('@lydell/node-pty');
+  return ptyModule;
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  if (!n) return null;
+  const entry = Object.entries(constants.signals).find(([, v]) => v === n);
+  return (entry?.[0] as NodeJS.Signals | undefined) ?? null;
+}
+
+/**
+ * Spawn under a pseudo-terminal (@lydell/node-pty, prebuilt binaries). The
+ * child is a session leader with the terminal as its controlling tty; its
+ * output (stdout and stderr alike) arrives as raw bytes on `stdout`.
+ */
+export async function spawnPty(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string>; cols: number; rows: number },
+): Promise<SpawnedProcess> {
+  const pty = await loadPty();
+  const term = pty.spawn(file, args, {
+    name: opts.env.TERM ?? 'xterm-256color',
+    cols: opts.cols,
+    rows: opts.rows,
+    cwd: opts.cwd,
+    env: opts.env,
+    encoding: null,
+  });
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stderr.end();
+  term.onData((d: Buffer | string) => stdout.write(typeof d === 'string' ? Buffer.from(d) : d));
+  const exited = new Promise<ExitStatus>((resolve) => {
+    term.onExit(({ exitCode, signal }) => {
+      // Output may still be in flight when the exit is reported: end the stream once the
+      // terminal's master side closes (EIO after the last slave fd closed), at most 100 ms later.
+      const master = (term as unknown as { _socket?: NodeJS.EventEmitter })._socket;
+      const end = () => stdout.end();
+      if (master) master.once('close', end);
+      setTimeout(end, 100).unref();
+      const sig = signalName(signal ?? 0);
+      resolve({ code: sig ? null : exitCode, signal: sig });
+    });
+  });
+  const stdin = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        term.write(chunk as unknown as string);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      // A terminal has no EOF of its own: send ^D, as a person would.
+      try {
+        term.write('\x04');
+      } catch {
+        /* already gone */
+      }
+      cb();
+    },
+  });
+  return {
+    pid: term.pid,
+    stdin,
+    stdout,
+    stderr,
+    state: null,
+    exited,
+    resize: (cols, rows) => term.resize(cols, rows),
+  };
+}

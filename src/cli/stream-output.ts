@@ -1,0 +1,56 @@
+import { TrlClientError } from '../client/client-error.js';
+import type { StreamEvent } from '../protocol/envelope.js';
+import type { ErrorObject } from '../protocol/errors.js';
+import type { CommandEnd } from './exit-status.js';
+import { warn } from './output.js';
+import { writeBytes } from './write-bytes.js';
+
+type OutputStream = 'stdout' | 'stderr';
+
+export interface PipeOptions {
+  /** Show only this stream (written to trl's stdout); default both, each to its own. */
+  only?: OutputStream;
+}
+
+/**
+ * Write the output events of an exec.stream / exec.attach stream (opened with
+ * `encoding: 'base64'`) as they arrive: exact bytes, stdout to stdout, stderr
+ * to stderr. A `gap` is reported on stderr. Resolves with the `exit` event's
+ * data; an `error` event rejects with the daemon's error.
+ */
+export async function pipeEvents(events: AsyncIterable<StreamEvent>, options: PipeOptions = {}): Promise<CommandEnd> {
+  for await (const ev of events) {
+    switch (ev.event) {
+      case 'stdout':
+      case 'stderr': {
+        if (options.only !== undefined && ev.event !== options.only) break;
+        const target = options.only !== undefined || ev.event === 'stdout' ? process.stdout : process.stderr;
+        await writeBytes(target, Buffer.from(String(ev.data ?? ''), 'base64'));
+        break;
+      }
+      case 'gap': {
+        const stream = typeof ev['stream'] === 'string' ? ev['stream'] : 'output';
+        if (options.only !== undefined && stream !== options.only) break;
+        const n = Number(ev['dropped_bytes'] ?? 0);
+        warn(`${n} bytes of ${stream} were lost: the daemon's buffer moved on before they were read`);
+        break;
+      }
+      case 'exit':
+        return ev.data as CommandEnd;
+      case 'error':
+        throw new TrlClientError(errorObject(ev.data));
+      default:
+        break; // an event kind this client does not know: ignore, as the protocol allows growth
+    }
+  }
+  throw new TrlClientError({ code: 'CONNECTION_CLOSED', message: 'the output stream ended without an exit event' });
+}
+
+function errorObject(data: unknown): ErrorObject {
+  const e = (typeof data === 'object' && data !== null ? data : {}) as Partial<ErrorObject>;
+  return {
+    code: e.code ?? 'INTERNAL_ERROR',
+    message: typeof e.message === 'string' ? e.message : 'the stream failed without an error message',
+    ...(e.details !== undefined ? { details: e.details } : {}),
+  };
+}

@@ -1,0 +1,59 @@
+import { resolve as resolvePath } from 'node:path';
+import type { Config } from '../config/config-schema.js';
+import { TrlError } from '../protocol/errors.js';
+import type { ExecStreamParams } from '../protocol/exec.js';
+import { invalidParam, requireDirectory, resolveProgram } from './checks.js';
+import type { CommandSpec } from './command.js';
+import type { Session } from './session.js';
+import { captureScript } from './state-capture.js';
+
+/**
+ * Turn exec.* parameters into a command for `session`: validate them against
+ * the daemon's limits, merge the environment (runtime → session → command),
+ * and build the program (the session shell with state capture, or argv).
+ */
+export function commandSpec(session: Session, params: ExecStreamParams, config: Config, background: boolean): CommandSpec {
+  const stdin = params.stdin === undefined ? null : Buffer.from(params.stdin, params.stdin_encoding ?? 'utf8');
+  if (stdin && stdin.length > config.max_stdin_bytes) {
+    throw invalidParam('stdin', `${stdin.length} bytes is over the stdin limit of ${config.max_stdin_bytes} bytes (max_stdin_bytes); write larger input to a file, or use stdin_open and exec.input in pieces`);
+  }
+  const maxOut = params.max_output_bytes ?? session.limits.max_output_bytes;
+  if (maxOut > config.max_output_bytes) {
+    throw invalidParam('max_output_bytes', `${maxOut} is above the daemon maximum ${config.max_output_bytes}; pass at most that`);
+  }
+  const cwd = params.working_dir === undefined ? session.cwd : resolvePath(session.cwd, params.working_dir);
+  if (params.working_dir !== undefined) requireDirectory('working_dir', cwd);
+  const env: Record<string, string> = { ...session.envRecord(), ...(params.env ?? {}), PWD: cwd };
+  if (params.pty && env.TERM === undefined) env.TERM = 'xterm-256color';
+
+  // Background and terminal commands never change the session: no state capture.
+  const persist = (params.persist_state ?? true) && params.command !== undefined && !background && !params.pty;
+  let program: CommandSpec['program'];
+  if (params.command !== undefined) {
+    program = { kind: 'shell', shell: session.shell, script: persist ? captureScript(params.command) : params.command };
+  } else {
+    const argv = params.argv!;
+    const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
+    if (!resolved) {
+      throw new TrlError('SPAWN_FAILED', `program '${argv[0]}' was not found or is not executable in the session's PATH; pass an absolute path or fix PATH`, { program: argv[0] });
+    }
+    program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
+  }
+  const timeoutS = params.timeout_s ?? session.timeoutS;
+  return {
+    sessionId: session.id,
+    text: params.command ?? params.argv!.join(' '),
+    background,
+    pty: params.pty ?? null,
+    stdinOpen: params.stdin_open ?? false,
+    program,
+    env,
+    cwd,
+    stdin,
+    timeoutMs: timeoutS * 1000,
+    idleTimeoutMs: (params.idle_timeout_s ?? 0) * 1000,
+    maxOutputBytes: maxOut,
+    capture: persist,
+    graceMs: config.kill_grace_s * 1000,
+  };
+}

@@ -1,0 +1,18 @@
+import type { Command } from './command.js';
+import type { OutputBuffer } from './output-buffer.js';
+
+/** Resolve once `buf` holds bytes past `offset`, the command completes, or `ms` pass (exec.output long-poll). */
+export function waitForOutput(cmd: Command, buf: OutputBuffer, offset: number, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = cmd.watch(() => {
+      if (buf.total > offset || !cmd.running) finish();
+    });
+    const finish = () => {
+      stop();
+      clearTimeout(timer);
+      resolve();
+    };
+    timer = setTimeout(finish, ms);
+  });
+}

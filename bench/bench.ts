@@ -14,6 +14,7 @@ import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
 import { measureRoundTrip } from './metrics/round-trip.js';
 import { measureSessionCreate } from './metrics/session-create.js';
+import { measureStreaming } from './metrics/streaming.js';
 import { measureThroughput } from './metrics/throughput.js';
 
 /** Settings that let the bench go past the daemon's per-session command cap and session cap. */
@@ -29,6 +30,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'round_trip', title: 'exec.run round trip vs bare spawn', run: measureRoundTrip },
   { key: 'throughput', title: 'commands/s with concurrent clients vs bare spawns', run: measureThroughput },
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
+  { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
 ];
 
 function log(message: string): void {

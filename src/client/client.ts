@@ -3,6 +3,7 @@ import type { ErrorObject } from '../protocol/errors.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { StreamEvent } from '../protocol/envelope.js';
+import { LineReader } from '../protocol/line-reader.js';
 import { TrlClientError } from './client-error.js';
 import { EventQueue } from './event-queue.js';
 
@@ -30,7 +31,7 @@ export class TrlClient {
   private readonly socket: Socket;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private buffered = '';
+  private readonly lines: LineReader;
   private closedError: TrlClientError | null = null;
   private readonly streams = new Map<string, EventQueue>();
   /** Events that arrived before their stream was registered (same chunk as the response). */
@@ -38,8 +39,9 @@ export class TrlClient {
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    // No size cap on what the daemon sends: it is trusted, and a result may be large.
+    this.lines = new LineReader(Number.MAX_SAFE_INTEGER, (line) => this.onLine(line), () => undefined);
+    socket.on('data', (chunk: Buffer) => this.lines.push(chunk));
     socket.on('close', () => this.failAll('the connection to the trl daemon closed'));
     socket.on('error', (err) => this.failAll(`connection error: ${err.message}`));
   }
@@ -93,16 +95,6 @@ export class TrlClient {
   close(): void {
     this.socket.end();
     this.socket.destroy();
-  }
-
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      if (line.length > 0) this.onLine(line);
-    }
   }
 
   private onLine(line: string): void {

@@ -11,6 +11,18 @@ let commandSeq = 0;
 /** How long output may still arrive after the main process exits (PROTOCOL §6 "Completion"). */
 const DRAIN_MAX_MS = 100;
 
+/**
+ * A client streaming the output. While it keeps reading it is owed every
+ * byte, so the command's pipes are paused when it falls `holdBytes` behind
+ * (the pipe then blocks the writer, as `cat` through a pipe would). A reader
+ * that has stopped reading (`stalled`) holds nothing back: the command runs on
+ * and the reader later gets a gap.
+ */
+export interface FlowReader {
+  offset(stream: 'stdout' | 'stderr'): number;
+  readonly stalled: boolean;
+}
+
 export interface CommandSpec {
   sessionId: string;
   /** What was asked for, for exec.info/exec.list: the command text, or argv joined. */
@@ -64,6 +76,10 @@ export class Command {
   /** Told about new output and about completion (stream pumps, long-polls). */
   private readonly watchers = new Set<() => void>();
   private stdinStream: Writable | null = null;
+  /** Streaming readers whose position can hold the command back (flow control, see FlowReader). */
+  private readonly readers = new Set<FlowReader>();
+  private pausedForReaders = false;
+  private outputs: Readable[] = [];
   background: boolean;
   pty: { cols: number; rows: number } | null;
 
@@ -86,6 +102,36 @@ export class Command {
 
   private notify(): void {
     for (const fn of this.watchers) fn();
+  }
+
+  addReader(r: FlowReader): () => void {
+    this.readers.add(r);
+    return () => {
+      this.readers.delete(r);
+      this.flowCheck();
+    };
+  }
+
+  /** Pause the pipes while an active reader is too far behind; resume once none is. */
+  flowCheck(): void {
+    let hold = false;
+    if (this.exit === null) {
+      for (const r of this.readers) {
+        if (r.stalled) continue;
+        if (this.stdout.total - r.offset('stdout') > this.holdBytes || this.stderr.total - r.offset('stderr') > this.holdBytes) {
+          hold = true;
+          break;
+        }
+      }
+    }
+    if (hold === this.pausedForReaders) return;
+    this.pausedForReaders = hold;
+    for (const s of this.outputs) hold ? s.pause() : s.resume();
+  }
+
+  /** Half the retained tail: a held-back pipe can deliver one more read without anything dropped. */
+  private get holdBytes(): number {
+    return Math.max(64 * 1024, Math.floor(this.stdout.tailCap / 2));
   }
 
   get stdinOpen(): boolean {
@@ -134,8 +180,10 @@ export class Command {
       buf.append(chunk);
       this.dataSeen = true;
       this.resetIdle();
+      if (this.readers.size > 0) this.flowCheck();
       if (this.watchers.size > 0) this.notify();
     };
+    this.outputs = [proc.stdout, proc.stderr];
     proc.stdout.on('data', onData(this.stdout));
     proc.stderr.on('data', onData(this.stderr));
     proc.state?.on('data', (c: Buffer) => stateChunks.push(c));
@@ -161,6 +209,8 @@ export class Command {
 
     void proc.exited.then(async (status) => {
       this.exit = status;
+      // What is left in the pipes is at most a pipe buffer: read it all, whoever is behind.
+      this.flowCheck();
       this.durationMs = Number(process.hrtime.bigint() - this.startNs) / 1e6;
       this.clearTimers();
       await this.drain(ended);

@@ -7,6 +7,8 @@ import { utf8CompletePrefix } from '../runtime/utf8.js';
 import type { Connection } from './connection.js';
 
 const CHUNK = 64 * 1024;
+/** A connection that has not drained for this long has stopped reading: it no longer holds the command back. */
+const STALL_MS = 1000;
 type StreamName = 'stdout' | 'stderr';
 
 /**
@@ -23,6 +25,9 @@ export class StreamPump {
   private stopWatching: (() => void) | null = null;
   private stopClose: (() => void) | null = null;
   private waitingDrain = false;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private stopFlow: (() => void) | null = null;
+  stalled = false;
   private finished = false;
   private scheduled = false;
 
@@ -40,6 +45,7 @@ export class StreamPump {
   start(): void {
     this.stopWatching = this.cmd.watch(() => this.schedule());
     this.stopClose = this.conn.onClose(() => this.stop());
+    this.stopFlow = this.cmd.addReader(this);
     this.pump();
   }
 
@@ -57,14 +63,24 @@ export class StreamPump {
     for (;;) {
       if (!this.conn.writable()) {
         this.waitingDrain = true;
+        this.stallTimer = setTimeout(() => {
+          this.stalled = true;
+          this.cmd.flowCheck();
+        }, STALL_MS);
         this.conn.onDrain(() => {
           this.waitingDrain = false;
+          if (this.stallTimer) clearTimeout(this.stallTimer);
+          this.stallTimer = null;
+          this.stalled = false;
           this.pump();
         });
         return;
       }
       const sent = this.sendChunk('stdout', this.cmd.stdout) || this.sendChunk('stderr', this.cmd.stderr);
-      if (sent) continue;
+      if (sent) {
+        this.cmd.flowCheck();
+        continue;
+      }
       if (!this.cmd.running) {
         this.flush('stdout');
         this.flush('stderr');
@@ -90,7 +106,7 @@ export class StreamPump {
     this.offsets[name] = read.offset + read.data.length;
     if (read.data.length === 0) return read.skipped > 0;
     if (this.encoding === 'base64') {
-      this.conn.send({ stream_id: this.streamId, event: name, data: read.data.toString('base64'), offset: read.offset });
+      this.sendData(name, read.data.toString('base64'), read.offset);
       return true;
     }
     const held = this.pending[name];
@@ -98,8 +114,15 @@ export class StreamPump {
     const start = read.offset - held.length;
     const cut = utf8CompletePrefix(bytes);
     this.pending[name] = bytes.subarray(cut);
-    if (cut > 0) this.conn.send({ stream_id: this.streamId, event: name, data: bytes.toString('utf8', 0, cut), offset: start });
+    if (cut === 0) return true;
+    const text = bytes.subarray(0, cut);
+    this.sendData(name, text.toString('utf8'), start);
     return true;
+  }
+
+  /** A data event, written as one line without building an event object first (the hot path of a large stream). */
+  private sendData(name: StreamName, data: string, offset: number): void {
+    this.conn.sendLine(`{"stream_id":"${this.streamId}","event":"${name}","data":${JSON.stringify(data)},"offset":${offset}}\n`);
   }
 
   /** Emit bytes held back for an unfinished character (before a gap or at the end). */
@@ -110,11 +133,20 @@ export class StreamPump {
     this.conn.send({ stream_id: this.streamId, event: name, data: held.toString('utf8'), offset: this.offsets[name] - held.length });
   }
 
+  offset(stream: StreamName): number {
+    return this.offsets[stream];
+  }
+
   stop(): void {
     this.finished = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    this.stopFlow?.();
+    this.stopFlow = null;
     this.stopWatching?.();
     this.stopClose?.();
     this.stopWatching = null;
     this.stopClose = null;
   }
 }
+

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Connection } from './connection.js';
-import { LineReader } from './line-reader.js';
+import { LineReader } from '../protocol/line-reader.js';
 
 /** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
 const HIGH_WATER = 1024 * 1024;
@@ -12,6 +12,9 @@ const HIGH_WATER = 1024 * 1024;
 function socketConnection(socket: Socket, send: (obj: unknown) => void): Connection {
   return {
     send,
+    sendLine: (line) => {
+      if (!socket.destroyed && socket.writable) socket.write(line);
+    },
     writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
     onDrain: (fn) => {
       if (socket.writableLength < HIGH_WATER) setImmediate(fn);

@@ -33,3 +33,12 @@ export function parseWholeSeconds(value: string): number {
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number of seconds, got '${value}'`);
   return n;
 }
+
+/** A byte offset into a command's output: a whole number >= 0. */
+export function parseOffset(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a byte offset (a whole number >= 0), got '${value}'`);
+  }
+  return n;
+}

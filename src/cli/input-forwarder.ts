@@ -1,10 +1,16 @@
-import type { TrlClient } from '../client/client.js';
+import type { AnyTrlClient } from '../client/connect.js';
 import type { DetachKeys } from './detach-keys.js';
 
 /** Bytes per exec.input call (base64 makes the request a third larger; far below max_request_bytes). */
 const MAX_CALL_BYTES = 1024 * 1024;
 /** Stop reading local stdin while this much waits to be sent. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/**
+ * A terminal's end of input is Ctrl-D in cooked mode, but also what a hangup
+ * looks like; the SIGHUP that comes with a hangup stops the forwarder within
+ * this time, so that a closed window never sends the command an EOF.
+ */
+const TERMINAL_EOF_DELAY_MS = 250;
 
 export interface ForwarderOptions {
   /** Watch for the detach sequence (only for a local terminal). */
@@ -18,8 +24,9 @@ export interface ForwarderOptions {
  * Sends trl's standard input to a running command with `exec.input`
  * (base64), in order, one call at a time: what arrives while a call is in
  * flight goes in the next one. The end of local stdin closes the command's
- * stdin (`eof: true`). Stops for good when the command's stdin is closed or
- * a call fails (the command ended; its exit event tells the rest).
+ * stdin (`eof: true`), unless it is a terminal hanging up. Stops for good
+ * when the command's stdin is closed or a call fails (the command ended; its
+ * exit event tells the rest).
  */
 export class InputForwarder {
   private readonly pending: Buffer[] = [];
@@ -27,10 +34,11 @@ export class InputForwarder {
   private eof = false;
   private sending = false;
   private stopped = false;
+  private eofTimer: NodeJS.Timeout | undefined;
   private readonly input = process.stdin;
 
   constructor(
-    private readonly client: TrlClient,
+    private readonly client: AnyTrlClient,
     private readonly commandId: string,
     private readonly options: ForwarderOptions = {},
   ) {}
@@ -44,6 +52,7 @@ export class InputForwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.eofTimer);
     this.input.off('data', this.onData);
     this.input.off('end', this.onEnd);
     this.input.pause();
@@ -69,8 +78,13 @@ export class InputForwarder {
   };
 
   private readonly onEnd = (): void => {
-    this.eof = true;
-    void this.pump();
+    const close = () => {
+      this.eof = true;
+      void this.pump();
+    };
+    if (!this.input.isTTY) close();
+    // In raw mode Ctrl-D is a byte like any other: the end can only be a hangup.
+    else if (!this.input.isRaw) this.eofTimer = setTimeout(close, TERMINAL_EOF_DELAY_MS);
   };
 
   private async pump(): Promise<void> {

@@ -3,12 +3,15 @@ import { CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { warn } from './output.js';
 import { createProgram } from './program.js';
+import { dieOfHangup } from './signal-proxy.js';
 
 async function main(argv: string[]): Promise<void> {
-  // A reader that went away (`trl exec … | head`) ends our output quietly.
+  // A reader that went away (`trl exec … | head`) ends our output quietly;
+  // so does a terminal that hung up (EIO), the way a hangup ends a terminal program.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      if (err.code === 'EIO') dieOfHangup();
       throw err;
     });
   }

@@ -12,3 +12,15 @@ export function onStopSignals(fn: (signal: NodeJS.Signals) => void): () => void 
     for (const [signal, listener] of listeners) process.off(signal, listener);
   };
 }
+
+/**
+ * End trl the way a hangup would have without a handler. After the terminal
+ * went away, this is the only clean way out: Node's normal exit tries to
+ * reset the (now dead) terminal and aborts on the EIO it gets.
+ */
+export function dieOfHangup(): never {
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
+  // The signal is delivered asynchronously; in case it is blocked or ignored, leave anyway.
+  process.exit(128 + 1);
+}

@@ -32,7 +32,7 @@ export async function pipeEvents(events: AsyncIterable<StreamEvent>, options: Pi
         const stream = typeof ev['stream'] === 'string' ? ev['stream'] : 'output';
         if (options.only !== undefined && stream !== options.only) break;
         const n = Number(ev['dropped_bytes'] ?? 0);
-        warn(`${n} bytes of ${stream} were lost: the daemon's buffer moved on before they were read`);
+        warn(`${n} bytes of ${stream} are missing here: the daemon no longer held them (max_output_bytes, or trl fell behind)`);
         break;
       }
       case 'exit':
@@ -42,6 +42,22 @@ export async function pipeEvents(events: AsyncIterable<StreamEvent>, options: Pi
       default:
         break; // an event kind this client does not know: ignore, as the protocol allows growth
     }
+  }
+  throw new TrlClientError({ code: 'CONNECTION_CLOSED', message: 'the output stream ended without an exit event' });
+}
+
+/**
+ * The --json form of a stream (opened with `encoding: 'utf8'`): every event
+ * as one JSON line on stdout (`only`: drop the other stream's events).
+ * Resolves with the exit event's data, or null after an `error` event.
+ */
+export async function printEventsAsJson(events: AsyncIterable<StreamEvent>, options: PipeOptions = {}): Promise<CommandEnd | null> {
+  for await (const ev of events) {
+    const stream = ev.event === 'gap' ? ev['stream'] : ev.event;
+    if (options.only !== undefined && (stream === 'stdout' || stream === 'stderr') && stream !== options.only) continue;
+    await writeBytes(process.stdout, Buffer.from(JSON.stringify(ev) + '\n'));
+    if (ev.event === 'exit') return ev.data as CommandEnd;
+    if (ev.event === 'error') return null;
   }
   throw new TrlClientError({ code: 'CONNECTION_CLOSED', message: 'the output stream ended without an exit event' });
 }

@@ -15,6 +15,11 @@ export function terminalSize(): TerminalSize {
   return { ...DEFAULT_SIZE };
 }
 
+/** Whether trl's output goes to a terminal (whose size a remote terminal may take). */
+export function hasLocalTerminal(): boolean {
+  return process.stdout.isTTY === true || process.stderr.isTTY === true;
+}
+
 /** Call `fn` with the new size whenever the local terminal is resized (SIGWINCH); returns the unsubscribe. */
 export function onTerminalResize(fn: (size: TerminalSize) => void): () => void {
   const stream = [process.stdout, process.stderr].find((s) => s.isTTY);

@@ -1,0 +1,33 @@
+import type { ParamsOf } from '../protocol/methods.js';
+import { remoteTerm, terminalSize } from './terminal.js';
+
+/** The flags `trl exec` and `trl start` share. */
+export interface CommandFlags {
+  session?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout?: number;
+  tty?: boolean;
+}
+
+type CommandParams = ParamsOf<'exec.stream'>;
+
+/**
+ * The exec.* parameters for CMD... and the shared flags: one word is a shell
+ * command line, several an argv. `tty` adds a pseudo-terminal of the local
+ * terminal's size, with stdin open and the local TERM.
+ */
+export function commandParams(words: string[], flags: CommandFlags): CommandParams {
+  const params: CommandParams = words.length === 1 ? { command: words[0] as string } : { argv: words };
+  if (flags.session !== undefined) params.session_id = flags.session;
+  if (flags.cwd !== undefined) params.working_dir = flags.cwd;
+  if (flags.timeout !== undefined) params.timeout_s = flags.timeout;
+  const env = { ...flags.env };
+  if (flags.tty) {
+    params.pty = terminalSize();
+    params.stdin_open = true;
+    env['TERM'] ??= remoteTerm();
+  }
+  if (Object.keys(env).length > 0) params.env = env;
+  return params;
+}

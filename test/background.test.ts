@@ -1,0 +1,384 @@
+/**
+ * PROTOCOL §6 background commands and driving a running command: exec.start
+ * beside the foreground slot, exec.list / exec.info, exec.wait, exec.input,
+ * exec.signal, exec.cancel (grace then SIGKILL; the session survives) and
+ * exec.run's yield_after_s.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import {
+  assertSleepsGone,
+  connect,
+  expectCode,
+  findSleeps,
+  killSleeps,
+  makeTempDir,
+  procAlive,
+  sleep,
+  startDaemon,
+  uniqueSleep,
+  waitFor,
+  type Daemon,
+  type TrlClient,
+} from './helpers/daemon.js';
+
+const INFO_KEYS = [
+  'command_id',
+  'session_id',
+  'state',
+  'command',
+  'pid',
+  'pty',
+  'background',
+  'started_at',
+  'ended_at',
+  'duration_ms',
+  'exit_code',
+  'signal',
+  'timed_out',
+  'stdout_bytes',
+  'stderr_bytes',
+  'stdin_open',
+];
+
+type Info = Record<string, unknown>;
+
+function assertInfoShape(i: Info): void {
+  const missing = INFO_KEYS.filter((k) => !(k in i));
+  assert.deepEqual(missing, [], `exec.info lacks ${missing.join(', ')}: ${JSON.stringify(i)}`);
+  assert.ok(!('stdout' in i) && !('stderr' in i), 'exec.info must not carry the output');
+  assert.ok(['running', 'exited', 'killed', 'timed_out'].includes(i['state'] as string), `state ${String(i['state'])}`);
+  assert.ok(!Number.isNaN(Date.parse(i['started_at'] as string)), `started_at ${String(i['started_at'])} is not a date`);
+}
+
+describe('background commands and driving them', () => {
+  let d: Daemon;
+  let c: TrlClient;
+  let sid: string;
+  let wd: string;
+  const spawned: number[] = [];
+  const token = () => {
+    const n = uniqueSleep();
+    spawned.push(n);
+    return n;
+  };
+
+  before(async () => {
+    wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
+    d = await startDaemon({ flags: ['--kill-grace-s', '1', '--default-working-dir', wd] });
+    c = await connect(d);
+    sid = (await c.call('session.create', {})).session_id;
+  });
+  after(async () => {
+    killSleeps(spawned);
+    c?.close();
+    await d?.shutdownClean();
+    fs.rmSync(wd, { recursive: true, force: true });
+  });
+
+  const info = async (command_id: string) => (await c.call('exec.info', { command_id })) as unknown as Info;
+
+  it('exec.start returns {command_id, pid} at once; exec.info and exec.list describe it while running and after', async () => {
+    const t0 = Date.now();
+    const s = await c.call('exec.start', { session_id: sid, command: 'echo started; echo warn >&2; sleep 0.5; exit 5' });
+    assert.ok(Date.now() - t0 < 400, 'exec.start waited for the command');
+    assert.deepEqual(Object.keys(s).sort(), ['command_id', 'pid']);
+    assert.equal(typeof s.command_id, 'string');
+    assert.ok(Number.isInteger(s.pid) && s.pid > 1);
+    assert.ok(procAlive(s.pid), 'the returned pid is not a live process');
+
+    const running = await info(s.command_id);
+    assertInfoShape(running);
+    assert.equal(running['command_id'], s.command_id);
+    assert.equal(running['session_id'], sid);
+    assert.equal(running['state'], 'running');
+    assert.equal(running['pid'], s.pid);
+    assert.equal(running['background'], true);
+    assert.equal(running['pty'], false);
+    assert.equal(running['stdin_open'], false);
+    assert.equal(running['ended_at'], null);
+    assert.equal(running['exit_code'], null);
+    assert.match(String(running['command']), /echo started/);
+
+    const listed = (await c.call('exec.list', { session_id: sid })).commands as unknown as Info[];
+    const mine = listed.find((x) => x['command_id'] === s.command_id);
+    assert.ok(mine, 'exec.list does not show the running command');
+    assertInfoShape(mine);
+    assert.equal(mine['state'], 'running');
+
+    const w = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(w.stdout, 'started\n');
+    assert.equal(w.stderr, 'warn\n');
+    assert.equal(w.exit_code, 5);
+    assert.equal(w.running, false);
+    assert.equal(w.command_id, s.command_id);
+
+    const done = await info(s.command_id);
+    assertInfoShape(done);
+    assert.equal(done['state'], 'exited');
+    assert.equal(done['exit_code'], 5);
+    assert.equal(done['signal'], null);
+    assert.equal(done['timed_out'], false);
+    assert.equal(done['stdout_bytes'], 8);
+    assert.equal(done['stderr_bytes'], 5);
+    assert.equal(typeof done['duration_ms'], 'number');
+    assert.ok((done['duration_ms'] as number) >= 400);
+    assert.ok(!Number.isNaN(Date.parse(done['ended_at'] as string)), 'ended_at is not a date');
+    assert.ok(!procAlive(s.pid), 'the process is still alive after it ended');
+  });
+
+  it('exec.list shows foreground commands too (background: false) and rejects an unknown session', async () => {
+    const r = await c.call('exec.run', { session_id: sid, command: 'echo fg' });
+    const listed = (await c.call('exec.list', { session_id: sid })).commands as unknown as Info[];
+    const mine = listed.find((x) => x['command_id'] === r.command_id);
+    assert.ok(mine, 'exec.list does not show the finished exec.run');
+    assert.equal(mine['background'], false);
+    assert.equal(mine['state'], 'exited');
+    assert.equal(mine['exit_code'], 0);
+    assert.equal(mine['stdout_bytes'], 3);
+    await expectCode(c, 'exec.list', { session_id: '00000000-0000-4000-8000-000000000000' }, 'SESSION_NOT_FOUND');
+  });
+
+  it('background commands run beside a foreground exec.run in the same session', async () => {
+    const bgs = await Promise.all([1, 2, 3].map((i) => c.call('exec.start', { session_id: sid, command: `sleep 0.8; echo bg${i}` })));
+    const t0 = Date.now();
+    const fg = await c.call('exec.run', { session_id: sid, command: 'echo fg' });
+    assert.equal(fg.stdout, 'fg\n');
+    assert.ok(Date.now() - t0 < 700, 'the foreground command waited for the background ones');
+    for (const b of bgs) assert.equal((await info(b.command_id))['state'], 'running');
+    // a foreground exec.stream may run beside them too
+    const open = await c.stream('exec.stream', { session_id: sid, command: 'echo streamed' });
+    for await (const ev of open.events) if (ev.event === 'exit') break;
+    const results = await Promise.all(bgs.map((b) => c.call('exec.wait', { command_id: b.command_id, timeout_s: 10 })));
+    assert.deepEqual(
+      results.map((r) => r.stdout),
+      ['bg1\n', 'bg2\n', 'bg3\n'],
+    );
+  });
+
+  it('exec.start never changes the session state (cwd, env)', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: 'cd / && export FROM_BG=1' });
+    await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    const r = await c.call('exec.run', { session_id: sid, command: 'pwd; echo "[${FROM_BG:-}]"' });
+    assert.equal(r.stdout, `${wd}\n[]\n`);
+  });
+
+  it('exec.input feeds an open stdin: read x; echo got:$x → got:hi; eof lets cat finish', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: 'read x; echo got:$x', stdin_open: true });
+    assert.equal((await info(s.command_id))['stdin_open'], true);
+    const w1 = await c.call('exec.input', { command_id: s.command_id, data: 'hi\n' });
+    assert.deepEqual(w1, { command_id: s.command_id, bytes_written: 3, stdin_open: true });
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.stdout, 'got:hi\n');
+    assert.equal(r.exit_code, 0);
+
+    const cat = await c.call('exec.start', { session_id: sid, command: 'cat; echo "[end]"', stdin_open: true });
+    await c.call('exec.input', { command_id: cat.command_id, data: 'one ' });
+    await c.call('exec.input', { command_id: cat.command_id, data: Buffer.from([0xe2, 0x82, 0xac, 0x0a]).toString('base64'), encoding: 'base64' });
+    await sleep(200);
+    assert.equal((await info(cat.command_id))['state'], 'running', 'cat ended before its stdin was closed');
+    const closed = await c.call('exec.input', { command_id: cat.command_id, eof: true });
+    assert.equal(closed.stdin_open, false);
+    assert.equal(closed.bytes_written, 0);
+    const cr = await c.call('exec.wait', { command_id: cat.command_id, timeout_s: 10 });
+    assert.equal(cr.stdout, 'one €\n[end]\n');
+    assert.equal(cr.exit_code, 0);
+    assert.equal((await info(cat.command_id))['stdin_open'], false);
+  });
+
+  it('exec.input with data and eof together writes then closes', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: 'wc -c', stdin_open: true });
+    const w = await c.call('exec.input', { command_id: s.command_id, data: 'abcde', eof: true });
+    assert.equal(w.bytes_written, 5);
+    assert.equal(w.stdin_open, false);
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.stdout.trim(), '5');
+  });
+
+  it('exec.input without stdin_open, after eof, or after the end → INVALID_PARAMS', async () => {
+    const n = token();
+    const s = await c.call('exec.start', { session_id: sid, command: `sleep ${n}` });
+    await expectCode(c, 'exec.input', { command_id: s.command_id, data: 'x' }, 'INVALID_PARAMS');
+    await c.call('exec.cancel', { command_id: s.command_id });
+
+    const o = await c.call('exec.start', { session_id: sid, command: 'cat >/dev/null; sleep 0.3', stdin_open: true });
+    await c.call('exec.input', { command_id: o.command_id, eof: true });
+    await expectCode(c, 'exec.input', { command_id: o.command_id, data: 'late' }, 'INVALID_PARAMS');
+    await c.call('exec.wait', { command_id: o.command_id, timeout_s: 10 });
+    await expectCode(c, 'exec.input', { command_id: o.command_id, data: 'later' }, 'INVALID_PARAMS');
+    await expectCode(c, 'exec.input', { command_id: 'no-such-command-0000', data: 'x' }, 'COMMAND_NOT_FOUND');
+  });
+
+  it('exec.signal SIGINT reaches a trap in the command', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: "trap 'echo caught; exit 7' INT; echo ready; while :; do sleep 0.05; done" });
+    const ready = await c.call('exec.output', { command_id: s.command_id, wait_ms: 5000 });
+    assert.equal(ready.data, 'ready\n');
+    const sig = await c.call('exec.signal', { command_id: s.command_id, signal: 'SIGINT' });
+    assert.equal(sig.command_id, s.command_id);
+    assert.equal(sig.signal, 'SIGINT');
+    assert.ok(sig.delivered >= 1, `delivered ${sig.delivered}`);
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.stdout, 'ready\ncaught\n');
+    assert.equal(r.exit_code, 7);
+    assert.equal((await info(s.command_id))['state'], 'exited');
+  });
+
+  it('exec.signal reaches the whole tree: background children, a setsid child and the foreground child', async () => {
+    const [a, b, f] = [token(), token(), token()];
+    const s = await c.call('exec.start', { session_id: sid, command: `sleep ${a} & setsid sleep ${b} & sleep ${f}; echo not-reached` });
+    assert.ok(await waitFor(() => [a, b, f].every((x) => findSleeps(x).length > 0), 3000), 'the sleeps did not start');
+    const sig = await c.call('exec.signal', { command_id: s.command_id, signal: 'SIGTERM' });
+    assert.ok(sig.delivered >= 1);
+    await assertSleepsGone([a, b, f], 2000, 'after exec.signal SIGTERM: ');
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.stdout, '');
+    assert.equal(r.signal, 'SIGTERM');
+  });
+
+  it('exec.signal to a finished or unknown command', async () => {
+    const r = await c.call('exec.run', { session_id: sid, command: 'true' });
+    // nothing to deliver to: either an error or delivered 0, never a signal to a recycled pid
+    try {
+      const s = await c.call('exec.signal', { command_id: r.command_id, signal: 'SIGTERM' });
+      assert.equal(s.delivered, 0);
+    } catch (e) {
+      assert.ok(['INVALID_PARAMS', 'COMMAND_NOT_FOUND'].includes((e as { code: string }).code), String(e));
+    }
+    await expectCode(c, 'exec.signal', { command_id: 'no-such-command-0000', signal: 'SIGINT' }, 'COMMAND_NOT_FOUND');
+    const n = token();
+    const live = await c.call('exec.start', { session_id: sid, command: `sleep ${n}` });
+    await expectCode(c, 'exec.signal', { command_id: live.command_id, signal: 'SIGNOPE' }, 'INVALID_PARAMS');
+    await c.call('exec.cancel', { command_id: live.command_id });
+    await c.call('exec.wait', { command_id: live.command_id, timeout_s: 10 });
+  });
+
+  it('exec.cancel: a command that exits on SIGTERM ends at once (signal SIGTERM)', async () => {
+    const n = token();
+    const s = await c.call('exec.start', { session_id: sid, command: `sleep ${n}` });
+    await waitFor(() => findSleeps(n).length > 0, 2000);
+    const t0 = Date.now();
+    const res = await c.call('exec.cancel', { command_id: s.command_id });
+    assert.deepEqual(res.cancelled, [s.command_id]);
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.ok(Date.now() - t0 < 900, `took ${Date.now() - t0} ms: the grace was waited although the command obeyed SIGTERM`);
+    assert.equal(r.signal, 'SIGTERM');
+    assert.equal(r.exit_code, 143);
+    assert.equal((await info(s.command_id))['state'], 'killed');
+    await assertSleepsGone([n]);
+  });
+
+  it('exec.cancel kills a tree that ignores SIGTERM after the grace (--kill-grace-s 1); the session runs the next command', async () => {
+    const n1 = token();
+    const n2 = token();
+    const s = await c.call('exec.start', { session_id: sid, command: `trap '' TERM; sleep ${n1} & echo ready; sleep ${n2}; echo survived` });
+    const ready = await c.call('exec.output', { command_id: s.command_id, wait_ms: 5000 });
+    assert.equal(ready.data, 'ready\n');
+    assert.ok(await waitFor(() => findSleeps(n1).length > 0 && findSleeps(n2).length > 0, 2000), 'the sleeps did not start');
+    const t0 = Date.now();
+    const res = await c.call('exec.cancel', { command_id: s.command_id });
+    assert.deepEqual(res.cancelled, [s.command_id]);
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 15 });
+    const took = Date.now() - t0;
+    assert.ok(took >= 800, `ended after ${took} ms: SIGKILL came before the 1 s grace`);
+    assert.ok(took < 5000, `ended after ${took} ms: not killed promptly after the grace`);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.exit_code, 137);
+    assert.equal(r.stdout, 'ready\n');
+    assert.equal((await info(s.command_id))['state'], 'killed');
+    await assertSleepsGone([n1, n2], 2000, 'after exec.cancel: ');
+    const next = await c.call('exec.run', { session_id: sid, command: 'echo alive' });
+    assert.equal(next.stdout, 'alive\n');
+    assert.notEqual((await c.call('session.info', { session_id: sid })).state, 'terminated');
+  });
+
+  it('exec.cancel {session_id} cancels every running command of the session (foreground included); the session survives', async () => {
+    const s2 = (await c.call('session.create', {})).session_id;
+    const [a, b, f] = [token(), token(), token()];
+    const bg1 = await c.call('exec.start', { session_id: s2, command: `sleep ${a}` });
+    const bg2 = await c.call('exec.start', { session_id: s2, command: `sleep ${b}` });
+    const other = await connect(d);
+    try {
+      const fgP = other.call('exec.run', { session_id: s2, command: `sleep ${f}` });
+      assert.ok(await waitFor(() => [a, b, f].every((x) => findSleeps(x).length > 0), 3000), 'the commands did not start');
+      const list = (await c.call('exec.list', { session_id: s2 })).commands as unknown as Info[];
+      const fgId = list.find((x) => x['background'] === false && x['state'] === 'running')?.['command_id'];
+      assert.ok(fgId, 'exec.list does not show the running foreground command');
+      const res = await c.call('exec.cancel', { session_id: s2 });
+      assert.deepEqual([...res.cancelled].sort(), [bg1.command_id, bg2.command_id, fgId].sort());
+      const fg = await fgP;
+      assert.equal(fg.signal, 'SIGTERM');
+      assert.equal(fg.running, false);
+      await assertSleepsGone([a, b, f], 2000, 'after exec.cancel {session_id}: ');
+      for (const id of [bg1.command_id, bg2.command_id]) assert.equal((await info(id))['state'], 'killed');
+      const next = await c.call('exec.run', { session_id: s2, command: 'echo still-here' });
+      assert.equal(next.stdout, 'still-here\n');
+      // nothing running: nothing cancelled
+      assert.deepEqual((await c.call('exec.cancel', { session_id: s2 })).cancelled, []);
+    } finally {
+      other.close();
+      await c.call('session.destroy', { session_id: s2, force: true }).catch(() => undefined);
+    }
+  });
+
+  it('exec.cancel with an unknown id → COMMAND_NOT_FOUND / SESSION_NOT_FOUND', async () => {
+    await expectCode(c, 'exec.cancel', { command_id: 'no-such-command-0000' }, 'COMMAND_NOT_FOUND');
+    await expectCode(c, 'exec.cancel', { session_id: '00000000-0000-4000-8000-000000000000' }, 'SESSION_NOT_FOUND');
+  });
+
+  it('exec.wait timeout_s → COMMAND_TIMEOUT, and the command keeps running', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: 'sleep 1; echo finished' });
+    const t0 = Date.now();
+    await expectCode(c, 'exec.wait', { command_id: s.command_id, timeout_s: 0.3 }, 'COMMAND_TIMEOUT');
+    const took = Date.now() - t0;
+    assert.ok(took >= 250 && took < 900, `exec.wait gave up after ${took} ms for timeout_s 0.3`);
+    assert.equal((await info(s.command_id))['state'], 'running');
+    const r = await c.call('exec.wait', { command_id: s.command_id });
+    assert.equal(r.stdout, 'finished\n');
+  });
+
+  it('a background command past its timeout_s ends timed_out', async () => {
+    const s = await c.call('exec.start', { session_id: sid, command: 'sleep 20', timeout_s: 0.4 });
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.timed_out, true);
+    const i = await info(s.command_id);
+    assert.equal(i['state'], 'timed_out');
+    assert.equal(i['timed_out'], true);
+  });
+
+  it('exec.run yield_after_s: returns running:true with the output so far, frees the slot; exec.wait gets the end', async () => {
+    const s = (await c.call('session.create', {})).session_id;
+    const t0 = Date.now();
+    const r = await c.call('exec.run', { session_id: s, command: 'echo start; sleep 3; echo done', yield_after_s: 1 });
+    const took = Date.now() - t0;
+    assert.ok(took >= 900 && took < 2500, `yielded after ${took} ms for yield_after_s 1`);
+    assert.equal(r.running, true);
+    assert.equal(r.stdout, 'start\n');
+    assert.equal(typeof r.command_id, 'string');
+    assert.equal((await info(r.command_id))['state'], 'running');
+    // the foreground slot is free: another command runs at once
+    const other = await c.call('exec.run', { session_id: s, command: 'echo meanwhile' });
+    assert.equal(other.stdout, 'meanwhile\n');
+    const w = await c.call('exec.wait', { command_id: r.command_id, timeout_s: 10 });
+    assert.equal(w.running, false);
+    assert.equal(w.exit_code, 0);
+    assert.equal(w.stdout, 'start\ndone\n');
+    await c.call('session.destroy', { session_id: s });
+  });
+
+  it('exec.run yield_after_s on a quick command returns the plain result', async () => {
+    const r = await c.call('exec.run', { session_id: sid, command: 'echo quick', yield_after_s: 5 });
+    assert.equal(r.running, false);
+    assert.equal(r.stdout, 'quick\n');
+    assert.equal(r.exit_code, 0);
+  });
+
+  it('exec.start without a session_id runs in an ephemeral session that goes away when it ends', async () => {
+    const count = async () => (await c.call('session.list', {})).sessions.length;
+    const before = await count();
+    const s = await c.call('exec.start', { command: 'echo eph' });
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
+    assert.equal(r.stdout, 'eph\n');
+    assert.ok(await waitFor(async () => (await count()) === before, 2000), 'the ephemeral session was left behind');
+  });
+});

@@ -16,6 +16,7 @@ const RESULT_KEYS = [
   'duration_ms',
   'timed_out',
   'idle_timed_out',
+  'oom_killed',
   'stdout_truncated_bytes',
   'stderr_truncated_bytes',
   'stdout_bytes',
@@ -82,6 +83,7 @@ describe('exec.run result', () => {
     assert.ok(r.duration_ms >= 0 && r.duration_ms < 5000);
     assert.equal(r.timed_out, false);
     assert.equal(r.idle_timed_out, false);
+    assert.equal(r.oom_killed, false);
     assert.equal(r.running, false);
     assert.equal(r.stdout_truncated_bytes, 0);
     assert.equal(r.stderr_truncated_bytes, 0);

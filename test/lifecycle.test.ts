@@ -41,6 +41,9 @@ const SESSION_KEYS = [
   'running',
   'timeout_s',
   'limits',
+  'secret_keys',
+  'redact_output',
+  'usage',
 ].sort();
 
 describe('sessions and concurrency', () => {

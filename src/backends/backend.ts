@@ -64,8 +64,18 @@ export interface BackendSession {
   terminate(scope: KillScope, graceMs: number): Promise<number>;
   /** Deliver one signal to every process in scope. */
   signal(scope: KillScope, signal: NodeJS.Signals): number;
+  /** Current memory, process count and CPU time of the whole session. */
+  usage(): SessionUsage;
+  /** How many processes the kernel's OOM killer has killed in this session so far (0 where unknown). */
+  oomKills(): number;
   /** Kill everything (SIGTERM, grace, SIGKILL) and release the session's resources; `pgids` are the running commands' leaders. */
   destroy(graceMs: number, pgids: number[]): Promise<number>;
+}
+
+export interface SessionUsage {
+  memory_bytes: number;
+  pids: number;
+  cpu_s: number;
 }
 
 export interface TierHealth {

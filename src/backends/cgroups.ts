@@ -192,3 +192,20 @@ export function readCgroupFile(dir: string, file: string): string | null {
     return null;
   }
 }
+
+export function readCgroupNumber(dir: string, file: string): number | null {
+  const v = readCgroupFile(dir, file);
+  const n = v === null ? NaN : Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** A `key value` line of a flat-keyed cgroup file (cpu.stat, memory.events, memory.oom_control). */
+export function readCgroupStat(dir: string, file: string, key: string): number | null {
+  const text = readCgroupFile(dir, file);
+  if (text === null) return null;
+  for (const line of text.split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k === key && v !== undefined) return Number(v);
+  }
+  return null;
+}

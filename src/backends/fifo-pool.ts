@@ -1,10 +1,23 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BATCH = 64;
 const LOW_WATER = 24;
+
+/** FIFO directories are named after the daemon instance, so a successor can remove a crashed one's. */
+export function fifoDirPrefix(instanceId: string): string {
+  return `trl-fifo-${instanceId}-`;
+}
+
+/** Remove the FIFO directories a dead instance left in the temp directory. */
+export function removeFifoDirs(instanceId: string): void {
+  const prefix = fifoDirPrefix(instanceId);
+  for (const name of readdirSync(tmpdir())) {
+    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
 
 export interface PipeFds {
   read: number;
@@ -20,19 +33,44 @@ export interface PipeFds {
  * opens and an unlink per stream. They never hold data on disk.
  */
 export class FifoPool {
-  private readonly dir: string;
+  private dir: string;
   private ready: string[] = [];
   private seq = 0;
   private refilling = false;
   private closed = false;
 
-  constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'trl-fifo-'));
+  private readonly prefix: string;
+
+  constructor(instanceId: string) {
+    this.prefix = fifoDirPrefix(instanceId);
+    this.dir = mkdtempSync(join(tmpdir(), this.prefix));
     this.refillSync();
   }
 
   /** A pipe whose read end is non-blocking (for the daemon) and write end blocking (for the child). */
   forOutput(): PipeFds {
+    return this.retrying(() => this.openOutput());
+  }
+
+  /** A pipe whose read end is blocking (for the child's stdin) and write end kept by the daemon. */
+  forInput(): PipeFds {
+    return this.retrying(() => this.openInput());
+  }
+
+  /** A temp cleaner may remove the directory under a long-lived daemon: make a new one once and retry. */
+  private retrying(open: () => PipeFds): PipeFds {
+    try {
+      return open();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.dir = mkdtempSync(join(tmpdir(), this.prefix));
+      this.ready = [];
+      this.refillSync();
+      return open();
+    }
+  }
+
+  private openOutput(): PipeFds {
     const path = this.take();
     const read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const write = openSync(path, constants.O_WRONLY);
@@ -40,8 +78,7 @@ export class FifoPool {
     return { read, write };
   }
 
-  /** A pipe whose read end is blocking (for the child's stdin) and write end kept by the daemon. */
-  forInput(): PipeFds {
+  private openInput(): PipeFds {
     const path = this.take();
     const opener = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const write = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
@@ -53,7 +90,12 @@ export class FifoPool {
 
   close(): void {
     this.closed = true;
-    rmSync(this.dir, { recursive: true, force: true });
+    // A refill may still be creating FIFOs in there: removal is retried, and never fails the shutdown.
+    try {
+      rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      /* a leftover directory of FIFOs holds no data; the next daemon's reap removes it */
+    }
   }
 
   private take(): string {
@@ -79,9 +121,10 @@ export class FifoPool {
     if (this.refilling || this.closed) return;
     this.refilling = true;
     const names = this.names();
+    const dir = this.dir;
     execFile('mkfifo', ['-m', '600', ...names], (err) => {
       this.refilling = false;
-      if (!err && !this.closed) this.ready.unshift(...names);
+      if (!err && !this.closed && dir === this.dir) this.ready.unshift(...names);
     });
   }
 }

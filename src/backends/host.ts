@@ -3,7 +3,7 @@ import { closeSync, mkdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FifoPool } from './fifo-pool.js';
+import { FifoPool, removeFifoDirs } from './fifo-pool.js';
 import { spawnPty } from './pty-spawn.js';
 import type {
   Backend,
@@ -12,6 +12,7 @@ import type {
   ExitStatus,
   KillScope,
   SessionLimits,
+  SessionUsage,
   SpawnedProcess,
   SpawnSpec,
   TierHealth,
@@ -21,13 +22,15 @@ import {
   cgroupPids,
   instanceDir,
   layoutRoots,
+  readCgroupNumber,
+  readCgroupStat,
   removeCgroup,
   setupCgroups,
   writeCgroupFile,
   type CgroupLayout,
   type Controller,
 } from './cgroups.js';
-import { scanProcesses, selectTree, TAG_VAR } from './process-table.js';
+import { processUsage, scanProcesses, selectTree, TAG_VAR } from './process-table.js';
 import { shellQuote } from './shell-quote.js';
 import { signalAll, sleep } from './signals.js';
 import { applyLimits, rlimitLines } from './limits.js';
@@ -57,7 +60,7 @@ export class HostBackend implements Backend {
     this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
     let fifos: FifoPool | null = null;
     try {
-      fifos = new FifoPool();
+      fifos = new FifoPool(instanceId);
     } catch {
       /* no mkfifo: stdio falls back to Node's socketpairs (/dev/stdout cannot be reopened then) */
     }
@@ -98,6 +101,7 @@ export class HostBackend implements Backend {
   }
 
   async reapInstance(instanceId: string): Promise<number> {
+    removeFifoDirs(instanceId);
     const prefix = `${instanceId}:`;
     let killed = 0;
     if (this.layout) {
@@ -273,6 +277,36 @@ class HostSession implements BackendSession {
       await sleep(POLL_MS);
     }
     return seen.size;
+  }
+
+  usage(): SessionUsage {
+    const pids = this.processes({ commandTag: null, pgids: [] });
+    const layout = this.backend.layout;
+    const fromProcs = processUsage(pids);
+    const mem = layout?.controllers.memory;
+    const memDir = mem && this.dirFor(mem.root);
+    const memory = memDir ? readCgroupNumber(memDir, mem.version === 2 ? 'memory.current' : 'memory.usage_in_bytes') : null;
+    const cpu = layout?.controllers.cpu;
+    const cpuDir = cpu?.version === 2 ? this.dirFor(cpu.root) : null;
+    const usec = cpuDir ? readCgroupStat(cpuDir, 'cpu.stat', 'usage_usec') : null;
+    return {
+      memory_bytes: memory ?? fromProcs.rssBytes,
+      pids: pids.length,
+      cpu_s: usec !== null ? usec / 1e6 : fromProcs.cpuS,
+    };
+  }
+
+  oomKills(): number {
+    const mem = this.backend.layout?.controllers.memory;
+    const dir = mem && this.dirFor(mem.root);
+    if (!dir) return 0;
+    return readCgroupStat(dir, mem.version === 2 ? 'memory.events' : 'memory.oom_control', 'oom_kill') ?? 0;
+  }
+
+  /** This session's cgroup under `root`, if it joined that hierarchy. */
+  private dirFor(root: string): string | null {
+    const dir = join(instanceDir(root, this.backend.instanceId), `s-${this.tag}`);
+    return this.dirs.includes(dir) ? dir : null;
   }
 
   async destroy(graceMs: number, pgids: number[]): Promise<number> {

@@ -120,3 +120,23 @@ export function zombieChildren(): number {
   }
   return n;
 }
+
+const PAGE = 4096;
+const HZ = 100;
+
+/** Resident memory and CPU time (user + system) of `pids`, from /proc/<pid>/stat. */
+export function processUsage(pids: number[]): { rssBytes: number; cpuS: number } {
+  let rss = 0;
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      rss += Number(f[21]) * PAGE;
+    } catch {
+      /* gone */
+    }
+  }
+  return { rssBytes: rss, cpuS: ticks / HZ };
+}

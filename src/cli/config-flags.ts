@@ -17,8 +17,9 @@ export function configFlagValues(cmd: Command): Partial<Record<ConfigKey, unknow
   const values = cmd.opts();
   const out: Partial<Record<ConfigKey, unknown>> = {};
   for (const key of configKeys()) {
-    const v = values[attributeOf(key)];
-    if (v !== undefined) out[key] = v;
+    const attr = attributeOf(key);
+    // A `--no-…` switch has an implicit commander default (true): only what the user typed counts.
+    if (values[attr] !== undefined && cmd.getOptionValueSource(attr) !== 'default') out[key] = values[attr];
   }
   return out;
 }
@@ -37,11 +38,14 @@ function optionFor(key: ConfigKey): Option {
   const choices = enumChoices(schema);
   const boolean = isBoolean(schema);
   const fallback = schema.safeParse(undefined);
+  // A switch that is on by default is turned off with `--no-…` (`unix_socket` → `--no-unix-socket`).
+  const onByDefault = boolean && fallback.success && fallback.data === true;
   const parts = [schema.description ?? key.replace(/_/g, ' ')];
   if (choices) parts.push(`one of ${choices.join(', ')}`);
   if (!boolean && fallback.success && fallback.data !== undefined) parts.push(`default ${String(fallback.data)}`);
-  parts.push(`env ${CONFIG_ENV[key]}${boolean ? '=1' : ''}`);
+  parts.push(`env ${CONFIG_ENV[key]}${boolean ? (onByDefault ? '=0' : '=1') : ''}`);
   const description = parts.join('; ');
+  if (onByDefault) return new Option(`--no-${flag.slice(2)}`, description);
   return boolean ? new Option(flag, description) : new Option(`${flag} <${placeholder(key, schema, choices)}>`, description);
 }
 
@@ -72,5 +76,7 @@ function placeholder(key: ConfigKey, schema: z.ZodType, choices: string[] | unde
     return 'n';
   }
   if (/_dir$/.test(key)) return 'dir';
+  if (key === 'http') return 'host:port';
+  if (/origin/.test(key)) return 'origins';
   return 'path';
 }

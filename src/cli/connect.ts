@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TrlClient } from '../client/client.js';
+import { connectTrl, type AnyTrlClient } from '../client/connect.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './output.js';
@@ -7,6 +7,7 @@ import { reportError } from './output.js';
 /** Options every client command takes. */
 export interface ClientOptions {
   socket: string;
+  url?: string;
   json?: boolean;
 }
 
@@ -14,6 +15,7 @@ export interface ClientOptions {
 export function addClientOptions(cmd: Command): Command {
   return cmd
     .option('--socket <path>', 'socket of the daemon to talk to (env TRL_SOCKET_PATH)', defaultSocketPath())
+    .option('--url <url>', 'talk to a daemon over HTTP(S) or WebSocket instead (http://127.0.0.1:8080, ws://…); the token comes from TRL_AUTH_TOKEN (env TRL_URL)', process.env.TRL_URL)
     .option('--json', 'print the raw response data as JSON');
 }
 
@@ -24,12 +26,12 @@ export function addClientOptions(cmd: Command): Command {
  */
 export async function runWithClient(
   opts: ClientOptions,
-  fn: (client: TrlClient) => Promise<number | void>,
+  fn: (client: AnyTrlClient) => Promise<number | void>,
   failureExit: number = EXIT.FAILURE,
 ): Promise<void> {
-  let client: TrlClient | undefined;
+  let client: AnyTrlClient | undefined;
   try {
-    client = await TrlClient.connect({ socketPath: opts.socket });
+    client = await connectTrl(opts.url ? { url: opts.url, token: process.env.TRL_AUTH_TOKEN ?? '' } : { socketPath: opts.socket });
     process.exitCode = (await fn(client)) ?? EXIT.OK;
   } catch (err) {
     reportError(err);

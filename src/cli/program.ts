@@ -1,8 +1,15 @@
 import { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { registerAttachCommand } from './attach-command.js';
+import { registerAuditCommand } from './audit-command.js';
 import { registerExecCommand } from './exec-command.js';
+import { registerKillCommand } from './kill-command.js';
+import { registerLogsCommand } from './logs-command.js';
+import { registerPsCommand } from './ps-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSessionCommands } from './session-commands.js';
+import { registerShellCommand } from './shell-command.js';
+import { registerStartCommand } from './start-command.js';
 import { registerSystemCommands } from './system-commands.js';
 
 /** The `trl` command line: the daemon (`serve`) and thin client commands over the SDK. */
@@ -19,6 +26,13 @@ export function createProgram(): Command {
   registerSystemCommands(program);
   registerSessionCommands(program);
   registerExecCommand(program);
+  registerStartCommand(program);
+  registerPsCommand(program);
+  registerLogsCommand(program);
+  registerKillCommand(program);
+  registerAttachCommand(program);
+  registerShellCommand(program);
+  registerAuditCommand(program);
   // Subcommands print a one-line hint, not the whole help, after a usage error.
   for (const cmd of allSubcommands(program)) cmd.showHelpAfterError(`(run '${commandPath(cmd)} --help' for usage)`);
   return program;

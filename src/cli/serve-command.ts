@@ -43,7 +43,7 @@ async function serve(cmd: Command): Promise<number> {
     import('../server/logger.js'),
     import('../server/startup-error.js'),
   ]);
-  const log = createLogger(config.log_level);
+  const log = createLogger(config.log_level, config.log_file);
   let daemon;
   try {
     daemon = await startDaemon(config, log);
@@ -54,10 +54,11 @@ async function serve(cmd: Command): Promise<number> {
     return EXIT.FAILURE;
   }
 
-  process.stdout.write(
-    `trl ${PROTOCOL_VERSION} listening on unix:${daemon.socketPath} (host tier)\n` +
-      `try: trl ping --socket ${shellQuote(daemon.socketPath)}\n`,
-  );
+  const where = [daemon.unixSocket ? `unix:${daemon.socketPath}` : null, daemon.httpUrl].filter(Boolean).join(' and ');
+  const tryIt = daemon.unixSocket
+    ? `trl ping --socket ${shellQuote(daemon.socketPath)}`
+    : `TRL_AUTH_TOKEN=… trl ping --url ${shellQuote(daemon.httpUrl ?? '')}`;
+  process.stdout.write(`trl ${PROTOCOL_VERSION} listening on ${where} (host tier)\ntry: ${tryIt}\n`);
 
   let status: number = EXIT.OK;
   try {

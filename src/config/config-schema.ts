@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
+import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])]).transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
@@ -27,7 +28,30 @@ export const ConfigSchema = z.strictObject({
   session_max_commands: int(1).default(1000).describe('commands per session at most'),
   command_retention_s: int(0).default(300).describe("how long a finished command's result and output stay readable"),
   cgroups: z.enum(['auto', 'off']).default('auto').describe('auto: per-session cgroups where writable; off: force the /proc-scan fallback'),
+  max_memory_bytes: int(1).optional().describe('largest limits.memory_bytes a session may ask for (unset: no maximum)'),
+  max_pids: int(1).optional().describe('largest limits.pids a session may ask for'),
+  max_cpu_percent: z.coerce.number().positive().optional().describe('largest limits.cpu_percent (100 = one core)'),
+  max_cpu_s: int(1).optional().describe('largest limits.cpu_s (CPU seconds per process)'),
+  max_nofile: int(1).optional().describe('largest limits.nofile (open files per process)'),
+  max_running_commands: int(1).default(256).describe('running commands at most, all sessions together (RESOURCE_PRESSURE beyond)'),
+  max_session_running: int(1).default(64).describe('running commands at most in one session'),
+  max_daemon_rss_bytes: int(1).default(1024 * 1024 * 1024).describe('refuse new sessions while the daemon itself uses more memory than this'),
+  env_file: z.string().min(1).optional().describe("runtime-level variables for every child (default: .env in the daemon's cwd if present); must be yours and not group/world-readable"),
+  audit_log: z.string().min(1).optional().describe('append one hash-chained JSON line per state-changing call to this file (mode 0600)'),
+  log_file: z.string().min(1).optional().describe('write logs to this file (mode 0600) instead of stderr'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level (logs go to stderr)'),
+  // ---- HTTP / WebSocket transport (PROTOCOL §1, DESIGN §5); checked together at start-up by src/server/http-setup.ts
+  unix_socket: bool.default(true).describe('the Unix socket is served unless this is off (--no-unix-socket, TRL_UNIX_SOCKET=0): with --http, HTTP only'),
+  http: z.string().refine((v) => parseHttpAddress(v) !== null, 'must be HOST:PORT, [IPV6]:PORT, :PORT or PORT (e.g. 127.0.0.1:8080); a bare port binds 127.0.0.1').optional()
+    .describe('also serve HTTP (POST /v1/rpc) and WebSocket (GET /v1/ws) on HOST:PORT; needs TRL_AUTH_TOKEN (32+ characters) in the environment'),
+  allow_remote: bool.default(false).describe('allow --http to bind a non-loopback address'),
+  cors_origin: z.string().superRefine((v, ctx) => {
+    const problem = corsOriginProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional().describe('comma-separated origins (https://app.example.com) allowed to call the HTTP API from a browser; never *'),
+  tls_cert: z.string().min(1).optional().describe('PEM certificate file: serve HTTPS/WSS instead of HTTP (with --tls-key)'),
+  tls_key: z.string().min(1).optional().describe('PEM private key file of --tls-cert'),
+  max_streams_per_client: int(1).default(16).describe('open streams at most per HTTP client address or per WebSocket'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -50,7 +74,25 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   session_max_commands: 'TRL_SESSION_MAX_COMMANDS',
   command_retention_s: 'TRL_COMMAND_RETENTION_S',
   cgroups: 'TRL_CGROUPS',
+  max_memory_bytes: 'TRL_MAX_MEMORY_BYTES',
+  max_pids: 'TRL_MAX_PIDS',
+  max_cpu_percent: 'TRL_MAX_CPU_PERCENT',
+  max_cpu_s: 'TRL_MAX_CPU_S',
+  max_nofile: 'TRL_MAX_NOFILE',
+  max_running_commands: 'TRL_MAX_RUNNING_COMMANDS',
+  max_session_running: 'TRL_MAX_SESSION_RUNNING',
+  max_daemon_rss_bytes: 'TRL_MAX_DAEMON_RSS_BYTES',
+  env_file: 'TRL_ENV_FILE',
+  audit_log: 'TRL_AUDIT_LOG',
+  log_file: 'TRL_LOG_FILE',
   log_level: 'TRL_LOG_LEVEL',
+  unix_socket: 'TRL_UNIX_SOCKET',
+  http: 'TRL_HTTP',
+  allow_remote: 'TRL_ALLOW_REMOTE',
+  cors_origin: 'TRL_CORS_ORIGIN',
+  tls_cert: 'TRL_TLS_CERT',
+  tls_key: 'TRL_TLS_KEY',
+  max_streams_per_client: 'TRL_MAX_STREAMS_PER_CLIENT',
 };
 
 /** `max_sessions` → `--max-sessions`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AnyPath, CommandId, Encoding, EnvMap, SessionId } from './common.js';
+import { AnyPath, CommandId, Encoding, EnvMap, EnvName, SessionId } from './common.js';
 
 /** Parameters shared by exec.run, exec.stream and exec.start (PROTOCOL §6). */
 export const execCommonShape = {
@@ -7,6 +7,7 @@ export const execCommonShape = {
   command: z.string().min(1).optional().describe('run as <shell> -c <command>'),
   argv: z.array(z.string()).min(1).optional().describe('exec directly, no shell, no state capture'),
   env: EnvMap.optional().describe('command-level variables, visible to this command only'),
+  secret_keys: z.array(EnvName).optional().describe('names of command-level (or session) variables whose values are secret'),
   working_dir: AnyPath.optional().describe('this command only; relative paths resolve against the session cwd'),
   stdin: z.string().optional().describe('data written to stdin, then stdin is closed; default /dev/null'),
   stdin_encoding: Encoding.optional(),
@@ -78,7 +79,9 @@ export const CommandInfo = z.object({
 });
 export type CommandInfo = z.infer<typeof CommandInfo>;
 
-export const ExecListParams = z.strictObject({ session_id: z.string().min(1) });
+export const ExecListParams = z.strictObject({
+  session_id: z.string().min(1).optional().describe('omitted: the commands of every session, ephemeral ones included'),
+});
 export const ExecListResult = z.object({ commands: z.array(CommandInfo) });
 export const ExecInfoParams = z.strictObject({ command_id: CommandId });
 
@@ -159,6 +162,7 @@ export const ExecResult = z.object({
   duration_ms: z.number(),
   timed_out: z.boolean(),
   idle_timed_out: z.boolean().describe('killed because it printed nothing for idle_timeout_s'),
+  oom_killed: z.boolean().describe("the kernel's OOM killer killed a process of the session while the command ran (memory_bytes limit)"),
   stdout_truncated_bytes: z.number().int(),
   stderr_truncated_bytes: z.number().int(),
   stdout_bytes: z.number().int(),

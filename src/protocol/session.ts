@@ -14,6 +14,8 @@ export const SessionCreateParams = z.strictObject({
   limits: Limits.optional(),
   network: z.boolean().optional().describe('whether commands may use the network (host tier: always true)'),
   image: z.string().min(1).optional().describe('container image (docker tier only)'),
+  secret_keys: z.array(EnvName).optional().describe('env names whose values are secret: redacted from output, logs and the audit log (names that look secret — *TOKEN*, *SECRET*, *KEY*, *PASSWORD* — are included by default)'),
+  redact_output: z.boolean().optional().describe('replace secret values in command output with [REDACTED] (default true)'),
 });
 export type SessionCreateParams = z.infer<typeof SessionCreateParams>;
 
@@ -32,6 +34,12 @@ export const SessionInfo = z.object({
   running: z.array(z.string()).describe('ids of running commands'),
   timeout_s: z.number(),
   limits: z.record(z.string(), z.number()),
+  secret_keys: z.array(z.string()).describe('names marked secret explicitly (values are never returned)'),
+  redact_output: z.boolean(),
+  usage: z
+    .object({ memory_bytes: z.number(), pids: z.number().int(), cpu_s: z.number() })
+    .nullable()
+    .describe('current memory, processes and CPU time of the session (session.info only; null in session.list)'),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
@@ -47,6 +55,8 @@ export const SessionUpdateParams = z.strictObject({
   working_dir: AbsolutePath.optional().describe('new cwd; must exist and be a directory'),
   name: z.string().min(1).max(128).optional(),
   timeout_s: z.number().int().min(0).optional(),
+  secret_keys: z.array(EnvName).optional().describe('more env names to treat as secret'),
+  redact_output: z.boolean().optional(),
 });
 
 export const SessionDestroyParams = z.strictObject({

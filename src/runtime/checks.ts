@@ -6,15 +6,15 @@ export function invalidParam(path: string, message: string): TrlError {
   return new TrlError('INVALID_PARAMS', `${path}: ${message}`, { issues: [{ path, message }] });
 }
 
-/** The directory must exist; the message says what to pass instead. */
-export function requireDirectory(param: string, dir: string): void {
+/** The directory must exist; the message says what to pass instead (`show` may mask the path). */
+export function requireDirectory(param: string, dir: string, show: (path: string) => string = (p) => p): void {
   let st;
   try {
     st = statSync(dir);
   } catch {
-    throw invalidParam(param, `directory '${dir}' does not exist; create it first or pass an existing absolute directory`);
+    throw invalidParam(param, `directory '${show(dir)}' does not exist; create it first or pass an existing absolute directory`);
   }
-  if (!st.isDirectory()) throw invalidParam(param, `'${dir}' is not a directory; pass a directory`);
+  if (!st.isDirectory()) throw invalidParam(param, `'${show(dir)}' is not a directory; pass a directory`);
 }
 
 /** The shell must be an executable file; otherwise nothing is created (SPAWN_FAILED). */

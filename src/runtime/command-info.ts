@@ -1,6 +1,7 @@
 import type { CommandInfo } from '../protocol/exec.js';
 import type { Command } from './command.js';
 import { exitCodeOf } from './exec-result.js';
+import { redactText } from './redactor.js';
 
 export function commandInfo(cmd: Command): CommandInfo {
   const done = !cmd.running;
@@ -8,7 +9,7 @@ export function commandInfo(cmd: Command): CommandInfo {
     command_id: cmd.id,
     session_id: cmd.spec.sessionId,
     state: cmd.state,
-    command: cmd.spec.text,
+    command: redactText(cmd.spec.text, cmd.spec.secrets),
     pid: cmd.pid,
     pty: cmd.pty !== null,
     background: cmd.background,

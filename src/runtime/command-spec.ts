@@ -5,6 +5,8 @@ import type { ExecStreamParams } from '../protocol/exec.js';
 import { invalidParam, requireDirectory, resolveProgram } from './checks.js';
 import type { CommandSpec } from './command.js';
 import type { Session } from './session.js';
+import { redactText } from './redactor.js';
+import { secretValues } from './secrets.js';
 import { captureScript } from './state-capture.js';
 
 /**
@@ -22,8 +24,11 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     throw invalidParam('max_output_bytes', `${maxOut} is above the daemon maximum ${config.max_output_bytes}; pass at most that`);
   }
   const cwd = params.working_dir === undefined ? session.cwd : resolvePath(session.cwd, params.working_dir);
-  if (params.working_dir !== undefined) requireDirectory('working_dir', cwd);
   const env: Record<string, string> = { ...session.envRecord(), ...(params.env ?? {}), PWD: cwd };
+  const explicit = new Set([...session.secretKeys, ...(params.secret_keys ?? [])]);
+  const secrets = secretValues(env, explicit);
+  // Error messages echo paths the caller gave: never with a secret value in them.
+  if (params.working_dir !== undefined) requireDirectory('working_dir', cwd, (t) => redactText(t, secrets));
   if (params.pty && env.TERM === undefined) env.TERM = 'xterm-256color';
 
   // Background and terminal commands never change the session: no state capture.
@@ -35,7 +40,8 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     const argv = params.argv!;
     const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
     if (!resolved) {
-      throw new TrlError('SPAWN_FAILED', `program '${argv[0]}' was not found or is not executable in the session's PATH; pass an absolute path or fix PATH`, { program: argv[0] });
+      const name = redactText(argv[0]!, secrets);
+      throw new TrlError('SPAWN_FAILED', `program '${name}' was not found or is not executable in the session's PATH; pass an absolute path or fix PATH`, { program: name });
     }
     program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
   }
@@ -55,5 +61,7 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     maxOutputBytes: maxOut,
     capture: persist,
     graceMs: config.kill_grace_s * 1000,
+    secrets,
+    redact: session.redactOutput,
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../backends/backend.js';
 import { OutputBuffer } from './output-buffer.js';
+import { Redactor } from './redactor.js';
 
 export type CommandState = 'running' | 'exited' | 'killed' | 'timed_out';
 export type KillReason = 'timeout' | 'idle_timeout' | 'cancel' | 'destroy' | 'shutdown';
@@ -42,6 +43,10 @@ export interface CommandSpec {
   /** Capture the shell's final cwd and env on fd 3. */
   capture: boolean;
   graceMs: number;
+  /** Values that must not appear in what the command prints (nor in logs of its text). */
+  secrets: string[];
+  /** Replace `secrets` in the output with [REDACTED]. */
+  redact: boolean;
 }
 
 /**
@@ -64,6 +69,9 @@ export class Command {
   /** What the shell's EXIT trap reported on fd 3 (cwd and `export -p`), when it exited by itself. */
   stateRaw: Buffer | null = null;
   pid = 0;
+  /** The session's OOM-kill count when the command started, and whether it rose while it ran. */
+  private oomBefore = 0;
+  oomKilled = false;
   /** Resolves when the command is complete: exited, output drained, and any kill finished. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -80,6 +88,8 @@ export class Command {
   private readonly readers = new Set<FlowReader>();
   private pausedForReaders = false;
   private outputs: Readable[] = [];
+  /** Emit what the redactors held back to decide a possible secret (at the end of the output). */
+  private flushRedactors: () => void = () => undefined;
   background: boolean;
   pty: { cols: number; rows: number } | null;
 
@@ -152,7 +162,12 @@ export class Command {
 
   resize(cols: number, rows: number): void {
     this.pty = { cols, rows };
-    this.proc?.resize?.(cols, rows);
+    if (this.exit !== null) return;
+    try {
+      this.proc?.resize?.(cols, rows);
+    } catch {
+      /* the terminal closed as the process exited: nothing left to resize */
+    }
   }
 
   /** Deliver one signal to the command's whole tree; returns how many processes got it. */
@@ -163,6 +178,7 @@ export class Command {
 
   /** Spawn; rejects with the backend's SpawnError when nothing could be started. */
   async start(): Promise<void> {
+    this.oomBefore = this.backend.oomKills();
     const proc = await this.backend.spawn({
       program: this.spec.program,
       env: this.spec.env,
@@ -176,7 +192,15 @@ export class Command {
     this.pid = proc.pid;
     const stateChunks: Buffer[] = [];
     const ended = { stdout: false, stderr: false, state: proc.state === null };
-    const onData = (buf: OutputBuffer) => (chunk: Buffer) => {
+    const redactors = this.spec.redact && this.spec.secrets.length > 0 ? [new Redactor(this.spec.secrets), new Redactor(this.spec.secrets)] : null;
+    this.flushRedactors = () => {
+      if (!redactors) return;
+      this.stdout.append(redactors[0]!.flush());
+      this.stderr.append(redactors[1]!.flush());
+    };
+    const onData = (buf: OutputBuffer) => (raw: Buffer) => {
+      const chunk = redactors ? redactors[buf === this.stdout ? 0 : 1]!.push(raw) : raw;
+      if (chunk.length === 0) return;
       buf.append(chunk);
       this.dataSeen = true;
       this.resetIdle();
@@ -214,6 +238,8 @@ export class Command {
       this.durationMs = Number(process.hrtime.bigint() - this.startNs) / 1e6;
       this.clearTimers();
       await this.drain(ended);
+      this.flushRedactors();
+      this.oomKilled = this.backend.oomKills() > this.oomBefore;
       if (stateChunks.length > 0 && this.killReason === null && status.signal === null) {
         this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { fdLimit, openFdCount } from './daemon-resources.js';
 import type { Logger } from 'pino';
 import type { Backend, TierHealth, TierName } from '../backends/backend.js';
 import { SpawnError } from '../backends/host.js';
@@ -21,6 +21,8 @@ import { waitForOutput } from './wait-for-output.js';
 import { persistEnv, runtimeEnv } from './env.js';
 import { execResult, exitCodeOf } from './exec-result.js';
 import { Session } from './session.js';
+import type { AuditLog } from './audit-log.js';
+import { redactText } from './redactor.js';
 import { parseCapturedState } from './state-capture.js';
 
 /** The most one exec.output call returns. */
@@ -50,6 +52,7 @@ export class Runtime {
     readonly instanceId: string,
     private readonly log: Logger,
     processEnv: NodeJS.ProcessEnv = process.env,
+    private readonly audit: AuditLog | null = null,
   ) {
     this.baseEnv = runtimeEnv(processEnv);
     this.housekeeping = setInterval(() => this.expireSessions(), HOUSEKEEPING_MS);
@@ -64,6 +67,7 @@ export class Runtime {
 
   async createSession(params: SessionCreateParams, ephemeral = false): Promise<Session> {
     this.refuseWhenDraining();
+    this.refuseUnderPressure();
     if (this.sessions.size >= this.config.max_sessions) {
       throw new TrlError(
         'MAX_SESSIONS_REACHED',
@@ -104,6 +108,8 @@ export class Runtime {
       limits,
       runtime: tier,
       ephemeral,
+      secretKeys: new Set(params.secret_keys ?? []),
+      redactOutput: params.redact_output ?? true,
     });
     this.sessions.set(session.id, session);
     try {
@@ -113,17 +119,43 @@ export class Runtime {
       throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tier}' session: ${(err as Error).message}`);
     }
     session.state = 'idle';
-    this.log.info({ session_id: session.id, runtime: tier, env_keys: [...Object.keys(params.env ?? {})], ephemeral }, 'session created');
+    const envKeys = Object.keys(params.env ?? {});
+    this.log.info({ session_id: session.id, runtime: tier, env_keys: envKeys, ephemeral }, 'session created');
+    this.audit?.write({ method: 'session.create', session_id: session.id, tier, env_keys: envKeys, ephemeral });
     return session;
   }
 
   /** Session limits: each may only lower the daemon's maximum. */
   private sessionLimits(requested: NonNullable<SessionCreateParams['limits']>): Session['limits'] {
-    const max = this.config.max_output_bytes;
-    if (requested.max_output_bytes !== undefined && requested.max_output_bytes > max) {
-      throw invalidParam('limits.max_output_bytes', `${requested.max_output_bytes} is above the daemon maximum ${max} (max_output_bytes); pass at most ${max}`);
+    const c = this.config;
+    const maxima: Array<[keyof typeof requested, number | undefined, string]> = [
+      ['memory_bytes', c.max_memory_bytes, 'max_memory_bytes'],
+      ['pids', c.max_pids, 'max_pids'],
+      ['cpu_percent', c.max_cpu_percent, 'max_cpu_percent'],
+      ['cpu_s', c.max_cpu_s, 'max_cpu_s'],
+      ['nofile', c.max_nofile, 'max_nofile'],
+      ['max_output_bytes', c.max_output_bytes, 'max_output_bytes'],
+    ];
+    for (const [key, max, setting] of maxima) {
+      const v = requested[key];
+      if (v !== undefined && max !== undefined && v > max) {
+        throw invalidParam(`limits.${key}`, `${v} is above the daemon maximum ${max} (${setting}); limits may only lower the maxima — pass at most ${max}`);
+      }
     }
-    return { ...requested, max_output_bytes: requested.max_output_bytes ?? max };
+    return { ...requested, max_output_bytes: requested.max_output_bytes ?? c.max_output_bytes };
+  }
+
+  /** Refuse new sessions while the daemon itself is short of file descriptors or memory. */
+  private refuseUnderPressure(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.config.max_daemon_rss_bytes) {
+      throw new TrlError('RESOURCE_PRESSURE', `the daemon uses ${Math.round(rss / 1048576)} MiB, over max_daemon_rss_bytes; destroy idle sessions or finished commands' consumers, or raise --max-daemon-rss-bytes`);
+    }
+    const fds = openFdCount();
+    const limit = fdLimit();
+    if (limit !== null && fds > limit * 0.9) {
+      throw new TrlError('RESOURCE_PRESSURE', `the daemon has ${fds} of its ${limit} file descriptors open; destroy sessions or raise its open-files limit (ulimit -n)`);
+    }
   }
 
   getSession(id: string): Session {
@@ -138,11 +170,20 @@ export class Runtime {
     return [...this.sessions.values()].filter((s) => !s.ephemeral).map((s) => s.info(this.baseEnv));
   }
 
-  sessionInfo(s: Session): SessionInfo {
-    return s.info(this.baseEnv);
+  sessionInfo(s: Session, withUsage = false): SessionInfo {
+    return s.info(this.baseEnv, withUsage);
   }
 
-  updateSession(params: { session_id: string; env?: Record<string, string>; unset_env?: string[]; working_dir?: string; name?: string; timeout_s?: number }): SessionInfo {
+  updateSession(params: {
+    session_id: string;
+    env?: Record<string, string>;
+    unset_env?: string[];
+    working_dir?: string;
+    name?: string;
+    timeout_s?: number;
+    secret_keys?: string[];
+    redact_output?: boolean;
+  }): SessionInfo {
     const s = this.getSession(params.session_id);
     if (params.working_dir !== undefined) requireDirectory('working_dir', params.working_dir);
     if (params.name !== undefined && [...this.sessions.values()].some((o) => o !== s && o.name === params.name)) {
@@ -156,8 +197,11 @@ export class Runtime {
     if (params.working_dir !== undefined) s.setCwd(params.working_dir);
     if (params.name !== undefined) s.name = params.name;
     if (params.timeout_s !== undefined) s.timeoutS = params.timeout_s;
+    for (const k of params.secret_keys ?? []) s.secretKeys.add(k);
+    if (params.redact_output !== undefined) s.redactOutput = params.redact_output;
     s.touch();
     this.log.info({ session_id: s.id, env_keys: Object.keys(params.env ?? {}), unset_env: params.unset_env ?? [] }, 'session updated');
+    this.audit?.write({ method: 'session.update', session_id: s.id, env_keys: Object.keys(params.env ?? {}), unset_env: params.unset_env, working_dir: params.working_dir });
     return s.info(this.baseEnv);
   }
 
@@ -173,6 +217,7 @@ export class Runtime {
         s.state = 'terminated';
         this.sessions.delete(id);
         this.log.info({ session_id: id, killed_processes: killed, reason }, 'session destroyed');
+        this.audit?.write({ method: 'session.destroy', session_id: id, tier: s.runtime, killed_processes: killed, reason });
         return killed;
       })();
     }
@@ -193,7 +238,7 @@ export class Runtime {
   /** exec.run: the buffered result, or with yield_after_s what it printed so far. */
   async run(params: ExecRunParams): Promise<ExecResult> {
     const { yield_after_s: yieldAfter, ...rest } = params;
-    const { session, cmd } = await this.launch(rest, false);
+    const { session, cmd } = await this.launch(rest, false, 'exec.run');
     const encoding = params.encoding ?? 'utf8';
     if (yieldAfter !== undefined) {
       let timer: NodeJS.Timeout | undefined;
@@ -219,12 +264,12 @@ export class Runtime {
 
   /** exec.stream: start in the foreground slot; the caller streams its output. */
   async streamCommand(params: ExecStreamParams): Promise<Command> {
-    return (await this.launch(params, false)).cmd;
+    return (await this.launch(params, false, 'exec.stream')).cmd;
   }
 
   /** exec.start: a background command beside the foreground slot. */
   async start(params: ExecStreamParams): Promise<{ command_id: string; pid: number }> {
-    const { cmd } = await this.launch(params, true);
+    const { cmd } = await this.launch(params, true, 'exec.start');
     return { command_id: cmd.id, pid: cmd.pid };
   }
 
@@ -233,7 +278,7 @@ export class Runtime {
    * state persistence, retention, ephemeral cleanup) is handled here whoever
    * waits for it.
    */
-  private async launch(params: ExecStreamParams, background: boolean): Promise<{ session: Session; cmd: Command }> {
+  private async launch(params: ExecStreamParams, background: boolean, method: string): Promise<{ session: Session; cmd: Command }> {
     this.refuseWhenDraining();
     const session = params.session_id !== undefined ? this.getSession(params.session_id) : await this.createSession({}, true);
     try {
@@ -243,6 +288,16 @@ export class Runtime {
           `session '${session.id}' is already running command '${session.foreground.id}'; wait for it, cancel it, use exec.start for background work, or use another session`,
           { session_id: session.id, command_id: session.foreground.id },
         );
+      }
+      if (this.runningCommands() >= this.config.max_running_commands) {
+        throw new TrlError('RESOURCE_PRESSURE', `${this.config.max_running_commands} commands are running, the daemon's maximum (max_running_commands); wait for some to end or cancel them`, {
+          max_running_commands: this.config.max_running_commands,
+        });
+      }
+      if (session.running.size >= this.config.max_session_running) {
+        throw new TrlError('RESOURCE_PRESSURE', `session '${session.id}' runs ${session.running.size} commands, its maximum (max_session_running); wait for some to end or cancel them`, {
+          max_session_running: this.config.max_session_running,
+        });
       }
       if (session.commandCount >= this.config.session_max_commands) {
         throw new TrlError(
@@ -270,6 +325,15 @@ export class Runtime {
       this.commands.set(cmd.id, cmd);
       session.state = 'running';
       this.log.debug({ session_id: session.id, command_id: cmd.id, env_keys: Object.keys(params.env ?? {}), pid: cmd.pid, background }, 'command started');
+      this.audit?.write({
+        method,
+        session_id: session.id,
+        command_id: cmd.id,
+        command: redactText(cmd.spec.text, cmd.spec.secrets),
+        tier: session.runtime,
+        env_keys: Object.keys(params.env ?? {}),
+        pty: cmd.pty !== null,
+      });
       void cmd.done.then(() => this.finished(session, cmd, params));
       return { session, cmd };
     } catch (err) {
@@ -288,6 +352,18 @@ export class Runtime {
       { session_id: session.id, command_id: cmd.id, exit_code: exitCodeOf(cmd), signal: cmd.exit?.signal ?? null, duration_ms: cmd.durationMs, kill_reason: cmd.killReason },
       'command finished',
     );
+    this.audit?.write({
+      method: 'exec.end',
+      session_id: session.id,
+      command_id: cmd.id,
+      tier: session.runtime,
+      exit_code: exitCodeOf(cmd),
+      signal: cmd.exit?.signal ?? null,
+      duration_ms: Math.round(cmd.durationMs),
+      stdout_bytes: cmd.stdout.total,
+      stderr_bytes: cmd.stderr.total,
+      kill_reason: cmd.killReason,
+    });
     const forget = setTimeout(() => {
       this.commands.delete(cmd.id);
       session.commands.delete(cmd);
@@ -314,8 +390,10 @@ export class Runtime {
     return cmd;
   }
 
-  listCommands(sessionId: string): CommandInfo[] {
-    return [...this.getSession(sessionId).commands].map(commandInfo);
+  /** One session's commands, or (no id) every retained command, oldest first. */
+  listCommands(sessionId: string | undefined): CommandInfo[] {
+    const cmds = sessionId === undefined ? [...this.commands.values()] : [...this.getSession(sessionId).commands];
+    return cmds.map(commandInfo);
   }
 
   commandInfo(id: string): CommandInfo {
@@ -382,6 +460,7 @@ export class Runtime {
       }
     }
     if (params.eof) cmd.closeStdin();
+    this.audit?.write({ method: 'exec.input', session_id: cmd.spec.sessionId, command_id: cmd.id, bytes: data.length, eof: params.eof ?? false });
     return { command_id: cmd.id, bytes_written: data.length, stdin_open: cmd.stdinOpen };
   }
 
@@ -389,13 +468,16 @@ export class Runtime {
     const cmd = this.getCommand(id);
     const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
     if (signalNumber(signal) === undefined) throw invalidParam('signal', `unknown signal '${name}'; use a name such as SIGINT, SIGTERM, SIGKILL, SIGHUP, SIGUSR1`);
-    return { command_id: cmd.id, signal, delivered: cmd.signal(signal) };
+    const delivered = cmd.signal(signal);
+    this.audit?.write({ method: 'exec.signal', session_id: cmd.spec.sessionId, command_id: cmd.id, signal, delivered });
+    return { command_id: cmd.id, signal, delivered };
   }
 
   /** SIGTERM, grace, SIGKILL to the tree(s); resolves once they are complete, so the session is usable again. */
   async cancel(params: { command_id?: string | undefined; session_id?: string | undefined }) {
     const targets = params.command_id !== undefined ? [this.getCommand(params.command_id)] : [...this.getSession(params.session_id!).running];
     const running = targets.filter((c) => c.running);
+    for (const c of running) this.audit?.write({ method: 'exec.cancel', session_id: c.spec.sessionId, command_id: c.id });
     await Promise.all(running.map(async (c) => {
       await c.kill('cancel', this.graceMs);
       await c.done;
@@ -426,6 +508,12 @@ export class Runtime {
     session.lastStateRaw = Object.keys(commandEnv).length === 0 && !cwdOverridden ? raw : null;
   }
 
+  private runningCommands(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.running.size;
+    return n;
+  }
+
   // ---- system ---------------------------------------------------------------
 
   stats(): z.infer<typeof StatsResult> {
@@ -437,12 +525,7 @@ export class Runtime {
       t.sessions++;
       t.running_commands += s.running.size;
     }
-    let fds = 0;
-    try {
-      fds = readdirSync('/proc/self/fd').length;
-    } catch {
-      /* not Linux */
-    }
+    const fds = openFdCount();
     return {
       active_sessions: this.sessions.size,
       running_commands: running,
@@ -481,6 +564,17 @@ export class Runtime {
         max_idle_sec: c.max_idle_sec,
         session_ttl_sec: c.session_ttl_sec,
         session_max_commands: c.session_max_commands,
+        command_retention_s: c.command_retention_s,
+        max_running_commands: c.max_running_commands,
+        max_session_running: c.max_session_running,
+        max_daemon_rss_bytes: c.max_daemon_rss_bytes,
+        ...definedOnly({
+          max_memory_bytes: c.max_memory_bytes,
+          max_pids: c.max_pids,
+          max_cpu_percent: c.max_cpu_percent,
+          max_cpu_s: c.max_cpu_s,
+          max_nofile: c.max_nofile,
+        }),
       },
     };
   }
@@ -513,4 +607,10 @@ export class Runtime {
     clearInterval(this.housekeeping);
     await Promise.all([...this.sessions.keys()].map((id) => this.destroySession(id, false, 'shutdown').catch(() => undefined)));
   }
+}
+
+function definedOnly(o: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
 }

@@ -14,6 +14,8 @@ export interface SessionSpec {
   limits: SessionLimits & { max_output_bytes: number };
   runtime: TierName;
   ephemeral: boolean;
+  secretKeys: Set<string>;
+  redactOutput: boolean;
 }
 
 /**
@@ -38,6 +40,9 @@ export class Session {
   readonly limits: SessionSpec['limits'];
   readonly runtime: TierName;
   readonly ephemeral: boolean;
+  /** Names marked secret explicitly (names that look secret are secret anyway). */
+  readonly secretKeys: Set<string>;
+  redactOutput: boolean;
   state: 'creating' | 'idle' | 'running' | 'terminated' = 'creating';
   commandCount = 0;
   /** The exec.run/exec.stream command holding the foreground slot. */
@@ -58,6 +63,8 @@ export class Session {
     this.limits = spec.limits;
     this.runtime = spec.runtime;
     this.ephemeral = spec.ephemeral;
+    this.secretKeys = spec.secretKeys;
+    this.redactOutput = spec.redactOutput;
   }
 
   get env(): ReadonlyMap<string, string> {
@@ -96,7 +103,7 @@ export class Session {
     this.lastActivity = new Date();
   }
 
-  info(baseEnv: ReadonlyMap<string, string>): SessionInfo {
+  info(baseEnv: ReadonlyMap<string, string>, withUsage = false): SessionInfo {
     const limits: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.limits)) if (typeof v === 'number') limits[k] = v;
     return {
@@ -114,6 +121,9 @@ export class Session {
       running: [...this.running].map((c) => c.id),
       timeout_s: this.timeoutS,
       limits,
+      secret_keys: [...this.secretKeys].sort(),
+      redact_output: this.redactOutput,
+      usage: withUsage && this.backend ? this.backend.usage() : null,
     };
   }
 }

@@ -6,14 +6,22 @@ import { HostBackend } from '../backends/host.js';
 import { isAlive } from '../backends/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
+import { AuditLog } from '../runtime/audit-log.js';
 import { Runtime } from '../runtime/runtime.js';
+import { loadEnvFile } from './env-file.js';
 import { Dispatcher } from './dispatch.js';
+import { planHttp } from './http-setup.js';
+import { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
 import { StartupError } from './startup-error.js';
 import { UnixTransport } from './unix-transport.js';
 
 export interface Daemon {
   socketPath: string;
+  /** Whether the Unix socket is served (`unix_socket`, default true). */
+  unixSocket: boolean;
+  /** Base URL of the HTTP(S)/WebSocket transport (`--http`), or null. */
+  httpUrl: string | null;
   instanceId: string;
   runtime: Runtime;
   /** Resolves once the daemon has shut down. */
@@ -44,10 +52,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   process.on('SIGTERM', signalHandler);
   process.on('SIGINT', signalHandler);
   let host: HostBackend | null = null;
+  let audit: AuditLog | null = null;
+  let http: HttpTransport | null = null;
   try {
+    // HTTP settings, token and TLS files are checked before anything listens (DESIGN §5).
+    const httpPlan = await planHttp(config, process.env);
     const socketPath = config.socket_path ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
     prepareRuntimeDir(socketPath);
-    await claimSocket(socketPath);
+    if (config.unix_socket) await claimSocket(socketPath);
+    else refuseLivePredecessor(socketPath);
 
     const instanceId = randomBytes(8).toString('hex');
     host = new HostBackend(instanceId, config.cgroups);
@@ -55,13 +68,22 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     if (!health.get('host')!.available) throw new StartupError(`the host tier failed its health check: ${health.get('host')!.detail}`);
     await reapPredecessor(socketPath, host, log);
 
-    const runtime = new Runtime(config, new Map<TierName, Backend>([['host', host]]), health, instanceId, log);
-    const transport = new UnixTransport(new Dispatcher(runtime, log), config.max_request_bytes, log);
-    await transport.listen(socketPath);
+    // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
+    const envFile = loadEnvFile(config.env_file);
+    if (envFile.path) log.info({ env_file: envFile.path, env_keys: Object.keys(envFile.env) }, 'loaded runtime variables');
+    audit = config.audit_log ? new AuditLog(config.audit_log) : null;
+    const runtime = new Runtime(config, new Map<TierName, Backend>([['host', host]]), health, instanceId, log, { ...envFile.env, ...process.env }, audit);
+    const dispatcher = new Dispatcher(runtime, log);
+    const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
+    // HTTP first: a port in use then stops the start before the socket exists.
+    http = httpPlan ? new HttpTransport(httpPlan, dispatcher, log) : null;
+    const httpUrl = http ? await http.listen() : null;
+    if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
+    if (config.unix_socket) await transport.listen(socketPath);
     writeRecord(socketPath, { instance_id: instanceId, pid: process.pid, started_at: new Date().toISOString(), socket_path: socketPath });
     const enforcement = host.enforcement();
     log.info(
-      { socket: socketPath, instance_id: instanceId, tier: 'host', isolated: false, process_tracking: enforcement.process_tracking, limits: enforcement.limits },
+      { socket: config.unix_socket ? socketPath : null, http: httpUrl, instance_id: instanceId, tier: 'host', isolated: false, process_tracking: enforcement.process_tracking, limits: enforcement.limits },
       'trl listening',
     );
 
@@ -69,15 +91,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const closed = new Promise<void>((r) => (resolveClosed = r));
     let stopping: Promise<void> | null = null;
     const backend = host;
+    const httpTransport = http;
     const shutdown = (reason: string): Promise<void> => {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
-        const stopAccepting = transport.close();
+        const stopAccepting = Promise.all([transport.close(), httpTransport?.close()]);
         await runtime.shutdown();
         transport.closeConnections();
+        httpTransport?.closeConnections();
         await stopAccepting;
         await backend.close();
-        removeQuietly(socketPath);
+        audit?.close();
+        if (config.unix_socket) removeQuietly(socketPath);
         removeQuietly(recordPath(socketPath));
         process.off('SIGTERM', signalHandler);
         process.off('SIGINT', signalHandler);
@@ -88,12 +113,24 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     };
     onSignal = (sig) => void shutdown(sig);
     if (pendingSignal) onSignal(pendingSignal);
-    return { socketPath, instanceId, runtime, closed, shutdown };
+    return { socketPath, unixSocket: config.unix_socket, httpUrl, instanceId, runtime, closed, shutdown };
   } catch (err) {
     process.off('SIGTERM', signalHandler);
     process.off('SIGINT', signalHandler);
+    if (http) {
+      http.closeConnections();
+      await http.close();
+    }
     await host?.close();
     throw err;
+  }
+}
+
+/** HTTP only (no socket to probe): a live daemon's record in the runtime directory means it is already running. */
+function refuseLivePredecessor(socketPath: string): void {
+  const other = readRecord(socketPath);
+  if (other && other.pid !== process.pid && !predecessorIsDead(other.pid)) {
+    throw new StartupError(`a trl daemon (pid ${other.pid}) already uses the runtime directory of ${socketPath}; stop it first or choose another --socket-path`);
   }
 }
 

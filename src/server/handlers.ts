@@ -32,7 +32,7 @@ export const handlers: Handlers = {
   'system.info': (_p, rt) => rt.info(),
   'session.create': async (p, rt) => rt.sessionInfo(await rt.createSession(p)),
   'session.list': (_p, rt) => ({ sessions: rt.listSessions() }),
-  'session.info': (p, rt) => rt.sessionInfo(rt.getSession(p.session_id)),
+  'session.info': (p, rt) => rt.sessionInfo(rt.getSession(p.session_id), true),
   'session.update': (p, rt) => rt.updateSession(p),
   'session.destroy': (p, rt) => {
     rt.getSession(p.session_id);

@@ -1,0 +1,211 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { StreamEvent } from '../protocol/envelope.js';
+import type { ErrorObject } from '../protocol/errors.js';
+import { LineReader } from '../protocol/line-reader.js';
+import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
+import type { OpenStream } from './client.js';
+import { TrlClientError } from './client-error.js';
+import { EventQueue } from './event-queue.js';
+
+export interface HttpClientOptions {
+  /** Base URL of the daemon's HTTP transport, e.g. `http://127.0.0.1:8080` or `https://trl.internal:8443`. */
+  url: string;
+  /** The daemon's TRL_AUTH_TOKEN; default: TRL_AUTH_TOKEN from this process's environment. */
+  token?: string;
+  /** Extra CA certificate(s) to trust for HTTPS (e.g. the daemon's self-signed certificate). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Verify the server's certificate (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+interface Envelope {
+  id?: unknown;
+  ok?: boolean;
+  data?: unknown;
+  error?: ErrorObject;
+}
+
+function closedError(message: string): TrlClientError {
+  return new TrlClientError({ code: 'CONNECTION_CLOSED', message });
+}
+
+/**
+ * A trl daemon over HTTP(S) (PROTOCOL §1): each call is one `POST /v1/rpc`
+ * on a keep-alive connection; a streaming method's events arrive as the NDJSON
+ * body of its own request. Same `call`/`stream`/`close` surface as TrlClient.
+ */
+export class TrlHttpClient {
+  private readonly rpcUrl: URL;
+  private readonly agent: HttpAgent;
+  private readonly secure: boolean;
+  private nextId = 1;
+  private closed = false;
+  private readonly open = new Set<IncomingMessage>();
+
+  private constructor(
+    url: URL,
+    private readonly token: string,
+    options: HttpClientOptions,
+  ) {
+    this.secure = url.protocol === 'https:';
+    this.rpcUrl = new URL('v1/rpc', url.href.endsWith('/') ? url.href : url.href + '/');
+    this.agent = this.secure
+      ? new HttpsAgent({ keepAlive: true, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true })
+      : new HttpAgent({ keepAlive: true });
+  }
+
+  /** Check the URL and the token with a `system.ping`, and resolve with the client. */
+  static async connect(options: HttpClientOptions): Promise<TrlHttpClient> {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw closedError(`'${options.url}' is not a URL; give the daemon's HTTP address, e.g. http://127.0.0.1:8080`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw closedError(`'${options.url}' is not an http:// or https:// URL`);
+    if (url.username || url.password || url.search) throw closedError('put the token in the `token` option (or TRL_AUTH_TOKEN), never in the URL');
+    const token = options.token ?? process.env.TRL_AUTH_TOKEN;
+    if (!token) throw closedError('no token: pass `token` (the daemon\'s TRL_AUTH_TOKEN) or set TRL_AUTH_TOKEN');
+    const client = new TrlHttpClient(url, token, options);
+    try {
+      await client.call('system.ping', {});
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
+  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const res = await this.post(method, params);
+    const body = await readAll(res);
+    return unwrap(parseEnvelope(body, res));
+  }
+
+  /**
+   * Open a streaming method (exec.stream, exec.attach): resolves with the
+   * stream's ids and its events as an async iterator, which ends after the
+   * `exit` (or `error`) event. Leaving the loop early closes the request; the
+   * command runs on.
+   */
+  async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
+    const res = await this.post(method, params);
+    this.open.add(res);
+    res.once('close', () => this.open.delete(res));
+    return new Promise<OpenStream>((resolve, reject) => {
+      const q = new EventQueue();
+      let first: Envelope | null = null;
+      let finished = false;
+      const lines = new LineReader(
+        Number.MAX_SAFE_INTEGER,
+        (line) => {
+          let msg: Envelope & Partial<StreamEvent>;
+          try {
+            msg = JSON.parse(line);
+          } catch {
+            return;
+          }
+          if (first === null) {
+            first = msg;
+            if (!msg.ok) {
+              reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `malformed error response (HTTP ${res.statusCode})` }));
+              res.destroy();
+              return;
+            }
+            const data = msg.data as { stream_id: string; command_id: string };
+            resolve({ stream_id: data.stream_id, command_id: data.command_id, events: closingIterable(q, res) });
+            return;
+          }
+          if (typeof msg.stream_id !== 'string') return;
+          q.push(msg as StreamEvent);
+          if (msg.event === 'exit' || msg.event === 'error') finished = true;
+        },
+        () => undefined,
+      );
+      res.on('data', (chunk: Buffer) => lines.push(chunk));
+      const end = (why: string) => {
+        lines.end();
+        if (first === null) reject(closedError(`the daemon answered HTTP ${res.statusCode} with no response envelope (${why})`));
+        else if (!finished) q.fail(closedError(`the stream's HTTP response ended before its exit event (${why})`));
+      };
+      res.once('end', () => end('body ended'));
+      res.once('error', (err) => end(err.message));
+      res.once('close', () => end('connection closed'));
+    });
+  }
+
+  /** Abort open streams and drop the keep-alive connections. */
+  close(): void {
+    this.closed = true;
+    for (const res of this.open) res.destroy();
+    this.agent.destroy();
+  }
+
+  private post(method: string, params: Record<string, unknown>): Promise<IncomingMessage> {
+    if (this.closed) return Promise.reject(closedError('this client is closed'));
+    const body = JSON.stringify({ id: this.nextId++, method, params });
+    const request = this.secure ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(this.rpcUrl, {
+        method: 'POST',
+        agent: this.agent,
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          Accept: 'application/json, application/x-ndjson',
+        },
+      });
+      req.once('response', resolve);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        const hint = err.code === 'ECONNREFUSED' ? `no trl daemon listens at ${this.rpcUrl.origin}; start one with \`trl serve --http …\`` : `cannot reach ${this.rpcUrl.origin}: ${err.message}`;
+        reject(closedError(hint));
+      });
+      req.end(body);
+    });
+  }
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', (err) => reject(closedError(`the response broke off: ${err.message}`)));
+  });
+}
+
+function parseEnvelope(body: string, res: IncomingMessage): Envelope {
+  try {
+    const msg = JSON.parse(body) as Envelope;
+    if (typeof msg === 'object' && msg !== null && typeof msg.ok === 'boolean') return msg;
+  } catch {
+    /* below */
+  }
+  throw closedError(`the daemon answered HTTP ${res.statusCode} without a response envelope: ${body.slice(0, 200)}`);
+}
+
+function unwrap(msg: Envelope): unknown {
+  if (msg.ok) return msg.data;
+  throw new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' });
+}
+
+/** The queue's events; leaving the loop early destroys the HTTP response. */
+function closingIterable(q: EventQueue, res: IncomingMessage): AsyncIterable<StreamEvent> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = q[Symbol.asyncIterator]();
+      return {
+        next: () => it.next(),
+        return: () => {
+          res.destroy();
+          return it.return ? it.return() : Promise.resolve({ value: undefined, done: true as const });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import type { Config } from '../config/config-schema.js';
+import { parseCorsOrigins, parseHttpAddress } from '../config/http-settings.js';
+import { BearerAuth } from './auth.js';
+import { StartupError } from './startup-error.js';
+import { loadTls, type TlsFiles } from './tls.js';
+
+/** Everything the HTTP transport needs, checked before anything listens. */
+export interface HttpPlan {
+  host: string;
+  port: number;
+  /** The host is not loopback (allowed by --allow-remote). */
+  remote: boolean;
+  tls: TlsFiles | null;
+  auth: BearerAuth;
+  corsOrigins: string[];
+  maxRequestBytes: number;
+  maxStreamsPerClient: number;
+}
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+export function isLoopback(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return loopback.check(address, 'ipv4');
+  if (family === 6) return loopback.check(address, 'ipv6');
+  return false;
+}
+
+/** Every address a host name stands for must be loopback for it to count as local. */
+async function hostIsLoopback(host: string): Promise<boolean> {
+  if (isIP(host)) return isLoopback(host);
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(host, { all: true });
+  } catch (err) {
+    throw new StartupError(`cannot resolve the --http host '${host}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give an IP address such as 127.0.0.1`);
+  }
+  return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+}
+
+/**
+ * Check the HTTP settings together (DESIGN §5) and load what they name: the
+ * token from the environment, the TLS files. Null when HTTP is off. Throws a
+ * StartupError naming the fix; called before the daemon listens anywhere.
+ */
+export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<HttpPlan | null> {
+  if (config.http === undefined) {
+    const stray = (['tls_cert', 'tls_key', 'cors_origin'] as const).filter((k) => config[k] !== undefined);
+    if (stray.length > 0) {
+      throw new StartupError(`${stray.map((k) => '--' + k.replace(/_/g, '-')).join(', ')} only apply to HTTP, which is off; add --http HOST:PORT (TRL_HTTP) or drop them`);
+    }
+    if (!config.unix_socket) throw new StartupError('nothing to serve: the Unix socket is off (unix_socket false, TRL_UNIX_SOCKET=0) and --http is not set; set --http HOST:PORT or turn the socket back on');
+    return null;
+  }
+  const address = parseHttpAddress(config.http);
+  if (address === null) throw new StartupError(`--http '${config.http}' is not HOST:PORT, [IPV6]:PORT, :PORT or PORT`);
+  const auth = BearerAuth.fromEnv(env);
+  const tls = loadTls(config.tls_cert, config.tls_key);
+  const local = await hostIsLoopback(address.host);
+  if (!local && !config.allow_remote) {
+    throw new StartupError(
+      `--http ${config.http} would accept connections from other machines (${address.host} is not a loopback address); ` +
+        `pass --allow-remote (TRL_ALLOW_REMOTE=1) if you mean to, preferably with --tls-cert/--tls-key, or bind 127.0.0.1`,
+    );
+  }
+  return {
+    host: address.host,
+    port: address.port,
+    remote: !local,
+    tls,
+    auth,
+    corsOrigins: parseCorsOrigins(config.cors_origin),
+    maxRequestBytes: config.max_request_bytes,
+    maxStreamsPerClient: config.max_streams_per_client,
+  };
+}

@@ -1,0 +1,186 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Response } from '../protocol/envelope.js';
+import { TrlError } from '../protocol/errors.js';
+import { CorsPolicy } from './cors.js';
+import type { Dispatcher } from './dispatch.js';
+import { ResponseConnection, unusedConnection } from './http-connection.js';
+import type { HttpPlan } from './http-setup.js';
+import { StartupError } from './startup-error.js';
+import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
+import { authError, WsTransport } from './ws-transport.js';
+
+const RPC_PATH = '/v1/rpc';
+const WS_PATH = '/v1/ws';
+
+/**
+ * HTTP(S) transport (PROTOCOL §1): `POST /v1/rpc` takes one request envelope
+ * and answers its response envelope (HTTP 200 for every protocol answer);
+ * streaming methods answer NDJSON — the response envelope, then one event per
+ * line as it happens, the body ending after `exit`/`error`. `GET /v1/ws`
+ * upgrades to the WebSocket transport. Every request but a CORS preflight
+ * needs the bearer token.
+ */
+export class HttpTransport {
+  private readonly server: Server;
+  private readonly cors: CorsPolicy;
+  private readonly slots: StreamSlots;
+  private readonly ws: WsTransport;
+  private readonly streams = new Set<ResponseConnection>();
+  private url = '';
+
+  constructor(
+    private readonly plan: HttpPlan,
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Logger,
+  ) {
+    this.cors = new CorsPolicy(plan.corsOrigins);
+    this.slots = new StreamSlots(plan.maxStreamsPerClient);
+    this.ws = new WsTransport(dispatcher, plan.auth, this.cors, plan.maxRequestBytes, plan.maxStreamsPerClient, log);
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    const options = { noDelay: true, keepAlive: true };
+    this.server = plan.tls ? createHttpsServer({ ...options, cert: plan.tls.cert, key: plan.tls.key }, onRequest) : createHttpServer(options, onRequest);
+    this.server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.ws.handleUpgrade(req, socket, head));
+  }
+
+  /** Listen; resolves with the base URL (the real port when 0 was asked for). */
+  listen(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EADDRNOTAVAIL' ? 'no interface has that address' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+        reject(new StartupError(`cannot listen on --http ${this.plan.host}:${this.plan.port}: ${why}; choose another address or port`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.plan.port, this.plan.host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address() as AddressInfo;
+        const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+        this.url = `${this.plan.tls ? 'https' : 'http'}://${host}:${addr.port}`;
+        resolve(this.url);
+      });
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    req.on('error', () => {
+      /* peer went away */
+    });
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      this.cors.preflight(req, res);
+      return;
+    }
+    this.cors.apply(req, res);
+    const outcome = this.plan.auth.check(req, false);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (outcome !== 'ok') {
+      this.log.warn({ remote: req.socket.remoteAddress, method: req.method, path: path.slice(0, 200), reason: outcome === 'missing' ? 'no token' : 'wrong token' }, 'refused an HTTP request: authentication failed');
+      this.refuse(req, res, 401, authError(outcome, false), { 'WWW-Authenticate': 'Bearer realm="trl"' });
+      return;
+    }
+    if (path === RPC_PATH) {
+      if (req.method !== 'POST') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${RPC_PATH} takes POST with one request envelope as the body`), { Allow: 'POST, OPTIONS' });
+      return this.readBody(req, res);
+    }
+    if (path === WS_PATH) {
+      if (req.method !== 'GET') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${WS_PATH} is a WebSocket endpoint: GET with an Upgrade: websocket header`), { Allow: 'GET, OPTIONS' });
+      return this.refuse(req, res, 426, new TrlError('INVALID_PARAMS', `${WS_PATH} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), { Upgrade: 'websocket' });
+    }
+    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH} or GET ${WS_PATH}`));
+  }
+
+  /** The body, capped at max_request_bytes (413 REQUEST_TOO_LARGE past it, and the connection is closed). */
+  private readBody(req: IncomingMessage, res: ServerResponse): void {
+    const max = this.plan.maxRequestBytes;
+    const tooLarge = () => {
+      this.log.warn({ remote: req.socket.remoteAddress, max_request_bytes: max }, 'HTTP request too large');
+      this.refuse(req, res, 413, new TrlError('REQUEST_TOO_LARGE', `the request body is larger than ${max} bytes (max_request_bytes); send large data in smaller pieces or files`));
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) return tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        tooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) void this.rpc(req, res, Buffer.concat(chunks, size).toString('utf8'));
+    });
+  }
+
+  private async rpc(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(body);
+    } catch (err) {
+      return this.json(res, 200, this.dispatcher.badJson(err as Error));
+    }
+    if (!isStreamingRequest(msg)) {
+      const { response } = await this.dispatcher.handle(msg, unusedConnection(res));
+      return this.json(res, 200, response);
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    if (!this.slots.tryAcquire(client)) return this.json(res, 200, { id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });
+    const release = this.slots.releaser(client);
+    const conn: ResponseConnection = new ResponseConnection(res, () => {
+      release();
+      this.streams.delete(conn);
+    });
+    this.streams.add(conn);
+    const { response, after } = await this.dispatcher.handle(msg, conn);
+    if (!after) {
+      this.json(res, 200, response);
+      conn.finish();
+      return;
+    }
+    if (!conn.closed) {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'X-Accel-Buffering': 'no' });
+      res.write(JSON.stringify(response) + '\n');
+    }
+    // The client may have gone already: the stream then stops at once, the command runs on.
+    after();
+  }
+
+  private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): void {
+    if (res.destroyed || res.headersSent) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
+    res.end(text);
+  }
+
+  /** An error answer outside the protocol's own (401, 404, 405, 413, 426); an unread body closes the connection. */
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, err: TrlError, headers: Record<string, string> = {}): void {
+    if (!req.complete) {
+      res.shouldKeepAlive = false;
+      req.resume();
+    }
+    this.json(res, status, { id: null, ok: false, error: err.toObject() }, headers);
+  }
+
+  /** Stop accepting; resolves once every connection has closed (see closeConnections). */
+  close(): Promise<void> {
+    this.ws.close();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** End open streams and WebSockets, then cut whatever is left. */
+  closeConnections(): void {
+    for (const conn of this.streams) conn.finish();
+    this.ws.closeConnections();
+    this.server.closeIdleConnections();
+    setTimeout(() => this.server.closeAllConnections(), 200).unref();
+  }
+}

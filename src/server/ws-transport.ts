@@ -1,0 +1,195 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { TrlError } from '../protocol/errors.js';
+import { offeredProtocols, WS_BEARER_PREFIX, WS_PROTOCOL, type BearerAuth } from './auth.js';
+import type { CorsPolicy } from './cors.js';
+import type { Dispatcher } from './dispatch.js';
+import { finalEventOf, finalEventOfLine, isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
+import { WsConnection } from './ws-connection.js';
+
+/** A peer that has not answered a ping within this long is gone: its streams are released. */
+const HEARTBEAT_MS = 30_000;
+const CLOSE_TOO_LARGE = 1009;
+
+function tooLargeError(maxBytes: number): TrlError {
+  return new TrlError('REQUEST_TOO_LARGE', `a WebSocket message is larger than ${maxBytes} bytes (max_request_bytes); send large data in smaller pieces or files`);
+}
+
+/**
+ * `ws` closes a socket with 1009 as soon as a frame header announces more than
+ * `maxPayload` bytes, before buffering it. This subclass puts the protocol's
+ * REQUEST_TOO_LARGE answer in front of that close, as the Unix socket does.
+ */
+function socketClass(maxBytes: number): typeof WebSocket {
+  return class TrlWebSocket extends WebSocket {
+    override close(code?: number, reason?: string | Buffer): void {
+      if (code === CLOSE_TOO_LARGE && this.readyState === WebSocket.OPEN) {
+        this.send(JSON.stringify({ id: null, ok: false, error: tooLargeError(maxBytes).toObject() }));
+        super.close(CLOSE_TOO_LARGE, 'REQUEST_TOO_LARGE');
+        return;
+      }
+      super.close(code, reason);
+    }
+  };
+}
+
+/** A refusal written on the raw socket before any upgrade. */
+function refuseUpgrade(socket: Duplex, status: number, reason: string, error: TrlError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ id: null, ok: false, error: error.toObject() });
+  const head = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(head.join('\r\n') + '\r\n\r\n' + body);
+}
+
+/**
+ * WebSocket on GET /v1/ws (PROTOCOL §1): the token is checked on the upgrade
+ * request; then each text frame carries exactly what one NDJSON line carries
+ * on the Unix socket, in both directions — pipelined requests, responses by
+ * id, events of the streams opened on this socket.
+ */
+export class WsTransport {
+  private readonly wss: WebSocketServer;
+  private readonly slots: StreamSlots;
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private nextId = 1;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly auth: BearerAuth,
+    private readonly cors: CorsPolicy,
+    private readonly maxRequestBytes: number,
+    maxStreams: number,
+    private readonly log: Logger,
+  ) {
+    this.slots = new StreamSlots(maxStreams);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxRequestBytes,
+      perMessageDeflate: false,
+      // Never echo the `bearer.<token>` protocol back; a browser that used it also offers trl.v1.
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+      WebSocket: socketClass(maxRequestBytes),
+    });
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** The HTTP server's `upgrade` event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {
+      /* peer went away */
+    });
+    const path = (req.url ?? '/').split('?')[0];
+    const remote = req.socket.remoteAddress;
+    const outcome = this.auth.check(req, true);
+    if (outcome !== 'ok') {
+      this.log.warn({ remote, transport: 'websocket', reason: outcome === 'missing' ? 'no token' : 'wrong token' }, 'refused a WebSocket upgrade: authentication failed');
+      refuseUpgrade(socket, 401, 'Unauthorized', authError(outcome, true), { 'WWW-Authenticate': 'Bearer realm="trl"' });
+      return;
+    }
+    if (path !== '/v1/ws') {
+      refuseUpgrade(socket, 404, 'Not Found', new TrlError('METHOD_NOT_FOUND', `no WebSocket endpoint at ${path?.slice(0, 100)}; connect to /v1/ws`));
+      return;
+    }
+    if (this.cors.isForeign(req)) {
+      this.log.warn({ remote, origin: String(req.headers.origin).slice(0, 200) }, 'refused a WebSocket upgrade from an origin not in cors_origin');
+      refuseUpgrade(socket, 403, 'Forbidden', new TrlError('AUTH_FAILED', 'this page\'s origin is not listed in the daemon\'s --cors-origin; add it there to connect from a browser'));
+      return;
+    }
+    const offered = offeredProtocols(req);
+    if (offered.some((p) => p.startsWith(WS_BEARER_PREFIX)) && !offered.includes(WS_PROTOCOL)) {
+      refuseUpgrade(socket, 400, 'Bad Request', new TrlError('INVALID_PARAMS', `offer the subprotocol '${WS_PROTOCOL}' beside 'bearer.<token>' (e.g. new WebSocket(url, ['${WS_PROTOCOL}', 'bearer.' + token]))`));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, remote));
+  }
+
+  private onSocket(ws: WebSocket, remote: string | undefined): void {
+    const client = `ws-${this.nextId++}`;
+    const open = new Map<string, () => void>();
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('error', () => {
+      /* surfaces as close */
+    });
+    const conn = new WsConnection(ws, (message, line) => {
+      const id = message !== null ? finalEventOf(message) : finalEventOfLine(line ?? '');
+      if (id === null) return;
+      open.get(id)?.();
+      open.delete(id);
+    });
+    ws.on('close', () => {
+      for (const release of open.values()) release();
+      open.clear();
+    });
+    this.log.debug({ remote, client }, 'WebSocket connected');
+    ws.on('message', (data: RawData) => {
+      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(text);
+      } catch (err) {
+        conn.send(this.dispatcher.badJson(err as Error));
+        return;
+      }
+      if (!isStreamingRequest(msg)) {
+        void this.dispatcher.handle(msg, conn).then(({ response }) => conn.send(response));
+        return;
+      }
+      if (!this.slots.tryAcquire(client)) {
+        conn.send({ id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });
+        return;
+      }
+      const release = this.slots.releaser(client);
+      void this.dispatcher.handle(msg, conn).then(({ response, after }) => {
+        const streamId = response.ok ? (response.data as { stream_id?: unknown }).stream_id : undefined;
+        if (after && typeof streamId === 'string' && !conn.closed) open.set(streamId, release);
+        else release();
+        conn.send(response);
+        after?.();
+      });
+    });
+  }
+
+  private beat(): void {
+    for (const ws of this.wss.clients) {
+      if (this.alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  /** Ask every client to go (1001), then cut whoever is left. */
+  closeConnections(): void {
+    clearInterval(this.heartbeat);
+    for (const ws of this.wss.clients) ws.close(1001, 'trl is shutting down');
+    setTimeout(() => {
+      for (const ws of this.wss.clients) ws.terminate();
+    }, 200).unref();
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.wss.close();
+  }
+}
+
+/** AUTH_FAILED with a message that says what to send (never the token). */
+export function authError(outcome: 'missing' | 'wrong', websocket: boolean): TrlError {
+  const how = websocket
+    ? "send `Authorization: Bearer <TRL_AUTH_TOKEN>` on the upgrade request (browsers: offer the subprotocols 'trl.v1' and 'bearer.<token>')"
+    : 'send `Authorization: Bearer <TRL_AUTH_TOKEN>` with every request';
+  return new TrlError('AUTH_FAILED', outcome === 'missing' ? `this request carries no bearer token; ${how}` : `the bearer token is wrong; ${how}`);
+}

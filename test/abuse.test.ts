@@ -1,0 +1,330 @@
+/**
+ * Hostile workloads (DESIGN §6: reject or kill the offending unit, never the
+ * daemon): a fork bomb is contained by its session's pid limit while other
+ * clients keep being served; an endless output flood keeps the daemon's memory
+ * flat; too many running commands, too many open fds or too much daemon
+ * memory turn new work away with RESOURCE_PRESSURE.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  connect,
+  expectCode,
+  findSleeps,
+  killSleeps,
+  rawConnect,
+  sleep,
+  startDaemon,
+  uniqueSleep,
+  waitFor,
+  type Daemon,
+  type RawConnection,
+  type TrlClient,
+} from './helpers/daemon.js';
+import {
+  anyCall,
+  cgroupSkip,
+  fdCount,
+  killPids,
+  readFileOrNull,
+  rssBytes,
+  sessionCgroupDirs,
+  sessionTagOf,
+  startDaemonUnder,
+  startPingMonitor,
+  taggedProcs,
+} from './helpers/resources.js';
+
+const MIB = 1024 * 1024;
+const DEFAULT_OUTPUT_CAP = 4 * MIB;
+
+describe('a fork bomb in a session with limits.pids 64', { skip: cgroupSkip('a pid limit that binds root') }, () => {
+  let d: Daemon;
+  let c: TrlClient;
+  let stopFile: string;
+  let prefix = '';
+  before(async () => {
+    d = await startDaemon({ flags: ['--kill-grace-s', '1'] });
+    c = await connect(d);
+    stopFile = path.join(d.dir, 'stop-the-bomb');
+  });
+  after(async () => {
+    // whatever happened, defuse: the bomb stops forking once this file exists
+    if (stopFile) fs.writeFileSync(stopFile, '');
+    if (prefix) for (let i = 0; i < 20 && taggedProcs(prefix).length > 0; i++) {
+      killPids(taggedProcs(prefix));
+      await sleep(50);
+    }
+    c?.close();
+    await d?.shutdownClean();
+  });
+
+  it('is contained, other clients are answered within 1 s throughout, destroy leaves nothing, the daemon returns to its size', async () => {
+    const instance = (await anyCall(c, 'system.info')).instance_id;
+    // warm the daemon up so that the baseline is its working size
+    const warm = await anyCall(c, 'session.create', {});
+    for (let i = 0; i < 50; i++) await anyCall(c, 'exec.run', { session_id: warm.session_id, command: 'echo warm' });
+    await anyCall(c, 'session.destroy', { session_id: warm.session_id });
+    const base = await anyCall(c, 'system.stats');
+
+    // bash, not dash: dash exits at the first failed fork, so a dash bomb burns out by itself in
+    // milliseconds; bash retries failed forks, so its bomb keeps pressing against the limit
+    const s = await anyCall(c, 'session.create', { limits: { pids: 64 }, shell: '/bin/bash' });
+    const tag = await sessionTagOf(c, s.session_id);
+    assert.equal(tag.instance, instance, '__TRL_TAG names another instance than system.info');
+    prefix = tag.prefix;
+    const pidsDir = sessionCgroupDirs(instance, tag.session).find((dir) => fs.existsSync(path.join(dir, 'pids.max')));
+    assert.ok(pidsDir, 'the session has no cgroup with a pids controller');
+    assert.equal(readFileOrNull(path.join(pidsDir, 'pids.max')), '64');
+
+    const monitor = await startPingMonitor(d.socketPath, 100);
+    // the bomb: bounded by a stop file that the test creates at the very end (a safety net, not the containment)
+    const bomb = `:(){ [ -e '${stopFile}' ] && return; :|:& };:`;
+    const st = await anyCall(c, 'exec.start', { session_id: s.session_id, command: bomb, timeout_s: 30 });
+    assert.ok(st.command_id);
+    let maxCurrent = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 4000) {
+      const cur = Number(readFileOrNull(path.join(pidsDir, 'pids.current')) ?? 0);
+      maxCurrent = Math.max(maxCurrent, cur);
+      await sleep(50);
+    }
+    const fullAt = taggedProcs(tag.prefix).length;
+    assert.ok(fullAt >= 16, `only ${fullAt} processes of the bomb are alive after 4 s: it burnt out by itself, so destroy is not tested`);
+    const events = readFileOrNull(path.join(pidsDir, 'pids.events'));
+    const destroyT0 = Date.now();
+    const destroyed = await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
+    const destroyMs = Date.now() - destroyT0;
+    const report = await monitor.stop();
+
+    assert.ok(maxCurrent <= 64, `pids.current reached ${maxCurrent} under pids.max 64`);
+    assert.ok(maxCurrent >= 32, `the bomb never got going (pids.current peaked at ${maxCurrent}), so nothing was tested`);
+    if (events !== null) assert.match(events, /max [1-9]/, `pids.events shows no refused fork: ${events}`);
+    assert.ok(fullAt <= 64, `${fullAt} processes carry the session's tag under pids 64`);
+    assert.ok(destroyed.killed_processes >= 1, `killed_processes = ${destroyed.killed_processes}`);
+    assert.ok(destroyMs < 10_000, `session.destroy of the bomb took ${destroyMs} ms`);
+
+    assert.deepEqual(report.errors, [], 'ping errors');
+    assert.deepEqual(report.outstanding, [], 'pings never answered');
+    assert.ok(report.answered >= 35, `only ${report.answered} of ${report.sent} pings were answered in ~4 s`);
+    assert.ok(report.maxMs < 1000, `a ping took ${Math.round(report.maxMs)} ms while the bomb ran`);
+
+    const gone = await waitFor(() => taggedProcs(tag.prefix).length === 0, 1000);
+    assert.ok(gone, `processes of the destroyed session are still alive: ${taggedProcs(tag.prefix).join(', ')}`);
+    assert.deepEqual(sessionCgroupDirs(instance, tag.session), [], 'the session\'s cgroups outlived session.destroy');
+
+    let now = await anyCall(c, 'system.stats');
+    await waitFor(async () => {
+      now = await anyCall(c, 'system.stats');
+      return now.memory_rss_bytes <= base.memory_rss_bytes + 20 * MIB && now.open_fds <= base.open_fds + 16;
+    }, 10_000, 250);
+    assert.ok(now.memory_rss_bytes <= base.memory_rss_bytes + 20 * MIB, `daemon RSS ${now.memory_rss_bytes} vs ${base.memory_rss_bytes} before the bomb`);
+    assert.ok(now.open_fds <= base.open_fds + 16, `daemon fds ${now.open_fds} vs ${base.open_fds} before the bomb`);
+    assert.equal(now.active_sessions, base.active_sessions);
+    assert.equal(now.running_commands, 0);
+
+    // the daemon still works
+    const after = await anyCall(c, 'exec.run', { command: 'echo after' });
+    assert.equal(after.stdout, 'after\n');
+  });
+});
+
+describe('an output flood: `yes` for 30 s with the default output cap', () => {
+  let d: Daemon;
+  let c: TrlClient;
+  before(async () => {
+    d = await startDaemon();
+    c = await connect(d);
+  });
+  after(async () => {
+    c?.close();
+    await d?.shutdownClean();
+  });
+
+  it('keeps the daemon under 200 MB RSS, and the result keeps head and tail with exact truncation counts', async () => {
+    const s = await anyCall(c, 'session.create', {});
+    let maxRss = 0;
+    let samples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const rss = rssBytes(d.pid);
+        if (rss !== null) {
+          maxRss = Math.max(maxRss, rss);
+          samples++;
+        }
+        await sleep(200);
+      }
+    })();
+    const t0 = Date.now();
+    let r;
+    try {
+      r = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'timeout 30 yes', timeout_s: 60 });
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const wall = Date.now() - t0;
+    assert.ok(wall >= 29_000 && wall < 45_000, `timeout 30 yes returned after ${wall} ms`);
+    assert.ok(samples >= 100, `only ${samples} RSS samples`);
+    assert.ok(maxRss < 200 * 1000 * 1000, `the daemon's RSS reached ${maxRss} bytes while yes ran`);
+    assert.equal(r.exit_code, 124, `timeout's exit code: ${JSON.stringify({ ...r, stdout: r.stdout.length })}`);
+    assert.equal(r.timed_out, false);
+    assert.ok(r.stdout_bytes > 100 * MIB, `yes wrote only ${r.stdout_bytes} bytes in 30 s`);
+    assert.equal(r.stdout_truncated_bytes, r.stdout_bytes - DEFAULT_OUTPUT_CAP, 'stdout_truncated_bytes = stdout_bytes - cap');
+    assert.equal(r.stdout.length, DEFAULT_OUTPUT_CAP, 'head + tail = the cap');
+    const head = r.stdout.slice(0, DEFAULT_OUTPUT_CAP / 2);
+    const tail = r.stdout.slice(DEFAULT_OUTPUT_CAP / 2);
+    assert.match(head, /^(y\n)+$/, 'the head is the first bytes of the stream');
+    assert.match(tail, /^\n?(y\n)*y?$/, 'the tail is a run of y\\n');
+    assert.ok(tail.endsWith('\n') || tail.endsWith('y'));
+    assert.equal(r.stderr, '');
+    const stats = await anyCall(c, 'system.stats');
+    assert.ok(stats.memory_rss_bytes < 200 * 1000 * 1000, `RSS after: ${stats.memory_rss_bytes}`);
+    await anyCall(c, 'session.destroy', { session_id: s.session_id });
+  });
+});
+
+describe('RESOURCE_PRESSURE: running commands', () => {
+  const spawned: number[] = [];
+  const token = () => {
+    const n = uniqueSleep();
+    spawned.push(n);
+    return n;
+  };
+  after(() => killSleeps(spawned));
+
+  it('--max-running-commands 2: two exec.start run, a third exec.* is refused naming the setting, room comes back', async () => {
+    const d = await startDaemon({ flags: ['--max-running-commands', '2', '--kill-grace-s', '1'] });
+    const c = await connect(d);
+    try {
+      const s1 = await anyCall(c, 'session.create', {});
+      const s2 = await anyCall(c, 'session.create', {});
+      const [a, b] = [token(), token()];
+      const ca = await anyCall(c, 'exec.start', { session_id: s1.session_id, command: `sleep ${a}` });
+      await anyCall(c, 'exec.start', { session_id: s2.session_id, command: `sleep ${b}` });
+      const sessionsBefore = (await anyCall(c, 'system.stats')).active_sessions;
+      for (const [method, params] of [
+        ['exec.start', { session_id: s1.session_id, command: 'echo refused' }],
+        ['exec.start', { session_id: s2.session_id, command: 'echo refused' }],
+        ['exec.run', { session_id: s2.session_id, command: 'echo refused' }],
+        ['exec.stream', { session_id: s1.session_id, command: 'echo refused' }],
+        ['exec.run', { command: 'echo refused' }],
+      ] as const) {
+        const e = await expectCode(c, method, params, 'RESOURCE_PRESSURE');
+        assert.match(e.message, /max[_-]running[_-]commands/, `${method}: the message does not name the setting: ${e.message}`);
+      }
+      const stats = await anyCall(c, 'system.stats');
+      assert.equal(stats.running_commands, 2);
+      assert.equal(stats.active_sessions, sessionsBefore, 'a refused ephemeral exec.run left a session behind');
+      // the refusals did not count as commands of the sessions
+      assert.equal((await anyCall(c, 'session.info', { session_id: s1.session_id })).running.length, 1);
+      await anyCall(c, 'exec.cancel', { command_id: ca.command_id });
+      await anyCall(c, 'exec.wait', { command_id: ca.command_id, timeout_s: 10 });
+      const ok = await anyCall(c, 'exec.run', { session_id: s1.session_id, command: 'echo room' });
+      assert.equal(ok.stdout, 'room\n');
+      for (const s of [s1, s2]) await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
+      assert.equal(findSleeps(b).length, 0);
+    } finally {
+      c.close();
+      await d.shutdownClean();
+    }
+  });
+
+  it('--max-session-running 2: a third command in one session is refused naming the setting; other sessions are not affected', async () => {
+    const d = await startDaemon({ flags: ['--max-session-running', '2', '--kill-grace-s', '1'] });
+    const c = await connect(d);
+    try {
+      const s1 = await anyCall(c, 'session.create', {});
+      const s2 = await anyCall(c, 'session.create', {});
+      const first = await anyCall(c, 'exec.start', { session_id: s1.session_id, command: `sleep ${token()}` });
+      await anyCall(c, 'exec.start', { session_id: s1.session_id, command: `sleep ${token()}` });
+      for (const method of ['exec.start', 'exec.run', 'exec.stream'] as const) {
+        const e = await expectCode(c, method, { session_id: s1.session_id, command: 'echo refused' }, 'RESOURCE_PRESSURE');
+        assert.match(e.message, /max[_-]session[_-]running/, `${method}: the message does not name the setting: ${e.message}`);
+      }
+      // another session has its own allowance
+      const other = await anyCall(c, 'exec.start', { session_id: s2.session_id, command: `sleep ${token()}` });
+      const other2 = await anyCall(c, 'exec.run', { session_id: s2.session_id, command: 'echo other' });
+      assert.equal(other2.stdout, 'other\n');
+      await anyCall(c, 'exec.cancel', { command_id: other.command_id });
+      // one ends: room again in s1
+      await anyCall(c, 'exec.cancel', { command_id: first.command_id });
+      await anyCall(c, 'exec.wait', { command_id: first.command_id, timeout_s: 10 });
+      const ok = await anyCall(c, 'exec.run', { session_id: s1.session_id, command: 'echo room' });
+      assert.equal(ok.stdout, 'room\n');
+      for (const s of [s1, s2]) await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
+    } finally {
+      c.close();
+      await d.shutdownClean();
+    }
+  });
+});
+
+describe('RESOURCE_PRESSURE: the daemon protects itself', () => {
+  it('new sessions are refused while the daemon\'s open fds pass 90% of its RLIMIT_NOFILE, and accepted again after', async () => {
+    const LIMIT = 128;
+    const d = await startDaemonUnder(`ulimit -n ${LIMIT}`);
+    const conns: RawConnection[] = [];
+    let c: TrlClient | undefined;
+    try {
+      c = await connect(d.socketPath);
+      const s = await anyCall(c, 'session.create', {});
+      const stats0 = await anyCall(c, 'system.stats');
+      // hold connections open until the daemon's fds pass 90% of the limit
+      const needed = Math.ceil(LIMIT * 0.9) - stats0.open_fds + 3;
+      for (let i = 0; i < needed; i++) conns.push(await rawConnect(d.socketPath));
+      await waitFor(() => (fdCount(d.pid) ?? 0) > LIMIT * 0.9, 2000);
+      const fds = fdCount(d.pid)!;
+      assert.ok(fds > LIMIT * 0.9 && fds < LIMIT, `the daemon holds ${fds} fds (limit ${LIMIT}); the setup is off`);
+      const e = await expectCode(c, 'session.create', {}, 'RESOURCE_PRESSURE');
+      assert.match(e.message, /descriptor|fds?\b|nofile/i, `the message does not say what is short: ${e.message}`);
+      // the daemon still answers, and existing sessions still work
+      assert.equal(typeof (await anyCall(c, 'system.ping')).version, 'string');
+      const r = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo still' });
+      assert.equal(r.stdout, 'still\n');
+      for (const x of conns.splice(0)) x.close();
+      const back = await waitFor(async () => {
+        try {
+          const s2 = await anyCall(c!, 'session.create', {});
+          await anyCall(c!, 'session.destroy', { session_id: s2.session_id });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 5000, 100);
+      assert.ok(back, 'session.create is still refused after the connections closed');
+      assert.equal(d.hasExited(), false);
+    } finally {
+      for (const x of conns) x.close();
+      c?.close();
+      await d.stop();
+    }
+  });
+
+  it('new sessions are refused while the daemon\'s RSS passes --max-daemon-rss-bytes', async () => {
+    const d = await startDaemon({ flags: ['--max-daemon-rss-bytes', String(MIB)] });
+    const c = await connect(d);
+    try {
+      const e = await expectCode(c, 'session.create', {}, 'RESOURCE_PRESSURE');
+      assert.match(e.message, /max[_-]daemon[_-]rss[_-]bytes|memory|RSS/i, `the message does not say what is short: ${e.message}`);
+      assert.equal((await anyCall(c, 'session.list')).sessions.length, 0);
+      assert.equal(typeof (await anyCall(c, 'system.ping')).version, 'string');
+    } finally {
+      c.close();
+      await d.shutdownClean();
+    }
+    // and a generous setting lets them through
+    const d2 = await startDaemon({ flags: ['--max-daemon-rss-bytes', String(2 * 1024 * MIB)] });
+    const c2 = await connect(d2);
+    try {
+      const s = await anyCall(c2, 'session.create', {});
+      await anyCall(c2, 'session.destroy', { session_id: s.session_id });
+    } finally {
+      c2.close();
+      await d2.shutdownClean();
+    }
+  });
+});

@@ -43,11 +43,14 @@ export function applyLimits(layout: CgroupLayout, instanceId: string, sessionTag
  */
 export function rlimitLines(limits: SessionLimits, layout: CgroupLayout | null): string[] {
   const lines: string[] = [];
-  const set = (flag: string, value: number) =>
-    lines.push(`ulimit ${flag} ${value} 2>/dev/null || { echo 'trl: cannot set rlimit ulimit ${flag} ${value}' >&2; exit 125; }`);
+  // Shells name RLIMIT_NPROC differently: bash, zsh and ksh `-u`, dash and busybox `-p`.
+  const set = (flag: string, value: number, alt?: string) => {
+    const attempt = alt ? `{ ulimit ${flag} ${value} || ulimit ${alt} ${value}; } 2>/dev/null` : `ulimit ${flag} ${value} 2>/dev/null`;
+    lines.push(`${attempt} || { echo 'trl: cannot set rlimit ulimit ${flag} ${value}' >&2; exit 125; }`);
+  };
   if (limits.cpu_s !== undefined) set('-t', limits.cpu_s);
   if (limits.nofile !== undefined) set('-n', limits.nofile);
   if (limits.memory_bytes !== undefined && !layout?.controllers.memory) set('-v', Math.ceil(limits.memory_bytes / 1024));
-  if (limits.pids !== undefined && !layout?.controllers.pids) set('-u', limits.pids);
+  if (limits.pids !== undefined && !layout?.controllers.pids) set('-u', limits.pids, '-p');
   return lines;
 }

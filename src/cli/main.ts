@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   try {
-    await createProgram().parseAsync(argv);
+    await (await createProgram(argv)).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // help / version: 0; `trl` alone: help on stderr, 1 (commander's choice);

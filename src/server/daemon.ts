@@ -11,7 +11,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { loadEnvFile } from './env-file.js';
 import { Dispatcher } from './dispatch.js';
 import { planHttp } from './http-setup.js';
-import { HttpTransport } from './http-transport.js';
+import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
 import { StartupError } from './startup-error.js';
 import { UnixTransport } from './unix-transport.js';
@@ -76,7 +76,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const dispatcher = new Dispatcher(runtime, log);
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
     // HTTP first: a port in use then stops the start before the socket exists.
-    http = httpPlan ? new HttpTransport(httpPlan, dispatcher, log) : null;
+    // Loaded only when asked for: a socket-only daemon does not carry the HTTP, WebSocket and TLS code.
+    http = httpPlan ? new (await import('./http-transport.js')).HttpTransport(httpPlan, dispatcher, log) : null;
     const httpUrl = http ? await http.listen() : null;
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);

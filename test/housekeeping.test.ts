@@ -187,3 +187,30 @@ describe('housekeeping: no zombies after 2,000 short commands', () => {
     assert.equal((await anyCall(c, 'system.stats')).active_sessions, 0, 'ephemeral sessions were left behind');
   });
 });
+
+describe('housekeeping: at most max_retained_commands finished commands are kept', () => {
+  let d: Daemon;
+  let c: TrlClient;
+
+  before(async () => {
+    d = await startDaemon({ flags: ['--max-retained-commands', '3'] });
+    c = await connect(d);
+  });
+  after(async () => {
+    c?.close();
+    await d?.shutdownClean();
+  });
+
+  it('forgets the oldest finished commands first, never a running one', async () => {
+    const sid = (await c.call('session.create', {})).session_id;
+    const running = await c.call('exec.start', { session_id: sid, command: 'sleep 30' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await c.call('exec.run', { session_id: sid, command: `echo ${i}` })).command_id);
+    for (const id of ids.slice(0, 2)) {
+      await assert.rejects(c.call('exec.info', { command_id: id }), (e: Error & { code?: string }) => e.code === 'COMMAND_NOT_FOUND');
+    }
+    for (const [i, id] of ids.slice(2).entries()) assert.equal((await c.call('exec.wait', { command_id: id })).stdout, `${i + 2}\n`);
+    assert.equal((await c.call('exec.info', { command_id: running.command_id })).state, 'running');
+    await c.call('session.destroy', { session_id: sid, force: true });
+  });
+});

@@ -1,10 +1,8 @@
 import WebSocket from 'ws';
-import type { StreamEvent } from '../protocol/envelope.js';
 import type { ErrorObject } from '../protocol/errors.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
-import type { OpenStream } from './client.js';
+import { MessageRouter, type OpenStream } from './message-router.js';
 import { TrlClientError } from './client-error.js';
-import { EventQueue } from './event-queue.js';
 
 export interface WsClientOptions {
   /** `ws://HOST:PORT` or `wss://…` (the path /v1/ws is added when missing); `http(s)://` works too. */
@@ -14,11 +12,6 @@ export interface WsClientOptions {
   /** Extra CA certificate(s) to trust for wss:// (e.g. the daemon's self-signed certificate). */
   ca?: string | Buffer | Array<string | Buffer>;
   rejectUnauthorized?: boolean;
-}
-
-interface Pending {
-  resolve: (data: unknown) => void;
-  reject: (err: Error) => void;
 }
 
 function closedError(message: string): TrlClientError {
@@ -47,16 +40,13 @@ export function wsUrlOf(text: string): URL {
  * the streams opened on it. Same `call`/`stream`/`close` surface as TrlClient.
  */
 export class TrlWsClient {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private closedError: TrlClientError | null = null;
-  private readonly streams = new Map<string, EventQueue>();
-  private readonly early = new Map<string, StreamEvent[]>();
+  private readonly router: MessageRouter;
 
   private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data: WebSocket.RawData) => this.onMessage(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString()));
-    ws.on('close', (code, reason) => this.failAll(`the WebSocket to the trl daemon closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`));
-    ws.on('error', (err) => this.failAll(`WebSocket error: ${err.message}`));
+    this.router = new MessageRouter((message) => ws.send(message));
+    ws.on('message', (data: WebSocket.RawData) => this.router.receive(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString()));
+    ws.on('close', (code, reason) => this.router.failAll(`the WebSocket to the trl daemon closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`));
+    ws.on('error', (err) => this.router.failAll(`WebSocket error: ${err.message}`));
   }
 
   static connect(options: WsClientOptions): Promise<TrlWsClient> {
@@ -98,66 +88,15 @@ export class TrlWsClient {
   call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
   call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
+    return this.router.call(method, params);
   }
 
-  async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    const data = (await this.call(method, params)) as { stream_id: string; command_id: string };
-    const q = new EventQueue();
-    if (this.closedError) q.fail(this.closedError);
-    for (const ev of this.early.get(data.stream_id) ?? []) q.push(ev);
-    this.early.delete(data.stream_id);
-    if (!this.closedError) this.streams.set(data.stream_id, q);
-    return { stream_id: data.stream_id, command_id: data.command_id, events: q };
+  stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
+    return this.router.stream(method, params);
   }
 
   close(): void {
     this.ws.close(1000);
-    this.failAll('this client is closed');
-  }
-
-  private onMessage(text: string): void {
-    let msg: { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject; stream_id?: unknown };
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      return;
-    }
-    if (typeof msg.stream_id === 'string') return this.onEvent(msg as StreamEvent);
-    if (typeof msg.id !== 'number') {
-      // An answer to no request (REQUEST_TOO_LARGE before the close): the pending calls learn why.
-      if (msg.ok === false && msg.error) this.failAll(msg.error.message, msg.error);
-      return;
-    }
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.data);
-    else p.reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
-  }
-
-  private onEvent(ev: StreamEvent): void {
-    const q = this.streams.get(ev.stream_id);
-    if (q) {
-      q.push(ev);
-      if (ev.event === 'exit' || ev.event === 'error') this.streams.delete(ev.stream_id);
-      return;
-    }
-    const list = this.early.get(ev.stream_id) ?? [];
-    list.push(ev);
-    this.early.set(ev.stream_id, list);
-  }
-
-  private failAll(message: string, error?: ErrorObject): void {
-    if (!this.closedError) this.closedError = error ? new TrlClientError(error) : closedError(message);
-    for (const p of this.pending.values()) p.reject(this.closedError);
-    this.pending.clear();
-    for (const q of this.streams.values()) q.fail(this.closedError);
-    this.streams.clear();
+    this.router.failAll('this client is closed');
   }
 }

@@ -190,6 +190,8 @@ export class Command {
     });
     this.proc = proc;
     this.pid = proc.pid;
+    // Kept for the retention time: drop what only the spawn needed (the environment, a copy per command).
+    this.spec.env = {};
     const stateChunks: Buffer[] = [];
     const ended = { stdout: false, stderr: false, state: proc.state === null };
     const redactors = this.spec.redact && this.spec.secrets.length > 0 ? [new Redactor(this.spec.secrets), new Redactor(this.spec.secrets)] : null;

@@ -40,6 +40,8 @@ export class Runtime {
   private readonly sessions = new Map<string, Session>();
   /** Running commands and finished ones within their retention time. */
   private readonly commands = new Map<string, Command>();
+  /** Finished commands still readable, oldest first, each with the call that forgets it. */
+  private readonly retained = new Map<Command, () => void>();
   private readonly baseEnv: Map<string, string>;
   private totalCommands = 0;
   private draining = false;
@@ -141,6 +143,10 @@ export class Runtime {
       if (v !== undefined && max !== undefined && v > max) {
         throw invalidParam(`limits.${key}`, `${v} is above the daemon maximum ${max} (${setting}); limits may only lower the maxima — pass at most ${max}`);
       }
+    }
+    const hard = fdLimit('hard');
+    if (requested.nofile !== undefined && hard !== null && requested.nofile > hard) {
+      throw invalidParam('limits.nofile', `${requested.nofile} is above this system's hard open-files limit ${hard}; pass at most ${hard}`);
     }
     return { ...requested, max_output_bytes: requested.max_output_bytes ?? c.max_output_bytes };
   }
@@ -364,11 +370,7 @@ export class Runtime {
       stderr_bytes: cmd.stderr.total,
       kill_reason: cmd.killReason,
     });
-    const forget = setTimeout(() => {
-      this.commands.delete(cmd.id);
-      session.commands.delete(cmd);
-    }, this.config.command_retention_s * 1000);
-    forget.unref();
+    this.retain(session, cmd);
     // The result does not wait for the cleanup: background processes get SIGTERM now, SIGKILL after the grace.
     if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
   }
@@ -378,12 +380,33 @@ export class Runtime {
     return this.sessions.get(cmd.spec.sessionId)?.cwd ?? cmd.spec.cwd;
   }
 
+  /**
+   * Keep a finished command readable for command_retention_s — but never more
+   * than max_retained_commands of them: past that the oldest finished one is
+   * forgotten first, so a busy daemon's memory stays bounded.
+   */
+  private retain(session: Session, cmd: Command): void {
+    const forget = () => {
+      clearTimeout(timer);
+      this.retained.delete(cmd);
+      this.commands.delete(cmd.id);
+      session.commands.delete(cmd);
+    };
+    const timer = setTimeout(forget, this.config.command_retention_s * 1000);
+    timer.unref();
+    this.retained.set(cmd, forget);
+    while (this.retained.size > this.config.max_retained_commands) {
+      const oldest = this.retained.values().next().value as (() => void) | undefined;
+      oldest?.();
+    }
+  }
+
   getCommand(id: string): Command {
     const cmd = this.commands.get(id);
     if (!cmd) {
       throw new TrlError(
         'COMMAND_NOT_FOUND',
-        `no command '${id}'; it never existed or was forgotten ${this.config.command_retention_s} s after it ended (command_retention_s); list commands with exec.list`,
+        `no command '${id}'; it never existed, or it ended and was forgotten (after command_retention_s ${this.config.command_retention_s} s, or as the oldest of more than max_retained_commands ${this.config.max_retained_commands}); list commands with exec.list`,
         { command_id: id },
       );
     }

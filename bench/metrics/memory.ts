@@ -6,18 +6,20 @@ import type { MetricContext, MetricResult } from './metric.js';
 const MB = 1024 * 1024;
 const KB = 1024;
 
-const SETTLE_MAX_MS = 20_000;
+const SETTLE_MIN_MS = 12_000;
+const SETTLE_MAX_MS = 25_000;
 
 /**
- * RSS of an idle daemon: V8 gives memory back only after some seconds of
- * idleness (its memory reducer), so read once a second until the figure has
- * not fallen for three reads (at most 20 s). No GC is forced.
+ * RSS of an idle daemon: V8 gives memory back only after several seconds of
+ * idleness (its memory reducer starts at about 8 s), so read once a second for
+ * at least 12 s and until the figure has not fallen for three reads (at most
+ * 25 s). No GC is forced.
  */
 async function settledRss(pid: number): Promise<{ first: number; settled: number }> {
   const first = await readRssBytes(pid);
   let best = first;
   let flat = 0;
-  for (let waited = 0; waited < SETTLE_MAX_MS && flat < 3; waited += 1000) {
+  for (let waited = 0; waited < SETTLE_MAX_MS && (flat < 3 || waited < SETTLE_MIN_MS); waited += 1000) {
     await sleep(1000);
     const now = await readRssBytes(pid);
     if (now < best) {

@@ -26,7 +26,6 @@ import {
   readCgroupStat,
   removeCgroup,
   setupCgroups,
-  writeCgroupFile,
   type CgroupLayout,
   type Controller,
 } from './cgroups.js';

@@ -66,7 +66,7 @@ export class WsTransport {
     private readonly dispatcher: Dispatcher,
     private readonly auth: BearerAuth,
     private readonly cors: CorsPolicy,
-    private readonly maxRequestBytes: number,
+    maxRequestBytes: number,
     maxStreams: number,
     private readonly log: Logger,
   ) {

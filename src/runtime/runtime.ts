@@ -16,8 +16,10 @@ import { invalidParam, requireDirectory, requireExecutable } from './checks.js';
 import { Command } from './command.js';
 import { commandInfo } from './command-info.js';
 import { commandSpec } from './command-spec.js';
-import { utf8CompletePrefix } from './utf8.js';
-import { waitForOutput } from './wait-for-output.js';
+import { CommandRegistry } from './command-registry.js';
+import { readOutput, type ReadOutputParams } from './read-output.js';
+import { limitsInForce } from './limits-in-force.js';
+import { sessionLimits } from './session-limits.js';
 import { persistEnv, runtimeEnv } from './env.js';
 import { execResult, exitCodeOf } from './exec-result.js';
 import { Session } from './session.js';
@@ -25,8 +27,7 @@ import type { AuditLog } from './audit-log.js';
 import { redactText } from './redactor.js';
 import { parseCapturedState } from './state-capture.js';
 
-/** The most one exec.output call returns. */
-const MAX_READ_BYTES = 1024 * 1024;
+
 
 
 const HOUSEKEEPING_MS = 1000;
@@ -38,10 +39,7 @@ const HOUSEKEEPING_MS = 1000;
 export class Runtime {
   readonly startedAt = Date.now();
   private readonly sessions = new Map<string, Session>();
-  /** Running commands and finished ones within their retention time. */
-  private readonly commands = new Map<string, Command>();
-  /** Finished commands still readable, oldest first, each with the call that forgets it. */
-  private readonly retained = new Map<Command, () => void>();
+  private readonly registry: CommandRegistry;
   private readonly baseEnv: Map<string, string>;
   private totalCommands = 0;
   private draining = false;
@@ -57,6 +55,7 @@ export class Runtime {
     private readonly audit: AuditLog | null = null,
   ) {
     this.baseEnv = runtimeEnv(processEnv);
+    this.registry = new CommandRegistry(config);
     this.housekeeping = setInterval(() => this.expireSessions(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
   }
@@ -96,7 +95,7 @@ export class Runtime {
     requireDirectory('working_dir', cwd);
     const workspace = params.workspace ?? cwd;
     if (params.workspace !== undefined) requireDirectory('workspace', workspace);
-    const limits = this.sessionLimits(params.limits ?? {});
+    const limits = sessionLimits(params.limits ?? {}, this.config);
 
     const env = new Map(this.baseEnv);
     for (const [k, v] of Object.entries(params.env ?? {})) env.set(k, v);
@@ -125,30 +124,6 @@ export class Runtime {
     this.log.info({ session_id: session.id, runtime: tier, env_keys: envKeys, ephemeral }, 'session created');
     this.audit?.write({ method: 'session.create', session_id: session.id, tier, env_keys: envKeys, ephemeral });
     return session;
-  }
-
-  /** Session limits: each may only lower the daemon's maximum. */
-  private sessionLimits(requested: NonNullable<SessionCreateParams['limits']>): Session['limits'] {
-    const c = this.config;
-    const maxima: Array<[keyof typeof requested, number | undefined, string]> = [
-      ['memory_bytes', c.max_memory_bytes, 'max_memory_bytes'],
-      ['pids', c.max_pids, 'max_pids'],
-      ['cpu_percent', c.max_cpu_percent, 'max_cpu_percent'],
-      ['cpu_s', c.max_cpu_s, 'max_cpu_s'],
-      ['nofile', c.max_nofile, 'max_nofile'],
-      ['max_output_bytes', c.max_output_bytes, 'max_output_bytes'],
-    ];
-    for (const [key, max, setting] of maxima) {
-      const v = requested[key];
-      if (v !== undefined && max !== undefined && v > max) {
-        throw invalidParam(`limits.${key}`, `${v} is above the daemon maximum ${max} (${setting}); limits may only lower the maxima — pass at most ${max}`);
-      }
-    }
-    const hard = fdLimit('hard');
-    if (requested.nofile !== undefined && hard !== null && requested.nofile > hard) {
-      throw invalidParam('limits.nofile', `${requested.nofile} is above this system's hard open-files limit ${hard}; pass at most ${hard}`);
-    }
-    return { ...requested, max_output_bytes: requested.max_output_bytes ?? c.max_output_bytes };
   }
 
   /** Refuse new sessions while the daemon itself is short of file descriptors or memory. */
@@ -327,8 +302,7 @@ export class Runtime {
       }
       this.totalCommands++;
       session.running.add(cmd);
-      session.commands.add(cmd);
-      this.commands.set(cmd.id, cmd);
+      this.registry.add(session, cmd);
       session.state = 'running';
       this.log.debug({ session_id: session.id, command_id: cmd.id, env_keys: Object.keys(params.env ?? {}), pid: cmd.pid, background }, 'command started');
       this.audit?.write({
@@ -370,7 +344,7 @@ export class Runtime {
       stderr_bytes: cmd.stderr.total,
       kill_reason: cmd.killReason,
     });
-    this.retain(session, cmd);
+    this.registry.retain(session, cmd);
     // The result does not wait for the cleanup: background processes get SIGTERM now, SIGKILL after the grace.
     if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
   }
@@ -380,42 +354,13 @@ export class Runtime {
     return this.sessions.get(cmd.spec.sessionId)?.cwd ?? cmd.spec.cwd;
   }
 
-  /**
-   * Keep a finished command readable for command_retention_s — but never more
-   * than max_retained_commands of them: past that the oldest finished one is
-   * forgotten first, so a busy daemon's memory stays bounded.
-   */
-  private retain(session: Session, cmd: Command): void {
-    const forget = () => {
-      clearTimeout(timer);
-      this.retained.delete(cmd);
-      this.commands.delete(cmd.id);
-      session.commands.delete(cmd);
-    };
-    const timer = setTimeout(forget, this.config.command_retention_s * 1000);
-    timer.unref();
-    this.retained.set(cmd, forget);
-    while (this.retained.size > this.config.max_retained_commands) {
-      const oldest = this.retained.values().next().value as (() => void) | undefined;
-      oldest?.();
-    }
-  }
-
   getCommand(id: string): Command {
-    const cmd = this.commands.get(id);
-    if (!cmd) {
-      throw new TrlError(
-        'COMMAND_NOT_FOUND',
-        `no command '${id}'; it never existed, or it ended and was forgotten (after command_retention_s ${this.config.command_retention_s} s, or as the oldest of more than max_retained_commands ${this.config.max_retained_commands}); list commands with exec.list`,
-        { command_id: id },
-      );
-    }
-    return cmd;
+    return this.registry.get(id);
   }
 
   /** One session's commands, or (no id) every retained command, oldest first. */
   listCommands(sessionId: string | undefined): CommandInfo[] {
-    const cmds = sessionId === undefined ? [...this.commands.values()] : [...this.getSession(sessionId).commands];
+    const cmds = sessionId === undefined ? this.registry.all() : [...this.getSession(sessionId).commands];
     return cmds.map(commandInfo);
   }
 
@@ -439,26 +384,8 @@ export class Runtime {
   }
 
   /** exec.output: bytes from an offset, optionally waiting for them. */
-  async output(params: { command_id: string; stream?: 'stdout' | 'stderr' | undefined; offset?: number | undefined; max_bytes?: number | undefined; wait_ms?: number | undefined; encoding?: Encoding | undefined }) {
-    const cmd = this.getCommand(params.command_id);
-    const buf = params.stream === 'stderr' ? cmd.stderr : cmd.stdout;
-    const offset = params.offset ?? 0;
-    const max = Math.min(params.max_bytes ?? MAX_READ_BYTES, MAX_READ_BYTES);
-    if (params.wait_ms && offset >= buf.total && cmd.running) await waitForOutput(cmd, buf, offset, params.wait_ms);
-    const read = buf.read(offset, max);
-    const encoding = params.encoding ?? 'utf8';
-    let data = read.data;
-    const complete = !cmd.running;
-    if (encoding === 'utf8' && !(complete && read.offset + data.length >= buf.total)) data = data.subarray(0, utf8CompletePrefix(data));
-    const next = read.offset + data.length;
-    return {
-      data: data.toString(encoding),
-      encoding,
-      offset: read.offset,
-      next_offset: next,
-      eof: complete && next >= buf.total,
-      dropped_bytes: read.skipped,
-    };
+  output(params: ReadOutputParams & { command_id: string }) {
+    return readOutput(this.getCommand(params.command_id), params);
   }
 
   async input(params: { command_id: string; data?: string | undefined; encoding?: Encoding | undefined; eof?: boolean | undefined }) {
@@ -566,7 +493,6 @@ export class Runtime {
     for (const name of ['host', 'sandbox', 'docker'] as const) {
       tiers[name] = this.health.get(name) ?? { available: false, isolated: name !== 'host', detail: 'not configured in this daemon' };
     }
-    const c = this.config;
     return {
       version: PROTOCOL_VERSION,
       node: process.version,
@@ -577,28 +503,7 @@ export class Runtime {
       default_runtime: this.defaultRuntime,
       tiers,
       enforcement: this.backends.get('host')!.enforcement(),
-      limits: {
-        max_sessions: c.max_sessions,
-        default_timeout_s: c.default_timeout_s,
-        kill_grace_s: c.kill_grace_s,
-        max_output_bytes: c.max_output_bytes,
-        max_stdin_bytes: c.max_stdin_bytes,
-        max_request_bytes: c.max_request_bytes,
-        max_idle_sec: c.max_idle_sec,
-        session_ttl_sec: c.session_ttl_sec,
-        session_max_commands: c.session_max_commands,
-        command_retention_s: c.command_retention_s,
-        max_running_commands: c.max_running_commands,
-        max_session_running: c.max_session_running,
-        max_daemon_rss_bytes: c.max_daemon_rss_bytes,
-        ...definedOnly({
-          max_memory_bytes: c.max_memory_bytes,
-          max_pids: c.max_pids,
-          max_cpu_percent: c.max_cpu_percent,
-          max_cpu_s: c.max_cpu_s,
-          max_nofile: c.max_nofile,
-        }),
-      },
+      limits: limitsInForce(this.config),
     };
   }
 
@@ -632,8 +537,3 @@ export class Runtime {
   }
 }
 
-function definedOnly(o: Record<string, number | undefined>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out;
-}

@@ -14,6 +14,7 @@ import { connectTrl } from '../src/client/connect.js';
 import { TrlClientError } from '../src/client/client-error.js';
 import { killSleeps, makeTempDir, sleep, uniqueSleep, waitFor } from './helpers/daemon.js';
 import { openWs, request, rpc, rpcStream, selfSignedCert, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
+import { runCli } from './helpers/secrets.js';
 
 describe('POST /v1/rpc', () => {
   let h: HttpDaemon;
@@ -86,8 +87,12 @@ describe('POST /v1/rpc', () => {
     assert.equal(ok.json.data.stdout.trim(), '3901');
   });
 
-  it('every method works over HTTP with the SDK client', async () => {
-    const c = await TrlHttpClient.connect({ url: h.url, token: h.token });
+  const clients = [
+    ['HTTP', () => TrlHttpClient.connect({ url: h.url, token: h.token })],
+    ['WebSocket', () => TrlWsClient.connect({ url: h.url, token: h.token })],
+  ] as const;
+  for (const [transport, open] of clients) it(`every method works over ${transport} with the SDK client`, async () => {
+    const c = await open();
     try {
       assert.equal(typeof (await c.call('system.info', {})).version, 'string');
       assert.equal(typeof (await c.call('system.stats', {})).active_sessions, 'number');
@@ -124,6 +129,22 @@ describe('POST /v1/rpc', () => {
     } finally {
       c.close();
     }
+  });
+
+  it('the CLI works over HTTP and WebSocket with --url and the token from TRL_AUTH_TOKEN', async () => {
+    const env = { TRL_AUTH_TOKEN: h.token };
+    for (const url of [h.url, h.url.replace(/^http/, 'ws')]) {
+      const ping = await runCli(['ping', '--url', url], { env });
+      assert.equal(ping.code, 0, ping.stderr);
+      assert.match(ping.stdout, /pong/);
+      const sid = (await runCli(['session', 'create', '--url', url], { env })).stdout.trim();
+      const run = await runCli(['exec', '--url', url, '-s', sid, '--', 'echo out; echo err >&2; exit 3'], { env });
+      assert.deepEqual([run.code, run.stdout, run.stderr], [3, 'out\n', 'err\n']);
+      assert.equal((await runCli(['session', 'rm', '--url', url, sid], { env })).code, 0);
+    }
+    const refused = await runCli(['ping', '--url', h.url], { env: { TRL_AUTH_TOKEN: h.token.slice(0, -1) + (h.token.endsWith('a') ? 'b' : 'a') } });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /AUTH_FAILED/);
   });
 
   it('exec.stream answers NDJSON: the response, then each event as it happens, ending after exit', async () => {

@@ -54,10 +54,21 @@ export class ByteQueue {
     }
   }
 
-  /** A copy of bytes [start, end) relative to the current front. */
+  /**
+   * Bytes [start, end) relative to the current front: a view when they lie in
+   * one block (written bytes never change), else a copy.
+   */
   slice(start: number, end: number): Buffer {
     end = Math.min(end, this.length);
     if (end <= start) return Buffer.alloc(0);
+    let pos0 = -this.frontSkip;
+    for (let i = 0; i < this.blocks.length; i++) {
+      const b = this.blocks[i]!;
+      const used = i === this.blocks.length - 1 ? this.lastUsed : b.length;
+      if (start >= pos0 && end <= pos0 + used) return b.subarray(start - pos0, end - pos0);
+      if (pos0 + used > start) break;
+      pos0 += used;
+    }
     const out = Buffer.allocUnsafe(end - start);
     let pos = -this.frontSkip;
     let written = 0;

@@ -1,9 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { LineReader } from '../protocol/line-reader.js';
 import { TrlClientError } from './client-error.js';
-import { MessageRouter, type OpenStream } from './message-router.js';
+import { MessageRouter, RoutedClient, type OpenStream } from './message-router.js';
 
 export type { OpenStream };
 
@@ -16,12 +15,13 @@ export interface ClientOptions {
  * A connection to a trl daemon over its Unix socket. Requests are pipelined
  * and matched to responses by id, so many calls may be in flight at once.
  */
-export class TrlClient {
+export class TrlClient extends RoutedClient {
   private readonly socket: Socket;
   private readonly lines: LineReader;
-  private readonly router: MessageRouter;
+  protected readonly router: MessageRouter;
 
   private constructor(socket: Socket) {
+    super();
     this.socket = socket;
     this.router = new MessageRouter((message) => socket.write(message + '\n'));
     // No size cap on what the daemon sends: it is trusted, and a result may be large.
@@ -50,21 +50,7 @@ export class TrlClient {
     });
   }
 
-  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
-  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
-  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    return this.router.call(method, params);
-  }
 
-  /**
-   * Open a streaming method (exec.stream, exec.attach): resolves with the
-   * stream's ids and its events as an async iterator, which ends after the
-   * `exit` (or `error`) event.
-   */
-  stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    return this.router.stream(method, params);
-  }
 
   close(): void {
     this.socket.end();

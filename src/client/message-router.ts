@@ -1,5 +1,6 @@
 import type { StreamEvent } from '../protocol/envelope.js';
 import type { ErrorObject } from '../protocol/errors.js';
+import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { TrlClientError } from './client-error.js';
 import { EventQueue } from './event-queue.js';
 
@@ -90,4 +91,27 @@ export class MessageRouter {
     list.push(ev);
     this.early.set(ev.stream_id, list);
   }
+}
+
+/** The typed surface of a client whose connection carries one message per line or frame. */
+export abstract class RoutedClient {
+  protected abstract readonly router: MessageRouter;
+
+  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
+  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    return this.router.call(method, params);
+  }
+
+  /**
+   * Open a streaming method (exec.stream, exec.attach): resolves with the
+   * stream's ids and its events as an async iterator, which ends after the
+   * `exit` (or `error`) event.
+   */
+  stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
+    return this.router.stream(method, params);
+  }
+
+  abstract close(): void;
 }

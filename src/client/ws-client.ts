@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
 import type { ErrorObject } from '../protocol/errors.js';
-import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
-import { MessageRouter, type OpenStream } from './message-router.js';
+import { MessageRouter, RoutedClient } from './message-router.js';
 import { TrlClientError } from './client-error.js';
 
 export interface WsClientOptions {
@@ -39,10 +38,11 @@ export function wsUrlOf(text: string): URL {
  * lines, one per text frame — pipelined calls matched by id, and the events of
  * the streams opened on it. Same `call`/`stream`/`close` surface as TrlClient.
  */
-export class TrlWsClient {
-  private readonly router: MessageRouter;
+export class TrlWsClient extends RoutedClient {
+  protected readonly router: MessageRouter;
 
   private constructor(private readonly ws: WebSocket) {
+    super();
     this.router = new MessageRouter((message) => ws.send(message));
     ws.on('message', (data: WebSocket.RawData) => this.router.receive(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString()));
     ws.on('close', (code, reason) => this.router.failAll(`the WebSocket to the trl daemon closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`));
@@ -85,15 +85,7 @@ export class TrlWsClient {
     });
   }
 
-  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
-  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    return this.router.call(method, params);
-  }
 
-  stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    return this.router.stream(method, params);
-  }
 
   close(): void {
     this.ws.close(1000);

@@ -39,15 +39,28 @@ export async function spawnPty(
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   stderr.end();
-  term.onData((d: Buffer | string) => stdout.write(typeof d === 'string' ? Buffer.from(d) : d));
+  let ended = false;
+  let quiet: NodeJS.Timeout | null = null;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (quiet) clearTimeout(quiet);
+    stdout.end();
+  };
+  term.onData((d: Buffer | string) => {
+    if (ended) return;
+    stdout.write(typeof d === 'string' ? Buffer.from(d) : d);
+    quiet?.refresh();
+  });
   const exited = new Promise<ExitStatus>((resolve) => {
     term.onExit(({ exitCode, signal }) => {
-      // Output may still be in flight when the exit is reported: end the stream once the
-      // terminal's master side closes (EIO after the last slave fd closed), at most 100 ms later.
+      // The exit is often reported before the last output is read. End the stream when the
+      // terminal's master side closes (EIO once no slave fd is left); if a background process
+      // keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.
       const master = (term as unknown as { _socket?: NodeJS.EventEmitter })._socket;
-      const end = () => stdout.end();
       if (master) master.once('close', end);
-      setTimeout(end, 100).unref();
+      quiet = setTimeout(end, 250);
+      setTimeout(end, 2000).unref();
       const sig = signalName(signal ?? 0);
       resolve({ code: sig ? null : exitCode, signal: sig });
     });

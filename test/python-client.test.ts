@@ -57,6 +57,21 @@ while True:
 print(buf.decode().strip())
 `;
 
+/** Half-closing after an exec.stream request: every event still arrives, then the daemon closes. */
+const HALF_CLOSE_STREAM = String.raw`
+import socket, json, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"id": "hs", "method": "exec.stream", "params": {"command": "echo one; sleep 0.3; echo two"}}) + "\n").encode())
+s.shutdown(socket.SHUT_WR)
+buf = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    buf += chunk
+print(json.dumps([json.loads(l) for l in buf.decode().splitlines() if l]))
+`;
+
 describe('a ten-line Python client', () => {
   let d: Daemon;
   let work: string;
@@ -69,6 +84,7 @@ describe('a ten-line Python client', () => {
     scripts = makeTempDir('/tmp/trl-pyscripts-');
     fs.writeFileSync(path.join(scripts, 'client.py'), CLIENT);
     fs.writeFileSync(path.join(scripts, 'half_close.py'), HALF_CLOSE);
+    fs.writeFileSync(path.join(scripts, 'half_close_stream.py'), HALF_CLOSE_STREAM);
   });
   after(async () => {
     await d?.shutdownClean();
@@ -131,6 +147,15 @@ describe('a ten-line Python client', () => {
     assert.equal(out.info_after.id, 7);
     assert.equal(out.info_after.ok, false);
     assert.equal(out.info_after.error.code, 'SESSION_NOT_FOUND');
+  });
+
+  it('a client that half-closes after an exec.stream request still gets every event', () => {
+    const lines = JSON.parse(python('half_close_stream.py', [d.socketPath])) as Array<Record<string, any>>;
+    assert.equal(lines[0]!.id, 'hs');
+    assert.equal(lines[0]!.ok, true, JSON.stringify(lines[0]));
+    const out = lines.filter((l) => l.event === 'stdout').map((l) => l.data).join('');
+    assert.equal(out, 'one\ntwo\n');
+    assert.equal(lines[lines.length - 1]!.event, 'exit');
   });
 
   it('a client that half-closes after writing its request still gets the answer', () => {

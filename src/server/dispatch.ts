@@ -39,7 +39,7 @@ export class Dispatcher {
    * Answer one request. `after` (streaming methods) must be called once the
    * response has been written: events only ever follow their response.
    */
-  async handle(msg: unknown, conn: Connection): Promise<{ response: Response; after?: () => void }> {
+  async handle(msg: unknown, conn: Connection): Promise<{ response: Response; after?: (onEnd?: () => void) => void }> {
     const r = await this.answer(msg, conn);
     return r instanceof Streamed ? { response: { id: r.data.id, ok: true, data: r.data.data }, after: r.start } : { response: r };
   }

@@ -9,7 +9,8 @@ import { StreamPump } from './stream-pump.js';
 export class Streamed<T> {
   constructor(
     readonly data: T,
-    readonly start: () => void,
+    /** Begin the stream; `onEnd` is called once when it is over (exit, error, or the connection closed). */
+    readonly start: (onEnd?: () => void) => void,
   ) {}
 }
 
@@ -22,7 +23,7 @@ export type Handlers = { [M in MethodName]: Handler<M> };
 
 function openStream(rt: Runtime, cmd: Command, conn: Connection, encoding: 'utf8' | 'base64' | undefined, from = { stdout: 0, stderr: 0 }) {
   const pump = new StreamPump(cmd, conn, encoding ?? 'utf8', from, () => rt.commandWorkingDir(cmd));
-  return new Streamed({ stream_id: pump.streamId, command_id: cmd.id }, () => pump.start());
+  return new Streamed({ stream_id: pump.streamId, command_id: cmd.id }, (onEnd) => pump.start(onEnd));
 }
 
 /** One handler per method: validated params in, the runtime call, result out. */

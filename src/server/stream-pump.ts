@@ -28,6 +28,7 @@ export class StreamPump {
   private stallTimer: NodeJS.Timeout | null = null;
   private stopFlow: (() => void) | null = null;
   stalled = false;
+  private onEnd: (() => void) | null = null;
   private finished = false;
   private scheduled = false;
 
@@ -42,7 +43,8 @@ export class StreamPump {
   }
 
   /** Begin sending; call after the response that names the stream has been written. */
-  start(): void {
+  start(onEnd?: () => void): void {
+    this.onEnd = onEnd ?? null;
     this.stopWatching = this.cmd.watch(() => this.schedule());
     this.stopClose = this.conn.onClose(() => this.stop());
     this.stopFlow = this.cmd.addReader(this);
@@ -138,6 +140,9 @@ export class StreamPump {
   }
 
   stop(): void {
+    const onEnd = this.onEnd;
+    this.onEnd = null;
+    onEnd?.();
     this.finished = true;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;

@@ -94,7 +94,14 @@ export class UnixTransport {
         void this.dispatcher.handle(msg, conn).then(({ response, after }) => {
           inFlight--;
           send(response);
-          if (after) after();
+          // An open stream is work in flight too: a half-closed peer still gets its events.
+          if (after) {
+            inFlight++;
+            after(() => {
+              inFlight--;
+              finishIfDone();
+            });
+          }
           finishIfDone();
         });
       },

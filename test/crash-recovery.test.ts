@@ -146,5 +146,24 @@ for (const mode of MODES) {
       assert.equal((await anyCall(c, 'exec.run', { command: 'echo ok' })).stdout, 'ok\n');
       c.close();
     });
+
+    it('a daemon on another socket reaps what a SIGKILLed daemon left (its instance id names its dead pid)', async () => {
+      const victim = await startDaemon({ flags: mode.flags });
+      cleanups.push(() => victim.stop('SIGKILL').then(() => undefined));
+      const c = await connect(victim);
+      const instance = (await anyCall(c, 'system.info', {})).instance_id as string;
+      instances.push(instance);
+      const n = token();
+      const s = await anyCall(c, 'session.create', {});
+      await anyCall(c, 'exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
+      assert.ok(await waitFor(() => findSleeps(n).length === 2, 2000), 'the sleeps did not start');
+      c.close();
+      await victim.stop('SIGKILL');
+      assert.equal(findSleeps(n).length, 2, 'the sleeps must outlive the SIGKILLed daemon until someone reaps them');
+      const other = await startDaemon({ flags: mode.flags });
+      cleanups.push(() => other.shutdownClean());
+      assert.ok(await waitFor(() => findSleeps(n).length === 0, 5000), 'a daemon on another socket did not reap the dead instance');
+      if (mode.cgroups) assert.ok(await waitFor(() => cgroupDirsNamed(instance).length === 0, 5000), 'the dead instance\'s cgroups remain');
+    });
   });
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -29,7 +29,8 @@ import {
   type CgroupLayout,
   type Controller,
 } from './cgroups.js';
-import { processUsage, scanProcesses, selectTree, TAG_VAR } from './process-table.js';
+import { pidOfInstance } from './instance-id.js';
+import { daemonIsDead, processUsage, scanProcesses, selectTree, TAG_VAR } from './process-table.js';
 import { shellQuote } from './shell-quote.js';
 import { signalAll, sleep } from './signals.js';
 import { applyLimits, rlimitLines } from './limits.js';
@@ -124,6 +125,32 @@ export class HostBackend implements Backend {
       }
     }
     return killed;
+  }
+
+  /**
+   * Instances other than this one that left something behind (cgroups or
+   * tagged processes) and whose daemon is dead: crash leftovers on any socket.
+   */
+  deadInstances(): string[] {
+    const ids = new Set<string>();
+    if (this.layout) {
+      for (const root of layoutRoots(this.layout)) {
+        try {
+          for (const e of readdirSync(join(root, 'trl'), { withFileTypes: true })) if (e.isDirectory()) ids.add(e.name);
+        } catch {
+          /* no trl directory in this hierarchy */
+        }
+      }
+    }
+    for (const p of scanProcesses()) {
+      const id = p.tag?.split(':')[0];
+      if (id) ids.add(id);
+    }
+    ids.delete(this.instanceId);
+    return [...ids].filter((id) => {
+      const pid = pidOfInstance(id);
+      return pid !== null && daemonIsDead(pid);
+    });
   }
 
   async close(): Promise<void> {

@@ -140,3 +140,13 @@ export function processUsage(pids: number[]): { rssBytes: number; cpuS: number }
   }
   return { rssBytes: rss, cpuS: ticks / HZ };
 }
+
+/** A daemon pid that is gone, or reused by something that is not node, belonged to a dead daemon. */
+export function daemonIsDead(pid: number): boolean {
+  if (!isAlive(pid)) return true;
+  try {
+    return !readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('node');
+  } catch {
+    return true;
+  }
+}

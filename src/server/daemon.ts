@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Backend, TierHealth, TierName } from '../backends/backend.js';
 import { HostBackend } from '../backends/host.js';
-import { isAlive } from '../backends/process-table.js';
+import { newInstanceId } from '../backends/instance-id.js';
+import { daemonIsDead } from '../backends/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { AuditLog } from '../runtime/audit-log.js';
@@ -29,16 +28,6 @@ export interface Daemon {
   shutdown(reason: string): Promise<void>;
 }
 
-/** A recorded predecessor whose pid is gone (or reused by something that is not node) crashed. */
-function predecessorIsDead(pid: number): boolean {
-  if (!isAlive(pid)) return true;
-  try {
-    return !readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('node');
-  } catch {
-    return true;
-  }
-}
-
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const uid = process.getuid?.() ?? -1;
   if (uid === 0 && !config.allow_root) {
@@ -62,11 +51,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     if (config.unix_socket) await claimSocket(socketPath);
     else refuseLivePredecessor(socketPath);
 
-    const instanceId = randomBytes(8).toString('hex');
+    const instanceId = newInstanceId();
     host = new HostBackend(instanceId, config.cgroups);
     const health = new Map<TierName, TierHealth>([['host', await host.healthCheck()]]);
     if (!health.get('host')!.available) throw new StartupError(`the host tier failed its health check: ${health.get('host')!.detail}`);
     await reapPredecessor(socketPath, host, log);
+    await reapDeadInstances(host, log);
 
     // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
     const envFile = loadEnvFile(config.env_file);
@@ -130,15 +120,23 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 /** HTTP only (no socket to probe): a live daemon's record in the runtime directory means it is already running. */
 function refuseLivePredecessor(socketPath: string): void {
   const other = readRecord(socketPath);
-  if (other && other.pid !== process.pid && !predecessorIsDead(other.pid)) {
+  if (other && other.pid !== process.pid && !daemonIsDead(other.pid)) {
     throw new StartupError(`a trl daemon (pid ${other.pid}) already uses the runtime directory of ${socketPath}; stop it first or choose another --socket-path`);
+  }
+}
+
+/** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
+async function reapDeadInstances(host: HostBackend, log: Logger): Promise<void> {
+  for (const id of host.deadInstances()) {
+    const killed = await host.reapInstance(id);
+    log.warn({ instance_id: id, killed_processes: killed }, 'reaped what a crashed daemon left behind');
   }
 }
 
 /** Kill what a crashed daemon on this socket left behind; a live one never gets here (claimSocket refused). */
 async function reapPredecessor(socketPath: string, host: HostBackend, log: Logger): Promise<void> {
   const predecessor = readRecord(socketPath);
-  if (!predecessor || !predecessorIsDead(predecessor.pid)) return;
+  if (!predecessor || !daemonIsDead(predecessor.pid)) return;
   const killed = await host.reapInstance(predecessor.instance_id);
   log.warn({ instance_id: predecessor.instance_id, pid: predecessor.pid, killed_processes: killed }, 'reaped the processes of a crashed predecessor');
 }

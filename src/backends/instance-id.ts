@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A daemon instance id: 16 random hex digits, then the daemon's pid as 8 hex
+ * digits. Everything the instance leaves behind (cgroup directories, process
+ * tags, FIFO directories) carries the id, so a later daemon can tell whether
+ * its owner still lives — whatever socket either of them used.
+ */
+export function newInstanceId(pid: number = process.pid): string {
+  return randomBytes(8).toString('hex') + pid.toString(16).padStart(8, '0');
+}
+
+/** The pid an instance id names; null for ids of another form. */
+export function pidOfInstance(id: string): number | null {
+  if (!/^[0-9a-f]{24}$/.test(id)) return null;
+  return parseInt(id.slice(16), 16);
+}

@@ -112,6 +112,22 @@ export interface RequestOptions {
 }
 
 /** One raw HTTP(S) request with no client smarts; resolves with the whole answer. */
+/** Collect a response body; `json` is its parse, or undefined when it is not JSON. */
+function readBody(res: http.IncomingMessage, done: (body: string, json: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    done(body, json);
+  });
+}
+
 export function request(url: string, opts: RequestOptions = {}): Promise<HttpAnswer> {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? https : http;
@@ -119,18 +135,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpAns
     const headers: Record<string, string | number> = { ...(opts.headers ?? {}) };
     if (opts.body !== undefined && !opts.chunked) headers['Content-Length'] = Buffer.byteLength(opts.body);
     const req = mod.request(u, { method: opts.method ?? 'GET', headers, agent: false, ca: opts.ca }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-      });
+      readBody(res, (body, json) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -283,16 +288,7 @@ export function openWs(h: { url: string }, opts: { token?: string | null; protoc
       for (const w of wake.splice(0)) w();
     });
     ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
+      readBody(res, (body, json) => {
         reject(Object.assign(new Error(`upgrade refused with ${res.statusCode}`), { status: res.statusCode, headers: res.headers, body, json }));
         ws.terminate();
       });

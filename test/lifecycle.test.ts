@@ -43,6 +43,7 @@ const SESSION_KEYS = [
   'limits',
   'secret_keys',
   'redact_output',
+  'isolation',
   'usage',
 ].sort();
 

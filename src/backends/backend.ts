@@ -56,18 +56,32 @@ export interface KillScope {
   pgids: number[];
 }
 
+/** What a tier needs to start one session. */
+export interface SessionOptions {
+  sessionTag: string;
+  limits: SessionLimits;
+  /** Host directory the session may write: bind-mounted read-write at the same path in isolated tiers. */
+  workspace: string;
+  /** Reach the network (isolated tiers cut it unless true; the host tier always has it). */
+  network: boolean;
+  /** Container image (docker only; undefined: the configured default). */
+  image: string | undefined;
+}
+
 export interface BackendSession {
   spawn(spec: SpawnSpec): Promise<SpawnedProcess>;
-  /** Live processes in scope. */
-  processes(scope: KillScope): number[];
+  /** Live processes in scope (ids as the tier knows them). */
+  processes(scope: KillScope): Promise<number[]>;
   /** SIGTERM the tree, wait up to graceMs, SIGKILL what is left; resolves when none is left. Returns how many processes were signalled. */
   terminate(scope: KillScope, graceMs: number): Promise<number>;
-  /** Deliver one signal to every process in scope. */
-  signal(scope: KillScope, signal: NodeJS.Signals): number;
+  /** Deliver one signal to every process in scope; resolves to how many got it. */
+  signal(scope: KillScope, signal: NodeJS.Signals): Promise<number>;
   /** Current memory, process count and CPU time of the whole session. */
-  usage(): SessionUsage;
+  usage(): Promise<SessionUsage>;
   /** How many processes the kernel's OOM killer has killed in this session so far (0 where unknown). */
-  oomKills(): number;
+  oomKills(): Promise<number>;
+  /** Tier-specific facts for session.info (container id, sandbox pid); never a secret. */
+  describe(): Record<string, string>;
   /** Kill everything (SIGTERM, grace, SIGKILL) and release the session's resources; `pgids` are the running commands' leaders. */
   destroy(graceMs: number, pgids: number[]): Promise<number>;
 }
@@ -90,11 +104,36 @@ export interface Enforcement {
   detail: string;
 }
 
+/** One thing a tier needs, and what this machine has of it (`trl doctor`). */
+export interface Requirement {
+  need: string;
+  present: boolean;
+  /** What was found (a path, a version) or what to do about it. */
+  found: string;
+  /** Optional: the tier works without it, with less (e.g. limits). */
+  optional?: boolean;
+}
+
 export interface Backend {
   readonly name: TierName;
+  /** Whether a session's paths (cwd, programs) are the host's own, so they can be checked before spawning. */
+  readonly hostPaths: boolean;
+  /** Shell for sessions that name none; undefined: the daemon's default_shell. */
+  readonly defaultShell: string | undefined;
+  /** What this tier needs and what is present (trl doctor); never throws. */
+  requirements?(): Promise<Requirement[]>;
+  /** Really spawn something; never throws. */
   healthCheck(): Promise<TierHealth>;
-  createSession(opts: { sessionTag: string; limits: SessionLimits }): Promise<BackendSession>;
+  createSession(opts: SessionOptions): Promise<BackendSession>;
   enforcement(): Enforcement;
+  /**
+   * The environment a session starts from, given the daemon's runtime variables.
+   * The host passes them all; isolated tiers pass only what a shell needs, so the
+   * daemon's own credentials do not cross the boundary unless a caller sends them.
+   */
+  baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string>;
+  /** Instances other than this one whose daemon is dead and that left something behind. */
+  deadInstances(): Promise<string[]>;
   /** Kill what a dead predecessor instance left behind; returns the number of processes killed. */
   reapInstance(instanceId: string): Promise<number>;
   /** Release instance-wide resources at shutdown. */

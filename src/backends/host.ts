@@ -10,8 +10,10 @@ import type {
   BackendSession,
   Enforcement,
   ExitStatus,
+  Requirement,
   KillScope,
   SessionLimits,
+  SessionOptions,
   SessionUsage,
   SpawnedProcess,
   SpawnSpec,
@@ -49,6 +51,8 @@ const KILL_WAIT_MS = 3000;
 /** Plain host processes: no isolation beyond env, cwd, process tree and limits. */
 export class HostBackend implements Backend {
   readonly name = 'host' as const;
+  readonly hostPaths = true;
+  readonly defaultShell = undefined;
   readonly layout: CgroupLayout | null;
   /** Real pipes for stdio; null where mkfifo is missing (children then get socketpairs). */
   readonly fifos: FifoPool | null;
@@ -78,6 +82,20 @@ export class HostBackend implements Backend {
       : { available: false, isolated: false, detail: 'cannot spawn /bin/sh: install a POSIX shell at /bin/sh' };
   }
 
+  async requirements(): Promise<Requirement[]> {
+    const sh = await this.healthCheck();
+    return [
+      { need: 'a POSIX shell at /bin/sh', present: sh.available, found: sh.available ? '/bin/sh' : sh.detail },
+      { need: 'mkfifo (real pipes for stdio)', present: this.fifos !== null, found: this.fifos ? 'yes' : 'missing: children get socketpairs and cannot reopen /dev/stdout; install coreutils', optional: true },
+      {
+        need: 'a writable cgroup hierarchy (kernel-tracked trees, memory/pids/cpu limits)',
+        present: this.layout !== null,
+        found: this.enforcement().detail,
+        optional: true,
+      },
+    ];
+  }
+
   enforcement(): Enforcement {
     if (!this.layout) {
       return {
@@ -96,8 +114,12 @@ export class HostBackend implements Backend {
     };
   }
 
-  async createSession(opts: { sessionTag: string; limits: SessionLimits }): Promise<BackendSession> {
+  async createSession(opts: SessionOptions): Promise<BackendSession> {
     return new HostSession(this, opts.sessionTag, opts.limits);
+  }
+
+  baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string> {
+    return new Map(runtimeEnv);
   }
 
   async reapInstance(instanceId: string): Promise<number> {
@@ -131,7 +153,7 @@ export class HostBackend implements Backend {
    * Instances other than this one that left something behind (cgroups or
    * tagged processes) and whose daemon is dead: crash leftovers on any socket.
    */
-  deadInstances(): string[] {
+  async deadInstances(): Promise<string[]> {
     const ids = new Set<string>();
     if (this.layout) {
       for (const root of layoutRoots(this.layout)) {
@@ -160,16 +182,24 @@ export class HostBackend implements Backend {
   }
 }
 
-class HostSession implements BackendSession {
+/** How a session's processes are started: the program itself (host), or wrapped to enter a sandbox. */
+export interface Launch {
+  file: string;
+  args: string[];
+  /** Host directory the spawned process starts in. */
+  cwd: string;
+}
+
+export class HostSession implements BackendSession {
   /** This session's cgroup in each hierarchy it uses (tracking first). */
   private readonly dirs: string[] = [];
   private readonly trackingDir: string | null = null;
   /** Shell lines run before the command: join the session cgroups, set rlimits. */
-  private readonly prologue: string;
+  protected readonly prologue: string;
 
   constructor(
-    private readonly backend: HostBackend,
-    private readonly tag: string,
+    protected readonly backend: HostBackend,
+    protected readonly tag: string,
     limits: SessionLimits,
   ) {
     const layout = backend.layout;
@@ -193,26 +223,28 @@ class HostSession implements BackendSession {
     this.prologue = prologueFor(this.dirs, rlimitLines(limits, layout));
   }
 
-  private tagOf(commandTag: string | null): string {
+  protected tagOf(commandTag: string | null): string {
     return `${this.backend.instanceId}:${this.tag}:${commandTag ?? ''}`;
   }
 
-  async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+  /** The program to start for `spec`, with the prologue (cgroups, rlimits) run first. */
+  protected launch(spec: SpawnSpec): Launch {
     const pre = this.prologue;
-    let file: string;
-    let args: string[];
     if (spec.program.kind === 'shell') {
-      file = spec.program.shell;
-      args = ['-c', pre ? `${pre}\n${spec.program.script}` : spec.program.script];
-    } else if (pre) {
-      file = '/bin/sh';
-      args = ['-c', `${pre}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv];
-    } else {
-      file = spec.program.argv[0]!;
-      args = spec.program.argv.slice(1);
+      return { file: spec.program.shell, args: ['-c', pre ? `${pre}\n${spec.program.script}` : spec.program.script], cwd: spec.cwd };
     }
+    if (pre) return { file: '/bin/sh', args: ['-c', `${pre}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv], cwd: spec.cwd };
+    return { file: spec.program.argv[0]!, args: spec.program.argv.slice(1), cwd: spec.cwd };
+  }
+
+  describe(): Record<string, string> {
+    return {};
+  }
+
+  async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const { file, args, cwd } = this.launch(spec);
     const env = { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) };
-    if (spec.pty) return spawnPty(file, args, { cwd: spec.cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
+    if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
       throw new SpawnError(e.message, e.code);
     });
     const fifos = this.backend.fifos;
@@ -222,7 +254,7 @@ class HostSession implements BackendSession {
     let child;
     try {
       child = spawn(file, args, {
-        cwd: spec.cwd,
+        cwd,
         env,
         stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? 'pipe' : 'ignore'],
         detached: true,
@@ -260,7 +292,11 @@ class HostSession implements BackendSession {
     };
   }
 
-  processes(scope: KillScope): number[] {
+  async processes(scope: KillScope): Promise<number[]> {
+    return this.processesNow(scope);
+  }
+
+  private processesNow(scope: KillScope): number[] {
     if (this.trackingDir && scope.commandTag === null) {
       const pids = new Set(cgroupPids(this.trackingDir));
       // A leader killed before its prologue joined the cgroup is still found through its group.
@@ -272,15 +308,15 @@ class HostSession implements BackendSession {
     return selectTree(scanProcesses(), matches, scope.pgids);
   }
 
-  signal(scope: KillScope, signal: NodeJS.Signals): number {
-    return signalAll(this.processes(scope), signal);
+  async signal(scope: KillScope, signal: NodeJS.Signals): Promise<number> {
+    return signalAll(this.processesNow(scope), signal);
   }
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
     const seen = new Set<number>();
     /** Signal what is in scope now; processes forked since the last round get it too. Returns how many are left. */
     const round = (signal: NodeJS.Signals, onlyNew: boolean) => {
-      const pids = this.processes(scope);
+      const pids = this.processesNow(scope);
       const targets = onlyNew ? pids.filter((p) => !seen.has(p)) : pids;
       for (const p of pids) seen.add(p);
       signalAll(targets, signal);
@@ -305,8 +341,8 @@ class HostSession implements BackendSession {
     return seen.size;
   }
 
-  usage(): SessionUsage {
-    const pids = this.processes({ commandTag: null, pgids: [] });
+  async usage(): Promise<SessionUsage> {
+    const pids = this.processesNow({ commandTag: null, pgids: [] });
     const layout = this.backend.layout;
     const fromProcs = processUsage(pids);
     const mem = layout?.controllers.memory;
@@ -322,7 +358,7 @@ class HostSession implements BackendSession {
     };
   }
 
-  oomKills(): number {
+  async oomKills(): Promise<number> {
     const mem = this.backend.layout?.controllers.memory;
     const dir = mem && this.dirFor(mem.root);
     if (!dir) return 0;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerServeCommand } from './serve-command.js';
 
 /** The `trl` command line: the daemon (`serve`) and thin client commands over the SDK. */
@@ -13,6 +14,7 @@ export async function createProgram(argv: string[] = process.argv): Promise<Comm
     // Throw instead of exiting, so main() picks the exit status (usage errors: 2).
     .exitOverride();
   registerServeCommand(program);
+  registerDoctorCommand(program);
   // The daemon process loads no client code: every byte of it would stay resident.
   if (argv[2] !== 'serve') await registerClientCommands(program);
   // Subcommands print a one-line hint, not the whole help, after a usage error.

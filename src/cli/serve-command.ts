@@ -58,7 +58,7 @@ async function serve(cmd: Command): Promise<number> {
   const tryIt = daemon.unixSocket
     ? `trl ping --socket ${shellQuote(daemon.socketPath)}`
     : `TRL_AUTH_TOKEN=… trl ping --url ${shellQuote(daemon.httpUrl ?? '')}`;
-  process.stdout.write(`trl ${PROTOCOL_VERSION} listening on ${where} (host tier)\ntry: ${tryIt}\n`);
+  process.stdout.write(`trl ${PROTOCOL_VERSION} listening on ${where} (default tier: ${config.runtime})\ntry: ${tryIt}\n`);
 
   let status: number = EXIT.OK;
   try {

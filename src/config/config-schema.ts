@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
+import type { TierName } from '../backends/backend.js';
+
+const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])]).transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
@@ -28,6 +31,27 @@ export const ConfigSchema = z.strictObject({
   session_max_commands: int(1).default(1000).describe('commands per session at most'),
   command_retention_s: int(0).default(300).describe("how long a finished command's result and output stay readable"),
   max_retained_commands: int(0).default(1000).describe('finished commands kept readable at most; past it the oldest is forgotten first'),
+  // ---- isolation tiers (DESIGN §7)
+  runtime: z.enum(['host', 'sandbox', 'docker']).default('host')
+    .describe('default tier of new sessions; the daemon refuses to start if its health check fails'),
+  tiers: z.string().transform((v, ctx) => {
+    const names = [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))];
+    const bad = names.filter((t) => !TIER_NAMES.includes(t as TierName));
+    if (bad.length > 0 || !names.includes('host')) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${TIER_NAMES.join(', ')} including host${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}` });
+      return z.NEVER;
+    }
+    return names as TierName[];
+  }).default(['host', 'sandbox', 'docker'])
+    .describe('tiers to health-check and offer (host,sandbox,docker); one that fails its check answers RUNTIME_UNAVAILABLE'),
+  sandbox_hide: z.string().default('').transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+    .describe('extra comma-separated paths hidden inside sandboxes (home secret stores are always hidden)'),
+  docker_image: z.string().min(1).default('debian:stable-slim').describe('image of docker sessions that name none (must be present in the engine: docker pull it)'),
+  docker_user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'must be USER, UID or UID:GID').optional()
+    .describe("user commands run as inside containers (default: the daemon's own uid:gid, so workspace files stay yours)"),
+  docker_network: z.string().min(1).default('bridge').describe('network of docker sessions created with network: true (none otherwise)'),
+  docker_shell: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').default('/bin/sh').describe('shell of docker sessions that name none (a path inside the image)'),
+  docker_warm_pool: int(0).default(0).describe('containers kept started for default docker sessions (default image, no network, default workspace)'),
   cgroups: z.enum(['auto', 'off']).default('auto').describe('auto: per-session cgroups where writable; off: force the /proc-scan fallback'),
   max_memory_bytes: int(1).optional().describe('largest limits.memory_bytes a session may ask for (unset: no maximum)'),
   max_pids: int(1).optional().describe('largest limits.pids a session may ask for'),
@@ -75,6 +99,14 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   session_max_commands: 'TRL_SESSION_MAX_COMMANDS',
   command_retention_s: 'TRL_COMMAND_RETENTION_S',
   max_retained_commands: 'TRL_MAX_RETAINED_COMMANDS',
+  runtime: 'TRL_RUNTIME',
+  tiers: 'TRL_TIERS',
+  sandbox_hide: 'TRL_SANDBOX_HIDE',
+  docker_image: 'TRL_DOCKER_IMAGE',
+  docker_user: 'TRL_DOCKER_USER',
+  docker_network: 'TRL_DOCKER_NETWORK',
+  docker_shell: 'TRL_DOCKER_SHELL',
+  docker_warm_pool: 'TRL_DOCKER_WARM_POOL',
   cgroups: 'TRL_CGROUPS',
   max_memory_bytes: 'TRL_MAX_MEMORY_BYTES',
   max_pids: 'TRL_MAX_PIDS',

@@ -12,8 +12,8 @@ export const SessionCreateParams = z.strictObject({
   timeout_s: z.number().int().min(0).optional().describe('default per-command timeout in seconds; 0 = none'),
   runtime: Runtime.optional().describe('isolation tier; default: the daemon default'),
   limits: Limits.optional(),
-  network: z.boolean().optional().describe('whether commands may use the network (host tier: always true)'),
-  image: z.string().min(1).optional().describe('container image (docker tier only)'),
+  network: z.boolean().optional().describe('whether commands may use the network; default false in sandbox and docker, always true on host'),
+  image: z.string().min(1).optional().describe("container image (docker tier only; default: the daemon's docker_image)"),
   secret_keys: z.array(EnvName).optional().describe('env names whose values are secret: redacted from output, logs and the audit log (names that look secret — *TOKEN*, *SECRET*, *KEY*, *PASSWORD* — are included by default)'),
   redact_output: z.boolean().optional().describe('replace secret values in command output with [REDACTED] (default true)'),
 });
@@ -36,6 +36,13 @@ export const SessionInfo = z.object({
   limits: z.record(z.string(), z.number()),
   secret_keys: z.array(z.string()).describe('names marked secret explicitly (values are never returned)'),
   redact_output: z.boolean(),
+  isolation: z
+    .object({
+      isolated: z.boolean().describe('false on host: commands run as the daemon user with its view of the machine'),
+      network: z.boolean(),
+      detail: z.record(z.string(), z.string()).describe('tier facts: container_id and image, sandbox_pid'),
+    })
+    .describe('how this session is isolated'),
   usage: z
     .object({ memory_bytes: z.number(), pids: z.number().int(), cpu_s: z.number() })
     .nullable()

@@ -16,6 +16,12 @@ export const StatsResult = z.object({
 });
 
 export const InfoParams = z.strictObject({});
+const Enforcement = z.object({
+  process_tracking: z.string().describe('how session processes are found: cgroup-v2, cgroup-v1, proc-scan, container-exec-tag'),
+  limits: z.string().describe('cgroup-v2, cgroup-v1, cgroup-hybrid, rlimits-only or container-cgroup'),
+  detail: z.string(),
+});
+
 export const InfoResult = z.object({
   version: z.string(),
   node: z.string(),
@@ -26,12 +32,13 @@ export const InfoResult = z.object({
   default_runtime: z.string(),
   tiers: z.record(
     z.string(),
-    z.object({ available: z.boolean(), isolated: z.boolean(), detail: z.string() }),
-  ),
-  enforcement: z.object({
-    process_tracking: z.string().describe('how session processes are found: cgroup-v2, cgroup-v1 or proc-scan'),
-    limits: z.string().describe('cgroup-v2, cgroup-v1, cgroup-hybrid or rlimits-only'),
-    detail: z.string(),
-  }),
+    z.object({
+      available: z.boolean(),
+      isolated: z.boolean(),
+      detail: z.string().describe('what the health check found; when unavailable, what to install or fix'),
+      enforcement: Enforcement.nullable().describe('how this tier tracks processes and enforces limits (null when not configured)'),
+    }),
+  ).describe('host, sandbox and docker, each health-checked at start by really spawning something'),
+  enforcement: Enforcement.describe('the host tier (kept for clients that predate per-tier enforcement)'),
   limits: z.record(z.string(), z.number()),
 });

@@ -171,14 +171,14 @@ export class Command {
   }
 
   /** Deliver one signal to the command's whole tree; returns how many processes got it. */
-  signal(signal: NodeJS.Signals): number {
+  async signal(signal: NodeJS.Signals): Promise<number> {
     if (this.state !== 'running') return 0;
     return this.backend.signal({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, signal);
   }
 
   /** Spawn; rejects with the backend's SpawnError when nothing could be started. */
   async start(): Promise<void> {
-    this.oomBefore = this.backend.oomKills();
+    this.oomBefore = await this.backend.oomKills();
     const proc = await this.backend.spawn({
       program: this.spec.program,
       env: this.spec.env,
@@ -241,7 +241,7 @@ export class Command {
       this.clearTimers();
       await this.drain(ended);
       this.flushRedactors();
-      this.oomKilled = this.backend.oomKills() > this.oomBefore;
+      this.oomKilled = (await this.backend.oomKills()) > this.oomBefore;
       if (stateChunks.length > 0 && this.killReason === null && status.signal === null) {
         this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }

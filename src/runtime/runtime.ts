@@ -40,7 +40,9 @@ export class Runtime {
   readonly startedAt = Date.now();
   private readonly sessions = new Map<string, Session>();
   private readonly registry: CommandRegistry;
-  private readonly baseEnv: Map<string, string>;
+  /** The daemon's runtime-level variables; each tier starts sessions from its own subset (Backend.baseEnv). */
+  private readonly runtimeVars: Map<string, string>;
+  private readonly baseEnvs = new Map<TierName, Map<string, string>>();
   private totalCommands = 0;
   private draining = false;
   private readonly housekeeping: NodeJS.Timeout;
@@ -54,14 +56,15 @@ export class Runtime {
     processEnv: NodeJS.ProcessEnv = process.env,
     private readonly audit: AuditLog | null = null,
   ) {
-    this.baseEnv = runtimeEnv(processEnv);
+    this.runtimeVars = runtimeEnv(processEnv);
+    for (const [name, b] of backends) this.baseEnvs.set(name, b.baseEnv(this.runtimeVars));
     this.registry = new CommandRegistry(config);
     this.housekeeping = setInterval(() => this.expireSessions(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
   }
 
   get defaultRuntime(): TierName {
-    return 'host';
+    return this.config.runtime;
   }
 
   // ---- sessions -------------------------------------------------------------
@@ -79,8 +82,8 @@ export class Runtime {
     const tier = params.runtime ?? this.defaultRuntime;
     const backend = this.backends.get(tier);
     if (!backend || !this.health.get(tier)?.available) {
-      const why = this.health.get(tier)?.detail ?? `the '${tier}' tier is not configured in this daemon`;
-      throw new TrlError('RUNTIME_UNAVAILABLE', `runtime '${tier}' is unavailable: ${why}; use runtime 'host' or fix the tier (see trl info)`, { runtime: tier });
+      const why = this.health.get(tier)?.detail ?? `the '${tier}' tier is not configured in this daemon (start it with --tiers ${[...this.config.tiers, tier].join(',')})`;
+      throw new TrlError('RUNTIME_UNAVAILABLE', `runtime '${tier}' is unavailable: ${why}; use another runtime or fix the tier (trl info shows each tier's health, trl doctor what it needs)`, { runtime: tier });
     }
     if (params.network === false && tier === 'host') {
       throw invalidParam('network', "the host tier cannot cut the network; use runtime 'sandbox' or 'docker' for network: false");
@@ -89,15 +92,23 @@ export class Runtime {
     if (params.name !== undefined && [...this.sessions.values()].some((s) => s.name === params.name)) {
       throw invalidParam('name', `a live session is already named '${params.name}'; pick another name or destroy that session`);
     }
-    const shell = params.shell ?? this.config.default_shell;
-    requireExecutable(shell);
-    const cwd = params.working_dir ?? this.config.default_working_dir ?? process.cwd();
-    requireDirectory('working_dir', cwd);
-    const workspace = params.workspace ?? cwd;
+    const shell = params.shell ?? backend.defaultShell ?? this.config.default_shell;
+    // Paths inside a container or sandbox are checked there, by the shell.
+    if (backend.hostPaths) requireExecutable(shell);
+    const defaultCwd = this.config.default_working_dir ?? process.cwd();
+    const cwd = params.working_dir ?? defaultCwd;
+    if (backend.hostPaths || params.working_dir === undefined) requireDirectory('working_dir', cwd);
+    // The workspace is always a host directory: isolated tiers mount it.
+    const workspace = params.workspace ?? (backend.hostPaths || params.working_dir === undefined ? cwd : defaultCwd);
     if (params.workspace !== undefined) requireDirectory('workspace', workspace);
+    if (tier !== 'host' && workspace === '/') {
+      throw invalidParam('workspace', "'/' as the workspace of an isolated session would make the whole filesystem writable; pass a project directory");
+    }
+    const network = tier === 'host' ? true : (params.network ?? false);
     const limits = sessionLimits(params.limits ?? {}, this.config);
 
-    const env = new Map(this.baseEnv);
+    const baseEnv = this.baseEnvs.get(tier)!;
+    const env = new Map(baseEnv);
     for (const [k, v] of Object.entries(params.env ?? {})) env.set(k, v);
     const session = new Session({
       name: params.name ?? null,
@@ -111,17 +122,19 @@ export class Runtime {
       ephemeral,
       secretKeys: new Set(params.secret_keys ?? []),
       redactOutput: params.redact_output ?? true,
+      network,
+      baseEnv,
     });
     this.sessions.set(session.id, session);
     try {
-      session.backend = await backend.createSession({ sessionTag: session.tag, limits });
+      session.backend = await backend.createSession({ sessionTag: session.tag, limits, workspace, network, image: params.image });
     } catch (err) {
       this.sessions.delete(session.id);
-      throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tier}' session: ${(err as Error).message}`);
+      throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tier}' session: ${(err as Error).message}`, { runtime: tier });
     }
     session.state = 'idle';
     const envKeys = Object.keys(params.env ?? {});
-    this.log.info({ session_id: session.id, runtime: tier, env_keys: envKeys, ephemeral }, 'session created');
+    this.log.info({ session_id: session.id, runtime: tier, network, ...session.backend.describe(), env_keys: envKeys, ephemeral }, 'session created');
     this.audit?.write({ method: 'session.create', session_id: session.id, tier, env_keys: envKeys, ephemeral });
     return session;
   }
@@ -148,11 +161,11 @@ export class Runtime {
   }
 
   listSessions(): SessionInfo[] {
-    return [...this.sessions.values()].filter((s) => !s.ephemeral).map((s) => s.info(this.baseEnv));
+    return [...this.sessions.values()].filter((s) => !s.ephemeral).map((s) => s.info());
   }
 
-  sessionInfo(s: Session, withUsage = false): SessionInfo {
-    return s.info(this.baseEnv, withUsage);
+  async sessionInfo(s: Session, withUsage = false): Promise<SessionInfo> {
+    return s.info(withUsage && s.backend ? await s.backend.usage() : null);
   }
 
   updateSession(params: {
@@ -183,7 +196,7 @@ export class Runtime {
     s.touch();
     this.log.info({ session_id: s.id, env_keys: Object.keys(params.env ?? {}), unset_env: params.unset_env ?? [] }, 'session updated');
     this.audit?.write({ method: 'session.update', session_id: s.id, env_keys: Object.keys(params.env ?? {}), unset_env: params.unset_env, working_dir: params.working_dir });
-    return s.info(this.baseEnv);
+    return s.info();
   }
 
   async destroySession(id: string, force = false, reason = 'destroy'): Promise<{ session_id: string; state: 'terminated'; killed_processes: number }> {
@@ -414,11 +427,11 @@ export class Runtime {
     return { command_id: cmd.id, bytes_written: data.length, stdin_open: cmd.stdinOpen };
   }
 
-  signal(id: string, name: string) {
+  async signal(id: string, name: string) {
     const cmd = this.getCommand(id);
     const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
     if (signalNumber(signal) === undefined) throw invalidParam('signal', `unknown signal '${name}'; use a name such as SIGINT, SIGTERM, SIGKILL, SIGHUP, SIGUSR1`);
-    const delivered = cmd.signal(signal);
+    const delivered = await cmd.signal(signal);
     this.audit?.write({ method: 'exec.signal', session_id: cmd.spec.sessionId, command_id: cmd.id, signal, delivered });
     return { command_id: cmd.id, signal, delivered };
   }
@@ -489,9 +502,10 @@ export class Runtime {
   }
 
   info(): z.infer<typeof InfoResult> {
-    const tiers: Record<string, TierHealth> = {};
+    const tiers: z.infer<typeof InfoResult>['tiers'] = {};
     for (const name of ['host', 'sandbox', 'docker'] as const) {
-      tiers[name] = this.health.get(name) ?? { available: false, isolated: name !== 'host', detail: 'not configured in this daemon' };
+      const health = this.health.get(name) ?? { available: false, isolated: name !== 'host', detail: `not configured in this daemon: add it to --tiers (now ${this.config.tiers.join(',')})` };
+      tiers[name] = { ...health, enforcement: this.backends.get(name)?.enforcement() ?? null };
     }
     return {
       version: PROTOCOL_VERSION,

@@ -16,6 +16,9 @@ export interface SessionSpec {
   ephemeral: boolean;
   secretKeys: Set<string>;
   redactOutput: boolean;
+  network: boolean;
+  /** The environment this session's tier starts from (env_keys lists what differs). */
+  baseEnv: ReadonlyMap<string, string>;
 }
 
 /**
@@ -39,6 +42,8 @@ export class Session {
   timeoutS: number;
   readonly limits: SessionSpec['limits'];
   readonly runtime: TierName;
+  readonly network: boolean;
+  readonly baseEnv: ReadonlyMap<string, string>;
   readonly ephemeral: boolean;
   /** Names marked secret explicitly (names that look secret are secret anyway). */
   readonly secretKeys: Set<string>;
@@ -62,6 +67,8 @@ export class Session {
     this.timeoutS = spec.timeoutS;
     this.limits = spec.limits;
     this.runtime = spec.runtime;
+    this.network = spec.network;
+    this.baseEnv = spec.baseEnv;
     this.ephemeral = spec.ephemeral;
     this.secretKeys = spec.secretKeys;
     this.redactOutput = spec.redactOutput;
@@ -103,7 +110,7 @@ export class Session {
     this.lastActivity = new Date();
   }
 
-  info(baseEnv: ReadonlyMap<string, string>, withUsage = false): SessionInfo {
+  info(usage: SessionInfo['usage'] = null): SessionInfo {
     const limits: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.limits)) if (typeof v === 'number') limits[k] = v;
     return {
@@ -114,7 +121,7 @@ export class Session {
       state: this.state,
       working_dir: this.cwd,
       workspace: this.workspace,
-      env_keys: sessionEnvKeys(this.env, baseEnv),
+      env_keys: sessionEnvKeys(this.env, this.baseEnv),
       created_at: this.createdAt.toISOString(),
       last_activity: this.lastActivity.toISOString(),
       command_count: this.commandCount,
@@ -123,7 +130,8 @@ export class Session {
       limits,
       secret_keys: [...this.secretKeys].sort(),
       redact_output: this.redactOutput,
-      usage: withUsage && this.backend ? this.backend.usage() : null,
+      isolation: { isolated: this.runtime !== 'host', network: this.network, detail: this.backend?.describe() ?? {} },
+      usage,
     };
   }
 }

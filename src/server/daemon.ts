@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Backend, TierHealth, TierName } from '../backends/backend.js';
+import type { Backend, TierName } from '../backends/backend.js';
 import { HostBackend } from '../backends/host.js';
 import { newInstanceId } from '../backends/instance-id.js';
 import { daemonIsDead } from '../backends/process-table.js';
@@ -13,6 +13,7 @@ import { planHttp } from './http-setup.js';
 import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
 import { StartupError } from './startup-error.js';
+import { checkTiers, closeBackends, createBackends } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
 
 export interface Daemon {
@@ -41,6 +42,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   process.on('SIGTERM', signalHandler);
   process.on('SIGINT', signalHandler);
   let host: HostBackend | null = null;
+  let backends = new Map<TierName, Backend>();
   let audit: AuditLog | null = null;
   let http: HttpTransport | null = null;
   try {
@@ -53,16 +55,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
     const instanceId = newInstanceId();
     host = new HostBackend(instanceId, config.cgroups);
-    const health = new Map<TierName, TierHealth>([['host', await host.healthCheck()]]);
-    if (!health.get('host')!.available) throw new StartupError(`the host tier failed its health check: ${health.get('host')!.detail}`);
-    await reapPredecessor(socketPath, host, log);
-    await reapDeadInstances(host, log);
+    backends = await createBackends(host, config, instanceId, socketPath);
+    await reapPredecessor(socketPath, backends, log);
+    await reapDeadInstances(backends, log);
+    const health = await checkTiers(backends, config, log);
 
     // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
     const envFile = loadEnvFile(config.env_file);
     if (envFile.path) log.info({ env_file: envFile.path, env_keys: Object.keys(envFile.env) }, 'loaded runtime variables');
     audit = config.audit_log ? new AuditLog(config.audit_log) : null;
-    const runtime = new Runtime(config, new Map<TierName, Backend>([['host', host]]), health, instanceId, log, { ...envFile.env, ...process.env }, audit);
+    const runtime = new Runtime(config, backends, health, instanceId, log, { ...envFile.env, ...process.env }, audit);
     const dispatcher = new Dispatcher(runtime, log);
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
     // HTTP first: a port in use then stops the start before the socket exists.
@@ -72,16 +74,25 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);
     writeRecord(socketPath, { instance_id: instanceId, pid: process.pid, started_at: new Date().toISOString(), socket_path: socketPath });
-    const enforcement = host.enforcement();
+    const enforcement = backends.get(config.runtime)!.enforcement();
     log.info(
-      { socket: config.unix_socket ? socketPath : null, http: httpUrl, instance_id: instanceId, tier: 'host', isolated: false, process_tracking: enforcement.process_tracking, limits: enforcement.limits },
+      {
+        socket: config.unix_socket ? socketPath : null,
+        http: httpUrl,
+        instance_id: instanceId,
+        tier: config.runtime,
+        isolated: health.get(config.runtime)!.isolated,
+        tiers: Object.fromEntries([...health].map(([n, h]) => [n, h.available ? 'available' : 'unavailable'])),
+        process_tracking: enforcement.process_tracking,
+        limits: enforcement.limits,
+      },
       'trl listening',
     );
 
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
     let stopping: Promise<void> | null = null;
-    const backend = host;
+    const tierBackends = backends;
     const httpTransport = http;
     const shutdown = (reason: string): Promise<void> => {
       stopping ??= (async () => {
@@ -91,7 +102,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         transport.closeConnections();
         httpTransport?.closeConnections();
         await stopAccepting;
-        await backend.close();
+        await closeBackends(tierBackends);
         audit?.close();
         if (config.unix_socket) removeQuietly(socketPath);
         removeQuietly(recordPath(socketPath));
@@ -112,7 +123,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       http.closeConnections();
       await http.close();
     }
-    await host?.close();
+    if (backends.size > 0) await closeBackends(backends);
+    else await host?.close();
     throw err;
   }
 }
@@ -126,17 +138,21 @@ function refuseLivePredecessor(socketPath: string): void {
 }
 
 /** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
-async function reapDeadInstances(host: HostBackend, log: Logger): Promise<void> {
-  for (const id of host.deadInstances()) {
-    const killed = await host.reapInstance(id);
-    log.warn({ instance_id: id, killed_processes: killed }, 'reaped what a crashed daemon left behind');
+async function reapDeadInstances(backends: Map<TierName, Backend>, log: Logger): Promise<void> {
+  for (const [tier, backend] of backends) {
+    for (const id of await backend.deadInstances()) {
+      const killed = await backend.reapInstance(id);
+      log.warn({ instance_id: id, tier, killed_processes: killed }, 'reaped what a crashed daemon left behind');
+    }
   }
 }
 
 /** Kill what a crashed daemon on this socket left behind; a live one never gets here (claimSocket refused). */
-async function reapPredecessor(socketPath: string, host: HostBackend, log: Logger): Promise<void> {
+async function reapPredecessor(socketPath: string, backends: Map<TierName, Backend>, log: Logger): Promise<void> {
   const predecessor = readRecord(socketPath);
   if (!predecessor || !daemonIsDead(predecessor.pid)) return;
-  const killed = await host.reapInstance(predecessor.instance_id);
+  let killed = 0;
+  for (const backend of backends.values()) killed += await backend.reapInstance(predecessor.instance_id);
   log.warn({ instance_id: predecessor.instance_id, pid: predecessor.pid, killed_processes: killed }, 'reaped the processes of a crashed predecessor');
 }
+

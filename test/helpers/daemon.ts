@@ -107,6 +107,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   if (opts.socketPath !== null) args.push('--socket-path', socketPath);
   if (opts.allowRoot !== false) args.push('--allow-root');
   args.push('--log-level', 'debug', ...(opts.flags ?? []));
+  // Isolated tiers cost a health check (a sandbox, a container) at every start: only where a test asks.
+  const tiersGiven = (opts.flags ?? []).includes('--tiers') || opts.env?.TRL_TIERS !== undefined;
+  if (!tiersGiven) args.push('--tiers', 'host');
   const proc = spawn(process.execPath, args, {
     cwd: dir,
     env,

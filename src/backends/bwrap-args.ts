@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+
+/**
+ * The bubblewrap argument list of one sandbox, built as data from what the
+ * host has (DESIGN §7). Nothing here touches the filesystem: `probe` answers
+ * what a path is, so the layout is unit-tested without a sandbox.
+ *
+ * Layout: the system (/usr, /etc, /opt and the /bin, /lib… links) read-only;
+ * the daemon user's home read-only with its secret stores hidden; the
+ * workspace read-write with its .git/hooks and shell rc files read-only;
+ * private /tmp, /run, /proc and /dev; no network unless asked; own pid, ipc
+ * and uts namespaces; a new terminal session; no capabilities.
+ */
+export type PathKind = 'dir' | 'file' | 'symlink' | null;
+
+export interface HostProbe {
+  kind(path: string): PathKind;
+  /** Target of a symlink (as written in the link). */
+  readlink(path: string): string;
+  /** The path with every symlink resolved. */
+  realpath(path: string): string;
+}
+
+export interface SandboxLayout {
+  workspace: string;
+  network: boolean;
+  /** The daemon user's home ('' or '/' for none). */
+  home: string;
+  /** Running as root: drop every capability explicitly. Otherwise bwrap makes a user namespace. */
+  root: boolean;
+  /** More paths to hide (env file, logs, runtime directory, operator's list). */
+  hide: string[];
+  /** Descriptor bwrap writes its JSON info (the sandbox's pid) to. */
+  infoFd: number;
+  /** Size cap of the private /tmp, in bytes. */
+  tmpBytes: number;
+  /** An empty regular file mounted over hidden files (/dev/null would not open: bwrap mounts are nodev). */
+  emptyFile: string;
+}
+
+/** Credential stores under $HOME that no sandboxed command may read. */
+export const HOME_SECRET_STORES = [
+  '.ssh',
+  '.aws',
+  '.azure',
+  '.config/gcloud',
+  '.config/gh',
+  '.config/hub',
+  '.docker',
+  '.kube',
+  '.gnupg',
+  '.password-store',
+  '.local/share/keyrings',
+  '.terraform.d',
+  '.vault-token',
+  '.netrc',
+  '.npmrc',
+  '.pypirc',
+  '.git-credentials',
+  '.pgpass',
+  '.my.cnf',
+] as const;
+
+/** System files that hold credentials even though /etc is otherwise readable. */
+const SYSTEM_SECRETS = ['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-', '/etc/sudoers', '/etc/ssh'];
+
+/** Files in the workspace a command could plant to run code later as the user: kept read-only. */
+export const WORKSPACE_READ_ONLY = ['.git/hooks', '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin', '.envrc'] as const;
+
+const SYSTEM_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/** The `bwrap` arguments up to (not including) `--` and the program. */
+export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
+  const a: string[] = [
+    '--die-with-parent',
+    '--new-session',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'trl-sandbox',
+  ];
+  if (!layout.network) a.push('--unshare-net');
+  if (layout.root) a.push('--cap-drop', 'ALL');
+  else a.push('--unshare-user');
+
+  a.push('--ro-bind', '/usr', '/usr');
+  for (const p of SYSTEM_LINKS) {
+    const kind = probe.kind(p);
+    if (kind === 'symlink') a.push('--symlink', probe.readlink(p), p);
+    else if (kind === 'dir') a.push('--ro-bind', p, p);
+  }
+  a.push('--ro-bind', '/etc', '/etc');
+  for (const p of ['/opt', '/srv']) if (probe.kind(p) === 'dir') a.push('--ro-bind', p, p);
+  a.push('--proc', '/proc', '--dev', '/dev');
+  a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
+  // /run holds the trl socket, docker.sock and D-Bus: none of it belongs in a sandbox.
+  a.push('--tmpfs', '/run', '--dir', '/var', '--symlink', '../tmp', '/var/tmp');
+  if (layout.network && probe.kind('/run/systemd/resolve') === 'dir') a.push('--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve');
+
+  const home = layout.home !== '/' ? layout.home : '';
+  if (home && probe.kind(home) === 'dir') a.push('--ro-bind', home, home);
+  a.push('--bind', layout.workspace, layout.workspace);
+  // Hidden after the workspace is bound, so a workspace that contains them hides them too.
+  const hidden = [...SYSTEM_SECRETS, ...(home ? HOME_SECRET_STORES.map((s) => join(home, s)) : []), ...layout.hide];
+  for (const p of hidden) hide(a, p, probe, layout.emptyFile);
+  for (const rel of WORKSPACE_READ_ONLY) {
+    const p = join(layout.workspace, rel);
+    const kind = probe.kind(p);
+    if (kind === 'dir' || kind === 'file') a.push('--ro-bind', p, p);
+  }
+  a.push('--chdir', '/', '--info-fd', String(layout.infoFd));
+  return a;
+}
+
+/** A directory becomes an empty read-only tmpfs, a file reads as empty. */
+function hide(a: string[], path: string, probe: HostProbe, emptyFile: string): void {
+  let kind = probe.kind(path);
+  // A store that is a link (~/.ssh -> /data/keys) is hidden where it points.
+  if (kind === 'symlink') {
+    path = probe.realpath(path);
+    kind = probe.kind(path);
+  }
+  if (kind === 'dir') a.push('--perms', '0555', '--tmpfs', path, '--remount-ro', path);
+  else if (kind === 'file') a.push('--ro-bind', emptyFile, path);
+}

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import type { Requirement, TierName } from '../backends/backend.js';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { addConfigFlags, configFlagValues } from './config-flags.js';
+import { EXIT } from './exit-codes.js';
+import { printJson, warn } from './output.js';
+
+const HELP_AFTER = `
+Checks this machine without a running daemon: for each tier of --tiers, what it
+needs, what is present, whether its health check (a real sandbox, a real
+container) passes, and how processes are tracked and limits enforced. Takes the
+same settings as trl serve (flags and TRL_* variables). Exit status 0 when the
+default tier (--runtime) works, 1 when it does not, 2 on bad settings.`;
+
+interface TierReport {
+  tier: TierName;
+  available: boolean;
+  isolated: boolean;
+  detail: string;
+  requirements: Requirement[];
+  enforcement: { process_tracking: string; limits: string; detail: string };
+}
+
+/** `trl doctor`: what each tier needs, what is present, what is enforced. */
+export function registerDoctorCommand(program: Command): void {
+  const cmd = program
+    .command('doctor')
+    .description('check what each isolation tier needs and has on this machine (no daemon needed)')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', HELP_AFTER);
+  addConfigFlags(cmd);
+  cmd.action(async (opts: { json?: boolean }, self: Command) => {
+    process.exitCode = await doctor(self, opts.json ?? false);
+  });
+}
+
+async function doctor(cmd: Command, json: boolean): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(configFlagValues(cmd), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) warn(problem);
+    return EXIT.USAGE;
+  }
+  const [{ HostBackend }, { newInstanceId }, { createBackends, closeBackends }, { defaultSocketPath }] = await Promise.all([
+    import('../backends/host.js'),
+    import('../backends/instance-id.js'),
+    import('../server/tiers.js'),
+    import('../protocol/transport.js'),
+  ]);
+  const instanceId = newInstanceId();
+  const host = new HostBackend(instanceId, config.cgroups);
+  const socketPath = config.socket_path ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
+  const backends = await createBackends(host, config, instanceId, socketPath);
+  const reports: TierReport[] = [];
+  try {
+    for (const [tier, b] of backends) {
+      const [health, requirements] = await Promise.all([b.healthCheck(), b.requirements?.() ?? Promise.resolve([])]);
+      reports.push({ tier, ...health, requirements, enforcement: b.enforcement() });
+    }
+  } finally {
+    await closeBackends(backends);
+  }
+  const ok = reports.find((r) => r.tier === config.runtime)?.available ?? false;
+  if (json) printJson({ default_runtime: config.runtime, ok, tiers: reports });
+  else process.stdout.write(format(reports, config.runtime, ok));
+  return ok ? EXIT.OK : EXIT.FAILURE;
+}
+
+function format(reports: TierReport[], main: TierName, ok: boolean): string {
+  let out = '';
+  for (const r of reports) {
+    out += `${r.tier}${r.tier === main ? ' (default)' : ''}: ${r.available ? 'available' : 'UNAVAILABLE'}${r.isolated ? ', isolated' : ', not isolated'}\n`;
+    out += `  health check: ${r.detail}\n`;
+    for (const q of r.requirements) {
+      out += `  ${q.present ? '[ok]  ' : q.optional ? '[opt] ' : '[MISSING]'} ${q.need}: ${q.found}\n`;
+    }
+    out += `  processes tracked by ${r.enforcement.process_tracking}; limits enforced by ${r.enforcement.limits}\n`;
+    out += `  ${r.enforcement.detail}\n\n`;
+  }
+  out += ok ? `the default tier '${main}' works: trl serve --runtime ${main} will start\n` : `the default tier '${main}' does not work: fix what is missing above, or pick another --runtime\n`;
+  return out;
+}

@@ -222,6 +222,39 @@ describe('sandbox tier and the daemon', () => {
     }
   });
 
+  it('works for a daemon run as an ordinary user (bubblewrap makes a user namespace)', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to start the daemon as another user');
+    const ws = makeTempDir('/tmp/trl-sbws-');
+    fs.chownSync(ws, 65534, 65534);
+    const d = await startDaemon({ uid: 65534, allowRoot: false, flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: ws } });
+    try {
+      const c = await connect(d);
+      const problem = sandboxProblem(await c.call('system.info', {}));
+      if (problem) {
+        c.close();
+        if (process.env.TRL_REQUIRE_TIERS === '1') assert.fail(problem);
+        return t.skip(problem);
+      }
+      const s = await c.call('session.create', { working_dir: ws });
+      const run = (command: string) => c.call('exec.run', { session_id: s.session_id, command, timeout_s: 20 });
+      const r = await run("id -u; echo a > f; cat f; echo t > /tmp/x; grep -E '^CapEff' /proc/self/status; ls /proc | grep -c '^[0-9]'");
+      assert.equal(r.exit_code, 0, r.stderr);
+      const [uid, a, cap, procs] = r.stdout.trim().split('\n');
+      assert.equal(uid, '65534');
+      assert.equal(a, 'a');
+      assert.match(cap!, /CapEff:\s+0+$/);
+      assert.ok(Number(procs) < 10);
+      assert.equal((await run('cat /tmp/x')).stdout, 't\n', '/tmp persists');
+      assert.notEqual((await run('echo x > /etc/x')).exit_code, 0);
+      assert.equal((await run('echo e > /dev/stderr')).stderr, 'e\n', '/dev/stderr reopens the real pipe');
+      await c.call('session.destroy', { session_id: s.session_id });
+      c.close();
+    } finally {
+      await d.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
   it('a daemon without the sandbox tier answers RUNTIME_UNAVAILABLE for it', async () => {
     const d = await startDaemon();
     const c = await connect(d);

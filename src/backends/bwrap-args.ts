@@ -93,7 +93,18 @@ export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
   }
   a.push('--ro-bind', '/etc', '/etc');
   for (const p of ['/opt', '/srv']) if (probe.kind(p) === 'dir') a.push('--ro-bind', p, p);
-  a.push('--proc', '/proc', '--dev', '/dev');
+  a.push('--proc', '/proc');
+  if (layout.root) a.push('--dev', '/dev');
+  else {
+    // bwrap's --dev mounts a devpts, which as an ordinary user makes it nest a second user
+    // namespace that owns nothing else: nsenter could not join the sandbox's mount, pid and net
+    // namespaces from there. A hand-built /dev has what commands use, without new ptys.
+    a.push('--tmpfs', '/dev');
+    for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);
+    a.push('--symlink', '/proc/self/fd', '/dev/fd');
+    ['stdin', 'stdout', 'stderr'].forEach((n, fd) => a.push('--symlink', `/proc/self/fd/${fd}`, `/dev/${n}`));
+    a.push('--tmpfs', '/dev/shm');
+  }
   a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
   // /run holds the trl socket, docker.sock and D-Bus: none of it belongs in a sandbox.
   a.push('--tmpfs', '/run', '--dir', '/var', '--symlink', '../tmp', '/var/tmp');

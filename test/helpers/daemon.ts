@@ -32,6 +32,8 @@ export interface StartOptions {
   dir?: string;
   /** Do not wait for the socket (for daemons expected to refuse to start). */
   noWait?: boolean;
+  /** Run the daemon as this uid (and gid), through setpriv; the test must run as root. */
+  uid?: number;
   /** Pass --allow-root (default true: CI runs as root). */
   allowRoot?: boolean;
 }
@@ -110,7 +112,12 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   // Isolated tiers cost a health check (a sandbox, a container) at every start: only where a test asks.
   const tiersGiven = (opts.flags ?? []).includes('--tiers') || opts.env?.TRL_TIERS !== undefined;
   if (!tiersGiven) args.push('--tiers', 'host');
-  const proc = spawn(process.execPath, args, {
+  if (opts.uid !== undefined) fs.chownSync(dir, opts.uid, opts.uid);
+  const [file, argv] =
+    opts.uid === undefined
+      ? [process.execPath, args]
+      : ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', process.execPath, ...args]];
+  const proc = spawn(file, argv, {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

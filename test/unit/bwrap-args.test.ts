@@ -105,6 +105,16 @@ describe('bwrapArgs', () => {
     assert.ok(find(a, '--ro-bind', '/work/proj/.bashrc', '/work/proj/.bashrc') > find(a, '--bind', '/work/proj', '/work/proj'));
   });
 
+  it('mounts a devpts /dev as root, and a hand-built /dev (no nested user namespace) otherwise', () => {
+    const asRoot = bwrapArgs({ ...base, root: true }, host);
+    assert.notEqual(find(asRoot, '--dev', '/dev'), -1);
+    const asUser = bwrapArgs(base, host);
+    assert.equal(find(asUser, '--dev', '/dev'), -1);
+    assert.notEqual(find(asUser, '--tmpfs', '/dev'), -1);
+    assert.notEqual(find(asUser, '--dev-bind', '/dev/null', '/dev/null'), -1);
+    assert.notEqual(find(asUser, '--symlink', '/proc/self/fd/2', '/dev/stderr'), -1);
+  });
+
   it('reports the sandbox pid on the info descriptor', () => {
     assert.notEqual(find(bwrapArgs({ ...base, infoFd: 7 }, host), '--info-fd', '7'), -1);
   });

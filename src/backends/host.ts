@@ -296,7 +296,7 @@ export class HostSession implements BackendSession {
     return this.processesNow(scope);
   }
 
-  private processesNow(scope: KillScope): number[] {
+  protected processesNow(scope: KillScope): number[] {
     if (this.trackingDir && scope.commandTag === null) {
       const pids = new Set(cgroupPids(this.trackingDir));
       // A leader killed before its prologue joined the cgroup is still found through its group.

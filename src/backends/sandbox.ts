@@ -3,7 +3,7 @@ import { accessSync, constants, lstatSync, mkdtempSync, readFileSync, readlinkSy
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Backend, BackendSession, Enforcement, Requirement, SessionLimits, SessionOptions, SpawnSpec, TierHealth } from './backend.js';
+import type { Backend, BackendSession, Enforcement, KillScope, Requirement, SessionLimits, SessionOptions, SpawnedProcess, SpawnSpec, TierHealth } from './backend.js';
 import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
 import { fifoDirPrefix } from './fifo-pool.js';
 import { HostSession, type HostBackend, type Launch } from './host.js';
@@ -150,6 +150,14 @@ export class SandboxBackend implements Backend {
 }
 
 class SandboxSession extends HostSession {
+  /**
+   * Each command's leader: the nsenter that forked the command into the pid
+   * namespace and waits for it, exiting with its status (or its signal). It is
+   * never signalled itself — a kill would report nsenter's death instead of the
+   * command's, and orphan the command — it ends when the command does.
+   */
+  private readonly launchers = new Set<number>();
+
   private constructor(
     backend: HostBackend,
     tag: string,
@@ -195,6 +203,18 @@ class SandboxSession extends HostSession {
       `exec ${shellQuote(nsenter!)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
       `${shellQuote(setpriv!)} --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"`;
     return this.prologue ? `${this.prologue}\n${enter}` : enter;
+  }
+
+  override async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const proc = await super.spawn(spec);
+    this.launchers.add(proc.pid);
+    void proc.exited.then(() => this.launchers.delete(proc.pid));
+    return proc;
+  }
+
+  protected override processesNow(scope: KillScope): number[] {
+    const pids = super.processesNow(scope);
+    return this.launchers.size === 0 ? pids : pids.filter((p) => !this.launchers.has(p));
   }
 
   override describe(): Record<string, string> {

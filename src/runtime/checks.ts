@@ -50,3 +50,12 @@ export function resolveProgram(name: string, pathVar: string | undefined, cwd: s
   }
   return null;
 }
+
+/** Whether `dir` is a directory on the host (a container path usually is not). */
+export function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -12,7 +12,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { z } from 'zod';
 import type { InfoResult, StatsResult } from '../protocol/system.js';
 import { signalNumber } from '../backends/signals.js';
-import { invalidParam, requireDirectory, requireExecutable } from './checks.js';
+import { invalidParam, isDirectory, requireDirectory, requireExecutable } from './checks.js';
 import { Command } from './command.js';
 import { commandInfo } from './command-info.js';
 import { commandSpec } from './command-spec.js';
@@ -98,8 +98,9 @@ export class Runtime {
     const defaultCwd = this.config.default_working_dir ?? process.cwd();
     const cwd = params.working_dir ?? defaultCwd;
     if (backend.hostPaths || params.working_dir === undefined) requireDirectory('working_dir', cwd);
-    // The workspace is always a host directory: isolated tiers mount it.
-    const workspace = params.workspace ?? (backend.hostPaths || params.working_dir === undefined ? cwd : defaultCwd);
+    // The workspace is always a host directory (isolated tiers mount it): working_dir by default,
+    // unless that is a path only the container has (/app of an image), then the default directory.
+    const workspace = params.workspace ?? (backend.hostPaths || isDirectory(cwd) ? cwd : defaultCwd);
     if (params.workspace !== undefined) requireDirectory('workspace', workspace);
     if (tier !== 'host' && workspace === '/') {
       throw invalidParam('workspace', "'/' as the workspace of an isolated session would make the whole filesystem writable; pass a project directory");

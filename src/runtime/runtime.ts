@@ -133,6 +133,14 @@ export class Runtime {
       this.sessions.delete(session.id);
       throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tier}' session: ${(err as Error).message}`, { runtime: tier });
     }
+    if (session.destroying || this.draining) {
+      // Destroyed (shutdown, session.destroy) while its sandbox or container was starting: that
+      // destroy found nothing to kill, so this one must, or the sandbox/container outlives it.
+      await session.backend.destroy(0, []).catch(() => undefined);
+      this.sessions.delete(session.id);
+      this.refuseWhenDraining();
+      throw this.sessionNotFound(session.id);
+    }
     session.state = 'idle';
     const envKeys = Object.keys(params.env ?? {});
     this.log.info({ session_id: session.id, runtime: tier, network, ...session.backend.describe(), env_keys: envKeys, ephemeral }, 'session created');

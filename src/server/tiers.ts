@@ -18,9 +18,8 @@ export async function createBackends(host: HostBackend, config: Config, instance
     backends.set('sandbox', new SandboxBackend(host, { hide }));
   }
   if (config.tiers.includes('docker')) {
-    // DOCKER-WIRING const { DockerBackend } = await import('../backends/docker.js');
-    // DOCKER-WIRING backends.set('docker', new DockerBackend({ instanceId, config }));
-    void instanceId;
+    const { DockerBackend } = await import('../backends/docker.js');
+    backends.set('docker', new DockerBackend({ instanceId, config }));
   }
   return backends;
 }

@@ -1,0 +1,114 @@
+import type Docker from 'dockerode';
+import type { SessionLimits } from './backend.js';
+
+/**
+ * The container of one docker session, as data (unit-tested without an
+ * engine). What a container is created with is readable by anyone who can run
+ * `docker inspect`, so it never holds an environment value: variables travel
+ * with each exec instead.
+ */
+export const LABEL_INSTANCE = 'dev.trl.instance';
+export const LABEL_SESSION = 'dev.trl.session';
+/** The machine of the daemon: a remote engine may serve daemons on other machines, whose pids mean nothing here. */
+export const LABEL_HOST = 'dev.trl.host';
+/** Where the session's FIFO directory (state capture) appears inside the container. */
+export const FIFO_MOUNT = '/.trl';
+/**
+ * The container's main process only holds it open; commands are execs. Under
+ * `Init` (docker-init as pid 1) it gets signals forwarded and orphans reaped.
+ * `sleep` with the largest 32-bit argument exists in busybox and coreutils alike.
+ */
+export const HOLDER = ['sleep', '2147483647'];
+/** docker-init (pid 1) and the holder: counted by the container's pids limit, not the session's. */
+export const HOLDER_PIDS = 2;
+const NANO_CPUS_PER_CPU = 1e9;
+
+/** What a warm container must match to be handed to a session. */
+export interface ContainerShape {
+  image: string;
+  /** Docker network name, or null for none. */
+  network: string | null;
+  /** Host directory bind-mounted read-write at the same path. */
+  workspace: string;
+  /** USER, UID or UID:GID the container (and its execs) run as. */
+  user: string;
+}
+
+export interface ContainerInput extends ContainerShape {
+  instanceId: string;
+  /** Names the daemon's machine (LABEL_HOST). */
+  host: string;
+  /** The session's tag, or `pool-<n>` for a warm container not yet handed out. */
+  sessionTag: string;
+  limits: SessionLimits;
+  /** Host directory of this container's state FIFOs (mounted read-only at FIFO_MOUNT). */
+  fifoDir: string;
+}
+
+export function containerName(instanceId: string, sessionTag: string): string {
+  return `trl-${instanceId.slice(0, 8)}-${sessionTag}`;
+}
+
+/** Same-named fields of the create's HostConfig and of `container.update`. */
+export interface ResourceLimits {
+  Memory?: number;
+  MemorySwap?: number;
+  NanoCpus?: number;
+  PidsLimit?: number;
+}
+
+/**
+ * Memory (swap capped at the same value, so it cannot be escaped by swapping),
+ * CPU (100 % = one CPU) and pids (plus the container's own two processes).
+ */
+export function resourceLimits(limits: SessionLimits): ResourceLimits {
+  const r: ResourceLimits = {};
+  if (limits.memory_bytes !== undefined) {
+    r.Memory = limits.memory_bytes;
+    r.MemorySwap = limits.memory_bytes;
+  }
+  if (limits.cpu_percent !== undefined) r.NanoCpus = Math.max(1e7, Math.round((limits.cpu_percent / 100) * NANO_CPUS_PER_CPU));
+  if (limits.pids !== undefined) r.PidsLimit = limits.pids + HOLDER_PIDS;
+  return r;
+}
+
+/** Per-process rlimits can only be set when a container is created (not by `update`). */
+export function ulimits(limits: SessionLimits): { Name: string; Soft: number; Hard: number }[] {
+  const out: { Name: string; Soft: number; Hard: number }[] = [];
+  if (limits.cpu_s !== undefined) out.push({ Name: 'cpu', Soft: limits.cpu_s, Hard: limits.cpu_s });
+  if (limits.nofile !== undefined) out.push({ Name: 'nofile', Soft: limits.nofile, Hard: limits.nofile });
+  return out;
+}
+
+export function containerConfig(i: ContainerInput): Docker.ContainerCreateOptions {
+  const limitsNow = ulimits(i.limits);
+  return {
+    name: containerName(i.instanceId, i.sessionTag),
+    Image: i.image,
+    // Both set, so neither the image's ENTRYPOINT nor its CMD runs.
+    Entrypoint: [HOLDER[0]!],
+    Cmd: HOLDER.slice(1),
+    User: i.user,
+    WorkingDir: i.workspace,
+    Labels: { [LABEL_INSTANCE]: i.instanceId, [LABEL_SESSION]: i.sessionTag, [LABEL_HOST]: i.host },
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    HostConfig: {
+      Init: true,
+      NetworkMode: i.network ?? 'none',
+      // Mounts rather than Binds: paths may hold ':', and a missing source is an error instead of
+      // a directory the engine creates as root. FIFOs stay writable on a read-only mount.
+      Mounts: [
+        { Type: 'bind', Source: i.workspace, Target: i.workspace, ReadOnly: false },
+        { Type: 'bind', Source: i.fifoDir, Target: FIFO_MOUNT, ReadOnly: true },
+      ],
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ...resourceLimits(i.limits),
+      ...(limitsNow.length > 0 ? { Ulimits: limitsNow } : {}),
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { WRAPPER_SCRIPT } from './docker-exec.js';
+import { scanProcesses, selectTree } from './process-table.js';
+import { signalAll, sleep } from './signals.js';
+
+const POLL_MS = 10;
+const KILL_WAIT_MS = 3000;
+
+/**
+ * The fallback tree kill, from the daemon's side, for when no exec can start
+ * in the container — its pids limit is exhausted, which is exactly when a kill
+ * matters. With the engine on this machine a container's processes are host
+ * processes carrying the same tracking tag, so the host tier's /proc scan
+ * finds them (given the right to read their environment: root, or the same
+ * uid). The exec wrappers are spared, as in the container (docker-kill.ts).
+ * With a remote engine it finds nothing; destroying the session still works.
+ */
+export class HostSideKill {
+  constructor(private readonly tagPrefix: string) {}
+
+  /** Host pids in scope: one command's tagged tree, or all of the session's. */
+  processes(commandTag: string | null): number[] {
+    const tag = this.tagPrefix + (commandTag ?? '');
+    const matches = commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
+    return selectTree(scanProcesses(), matches).filter((pid) => !isWrapper(pid));
+  }
+
+  signal(commandTag: string | null, signal: NodeJS.Signals): number {
+    return signalAll(this.processes(commandTag), signal);
+  }
+
+  async terminate(commandTag: string | null, graceMs: number): Promise<number> {
+    const seen = new Set<number>();
+    const round = (signal: NodeJS.Signals) => {
+      const pids = this.processes(commandTag);
+      for (const p of pids) seen.add(p);
+      signalAll(pids, signal);
+      return pids.length;
+    };
+    if (graceMs > 0 && round('SIGTERM') > 0) {
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && this.processes(commandTag).length > 0) await sleep(POLL_MS);
+    }
+    const deadline = Date.now() + KILL_WAIT_MS;
+    while (round('SIGKILL') > 0 && Date.now() < deadline) await sleep(POLL_MS);
+    return seen.size;
+  }
+}
+
+function isWrapper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[2] === WRAPPER_SCRIPT;
+  } catch {
+    return false;
+  }
+}

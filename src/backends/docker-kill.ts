@@ -1,0 +1,186 @@
+import type Docker from 'dockerode';
+import { TAG_VAR } from './process-table.js';
+import type { EngineEvents } from './docker-events.js';
+import { execArgv, startExec } from './docker-exec.js';
+import type { FifoDir } from './docker-fifo.js';
+import { SpawnError } from './host.js';
+
+/** Poll interval of the script (`sleep 0.05`). */
+export const TICK_MS = 50;
+/** SIGKILL rounds at most before the script gives up (about 3 s). */
+const KILL_ROUNDS = 60;
+/** The killer's whole environment: no tag (it must not find itself), the standard PATH for grep, tr, sleep. */
+const KILLER_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** How long the daemon waits for a kill exec beyond its grace time. */
+const EXEC_SLACK_MS = 10_000;
+
+/**
+ * Tree kill inside a container. The engine has no call to kill an exec, and
+ * a remote engine's processes are not in our /proc, so a short exec (as the
+ * session's user) walks the container's /proc. A command's tree is the
+ * processes whose environment holds its tracking tag exactly, plus all their
+ * descendants by parent pid (processes that scrubbed their environment); the
+ * whole session's is every process of the container but its init (pid 1) and
+ * holder (the oldest child of pid 1). Always spared: the script itself and
+ * its children, and the exec main processes (parent pid 0 in the container:
+ * trl's wrappers, docker-exec.ts), which report their command's exit status
+ * once their child is gone and then exit.
+ *
+ * POSIX sh only, so it runs in busybox and Debian images alike: one grep for
+ * all tags (a basic regex: busybox's `grep -F` stops at the NUL bytes of an
+ * environ file; tags hold no regex characters) and one `tr` per candidate for
+ * the exact match. Parameters come as arguments: the script is constant.
+ *
+ *   $1 needle (`__TRL_TAG=<tag>`)  $2 exact|session  $3 list|signal|terminate
+ *   $4 signal name (signal) or grace in ticks (terminate)  $5 SIGKILL rounds
+ *
+ * It answers on fd 3, ending with `done`: it runs under the command wrapper,
+ * detached, and its answer comes through the control FIFO — the engine closes
+ * an exec's output streams only in turn with the container's other exits, up
+ * to 2 s each. No `done` means it could not run (no fork left in the pids limit).
+ */
+export const KILL_SCRIPT = `
+needle=$1 mode=$2 action=$3 arg=$4 rounds=\${5:-0}
+self=$$
+nl='
+'
+nap() { sleep 0.05 2>/dev/null || sleep 1; }
+# Sets found to " pid pid … ": the live processes in scope, less the spared ones.
+inscope() {
+  table='' wrappers=' ' holder='' hstart=''
+  for s in /proc/[0-9]*/stat; do
+    { read -r line <"$s"; } 2>/dev/null || continue
+    p=\${s#/proc/}; p=\${p%/stat}
+    set -- \${line##*) }
+    [ "$1" = Z ] || [ "$p" = "$self" ] || [ "$p" = 1 ] || [ "$2" = "$self" ] && continue
+    [ "$2" = 0 ] && wrappers="$wrappers$p "
+    if [ "$2" = 1 ] && [ -n "\${20}" ] && { [ -z "$hstart" ] || [ "\${20}" -lt "$hstart" ]; }; then holder=$p hstart=\${20}; fi
+    table="$table$p $2$nl"
+  done
+  tagged=' '
+  if [ "$mode" = exact ]; then
+    for f in $(grep -l -s -e "$needle" /proc/[0-9]*/environ 2>/dev/null); do
+      p=\${f#/proc/}; p=\${p%/environ}
+      e=$nl$(tr '\\0' '\\n' <"$f" 2>/dev/null)$nl
+      case $e in *"$nl$needle$nl"*) tagged="$tagged$p " ;; esac
+    done
+  fi
+  all=' '
+  IFS=$nl
+  for row in $table; do
+    p=\${row% *}
+    if [ "$mode" = exact ]; then
+      case $tagged in *" $p "*) all="$all$p " ;; esac
+    elif [ "$p" != "$holder" ]; then
+      all="$all$p "
+    fi
+  done
+  grew=1
+  while [ "$mode" = exact ] && [ $grew = 1 ]; do
+    grew=0
+    for row in $table; do
+      case $all in *" \${row#* } "*) case $all in *" \${row% *} "*) ;; *) all="$all\${row% *} "; grew=1 ;; esac ;; esac
+    done
+  done
+  unset IFS
+  found=' '
+  for p in $all; do
+    case $wrappers in *" $p "*) ;; *) found="$found$p " ;; esac
+  done
+}
+seen=' '
+n=0
+# hit SIG all|new: signal the processes in scope (new: only those not signalled before)
+hit() {
+  for p in $found; do
+    case $seen in
+      *" $p "*) [ "$2" = new ] && continue ;;
+      *) seen="$seen$p "; n=$((n + 1)) ;;
+    esac
+    kill -s "$1" "$p" 2>/dev/null
+  done
+}
+case $action in
+  list) inscope; for p in $found; do echo "$p"; done >&3 ;;
+  signal) inscope; c=0; for p in $found; do kill -s "$arg" "$p" 2>/dev/null && c=$((c + 1)); done; echo "$c" >&3 ;;
+  terminate)
+    inscope
+    ticks=$arg
+    if [ "$ticks" -gt 0 ] && [ "$found" != ' ' ]; then
+      hit TERM all
+      while [ "$ticks" -gt 0 ]; do
+        nap; inscope
+        [ "$found" = ' ' ] && break
+        hit TERM new
+        ticks=$((ticks - 1))
+      done
+    fi
+    while [ "$rounds" -gt 0 ]; do
+      [ "$found" = ' ' ] && break
+      hit KILL all
+      nap; inscope
+      rounds=$((rounds - 1))
+    done
+    echo "$n" >&3 ;;
+esac
+echo done >&3
+`;
+
+/** The killer could not run (no exec could start: typically no fork left in the pids limit). */
+export class KillerFailed extends Error {}
+
+export type KillAction = { kind: 'list' } | { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'terminate'; graceMs: number };
+
+/** The killer's argv for processes of `tag` (`<instance>:<session>:<command>`), or every command of the session when `commandTag` is null. */
+export function killArgv(sessionPrefix: string, commandTag: string | null, action: KillAction): string[] {
+  const needle = `${TAG_VAR}=${sessionPrefix}${commandTag ?? ''}`;
+  const mode = commandTag === null ? 'session' : 'exact';
+  const [verb, arg, rounds] =
+    action.kind === 'list'
+      ? ['list', '', '0']
+      : action.kind === 'signal'
+        ? ['signal', action.signal.replace(/^SIG/, ''), '0']
+        : ['terminate', String(Math.ceil(action.graceMs / TICK_MS)), String(KILL_ROUNDS)];
+  return ['/bin/sh', '-c', KILL_SCRIPT, 'trl-kill', needle, mode, verb, arg, rounds];
+}
+
+/** Run the killer in `container` as `user`; resolves to the lines it answered. */
+export async function runKiller(
+  container: Docker.Container,
+  opts: { user: string; events: EngineEvents; fifos: FifoDir },
+  killer: string[],
+  graceMs: number,
+): Promise<string[]> {
+  const ctl = await opts.fifos.open();
+  const chunks: Buffer[] = [];
+  ctl.state.on('data', (c: Buffer) => chunks.push(c));
+  const answered = new Promise<void>((r) => ctl.state.once('end', r));
+  let run;
+  try {
+    run = await startExec(
+      container,
+      { argv: execArgv({ kind: 'argv', argv: killer }, { controlFifo: ctl.containerPath, state: true, unset: [] }), env: [KILLER_PATH], cwd: '/', user: opts.user, stdin: false, tty: null, detach: true },
+      opts.events,
+    );
+  } catch (err) {
+    ctl.release();
+    if (err instanceof SpawnError && err.code === 'ESRCH') throw err; // the container is gone
+    throw new KillerFailed(`the in-container kill exec could not start: ${(err as Error).message}`);
+  }
+  // A killer that never ran leaves the FIFO without a writer once the daemon lets go of its end.
+  void run.exitCode.then(() => ctl.release());
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KillerFailed('the in-container kill did not finish in time')), graceMs + EXEC_SLACK_MS);
+  });
+  try {
+    await Promise.race([answered, timeout]);
+  } finally {
+    clearTimeout(timer);
+    run.stopWatching();
+    ctl.release();
+  }
+  const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+  if (lines.pop() !== 'done') throw new KillerFailed('the in-container kill exec could not run');
+  return lines;
+}

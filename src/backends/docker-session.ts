@@ -1,0 +1,363 @@
+import type Docker from 'dockerode';
+import { constants } from 'node:os';
+import { Writable } from 'node:stream';
+import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from './backend.js';
+import { HOLDER_PIDS } from './docker-container.js';
+import { isGone } from './docker-errors.js';
+import type { EngineEvents } from './docker-events.js';
+import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './docker-exec.js';
+import type { FifoDir } from './docker-fifo.js';
+import { HostSideKill } from './docker-host-kill.js';
+import { killArgv, runKiller, type KillAction } from './docker-kill.js';
+import { SpawnError } from './host.js';
+import { TAG_VAR } from './process-table.js';
+import { sleep } from './signals.js';
+
+/** After a kill, how long an exec in scope may take to be reported dead before the kill runs again (it may not have started yet). */
+const EXIT_WAIT_MS = 500;
+const KILL_ATTEMPTS = 3;
+/**
+ * How long after the exit status the output may still take to reach its end
+ * marker. The marker normally follows within milliseconds; it never comes
+ * when the wrapper was killed (then usually the connection ends instead).
+ */
+const OUTPUT_WAIT_MS = 2000;
+/** Attempts at one terminal resize the engine refuses (the exec may not be started yet), and the pause between them. */
+const RESIZE_ATTEMPTS = 3;
+const RESIZE_RETRY_MS = 20;
+
+/** A started container and what its sessions need to know about it. */
+export interface StartedContainer {
+  container: Docker.Container;
+  fifos: FifoDir;
+  image: string;
+  /** Names of variables the image (and engine) put into every exec, which a session may not have. */
+  imageEnvKeys: string[];
+}
+
+export interface DockerSessionContext {
+  events: EngineEvents;
+  user: string;
+  instanceId: string;
+  /** Called once the container is gone (the backend forgets the session). */
+  onDestroyed(session: DockerSession): void;
+}
+
+interface ExecEntry {
+  /** A signal of ours was sent to its tree: an exit code 128+N means signal N. */
+  signalled: boolean;
+  exited: Promise<unknown>;
+}
+
+/**
+ * One docker session: a container whose main process only holds it open.
+ * Each command is an exec carrying the session's environment and tracking
+ * tag; its tree is found and killed from inside the container (docker-kill).
+ */
+export class DockerSession implements BackendSession {
+  private readonly running = new Map<string, ExecEntry>();
+  /** Commands that have exited but whose exit the engine's event stream has not reported yet (see oomKills). */
+  private readonly unreported = new Set<Promise<void>>();
+  /** The OOM count oomKills() last answered. */
+  private oomAnswered = 0;
+  private destroyed: Promise<number> | null = null;
+  private readonly prefix: string;
+  private readonly hostSide: HostSideKill;
+
+  constructor(
+    private readonly ctx: DockerSessionContext,
+    private readonly c: StartedContainer,
+    readonly tag: string,
+  ) {
+    this.prefix = `${ctx.instanceId}:${tag}:`;
+    this.hostSide = new HostSideKill(this.prefix);
+  }
+
+  describe(): Record<string, string> {
+    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image };
+  }
+
+  async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const ctl = await this.c.fifos.open();
+    const keep = (k: string) => k in spec.env || (spec.pty !== undefined && k === 'TERM');
+    const endMarker = newEndMarker();
+    const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+    env.push(`${TAG_VAR}=${this.prefix}${spec.commandTag}`);
+    let run;
+    try {
+      run = await startExec(
+        this.c.container,
+        {
+          argv: execArgv(spec.program, {
+            controlFifo: ctl.containerPath,
+            state: spec.stateFd,
+            tty: spec.pty !== undefined,
+            endMarker,
+            unset: this.c.imageEnvKeys.filter((k) => !keep(k)),
+          }),
+          env,
+          cwd: spec.cwd,
+          user: this.ctx.user,
+          stdin: spec.stdin === 'pipe',
+          tty: spec.pty ?? null,
+          endMarker,
+        },
+        this.ctx.events,
+      );
+    } catch (err) {
+      ctl.release();
+      throw err;
+    }
+    // The wrapper's trailer tells the exit as soon as it happens; the engine's report
+    // (exec_die, inspection) is the fallback for a wrapper that was SIGKILLed or never ran.
+    const exitCode = new Promise<number | null>((resolve) => {
+      void ctl.exitCode.then((code) => (code !== null ? resolve(code) : run.poke()));
+      void run.exitCode.then(resolve);
+    });
+    const entry: ExecEntry = { signalled: false, exited: exitCode };
+    this.running.set(spec.commandTag, entry);
+    const oomBefore = this.ctx.events.oomKills(this.c.container.id);
+    const exited = exitCode.then(async (code) => {
+      this.running.delete(spec.commandTag);
+      run.stopWatching();
+      ctl.release();
+      const reported = run.reported.then(() => void this.unreported.delete(reported));
+      this.unreported.add(reported);
+      // The status came through the FIFO, but the output is still on its way through the engine,
+      // and the runtime reads only briefly after `exited`: resolve once the output has ended.
+      await run.outputEnded(OUTPUT_WAIT_MS);
+      // 137 is also the kernel's OOM kill (the engine reports it as an event), not an exit of the command's own;
+      // the event may still be on its way (see oomKills).
+      if (code === 128 + 9 && !entry.signalled) await settledWithin(run.reported, ENGINE_REPORT_MS);
+      const oomKilled = code === 128 + 9 && this.ctx.events.oomKills(this.c.container.id) > oomBefore;
+      return exitStatus(code, entry.signalled || oomKilled);
+    });
+    const proc: SpawnedProcess = {
+      pid: 0,
+      stdin: run.stdin,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      state: spec.stateFd ? ctl.state : null,
+      exited,
+    };
+    if (spec.pty) {
+      const terminal = new TerminalSize(run, spec.pty);
+      proc.resize = (cols, rows) => terminal.set(cols, rows);
+      // The engine may take the first resize before the process exists: repeat it once the wrapper runs.
+      void ctl.started.then(() => terminal.reapply());
+      if (run.stdin) proc.stdin = terminal.after(run.stdin);
+    }
+    return proc;
+  }
+
+  private killerOpts() {
+    return { user: this.ctx.user, events: this.ctx.events, fifos: this.c.fifos };
+  }
+
+  private inScope(scope: KillScope): ExecEntry[] {
+    if (scope.commandTag === null) return [...this.running.values()];
+    const e = this.running.get(scope.commandTag);
+    return e ? [e] : [];
+  }
+
+  /** Run the in-container killer; null when it could not run (then the host-side fallback acts). */
+  private async inContainer(scope: KillScope, action: KillAction): Promise<string[] | null> {
+    if (this.destroyed) return [];
+    const graceMs = action.kind === 'terminate' ? action.graceMs : 0;
+    try {
+      return await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, scope.commandTag, action), graceMs);
+    } catch (err) {
+      // The container went away (destroyed meanwhile): nothing is left to find or kill.
+      if ((err instanceof SpawnError && err.code === 'ESRCH') || isGone(err)) return [];
+      return null;
+    }
+  }
+
+  async processes(scope: KillScope): Promise<number[]> {
+    const lines = await this.inContainer(scope, { kind: 'list' });
+    return lines ? lines.map(Number).filter((n) => n > 0) : this.hostSide.processes(scope.commandTag);
+  }
+
+  async signal(scope: KillScope, signal: NodeJS.Signals): Promise<number> {
+    for (const e of this.inScope(scope)) e.signalled = true;
+    const lines = await this.inContainer(scope, { kind: 'signal', signal });
+    return lines ? Number(lines[0] ?? 0) : this.hostSide.signal(scope.commandTag, signal);
+  }
+
+  async terminate(scope: KillScope, graceMs: number): Promise<number> {
+    let killed = 0;
+    for (let attempt = 0; attempt < KILL_ATTEMPTS; attempt++) {
+      const execs = this.inScope(scope);
+      for (const e of execs) e.signalled = true;
+      const grace = attempt === 0 ? graceMs : 0;
+      const lines = await this.inContainer(scope, { kind: 'terminate', graceMs: grace });
+      killed += lines ? Number(lines[0] ?? 0) : await this.hostSide.terminate(scope.commandTag, grace);
+      // An exec started a moment ago may not have had a process yet when the killer looked.
+      if (execs.length === 0 || this.destroyed) break;
+      const allGone = await Promise.race([Promise.all(execs.map((e) => e.exited)).then(() => true), sleep(EXIT_WAIT_MS).then(() => false)]);
+      if (allGone) break;
+    }
+    return killed;
+  }
+
+  async usage(): Promise<SessionUsage> {
+    try {
+      const s = (await this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as ContainerStats;
+      const stats = s.memory_stats?.stats ?? {};
+      const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
+      return {
+        memory_bytes: Math.max(0, (s.memory_stats?.usage ?? 0) - inactive),
+        pids: Math.max(0, (s.pids_stats?.current ?? HOLDER_PIDS) - HOLDER_PIDS),
+        cpu_s: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+      };
+    } catch {
+      return { memory_bytes: 0, pids: 0, cpu_s: 0 };
+    }
+  }
+
+  /**
+   * The engine's OOM events come late: it handles a container's events one
+   * after another (writing the container's state to disk for each OOM), and
+   * one kill can come as a burst of OOM notifications (dozens under cgroup
+   * v1), so the last of them can arrive after the command has exited and been
+   * answered — and would then count toward the next command (the runtime
+   * compares the count before a command's start and after its exit). So once
+   * OOM events are coming in (the count moved since the last answer), wait
+   * until the engine has reported the exit (`exec_die`) of every command that
+   * has exited: a container's events come in order, so every OOM event from
+   * before those exits has arrived by then. That is milliseconds, or up to
+   * ENGINE_REPORT_MS when a background process holds an exited command's
+   * output open; and no OOM, no wait.
+   */
+  async oomKills(): Promise<number> {
+    const id = this.c.container.id;
+    if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
+      await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);
+    }
+    const counted = this.ctx.events.oomKills(id);
+    this.oomAnswered = counted;
+    if (this.ctx.events.connected || this.destroyed) return counted;
+    try {
+      const info = await this.c.container.inspect();
+      return Math.max(counted, info.State.OOMKilled ? 1 : 0);
+    } catch {
+      return counted;
+    }
+  }
+
+  destroy(graceMs: number): Promise<number> {
+    this.destroyed ??= this.destroyNow(graceMs);
+    return this.destroyed;
+  }
+
+  private async destroyNow(graceMs: number): Promise<number> {
+    for (const e of this.running.values()) e.signalled = true;
+    let killed = 0;
+    try {
+      // With a grace time the tree gets SIGTERM first; without, removal SIGKILLs it all and the count is the container's.
+      killed =
+        graceMs > 0
+          ? Number((await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, null, { kind: 'terminate', graceMs }), graceMs))[0] ?? 0)
+          : (await this.usage()).pids;
+      // (A killer that cannot run here needs no fallback: removing the container kills everything.)
+    } catch {
+      /* a broken or vanished container: removing it below kills what is left */
+    }
+    await removeContainer(this.c);
+    this.ctx.events.forget(this.c.container.id);
+    this.ctx.onDestroyed(this);
+    return killed;
+  }
+}
+
+/**
+ * The size of one exec's terminal. A resize is an engine call of its own,
+ * while input travels the exec's connection: input sent after a resize could
+ * overtake it (`read x; stty size` would still see the old size). So resizes
+ * run one after another, each retried while the engine refuses it, and the
+ * input written after a resize waits until the engine has answered it.
+ */
+class TerminalSize {
+  private size: { cols: number; rows: number };
+  /** The resizes asked for so far, in order; settles once the engine has answered the last. */
+  private applied: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly run: ExecRun,
+    initial: { cols: number; rows: number },
+  ) {
+    this.size = initial;
+    this.reapply();
+  }
+
+  set(cols: number, rows: number): Promise<void> {
+    this.size = { cols, rows };
+    return this.reapply();
+  }
+
+  /** (Re)send the current size. */
+  reapply(): Promise<void> {
+    this.applied = this.applied.then(() => this.send());
+    return this.applied;
+  }
+
+  private async send(): Promise<void> {
+    const { cols, rows } = this.size;
+    for (let attempt = 1; attempt <= RESIZE_ATTEMPTS; attempt++) {
+      if (await this.run.resize(cols, rows)) return;
+      if (attempt < RESIZE_ATTEMPTS) await sleep(RESIZE_RETRY_MS);
+    }
+  }
+
+  /** `stdin` with each write (and the end) held until the resizes asked for before it are answered. */
+  after(stdin: Writable): Writable {
+    // Its errors reach the caller through the write callbacks, as the outer stream's 'error'.
+    stdin.on('error', () => undefined);
+    return new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        void this.applied.then(() => stdin.write(chunk, (err) => cb(err ?? null)));
+      },
+      final: (cb) => {
+        void this.applied.then(() => stdin.end(() => cb()));
+      },
+    });
+  }
+}
+
+/** Force-remove a container (SIGKILL to all its processes) and its FIFO directory. */
+export async function removeContainer(c: StartedContainer): Promise<void> {
+  try {
+    await c.container.remove({ force: true, v: true });
+  } catch {
+    /* already gone; or the engine is unreachable, and the next daemon start reaps the container by its labels */
+  }
+  c.fifos.remove();
+}
+
+/** Wait for `p`, but at most `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+function exitStatus(code: number | null, signalled: boolean): ExitStatus {
+  // The engine lost the exec: its container was removed under it (session destroyed).
+  if (code === null) return { code: null, signal: 'SIGKILL' };
+  if (signalled && code > 128) {
+    const name = signalName(code - 128);
+    if (name) return { code: null, signal: name };
+  }
+  return { code, signal: null };
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name as NodeJS.Signals;
+  return null;
+}
+
+interface ContainerStats {
+  memory_stats?: { usage?: number; stats?: { total_inactive_file?: number; inactive_file?: number } };
+  pids_stats?: { current?: number };
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+}

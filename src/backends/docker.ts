@@ -1,0 +1,320 @@
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import type { Config } from '../config/config-schema.js';
+import type { Backend, BackendSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from './backend.js';
+import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, ulimits, type ContainerShape } from './docker-container.js';
+import { describeEngineError, engineEndpoint } from './docker-errors.js';
+import { EngineEvents } from './docker-events.js';
+import { unsettable } from './docker-exec.js';
+import { FifoDir } from './docker-fifo.js';
+import { WarmPool } from './docker-pool.js';
+import { DockerSession, removeContainer, type StartedContainer } from './docker-session.js';
+import { removeFifoDirs } from './fifo-pool.js';
+import { pidOfInstance } from './instance-id.js';
+import { daemonIsDead } from './process-table.js';
+
+const HEALTH_TIMEOUT_MS = 15_000;
+const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Runtime variables a containerised shell gets; the daemon's others (credentials included) stay outside. */
+const PASSED_VARS = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
+/** Added to every exec by the engine (HOSTNAME) and runc (HOME); unset unless the session has them, like the image's own variables. */
+const ENGINE_VARS = ['HOSTNAME', 'HOME'];
+
+/**
+ * The docker tier (DESIGN §7): one container per session through the Docker
+ * Engine API — the local socket or DOCKER_HOST (unix:// or tcp://), as
+ * dockerode resolves it. See docker-session.ts for how commands run, and
+ * docker-container.ts for what a container is created with.
+ */
+export class DockerBackend implements Backend {
+  readonly name = 'docker' as const;
+  readonly hostPaths = false;
+  readonly defaultShell: string;
+  readonly instanceId: string;
+  /** USER or UID:GID of the containers and their execs. */
+  readonly user: string;
+  private readonly config: Config;
+  private readonly docker: Docker | null;
+  /** Why no client could be made (a malformed DOCKER_HOST), for the health check. */
+  private readonly clientError: string | null = null;
+  private readonly events: EngineEvents | null;
+  private readonly pool: WarmPool | null;
+  private readonly sessions = new Set<DockerSession>();
+  private readonly host = hostname();
+  /** Where the engine is reached (DOCKER_HOST as it was at construction), for messages. */
+  private readonly endpoint = engineEndpoint();
+
+  constructor(opts: { instanceId: string; config: Config }) {
+    this.instanceId = opts.instanceId;
+    this.config = opts.config;
+    this.defaultShell = opts.config.docker_shell;
+    this.user = opts.config.docker_user ?? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    let docker: Docker | null = null;
+    try {
+      docker = new Docker();
+    } catch (err) {
+      this.clientError = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${(err as Error).message}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;
+    }
+    this.docker = docker;
+    this.events = docker ? new EngineEvents(docker, this.instanceId) : null;
+    this.pool =
+      docker && opts.config.docker_warm_pool > 0
+        ? new WarmPool(opts.config.docker_warm_pool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer)
+        : null;
+  }
+
+  async healthCheck(): Promise<TierHealth> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<TierHealth>((resolve) => {
+      timer = setTimeout(
+        () => resolve(this.unhealthy(`the docker engine at ${this.endpoint} did not start a container within ${HEALTH_TIMEOUT_MS / 1000} s: check dockerd (docker info)`)),
+        HEALTH_TIMEOUT_MS,
+      );
+    });
+    try {
+      return await Promise.race([this.check(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private unhealthy(detail: string): TierHealth {
+    return { available: false, isolated: true, detail };
+  }
+
+  /** Really start a container from the default image and run a command in it, with its state FIFO. */
+  private async check(): Promise<TierHealth> {
+    if (!this.docker) return this.unhealthy(this.clientError!);
+    const image = this.config.docker_image;
+    let version: Docker.DockerVersion;
+    try {
+      version = await this.docker.version();
+    } catch (err) {
+      return this.unhealthy(describeEngineError(err, { endpoint: this.endpoint }));
+    }
+    let session: DockerSession | null = null;
+    try {
+      const shape = this.shapeOf({ network: false, image: undefined, workspace: tmpdir() });
+      session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health');
+      const proc = await session.spawn({
+        program: { kind: 'shell', shell: this.defaultShell, script: 'true' },
+        env: { PATH: STANDARD_PATH },
+        cwd: '/',
+        stdin: 'ignore',
+        stateFd: true,
+        commandTag: 'health',
+      });
+      proc.stdout.resume();
+      proc.stderr.resume();
+      proc.state?.resume();
+      const status = await proc.exited;
+      if (status.code !== 0) {
+        return this.unhealthy(
+          `\`${this.defaultShell} -c true\` in a fresh container of ${image} exited ${status.code ?? status.signal}: the image needs ${this.defaultShell} and /bin/sh (set --docker-shell or --docker-image)`,
+        );
+      }
+    } catch (err) {
+      return this.unhealthy((err as Error).message);
+    } finally {
+      await session?.destroy(0);
+    }
+    this.pool?.fill(this.shapeOf({ network: false, image: undefined, workspace: this.config.default_working_dir ?? process.cwd() }));
+    return {
+      available: true,
+      isolated: true,
+      detail:
+        `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.user}, ` +
+        `no capabilities, no-new-privileges, network none unless asked (then ${this.config.docker_network})` +
+        (this.pool ? `, ${this.config.docker_warm_pool} warm` : ''),
+    };
+  }
+
+  /** The engine, the default image in it, and the network for network: true sessions. */
+  async requirements(): Promise<Requirement[]> {
+    const reqs: Requirement[] = [];
+    if (!this.docker) {
+      return [{ need: `a docker engine (DOCKER_HOST)`, present: false, found: this.clientError! }];
+    }
+    const docker = this.docker;
+    const image = this.config.docker_image;
+    const network = this.config.docker_network;
+    try {
+      const v = await docker.version();
+      reqs.push({ need: 'a docker engine (local socket or DOCKER_HOST)', present: true, found: `${v.Version} (API ${v.ApiVersion}) at ${this.endpoint}` });
+    } catch (err) {
+      reqs.push({ need: 'a docker engine (local socket or DOCKER_HOST)', present: false, found: describeEngineError(err, { endpoint: this.endpoint }) });
+      return reqs;
+    }
+    const found = (what: () => Promise<string>, fix: (err: unknown) => string): Promise<[boolean, string]> =>
+      what().then(
+        (s) => [true, s],
+        (err) => [false, fix(err)],
+      );
+    const [[hasImage, imageFound], [hasNetwork, networkFound]] = await Promise.all([
+      found(
+        async () => {
+          const i = await docker.getImage(image).inspect();
+          return `${image} (${i.Id.slice(7, 19)}, ${(i.Size / 1e6).toFixed(1)} MB)`;
+        },
+        (err) => describeEngineError(Object.assign(err as object, { statusCode: 404 }), { endpoint: this.endpoint, image }),
+      ),
+      found(
+        async () => `${network} (${(await docker.getNetwork(network).inspect()).Driver} driver)`,
+        () => `docker network ${network} does not exist: docker network create ${network} or set --docker-network`,
+      ),
+    ]);
+    reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
+    reqs.push({ need: 'the network of network: true sessions (--docker-network)', present: hasNetwork, found: networkFound, optional: true });
+    reqs.push({
+      need: 'workspaces on the engine\'s host (bind mounts)',
+      present: !this.endpoint.startsWith('tcp://') || /^tcp:\/\/(127\.|localhost|\[::1\])/.test(this.endpoint),
+      found: this.endpoint.startsWith('tcp://') ? `${this.endpoint}: workspaces must exist at the same path on that machine` : 'local engine',
+    });
+    return reqs;
+  }
+
+  enforcement(): Enforcement {
+    return {
+      process_tracking: 'container-exec-tag',
+      limits: 'container-cgroup',
+      detail:
+        "one container per session; commands are execs carrying a tag that an in-container exec finds in /proc (with their descendants) to signal a tree; memory, CPU and pids are the container's cgroup limits, cpu_s and nofile its ulimits",
+    };
+  }
+
+  /** Only what a shell needs: the daemon's own variables (credentials included) stay outside the container. */
+  baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string> {
+    const uid = this.user.split(':')[0];
+    const env = new Map<string, string>([
+      ['PATH', STANDARD_PATH],
+      ['HOME', uid === '0' || uid === 'root' ? '/root' : '/tmp'],
+    ]);
+    for (const k of PASSED_VARS) {
+      const v = runtimeEnv.get(k);
+      if (v !== undefined) env.set(k, v);
+    }
+    return env;
+  }
+
+  async createSession(opts: SessionOptions): Promise<BackendSession> {
+    const shape = this.shapeOf(opts);
+    // Once per daemon: exits are then reported by events from the first command on.
+    await this.events?.ready();
+    let started: StartedContainer | null = null;
+    if (this.pool && ulimits(opts.limits).length === 0) {
+      started = this.pool.take(shape);
+      const update = resourceLimits(opts.limits);
+      if (started && Object.keys(update).length > 0) {
+        try {
+          await started.container.update(update);
+        } catch {
+          await removeContainer(started);
+          started = null;
+        }
+      }
+    }
+    started ??= await this.startContainer(shape, opts.sessionTag, opts.limits);
+    return this.track(started, opts.sessionTag);
+  }
+
+  private shapeOf(opts: Pick<SessionOptions, 'network' | 'image' | 'workspace'>): ContainerShape {
+    return {
+      image: opts.image ?? this.config.docker_image,
+      network: opts.network ? this.config.docker_network : null,
+      workspace: opts.workspace,
+      user: this.user,
+    };
+  }
+
+  private track(started: StartedContainer, sessionTag: string): DockerSession {
+    const session = new DockerSession(
+      { events: this.events!, user: this.user, instanceId: this.instanceId, onDestroyed: (s) => this.sessions.delete(s) },
+      started,
+      sessionTag,
+    );
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** Create and start one container with its FIFO directory; on failure nothing is left behind. */
+  private async startContainer(shape: ContainerShape, sessionTag: string, limits: SessionLimits): Promise<StartedContainer> {
+    if (!this.docker) throw new Error(this.clientError!);
+    const fifos = await FifoDir.create(this.instanceId);
+    let container: Docker.Container | null = null;
+    try {
+      container = await this.docker.createContainer(
+        containerConfig({ ...shape, instanceId: this.instanceId, host: this.host, sessionTag, limits, fifoDir: fifos.dir }),
+      );
+      const [info] = await Promise.all([container.inspect(), container.start()]);
+      const keys = new Set([...(info.Config.Env ?? []).map((e) => e.slice(0, e.indexOf('='))), ...ENGINE_VARS]);
+      return { container, fifos, image: shape.image, imageEnvKeys: [...keys].filter(unsettable) };
+    } catch (err) {
+      await container?.remove({ force: true }).catch(() => undefined);
+      fifos.remove();
+      throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }));
+    }
+  }
+
+  /** Containers of this machine's trl daemons, by instance id. */
+  private async containersByInstance(): Promise<Map<string, string[]>> {
+    const byInstance = new Map<string, string[]>();
+    if (!this.docker) return byInstance;
+    const list = await this.docker.listContainers({ all: true, filters: { label: [LABEL_INSTANCE, `${LABEL_HOST}=${this.host}`] } });
+    for (const c of list) {
+      const id = c.Labels[LABEL_INSTANCE];
+      if (id) byInstance.set(id, [...(byInstance.get(id) ?? []), c.Id]);
+    }
+    return byInstance;
+  }
+
+  async deadInstances(): Promise<string[]> {
+    let byInstance: Map<string, string[]>;
+    try {
+      byInstance = await this.containersByInstance();
+    } catch {
+      return []; // no engine: nothing of ours can be running in it
+    }
+    return [...byInstance.keys()].filter((id) => {
+      if (id === this.instanceId) return false;
+      const pid = pidOfInstance(id);
+      return pid !== null && daemonIsDead(pid);
+    });
+  }
+
+  /** Force-remove a dead instance's containers and its FIFO directories; returns how many containers went. */
+  async reapInstance(instanceId: string): Promise<number> {
+    removeFifoDirs(instanceId);
+    if (!this.docker) return 0;
+    let ids: string[];
+    try {
+      ids = (await this.containersByInstance()).get(instanceId) ?? [];
+    } catch {
+      return 0;
+    }
+    const removed = await Promise.all(
+      ids.map((id) =>
+        this.docker!.getContainer(id)
+          .remove({ force: true, v: true })
+          .then(() => 1)
+          .catch(() => 0),
+      ),
+    );
+    return removed.reduce<number>((a, b) => a + b, 0);
+  }
+
+  /** Remove the warm pool and every container this instance still has. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    await Promise.all([...this.sessions].map((s) => s.destroy(0)));
+    if (this.docker) {
+      try {
+        const leftovers = (await this.containersByInstance()).get(this.instanceId) ?? [];
+        await Promise.all(leftovers.map((id) => this.docker!.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+      } catch {
+        /* engine gone: the next start reaps them */
+      }
+    }
+    this.events?.close();
+  }
+}

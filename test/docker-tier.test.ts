@@ -1,0 +1,614 @@
+/**
+ * The docker tier against a real engine (DESIGN §7, issue 6), driving
+ * DockerBackend directly: one container per session, commands as execs with
+ * separated streams and exit codes, stdin EOF, state capture through the
+ * control FIFO, completion that background processes do not delay, tree kill
+ * inside the container, no environment value in `docker inspect`, crash
+ * recovery by labels, the warm pool, and an engine reached over TCP; and
+ * the regressions of output cut short at the exit (the end marker), a
+ * resize overtaken by input, and an OOM kill counted toward the next command.
+ * Skips with the reason when no engine or test image is here (fails under
+ * TRL_REQUIRE_TIERS=1).
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import type { BackendSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../src/backends/backend.js';
+import { LABEL_HOST, LABEL_INSTANCE, LABEL_SESSION } from '../src/backends/docker-container.js';
+import { EndMarkerCut, splitOutput } from '../src/backends/docker-demux.js';
+import { newEndMarker } from '../src/backends/docker-exec.js';
+import { DockerBackend } from '../src/backends/docker.js';
+import { fifoDirPrefix } from '../src/backends/fifo-pool.js';
+import { newInstanceId } from '../src/backends/instance-id.js';
+import { ConfigSchema, type Config } from '../src/config/config-schema.js';
+import {
+  containersLabelled,
+  containerTop,
+  deadPid,
+  dockerCli,
+  dockerSkip,
+  inspectRaw,
+  removeWorkspace,
+  runIn,
+  startTcpProxy,
+  TEST_IMAGE,
+  tierWorkspace,
+} from './helpers/docker.js';
+
+const skip = dockerSkip('the docker tier');
+
+function config(extra: Record<string, unknown> = {}): Config {
+  return ConfigSchema.parse({ docker_image: TEST_IMAGE, docker_network: 'host', ...extra });
+}
+
+/** Only docker-init and the holder: what a container runs when no command is left. */
+function assertOnlyHolders(containerId: string, what: string): void {
+  const procs = containerTop(containerId);
+  assert.deepEqual(
+    procs.map((l) => l.trim().split(/\s+/).slice(1).join(' ')).sort(),
+    ['/sbin/docker-init -- sleep 2147483647', 'sleep 2147483647'],
+    `${what}: processes left in the container:\n${procs.join('\n')}`,
+  );
+}
+
+const STANDARD_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp' };
+
+function spawnSpec(spec: Partial<SpawnSpec> & { script?: string }): SpawnSpec {
+  return {
+    program: spec.program ?? { kind: 'shell', shell: '/bin/sh', script: spec.script ?? 'true' },
+    env: spec.env ?? STANDARD_ENV,
+    cwd: spec.cwd ?? '/',
+    stdin: spec.stdin ?? 'ignore',
+    stateFd: spec.stateFd ?? false,
+    commandTag: spec.commandTag ?? `t${Math.random().toString(36).slice(2, 8)}`,
+    pty: spec.pty,
+  };
+}
+
+interface Strict {
+  status: ExitStatus;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** Both output streams had ended by the end of the reading. */
+  ended: boolean;
+  ms: number;
+}
+
+/**
+ * Read a spawned command's output the way the runtime does (src/runtime/command.ts):
+ * after `exited`, only until an event-loop turn brings nothing new, three turns at
+ * most — no grace time (runIn waits 50 ms more), so output that arrives after the
+ * exit is missing here.
+ */
+async function collectStrict(proc: SpawnedProcess, t0: number): Promise<Strict> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let ends = 0;
+  proc.stdout.on('data', (c: Buffer) => out.push(c));
+  proc.stderr.on('data', (c: Buffer) => err.push(c));
+  proc.stdout.once('end', () => ends++);
+  proc.stderr.once('end', () => ends++);
+  proc.state?.resume();
+  const status = await proc.exited;
+  const ms = performance.now() - t0;
+  for (let turn = 0; turn < 3 && ends < 2; turn++) await new Promise((r) => setImmediate(r));
+  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err), ended: ends === 2, ms };
+}
+
+async function runStrict(session: BackendSession, spec: Partial<SpawnSpec> & { script?: string }): Promise<Strict> {
+  const t0 = performance.now();
+  return collectStrict(await session.spawn(spawnSpec(spec)), t0);
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('end marker (docker-demux): where an exec\'s output ends', () => {
+  const marker = Buffer.from(newEndMarker(), 'latin1');
+  // Full of near misses: every proper prefix of the marker, each followed by a byte that breaks it.
+  const nearMisses = Buffer.concat(Array.from({ length: marker.length }, (_, k) => Buffer.concat([marker.subarray(0, k), Buffer.from('\n')])));
+  const payload = Buffer.concat([nearMisses, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)), nearMisses, marker.subarray(0, 5)]);
+  const stream = Buffer.concat([payload, marker, Buffer.from('after the marker: a background process')]);
+
+  /** Feed `stream` in pieces of the given sizes; returns what came out and whether the marker was found. */
+  function feed(sizes: () => number): { out: Buffer; found: boolean } {
+    const cut = new EndMarkerCut(marker);
+    const out: Buffer[] = [];
+    let found = false;
+    for (let off = 0; off < stream.length && !found; ) {
+      const n = Math.max(1, sizes());
+      const r = cut.push(stream.subarray(off, off + n));
+      out.push(r.out);
+      found = r.found;
+      off += n;
+    }
+    return { out: Buffer.concat(out), found };
+  }
+
+  it('passes everything before the marker byte-exact and nothing after it, however the stream is split', () => {
+    assert.ok(!marker.includes(0x0a) && !marker.includes(0x0d), 'no CR or LF: a terminal passes the marker unchanged');
+    assert.match(marker.toString(), /^[0-9A-F]{24}$/);
+    assert.notEqual(newEndMarker(), newEndMarker());
+    for (let split = 1; split < stream.length; split += split < payload.length - 40 ? 97 : 1) {
+      let first = true;
+      const r = feed(() => (first ? ((first = false), split) : stream.length));
+      assert.ok(r.found, `split at ${split}`);
+      assert.ok(r.out.equals(payload), `split at ${split}: ${r.out.length} bytes out of ${payload.length}`);
+    }
+    let seed = 1;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), 1 + (seed % 61));
+    for (const sizes of [() => 1, () => 23, () => 24, () => 25, random]) {
+      const r = feed(sizes);
+      assert.ok(r.found && r.out.equals(payload));
+    }
+  });
+
+  it('gives back what it held when the stream ends without the marker', () => {
+    const cut = new EndMarkerCut(marker);
+    const partial = Buffer.concat([Buffer.from('last words '), marker.subarray(0, marker.length - 1)]);
+    const r = cut.push(partial);
+    assert.equal(r.found, false);
+    assert.ok(Buffer.concat([r.out, cut.flush()]).equals(partial));
+  });
+
+  it('ends stdout and stderr each at its marker; later output of one does not hold up the other', async () => {
+    const frame = (type: number, data: string | Buffer) => {
+      const body = Buffer.from(data);
+      const h = Buffer.alloc(8);
+      h[0] = type;
+      h.writeUInt32BE(body.length, 4);
+      return Buffer.concat([h, body]);
+    };
+    const conn = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const split = splitOutput(conn, stdout, stderr, { tty: false, marker });
+    const got = { out: '', err: '' };
+    stdout.on('data', (c: Buffer) => (got.out += c));
+    stderr.on('data', (c: Buffer) => (got.err += c));
+    const m = marker.toString();
+    // The marker split across frames, and a background process writing after it, a lot.
+    conn.write(Buffer.concat([frame(1, 'out\n' + m.slice(0, 10)), frame(2, 'err\n'), frame(1, m.slice(10) + 'late')]));
+    for (let i = 0; i < 64; i++) conn.write(frame(1, Buffer.alloc(64 * 1024, 'b')));
+    conn.write(frame(2, `more err\n${m}late`));
+    await split.ended;
+    assert.deepEqual(got, { out: 'out\n', err: 'err\nmore err\n' });
+    conn.end();
+  });
+});
+
+describe('docker tier (DockerBackend against a real engine)', { skip, concurrency: false }, () => {
+  let backend: DockerBackend;
+  let session: BackendSession;
+  let containerId: string;
+  let workspace: string;
+  const instanceId = newInstanceId();
+
+  before(async () => {
+    workspace = tierWorkspace();
+    backend = new DockerBackend({ instanceId, config: config() });
+    const t0 = performance.now();
+    const health = await backend.healthCheck();
+    console.log(`# health check: ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(health.available, true, health.detail);
+    assert.equal(health.isolated, true);
+    const t1 = performance.now();
+    session = await backend.createSession({ sessionTag: 'main01', limits: {}, workspace, network: false, image: undefined });
+    console.log(`# container create+start (cold session.create): ${Math.round(performance.now() - t1)} ms`);
+    containerId = session.describe().container_id!;
+  });
+
+  after(async () => {
+    await backend?.close();
+    if (workspace) removeWorkspace(workspace);
+  });
+
+  it('describes the session by container id and image', () => {
+    assert.match(containerId, /^[0-9a-f]{12}$/);
+    assert.equal(session.describe().image, TEST_IMAGE);
+    assert.deepEqual(backend.enforcement().process_tracking, 'container-exec-tag');
+  });
+
+  it('creates the container as specified: labels, no capabilities, no network, init, the workspace mounted', () => {
+    const info = JSON.parse(inspectRaw(containerId)!)[0];
+    assert.equal(info.Config.Labels[LABEL_INSTANCE], instanceId);
+    assert.equal(info.Config.Labels[LABEL_SESSION], 'main01');
+    assert.equal(info.Config.Labels[LABEL_HOST], hostname());
+    assert.deepEqual(info.HostConfig.CapDrop, ['ALL']);
+    assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges']);
+    assert.equal(info.HostConfig.Init, true);
+    assert.equal(info.HostConfig.NetworkMode, 'none');
+    assert.equal(info.Config.User, `${process.getuid!()}:${process.getgid!()}`);
+    assert.ok(info.Mounts.some((m: { Source: string; Destination: string; RW: boolean }) => m.Source === workspace && m.Destination === workspace && m.RW));
+    assert.match(info.Name, new RegExp(`^/trl-${instanceId.slice(0, 8)}-main01$`));
+  });
+
+  it('runs a command as an exec with separated stdout/stderr and its exit code', async () => {
+    const r = await runIn(session, { script: 'echo out; echo err >&2; exit 3' });
+    assert.deepEqual(r.status, { code: 3, signal: null });
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  it('measures one exec round trip', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) times.push((await runIn(session, { script: 'true', stateFd: true })).ms);
+    times.sort((a, b) => a - b);
+    console.log(`# exec round trip (spawn → exited, with state FIFO): median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms`);
+    assert.ok(times[5]! < 1000);
+  });
+
+  it('passes env per exec, with the tracking tag, and the cwd', async () => {
+    const r = await runIn(session, { script: 'echo "$GREETING|$__TRL_TAG|$(pwd)"', env: { PATH: '/bin:/usr/bin', GREETING: 'hi there' }, cwd: workspace, commandTag: 'envtag' });
+    assert.equal(r.stdout, `hi there|${instanceId}:main01:envtag|${workspace}\n`);
+  });
+
+  it('gives an exec exactly the session environment: the image and engine variables are unset', async () => {
+    const r = await runIn(session, { script: 'env | sort', env: { PATH: '/bin', ONLY: '1' }, commandTag: 'exact' });
+    assert.deepEqual(
+      r.stdout.split('\n').filter((l) => l && !/^(PWD|SHLVL|_)=/.test(l)),
+      ['ONLY=1', 'PATH=/bin', `__TRL_TAG=${instanceId}:main01:exact`],
+    );
+  });
+
+  it('delivers stdin and its EOF (cat ends)', async () => {
+    const r = await runIn(session, { program: { kind: 'argv', argv: ['cat'] }, input: 'hello\nworld\n' });
+    assert.deepEqual(r.status, { code: 0, signal: null });
+    assert.equal(r.stdout, 'hello\nworld\n');
+  });
+
+  it('reads the shell state back from fd 3 through the control FIFO, and nothing of it stays on disk', async () => {
+    const script = `trap 'pwd >&3; printf "\\0" >&3; export -p >&3' EXIT\neval 'cd /tmp && export PLANT=s3cr3t-fifo' 3>&-`;
+    const r = await runIn(session, { script, stateFd: true });
+    assert.deepEqual(r.status, { code: 0, signal: null });
+    assert.ok(r.state!.startsWith('/tmp\n\0'), JSON.stringify(r.state));
+    assert.match(r.state!, /export PLANT='s3cr3t-fifo'/);
+    // The FIFO directory holds only unused FIFOs: never a regular file.
+    for (const d of fs.readdirSync(tmpdir()).filter((n) => n.startsWith(fifoDirPrefix(instanceId)))) {
+      for (const f of fs.readdirSync(path.join(tmpdir(), d))) assert.ok(fs.statSync(path.join(tmpdir(), d, f)).isFIFO(), `${d}/${f} is not a FIFO`);
+    }
+  });
+
+  it('runs a pty exec: one stream, a terminal of the asked size', async () => {
+    const r = await runIn(session, { script: 'tty; stty size', pty: { cols: 91, rows: 27 } });
+    assert.deepEqual(r.status, { code: 0, signal: null });
+    assert.match(r.stdout, /^\/dev\/pts\/\d+\r\n27 91\r\n$/);
+    assert.equal(r.stderr, '');
+  });
+
+  it('completes when the main process exits although a background process holds stdout', async () => {
+    const r = await runIn(session, { script: 'sleep 5 & echo started' });
+    assert.equal(r.stdout, 'started\n');
+    assert.ok(r.ms < 500, `exited after ${Math.round(r.ms)} ms`);
+    const r2 = await runIn(session, { script: 'sleep 5 & echo started', stateFd: true });
+    assert.ok(r2.ms < 500, `with state capture: exited after ${Math.round(r2.ms)} ms`);
+  });
+
+  it('has all of the output when a command exits: the exit status does not outrun it (40 short commands, seq, pty)', async () => {
+    // The status comes through the control FIFO, the output through the engine; the runtime reads
+    // only briefly after the exit. Each stream ends at the wrapper's end marker before `exited`.
+    for (let i = 0; i < 40; i++) {
+      const r = await runStrict(session, { script: 'echo x; pwd; echo err >&2' });
+      assert.deepEqual([r.stdout.toString(), r.stderr.toString(), r.ended, r.status.code], ['x\n/\n', 'err\n', true, 0], `run ${i}`);
+    }
+    const syntax = await runStrict(session, { script: 'if then fi (' });
+    assert.equal(syntax.status.code, 2);
+    assert.match(syntax.stderr.toString(), /syntax error/);
+    const seq = await runStrict(session, { script: 'seq 1 20000' });
+    assert.equal(seq.stdout.length, 108_894, 'seq 1 20000 cut short');
+    for (let i = 0; i < 5; i++) {
+      const p = await runStrict(session, { script: 'echo x', pty: { cols: 80, rows: 24 } });
+      assert.deepEqual([p.stdout.toString(), p.ended], ['x\r\n', true], `pty run ${i}`);
+    }
+  });
+
+  it('delivers 5 MB of binary output byte-exact, and stderr after it', async () => {
+    const r = await runStrict(session, { script: 'f=/tmp/bin.$$; head -c 5000000 /dev/urandom >$f && cat $f && md5sum <$f >&2; rm -f $f' });
+    assert.equal(r.status.code, 0, r.stderr.toString());
+    assert.equal(r.stdout.length, 5_000_000);
+    assert.equal(r.stderr.toString().split(/\s/)[0], createHash('md5').update(r.stdout).digest('hex'));
+  });
+
+  it('ends the output by itself, late, when the wrapper is killed before its end marker', async () => {
+    // The wrapper is the program's parent; killed, it writes no marker and no status, and a
+    // background process holds the output open: the output is given up 2 s after the exit.
+    const r = await runStrict(session, { script: 'echo before; sleep 3 & kill -9 $PPID' });
+    assert.equal(r.stdout.toString(), 'before\n');
+    assert.equal(r.ended, true);
+    assert.ok(r.ms > 1500 && r.ms < 7000, `exited after ${Math.round(r.ms)} ms`);
+  });
+
+  it('applies an exec resize before input written after it (read x; stty size sees the new size)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const proc = await session.spawn(spawnSpec({ script: 'echo ready; read x; stty size', stdin: 'pipe', pty: { cols: 80, rows: 24 } }));
+      let out = '';
+      proc.stdout.on('data', (c: Buffer) => (out += c));
+      await until('ready', () => out.includes('ready'));
+      // As the runtime does for exec.resize then exec.input: the resize is not awaited.
+      proc.resize!(120, 40);
+      proc.stdin!.write('go\n');
+      const r = await collectStrict(proc, t0);
+      assert.equal(r.status.code, 0);
+      assert.ok(out.split('\r\n').includes('40 120'), `run ${i}: ${JSON.stringify(out)}`);
+    }
+  });
+
+  it('delivers a signal to a command tree and reports a death by it', async () => {
+    let tagged = '';
+    const r = await runIn(session, {
+      script: 'sleep 100',
+      commandTag: 'sig1',
+      onSpawn: async () => {
+        await new Promise((res) => setTimeout(res, 300));
+        tagged = String(await session.processes({ commandTag: 'sig1', pgids: [] }));
+        assert.ok((await session.signal({ commandTag: 'sig1', pgids: [] }, 'SIGINT')) >= 1);
+      },
+    });
+    assert.notEqual(tagged, '', 'processes() found the command');
+    assert.deepEqual(r.status, { code: null, signal: 'SIGINT' });
+  });
+
+  it("terminates sh -c 'trap \"\" TERM; sleep 1000 & wait' leaving no process in the container", async () => {
+    let killed = 0;
+    const r = await runIn(session, {
+      script: `sh -c 'trap "" TERM; sleep 1000 & wait'`,
+      commandTag: 'trap1',
+      onSpawn: async () => {
+        await new Promise((res) => setTimeout(res, 300));
+        killed = await session.terminate({ commandTag: 'trap1', pgids: [] }, 300);
+      },
+    });
+    assert.ok(killed >= 2, `killed ${killed}`);
+    assert.deepEqual(r.status, { code: null, signal: 'SIGKILL' });
+    // Earlier tests left `sleep 5` in the background: wait for those to end by themselves.
+    const deadline = Date.now() + 6000;
+    while (containerTop(containerId).length > 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assertOnlyHolders(containerId, 'after terminate');
+  });
+
+  it('kills a whole session tree, detached and env-scrubbed processes included', async () => {
+    await runIn(session, { script: 'setsid sleep 900 & env -i /bin/sleep 901 & (sleep 902 &) ; echo ok' });
+    assert.ok((await session.processes({ commandTag: null, pgids: [] })).length >= 3);
+    await session.terminate({ commandTag: null, pgids: [] }, 200);
+    assertOnlyHolders(containerId, 'after a session-wide terminate');
+  });
+
+  it('reports usage from container stats', async () => {
+    const r = runIn(session, { script: 'sleep 2 & sleep 2 & wait', commandTag: 'use1' });
+    await new Promise((res) => setTimeout(res, 400));
+    const u = await session.usage();
+    assert.ok(u.pids >= 3, `pids ${u.pids}`);
+    assert.ok(u.memory_bytes > 0);
+    assert.ok(u.cpu_s > 0);
+    assert.equal(await session.oomKills(), 0);
+    await session.terminate({ commandTag: 'use1', pgids: [] }, 0);
+    await r;
+  });
+
+  it('keeps every planted env value out of docker inspect', async () => {
+    const planted = `planted-${Math.random().toString(36).slice(2)}`;
+    await runIn(session, { script: 'sleep 3 &', env: { PATH: '/bin', SECRET_TOKEN: planted } });
+    const raw = inspectRaw(containerId)!;
+    assert.ok(!raw.includes(planted), 'docker inspect shows the planted value');
+    assert.ok(!raw.includes('SECRET_TOKEN'));
+  });
+
+  it('applies limits: memory, pids, cpu and ulimits', async () => {
+    const limited = await backend.createSession({
+      sessionTag: 'lim01',
+      limits: { memory_bytes: 64 << 20, pids: 20, cpu_percent: 50, nofile: 200, cpu_s: 100 },
+      workspace,
+      network: false,
+      image: undefined,
+    });
+    try {
+      const info = JSON.parse(inspectRaw(limited.describe().container_id!)!)[0].HostConfig;
+      assert.equal(info.Memory, 64 << 20);
+      assert.equal(info.MemorySwap, 64 << 20);
+      assert.equal(info.NanoCpus, 5e8);
+      assert.equal(info.PidsLimit, 22);
+      const r = await runIn(limited, { script: 'ulimit -n; ulimit -t' });
+      assert.equal(r.stdout, '200\n100\n');
+      // Fill the pids limit (the shell dies when it cannot fork any more): no exec can start now,
+      // so the kill falls back to the daemon's side; afterwards the session works again.
+      await runIn(limited, { script: 'while :; do sleep 60 & done 2>/dev/null' });
+      const full = await limited.usage();
+      assert.ok(full.pids <= 20 && full.pids >= 15, `pids ${full.pids}`);
+      const killed = await limited.terminate({ commandTag: null, pgids: [] }, 0);
+      assert.ok(killed >= 15, `killed ${killed}`);
+      assert.equal((await runIn(limited, { script: 'echo again' })).stdout, 'again\n');
+    } finally {
+      await limited.destroy(0, []);
+    }
+  });
+
+  it("counts an OOM kill toward the command that caused it, not the next one (the engine's events come late)", async () => {
+    const limited = await backend.createSession({ sessionTag: 'oom01', limits: { memory_bytes: 64 << 20 }, workspace, network: false, image: undefined });
+    try {
+      // As the runtime does: the count before the spawn and after the exit.
+      const counted = async (script: string) => {
+        const before = await limited.oomKills();
+        const r = await runStrict(limited, { script });
+        return { stdout: r.stdout.toString(), oomKilled: (await limited.oomKills()) > before };
+      };
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await counted('head -c 200000000 /dev/zero | tail >/dev/null; echo "status $?"'), { stdout: 'status 137\n', oomKilled: true }, `hog ${i}`);
+        assert.deepEqual(await counted('echo next'), { stdout: 'next\n', oomKilled: false }, `the command after hog ${i}`);
+      }
+    } finally {
+      await limited.destroy(0, []);
+    }
+  });
+
+  it('cuts the network unless asked, and uses the configured network when asked', async () => {
+    const ifaces = async (s: BackendSession) => (await runIn(s, { script: 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort' })).stdout.trim().split('\n');
+    assert.deepEqual(await ifaces(session), ['lo']);
+    const net = await backend.createSession({ sessionTag: 'net01', limits: {}, workspace, network: true, image: undefined });
+    try {
+      assert.ok((await ifaces(net)).length > 1, 'the host network shows more than lo');
+    } finally {
+      await net.destroy(0, []);
+    }
+  });
+
+  it('runs as a non-root user: state, stdin and tree kill still work', async () => {
+    const b = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_user: '1000:1000' }) });
+    try {
+      const s = await b.createSession({ sessionTag: 'user01', limits: {}, workspace, network: false, image: undefined });
+      assert.equal(b.baseEnv(new Map([['LANG', 'C.UTF-8'], ['AWS_SECRET', 'x']])).get('HOME'), '/tmp');
+      const r = await runIn(s, { script: `trap 'pwd >&3; printf "\\0" >&3; export -p >&3' EXIT\neval 'id -u; cd /tmp' 3>&-`, stateFd: true });
+      assert.equal(r.stdout, '1000\n');
+      assert.ok(r.state!.startsWith('/tmp\n\0'));
+      assert.equal((await runIn(s, { program: { kind: 'argv', argv: ['cat'] }, input: 'x' })).stdout, 'x');
+      const k = await runIn(s, {
+        script: `trap "" TERM; sleep 1000 & wait`,
+        commandTag: 'k',
+        onSpawn: async () => {
+          await new Promise((res) => setTimeout(res, 300));
+          await s.terminate({ commandTag: 'k', pgids: [] }, 200);
+        },
+      });
+      assert.equal(k.status.signal, 'SIGKILL');
+      assertOnlyHolders(s.describe().container_id!, 'non-root terminate');
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('passes only what a shell needs from the daemon environment', () => {
+    const env = backend.baseEnv(new Map([['LANG', 'C.UTF-8'], ['TZ', 'UTC'], ['AWS_SECRET_ACCESS_KEY', 'nope'], ['PATH', '/opt/daemon/bin'], ['HOME', '/home/d']]));
+    assert.deepEqual(Object.fromEntries(env), {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: process.getuid!() === 0 ? '/root' : '/tmp',
+      LANG: 'C.UTF-8',
+      TZ: 'UTC',
+    });
+  });
+
+  it('destroy removes the container and its FIFO directory', async () => {
+    const s = await backend.createSession({ sessionTag: 'gone01', limits: {}, workspace, network: false, image: undefined });
+    const id = s.describe().container_id!;
+    const dirsBefore = fs.readdirSync(tmpdir()).filter((n) => n.startsWith(fifoDirPrefix(instanceId)));
+    await runIn(s, { script: 'sleep 100 &' });
+    const killed = await s.destroy(200, []);
+    assert.ok(killed >= 1, `killed ${killed}`);
+    assert.equal(inspectRaw(id), null, 'docker inspect still finds the container');
+    const dirsAfter = fs.readdirSync(tmpdir()).filter((n) => n.startsWith(fifoDirPrefix(instanceId)));
+    assert.equal(dirsAfter.length, dirsBefore.length - 1);
+  });
+
+  it('finds and reaps the containers of a dead instance, and leaves a live one alone', async () => {
+    const dead = newInstanceId(deadPid());
+    const dir = fs.mkdtempSync(path.join(tmpdir(), fifoDirPrefix(dead)));
+    dockerCli('create', '--label', `${LABEL_INSTANCE}=${dead}`, '--label', `${LABEL_HOST}=${hostname()}`, '--name', `trl-${dead.slice(0, 8)}-orphan`, TEST_IMAGE, 'sleep', '1000');
+    const elsewhere = newInstanceId(deadPid());
+    dockerCli('create', '--label', `${LABEL_INSTANCE}=${elsewhere}`, '--label', `${LABEL_HOST}=another-machine`, '--name', `trl-${elsewhere.slice(0, 8)}-remote`, TEST_IMAGE, 'sleep', '1000');
+    try {
+      const found = await backend.deadInstances();
+      assert.ok(found.includes(dead), `deadInstances() = ${JSON.stringify(found)}`);
+      assert.ok(!found.includes(instanceId), 'its own instance is not dead');
+      assert.ok(!found.includes(elsewhere), "another machine's daemon is not judged by this machine's pids");
+      assert.equal(await backend.reapInstance(dead), 1);
+      assert.deepEqual(containersLabelled(`${LABEL_INSTANCE}=${dead}`), []);
+      assert.equal(fs.existsSync(dir), false, 'the FIFO directory of the dead instance is gone');
+      assert.ok(!(await backend.deadInstances()).includes(dead));
+      assert.notEqual(inspectRaw(containerId), null, 'the live session survived');
+    } finally {
+      dockerCli('rm', '-f', `trl-${elsewhere.slice(0, 8)}-remote`);
+    }
+  });
+
+  it('reports an engine that cannot be reached and an image that is missing, naming the fix', async () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
+    let unreachable;
+    try {
+      unreachable = new DockerBackend({ instanceId: newInstanceId(), config: config() });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+    const h1 = await unreachable.healthCheck();
+    await unreachable.close();
+    assert.equal(h1.available, false);
+    assert.match(h1.detail, /start dockerd or set DOCKER_HOST/);
+
+    const noImage = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_image: 'trl-test:no-such-image' }) });
+    const h2 = await noImage.healthCheck();
+    await noImage.close();
+    assert.equal(h2.available, false);
+    assert.match(h2.detail, /docker pull trl-test:no-such-image or set --docker-image/);
+  });
+
+  it('hands out a warm container from the pool and applies limits to it', async () => {
+    const b = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_warm_pool: 1, default_working_dir: workspace }) });
+    try {
+      assert.equal((await b.healthCheck()).available, true);
+      const deadline = Date.now() + 10_000;
+      while (containersLabelled(`${LABEL_SESSION}`).filter((n) => n.startsWith(`trl-${b.instanceId.slice(0, 8)}-pool-`)).length < 1 && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      await new Promise((res) => setTimeout(res, 300)); // the start after the create
+      const t0 = performance.now();
+      const s = await b.createSession({ sessionTag: 'warm01', limits: { memory_bytes: 96 << 20, pids: 30 }, workspace, network: false, image: undefined });
+      const warmMs = performance.now() - t0;
+      console.log(`# warm session.create: ${warmMs.toFixed(1)} ms`);
+      const info = JSON.parse(inspectRaw(s.describe().container_id!)!)[0];
+      assert.match(info.Name, /-pool-/, 'the session got a pool container');
+      assert.equal(info.HostConfig.Memory, 96 << 20);
+      assert.equal(info.HostConfig.PidsLimit, 32);
+      assert.equal((await runIn(s, { script: 'echo warm' })).stdout, 'warm\n');
+      // A session with ulimits cannot use the pool: they are fixed at create.
+      const u = await b.createSession({ sessionTag: 'cold01', limits: { nofile: 100 }, workspace, network: false, image: undefined });
+      assert.doesNotMatch(JSON.parse(inspectRaw(u.describe().container_id!)!)[0].Name, /-pool-/);
+    } finally {
+      await b.close();
+    }
+    assert.deepEqual(containersLabelled(`${LABEL_INSTANCE}=${b.instanceId}`), [], 'close() removed the pool and the sessions');
+  });
+
+  it('works through an engine reached as DOCKER_HOST=tcp://127.0.0.1:PORT', async () => {
+    const proxy = await startTcpProxy();
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `tcp://127.0.0.1:${proxy.port}`;
+    let b: DockerBackend;
+    try {
+      b = new DockerBackend({ instanceId: newInstanceId(), config: config() });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+    try {
+      const h = await b.healthCheck();
+      assert.equal(h.available, true, h.detail);
+      assert.match(h.detail, new RegExp(`tcp://127.0.0.1:${proxy.port}`));
+      const s = await b.createSession({ sessionTag: 'tcp01', limits: {}, workspace, network: false, image: undefined });
+      const r = await runIn(s, { script: 'echo out; echo err >&2; exit 4' });
+      assert.deepEqual([r.status.code, r.stdout, r.stderr], [4, 'out\n', 'err\n']);
+      assert.equal((await runIn(s, { program: { kind: 'argv', argv: ['cat'] }, input: 'through tcp\n' })).stdout, 'through tcp\n');
+      const k = await runIn(s, {
+        script: `sh -c 'trap "" TERM; sleep 1000 & wait'`,
+        commandTag: 'k',
+        onSpawn: async () => {
+          await new Promise((res) => setTimeout(res, 300));
+          await s.terminate({ commandTag: 'k', pgids: [] }, 100);
+        },
+      });
+      assert.equal(k.status.signal, 'SIGKILL');
+      assert.ok(proxy.connections() > 3, 'the engine was reached through the proxy');
+    } finally {
+      await b.close();
+      await proxy.close();
+    }
+  });
+});

@@ -53,6 +53,8 @@ export class SandboxBackend implements Backend {
   /** Private directory (named like the FIFO directories, so crash recovery removes it) holding the empty file. */
   private readonly dir: string;
   private readonly emptyFile: string;
+  /** Sandboxes not yet killed. */
+  readonly live = new Set<{ kill(): Promise<void> }>();
 
   constructor(
     readonly host: HostBackend,
@@ -126,6 +128,8 @@ export class SandboxBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    // Sessions are destroyed before the tiers close; whatever is left (one still starting) goes now.
+    await Promise.all([...this.live].map((s) => s.kill()));
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -181,7 +185,9 @@ class SandboxSession extends HostSession {
     });
     try {
       const nsPid = await waitReady(child);
-      return new SandboxSession(sandbox.host, opts.sessionTag, opts.limits, sandbox, child, nsPid, opts.network);
+      const session = new SandboxSession(sandbox.host, opts.sessionTag, opts.limits, sandbox, child, nsPid, opts.network);
+      sandbox.live.add(session);
+      return session;
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -233,13 +239,28 @@ class SandboxSession extends HostSession {
 
   override async destroy(graceMs: number, pgids: number[]): Promise<number> {
     const killed = await super.destroy(graceMs, pgids);
-    // The sandbox's pid 1 takes every process left in its pid namespace with it.
-    if (this.holder.exitCode === null && this.holder.signalCode === null) {
-      const gone = new Promise((r) => this.holder.once('exit', r));
-      this.holder.kill('SIGKILL');
-      await Promise.race([gone, sleep(2000)]);
-    }
+    await this.kill();
     return killed;
+  }
+
+  /**
+   * Kill the sandbox: its pid 1 first (the kernel then kills every process in
+   * its pid namespace), then bubblewrap's monitor. Killing the monitor alone
+   * relies on pid 1's parent-death signal; this does not.
+   */
+  async kill(): Promise<void> {
+    this.sandbox.live.delete(this);
+    if (this.holder.exitCode !== null || this.holder.signalCode !== null) return;
+    const gone = new Promise((r) => this.holder.once('exit', r));
+    if (parentOf(this.nsPid) === this.holder.pid) {
+      try {
+        process.kill(this.nsPid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.holder.kill('SIGKILL');
+    await Promise.race([gone, sleep(2000)]);
   }
 }
 
@@ -289,6 +310,16 @@ function waitReady(child: ChildProcess): Promise<number> {
       }
     });
   });
+}
+
+/** Parent pid of `pid` (from /proc), or null. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
 }
 
 function readSysctl(path: string): string | null {

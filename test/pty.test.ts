@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertSleepsGone, connect, expectCode, findSleeps, killSleeps, startDaemon, uniqueSleep, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { assertSleepsGone, connect, expectCode, findSleeps, killSleeps, startDaemon, uniqueSleep, waitFor, waitForOutput, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { assertExitData, streamAll } from './helpers/streams.js';
 
 describe('pty commands', () => {
@@ -25,22 +25,6 @@ describe('pty commands', () => {
     c?.close();
     await d?.shutdownClean();
   });
-
-  /** Long-poll exec.output until `text` shows up on stdout; returns everything read. */
-  async function waitForOutput(command_id: string, text: string, timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    let all = '';
-    let offset = 0;
-    while (!all.includes(text)) {
-      const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`${JSON.stringify(text)} did not appear within ${timeoutMs} ms; output: ${JSON.stringify(all)}`);
-      const o = await c.call('exec.output', { command_id, offset, wait_ms: Math.min(left, 1000) });
-      all += o.data;
-      offset = o.next_offset;
-      if (o.eof && !all.includes(text)) assert.fail(`the command ended without printing ${JSON.stringify(text)}; output: ${JSON.stringify(all)}`);
-    }
-    return all;
-  }
 
   it('the command sees a terminal of the given size; stderr merges into stdout', async () => {
     const r = await c.call('exec.run', {
@@ -75,7 +59,7 @@ describe('pty commands', () => {
     const s = await c.call('exec.start', { session_id: sid, command: 'echo ready; read x; stty size', pty: { cols: 80, rows: 24 }, stdin_open: true });
     const i = await c.call('exec.info', { command_id: s.command_id });
     assert.equal(i.pty, true);
-    await waitForOutput(s.command_id, 'ready');
+    await waitForOutput(c, s.command_id, 'ready');
     const res = await c.call('exec.resize', { command_id: s.command_id, cols: 120, rows: 40 });
     assert.deepEqual(res, { command_id: s.command_id, cols: 120, rows: 40 });
     await c.call('exec.input', { command_id: s.command_id, data: '\n' });
@@ -95,7 +79,7 @@ describe('pty commands', () => {
     });
     await c.call('exec.input', { command_id: s.command_id, data: 'abX\x7fc\r' });
     // the terminal echoes the input and its line discipline handles the backspace
-    await waitForOutput(s.command_id, 'ready');
+    await waitForOutput(c, s.command_id, 'ready');
     // Ctrl-C while the shell is still forking sleep is a shell race (dash -c catches SIGINT and
     // waits for the child started after it): send it once sleep runs, as a person would
     assert.ok(await waitFor(() => findSleeps(n).length > 0, 5000), 'sleep did not start');

@@ -221,6 +221,22 @@ export async function expectCode(c: TrlClient, method: string, params: Record<st
   return e;
 }
 
+/** Long-poll exec.output until `text` shows up on stdout; returns everything read. */
+export async function waitForOutput(c: TrlClient, command_id: string, text: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let all = '';
+  let offset = 0;
+  while (!all.includes(text)) {
+    const left = deadline - Date.now();
+    if (left <= 0) assert.fail(`${JSON.stringify(text)} did not appear within ${timeoutMs} ms; output: ${JSON.stringify(all)}`);
+    const o = await c.call('exec.output', { command_id, offset, wait_ms: Math.min(left, 1000) });
+    all += o.data;
+    offset = o.next_offset;
+    if (o.eof && !all.includes(text)) assert.fail(`the command ended without printing ${JSON.stringify(text)}; output: ${JSON.stringify(all)}`);
+  }
+  return all;
+}
+
 export interface RawLine {
   id?: unknown;
   ok?: boolean;

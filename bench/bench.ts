@@ -9,6 +9,7 @@ import { readRssBytes } from './lib/proc.js';
 import { writeResults } from './lib/results.js';
 import { errorRow, type Row } from './lib/row.js';
 import { renderTable } from './lib/table.js';
+import { withTimeout } from './lib/timeout.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
@@ -16,12 +17,20 @@ import { measureRoundTrip } from './metrics/round-trip.js';
 import { measureSessionCreate } from './metrics/session-create.js';
 import { measureStreaming } from './metrics/streaming.js';
 import { measureThroughput } from './metrics/throughput.js';
+import { runTierPhase } from './metrics/tiers.js';
 
 /** Settings that let the bench go past the daemon's per-session command cap and session cap. */
 const DAEMON_ENV = {
   TRL_MAX_SESSIONS: '1024',
   TRL_SESSION_MAX_COMMANDS: '100000000',
 };
+
+/**
+ * The host daemon offers the host tier alone, so its rows (idle RSS above all)
+ * measure the same daemon whichever tiers this machine has; the isolation
+ * tiers get daemons of their own (metrics/tiers.ts) after it has stopped.
+ */
+const DAEMON_ARGS = ['--tiers', 'host'];
 
 const METRIC_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -35,14 +44,6 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Untimed exec.run calls so that the daemon's code paths are compiled before anything is measured. */
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
 
   let warmedUp = false;
   try {
-    daemon = await startDaemon({ env: DAEMON_ENV });
+    daemon = await startDaemon({ env: DAEMON_ENV, args: DAEMON_ARGS });
     log(`daemon pid ${daemon.pid} on ${daemon.socketPath}`);
     const ctx: MetricContext = { socketPath: daemon.socketPath, daemonPid: daemon.pid, options };
     for (const metric of METRICS) {
@@ -112,20 +113,30 @@ async function main(): Promise<number> {
     }
   }
 
+  log('isolation tiers…');
+  const tierPhase = await runTierPhase(options, DAEMON_ENV, log);
+  rows.push(...tierPhase.rows);
+  metrics.tiers = tierPhase.data;
+  errors.push(...tierPhase.errors);
+
   if (rows.length > 0) process.stdout.write(renderTable(rows) + '\n');
+  const skipped = rows.filter((r) => r.skipped !== undefined);
 
   const record = {
     timestamp,
     quick: options.quick,
     options,
     machine,
-    daemon: { pid: daemon?.pid ?? null, env: DAEMON_ENV, final_rss_bytes: finalRss ?? null, shutdown: shutdown ?? null },
+    daemon: { pid: daemon?.pid ?? null, env: DAEMON_ENV, args: DAEMON_ARGS, final_rss_bytes: finalRss ?? null, shutdown: shutdown ?? null },
     rows,
     metrics,
     errors,
-    within_budget: rows.length > 0 && rows.every((r) => r.ok === true),
+    // Rows of an unavailable tier are not counted against the budget; `skipped` lists them.
+    within_budget: rows.length > skipped.length && rows.every((r) => r.ok === true || r.skipped !== undefined),
+    skipped: skipped.map((r) => ({ metric: r.metric, why: r.skipped })),
   };
   const file = await writeResults(REPO_ROOT, timestamp, record);
+  if (skipped.length > 0) log(`${skipped.length} rows skipped: a tier they need is unavailable here (see the table)`);
   log(`results written to ${file} and bench/results/latest.json`);
   return errors.length === 0 ? 0 : 1;
 }

@@ -17,12 +17,21 @@ export interface BenchOptions {
   idleSessions: number;
   /** Milliseconds the daemon is left alone before reading its RSS. */
   idleMs: number;
+  /** Timed sandbox session.create calls (each followed by an untimed destroy). */
+  sandboxCreates: number;
+  /** Timed samples per side for the docker exec.run round trip (a `docker exec` costs tens of ms). */
+  dockerIterations: number;
+  /** Untimed calls per side before the docker round trips. */
+  dockerWarmup: number;
+  /** Timed docker session.create calls, cold and from the warm pool (each starts a container). */
+  containerCreates: number;
 }
 
 const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--duration SECONDS]
 
   --quick           fast smoke run (few samples; figures are not meaningful)
-  --iterations N    timed samples per side for round trips (default 1000)
+  --iterations N    timed samples per side for round trips (default 1000; the
+                    docker round trip and sandbox session.create take N/5)
   --duration S      seconds per side for the 8-client throughput test (default 3)`;
 
 function positiveNumber(flag: string, value: string | undefined): number {
@@ -56,6 +65,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     concurrency: 8,
     idleSessions: 200,
     idleMs: 1000,
+    sandboxCreates: quick ? 20 : Math.max(20, Math.round(n / 5)),
+    dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 5)),
+    dockerWarmup: quick ? 3 : 10,
+    containerCreates: quick ? 3 : 20,
   };
 }
 

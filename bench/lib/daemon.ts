@@ -19,6 +19,9 @@ export interface Daemon {
 export interface StartOptions {
   /** Extra `TRL_*` settings, e.g. a higher max_sessions for the RSS-per-session test. */
   env?: Record<string, string>;
+  /** Extra `trl serve` flags, e.g. `--tiers host,sandbox,docker` for the isolation-tier rows. */
+  args?: readonly string[];
+  /** How long to wait for the socket; tier health checks (a container start) come before it. */
   readyTimeoutMs?: number;
 }
 
@@ -31,7 +34,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<Daemon> {
   const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn'],
+    ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])],
     { cwd: dir, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

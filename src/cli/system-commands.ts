@@ -63,8 +63,14 @@ function formatInfo(i: ResultOf<'system.info'>): string {
     out += '\ntiers:\n';
     out += indent(
       formatTable([
-        ['TIER', 'AVAILABLE', 'ISOLATED', 'DETAIL'],
-        ...tiers.map(([name, t]) => [name, t.available ? 'yes' : 'no', t.isolated ? 'yes' : 'no', t.detail]),
+        ['TIER', 'AVAILABLE', 'ISOLATED', 'TRACKING/LIMITS', 'DETAIL'],
+        ...tiers.map(([name, t]) => [
+          name,
+          t.available ? 'yes' : 'no',
+          t.isolated ? 'yes' : 'no',
+          t.enforcement ? `${t.enforcement.process_tracking}/${t.enforcement.limits}` : '-',
+          t.detail,
+        ]),
       ]),
     );
   }

@@ -22,6 +22,8 @@ export interface CgroupLayout {
 
 interface Mount {
   path: string;
+  /** The cgroup the mount shows as its root (`/` unless a cgroup namespace or a bind mount narrows it). */
+  root: string;
   version: 1 | 2;
   controllers: string[];
 }
@@ -36,10 +38,11 @@ function readMounts(): Mount[] {
     const fstype = right[0];
     const path = left[4];
     if (!path) continue;
-    if (fstype === 'cgroup2') out.push({ path, version: 2, controllers: [] });
+    const root = left[3] ?? '/';
+    if (fstype === 'cgroup2') out.push({ path, root, version: 2, controllers: [] });
     else if (fstype === 'cgroup') {
       const opts = (right[2] ?? '').split(',');
-      out.push({ path, version: 1, controllers: opts.filter((o) => ['memory', 'pids', 'cpu', 'freezer'].includes(o)) });
+      out.push({ path, root, version: 1, controllers: opts.filter((o) => ['memory', 'pids', 'cpu', 'freezer'].includes(o)) });
     }
   }
   return out;
@@ -206,6 +209,36 @@ export function readCgroupStat(dir: string, file: string, key: string): number |
   for (const line of text.split('\n')) {
     const [k, v] = line.split(' ');
     if (k === key && v !== undefined) return Number(v);
+  }
+  return null;
+}
+
+/**
+ * The memory cgroup of process `pid` as a directory here, with the file that
+ * counts its OOM kills (`oom_kill` in memory.oom_control on v1, in
+ * memory.events on v2); null when it cannot be found or read (another pid or
+ * cgroup namespace, no memory controller mounted).
+ */
+export function oomCounterOf(pid: number): { dir: string; file: string } | null {
+  let lines: string[];
+  let mounts: Mount[];
+  try {
+    lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    mounts = readMounts();
+  } catch {
+    return null;
+  }
+  const v1 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[1]!.split(',').includes('memory'));
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  const candidates: { cgroup: string; mount: Mount | undefined; file: string }[] = [];
+  if (v1) candidates.push({ cgroup: v1.slice(2).join(':'), mount: mounts.find((m) => m.version === 1 && m.controllers.includes('memory')), file: 'memory.oom_control' });
+  if (v2) candidates.push({ cgroup: v2.slice(3), mount: mounts.find((m) => m.version === 2), file: 'memory.events' });
+  for (const { cgroup, mount, file } of candidates) {
+    if (!mount) continue;
+    const root = mount.root === '/' ? '' : mount.root;
+    if (!cgroup.startsWith(`${root}/`) && cgroup !== root) continue;
+    const dir = join(mount.path, cgroup.slice(root.length));
+    if (readCgroupStat(dir, file, 'oom_kill') !== null) return { dir, file };
   }
   return null;
 }

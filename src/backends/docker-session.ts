@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { constants } from 'node:os';
 import { Writable } from 'node:stream';
 import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from './backend.js';
+import { oomCounterOf, readCgroupStat } from './cgroups.js';
 import { HOLDER_PIDS } from './docker-container.js';
 import { isGone } from './docker-errors.js';
 import type { EngineEvents } from './docker-events.js';
@@ -60,6 +61,12 @@ export class DockerSession implements BackendSession {
   private readonly unreported = new Set<Promise<void>>();
   /** The OOM count oomKills() last answered. */
   private oomAnswered = 0;
+  /**
+   * The container's own OOM counter in its memory cgroup, when this daemon
+   * sees the engine's cgroups (a local engine): exact the moment the kernel
+   * kills, where the engine's events come late. Null: count events.
+   */
+  private readonly oomCounter: Promise<{ dir: string; file: string } | null>;
   private destroyed: Promise<number> | null = null;
   private readonly prefix: string;
   private readonly hostSide: HostSideKill;
@@ -71,6 +78,7 @@ export class DockerSession implements BackendSession {
   ) {
     this.prefix = `${ctx.instanceId}:${tag}:`;
     this.hostSide = new HostSideKill(this.prefix);
+    this.oomCounter = findOomCounter(c.container);
   }
 
   describe(): Record<string, string> {
@@ -116,7 +124,8 @@ export class DockerSession implements BackendSession {
     });
     const entry: ExecEntry = { signalled: false, exited: exitCode };
     this.running.set(spec.commandTag, entry);
-    const oomBefore = this.ctx.events.oomKills(this.c.container.id);
+    const counter = await this.oomCounter;
+    const oomBefore = this.oomCount(counter);
     const exited = exitCode.then(async (code) => {
       this.running.delete(spec.commandTag);
       run.stopWatching();
@@ -128,8 +137,8 @@ export class DockerSession implements BackendSession {
       await run.outputEnded(OUTPUT_WAIT_MS);
       // 137 is also the kernel's OOM kill (the engine reports it as an event), not an exit of the command's own;
       // the event may still be on its way (see oomKills).
-      if (code === 128 + 9 && !entry.signalled) await settledWithin(run.reported, ENGINE_REPORT_MS);
-      const oomKilled = code === 128 + 9 && this.ctx.events.oomKills(this.c.container.id) > oomBefore;
+      if (code === 128 + 9 && !entry.signalled && !counter) await settledWithin(run.reported, ENGINE_REPORT_MS);
+      const oomKilled = code === 128 + 9 && this.oomCount(counter) > oomBefore;
       return exitStatus(code, entry.signalled || oomKilled);
     });
     const proc: SpawnedProcess = {
@@ -216,6 +225,9 @@ export class DockerSession implements BackendSession {
   }
 
   /**
+   * OOM kills in the container so far. Read from its memory cgroup when this
+   * daemon can see it: exact at the moment of the kill. Otherwise (an engine
+   * in another pid or cgroup namespace) counted from the engine's events.
    * The engine's OOM events come late: it handles a container's events one
    * after another (writing the container's state to disk for each OOM), and
    * one kill can come as a burst of OOM notifications (dozens under cgroup
@@ -230,6 +242,8 @@ export class DockerSession implements BackendSession {
    * output open; and no OOM, no wait.
    */
   async oomKills(): Promise<number> {
+    const counter = await this.oomCounter;
+    if (counter) return this.oomCount(counter);
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);
@@ -243,6 +257,12 @@ export class DockerSession implements BackendSession {
     } catch {
       return counted;
     }
+  }
+
+  /** OOM kills so far: the cgroup's counter when there is one, else the engine's events seen. */
+  private oomCount(counter: { dir: string; file: string } | null): number {
+    const n = counter ? readCgroupStat(counter.dir, counter.file, 'oom_kill') : null;
+    return n ?? this.ctx.events.oomKills(this.c.container.id);
   }
 
   destroy(graceMs: number): Promise<number> {
@@ -360,4 +380,18 @@ interface ContainerStats {
   memory_stats?: { usage?: number; stats?: { total_inactive_file?: number; inactive_file?: number } };
   pids_stats?: { current?: number };
   cpu_stats?: { cpu_usage?: { total_usage?: number } };
+}
+
+/** The OOM counter of a container's memory cgroup, found through its main process; null when not visible here. */
+async function findOomCounter(container: Docker.Container): Promise<{ dir: string; file: string } | null> {
+  try {
+    const info = await container.inspect();
+    const pid = info.State.Pid;
+    if (!pid) return null;
+    const counter = oomCounterOf(pid);
+    // The pid is the engine's: in another pid namespace it is some other process, in another cgroup.
+    return counter && counter.dir.includes(container.id) ? counter : null;
+  } catch {
+    return null;
+  }
 }

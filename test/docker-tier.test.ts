@@ -424,8 +424,9 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
       await runIn(limited, { script: 'while :; do sleep 60 & done 2>/dev/null' });
       const full = await limited.usage();
       assert.ok(full.pids <= 20 && full.pids >= 15, `pids ${full.pids}`);
+      const procsBefore = containerTop(limited.describe().container_id!);
       const killed = await limited.terminate({ commandTag: null, pgids: [] }, 0);
-      assert.ok(killed >= 15, `killed ${killed}`);
+      assert.ok(killed >= 15, `killed ${killed} of (usage ${full.pids}):\n${procsBefore.join('\n')}\nleft:\n${containerTop(limited.describe().container_id!).join('\n')}`);
       assert.equal((await runIn(limited, { script: 'echo again' })).stdout, 'again\n');
     } finally {
       await limited.destroy(0, []);

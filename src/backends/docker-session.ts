@@ -4,13 +4,11 @@ import { Writable } from 'node:stream';
 import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from './backend.js';
 import { oomCounterOf, readCgroupStat } from './cgroups.js';
 import { HOLDER_PIDS } from './docker-container.js';
-import { isGone } from './docker-errors.js';
 import type { EngineEvents } from './docker-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './docker-exec.js';
 import type { FifoDir } from './docker-fifo.js';
 import { HostSideKill } from './docker-host-kill.js';
 import { killArgv, runKiller, type KillAction } from './docker-kill.js';
-import { SpawnError } from './host.js';
 import { TAG_VAR } from './process-table.js';
 import { sleep } from './signals.js';
 
@@ -175,10 +173,11 @@ export class DockerSession implements BackendSession {
     const graceMs = action.kind === 'terminate' ? action.graceMs : 0;
     try {
       return await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, scope.commandTag, action), graceMs);
-    } catch (err) {
-      // The container went away (destroyed meanwhile): nothing is left to find or kill.
-      if ((err instanceof SpawnError && err.code === 'ESRCH') || isGone(err)) return [];
-      return null;
+    } catch {
+      // No exec could run — the pids limit is full, or the engine says the container is not running
+      // (it may answer so while the container is only at its pids limit): the daemon's side acts,
+      // and finds nothing in a container that is really gone.
+      return this.destroyed ? [] : null;
     }
   }
 

@@ -318,6 +318,31 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     assert.equal(r.stderr.toString().split(/\s/)[0], createHash('md5').update(r.stdout).digest('hex'));
   });
 
+  it('drops nothing of an exited command’s output while its reader is paused longer than the daemon waits for quiet', async () => {
+    // 300 KB fit the container's pipe, the engine and the connection: the command exits at once,
+    // its status arrives, and the output waits for a reader that has paused (as the runtime pauses
+    // a stream whose client is behind). Paused time must not count toward giving the output up.
+    const proc = await session.spawn({
+      program: { kind: 'shell', shell: '/bin/sh', script: 'head -c 300000 /dev/zero | tr "\\0" a; echo; echo tail' },
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: '/',
+      stdin: 'ignore',
+      stateFd: false,
+      commandTag: 'paused01',
+    });
+    proc.stdout.pause();
+    const chunks: Buffer[] = [];
+    proc.stderr.resume();
+    await new Promise((r) => setTimeout(r, 3500));
+    proc.stdout.on('data', (c: Buffer) => chunks.push(c));
+    proc.stdout.resume();
+    const status = await proc.exited;
+    const out = Buffer.concat(chunks).toString('latin1');
+    assert.equal(status.code, 0);
+    assert.equal(out.length, 300_006, `output cut short: ${out.length} bytes, ending ${JSON.stringify(out.slice(-20))}`);
+    assert.ok(out.endsWith('a\ntail\n'));
+  });
+
   it('ends the output by itself, late, when the wrapper is killed before its end marker', async () => {
     // The wrapper is the program's parent; killed, it writes no marker and no status, and a
     // background process holds the output open: the output is given up 2 s after the exit.

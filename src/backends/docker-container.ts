@@ -8,6 +8,8 @@ import type { SessionLimits } from './backend.js';
  * with each exec instead.
  */
 export const LABEL_INSTANCE = 'dev.trl.instance';
+/** PATH of a command in a container: the image's own PATH is not a session's. */
+export const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const LABEL_SESSION = 'dev.trl.session';
 /** The machine of the daemon: a remote engine may serve daemons on other machines, whose pids mean nothing here. */
 export const LABEL_HOST = 'dev.trl.host';

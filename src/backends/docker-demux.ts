@@ -114,6 +114,14 @@ export interface SplitOutput {
   ended: Promise<void>;
   /** Stop waiting: end both outputs now, dropping whatever comes later. */
   endNow(): void;
+  /**
+   * Resolves once both outputs have ended, or — ending them — once the
+   * connection has been quiet for `quietMs`, or `capMs` of unpaused time have
+   * passed since the call (a background process that keeps writing). Time the outputs are paused
+   * (their reader is behind) counts toward neither: output that is only
+   * waiting for its reader is never dropped.
+   */
+  endWhenQuiet(quietMs: number, capMs: number): Promise<void>;
 }
 
 /**
@@ -132,13 +140,21 @@ export function splitOutput(src: Readable, stdout: Writable, stderr: Writable, o
   let resolveEnded!: () => void;
   const ended = new Promise<void>((r) => (resolveEnded = r));
   let paused = false;
+  /** When data last arrived or the outputs last resumed; and the unpaused time up to then (since endWhenQuiet began). */
+  let lastFlow = Date.now();
+  let flowedMs = 0;
   const onChange = () => {
     if (out.ended && err.ended) resolveEnded();
     const blocked = out.blocked || err.blocked;
     if (blocked !== paused) {
       paused = blocked;
-      if (blocked) src.pause();
-      else src.resume();
+      if (blocked) {
+        flowedMs += Date.now() - lastFlow;
+        src.pause();
+      } else {
+        lastFlow = Date.now();
+        src.resume();
+      }
     }
   };
   const out = new Sink(stdout, opts.marker, onChange);
@@ -150,6 +166,9 @@ export function splitOutput(src: Readable, stdout: Writable, stderr: Writable, o
   let left = 0;
   let target = out;
   src.on('data', (chunk: Buffer) => {
+    const now = Date.now();
+    flowedMs += now - lastFlow;
+    lastFlow = now;
     if (opts.tty) {
       out.write(chunk);
     } else {
@@ -183,5 +202,30 @@ export function splitOutput(src: Readable, stdout: Writable, stderr: Writable, o
   src.once('end', endAll);
   src.once('close', endAll);
   src.once('error', endAll);
-  return { ended, endNow: endAll };
+  const endWhenQuiet = (quietMs: number, capMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      void ended.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      const look = () => {
+        if (out.ended && err.ended) return;
+        if (paused) {
+          timer = setTimeout(look, quietMs);
+          return;
+        }
+        const quiet = Date.now() - lastFlow;
+        const wait = Math.min(quietMs - quiet, capMs - flowedMs - quiet);
+        if (wait <= 0) {
+          endAll();
+          resolve();
+        } else timer = setTimeout(look, wait);
+      };
+      // Both clocks start now: before the exit, the command itself was producing.
+      lastFlow = Date.now();
+      flowedMs = 0;
+      look();
+    });
+  return { ended, endNow: endAll, endWhenQuiet };
 }

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { StringDecoder } from 'node:string_decoder';
 import { LABEL_INSTANCE } from './docker-container.js';
 
 const RECONNECT_MS = 500;
@@ -87,8 +88,9 @@ export class EngineEvents {
         // The daemon closes it at shutdown; it alone must not keep a process alive.
         (stream as NodeJS.ReadableStream & { socket?: { unref(): void } }).socket?.unref();
         let rest = '';
+        const utf8 = new StringDecoder('utf8');
         stream.on('data', (chunk: Buffer) => {
-          const lines = (rest + chunk.toString('utf8')).split('\n');
+          const lines = (rest + utf8.write(chunk)).split('\n');
           rest = lines.pop()!;
           for (const line of lines) if (line.trim()) this.dispatch(line);
         });
@@ -100,7 +102,7 @@ export class EngineEvents {
         };
         stream.once('end', lost);
         stream.once('close', lost);
-        stream.once('error', lost);
+        stream.on('error', lost);
       })
       .catch(() => {
         this.starting = false;

@@ -9,7 +9,7 @@ import { SpawnError } from './host.js';
 
 /** Poll for the exit while the event stream is down; while it is up, only as a backstop. */
 const FAST_POLL_MS = 50;
-const SLOW_POLL_MS = 1000;
+const SLOW_POLL_MS = 5000;
 /** Consecutive failed inspections (engine gone) after which an exec counts as lost. */
 const MAX_FAILURES = 100;
 /**
@@ -32,7 +32,17 @@ export interface ExecRequest {
   detach?: boolean;
   /** The end marker the wrapper writes after the program (execArgv's endMarker): each output stream ends there. */
   endMarker?: string;
+  /** The control FIFO's path in the container: passed to the wrapper in its environment (CTL_VAR), never in its argv. */
+  controlFifo: string;
 }
+
+/**
+ * The variable that tells the wrapper its control FIFO. Not an argument: any
+ * user of the engine's host can read a process's argv (/proc/PID/cmdline),
+ * and the FIFO carries the shell's state, secrets included; a process's
+ * environment only its own user can read. The wrapper unsets it first.
+ */
+export const CTL_VAR = '__TRL_CTL';
 
 export interface ExecRun {
   id: string;
@@ -55,18 +65,22 @@ export interface ExecRun {
   reported: Promise<void>;
   /**
    * Resolves once both output streams have ended — at the end marker, or with
-   * the connection — or after `ms`, when both are ended there and then (a
+   * the connection — or, ending them there and then, once the connection has
+   * been quiet for `quietMs` or `capMs` of unpaused time have passed (a
    * wrapper that was killed writes no marker, and a background process may
-   * hold the connection open).
+   * hold the connection open). Time the runtime holds the output paused for a
+   * slow reader does not count: nothing that is only waiting is dropped.
+   * Then the connection is closed.
    */
-  outputEnded(ms: number): Promise<void>;
+  outputEnded(quietMs: number, capMs: number): Promise<void>;
   /** Resize the terminal; resolves once the engine has answered: whether it took the size. */
   resize(cols: number, rows: number): Promise<boolean>;
 }
 
 /**
  * The wrapper every command runs under (POSIX sh, constant; parameters are
- * arguments). It opens the control FIFO ($0) as fd 4 and writes the marker
+ * arguments). It opens the control FIFO (named by CTL_VAR) as fd 4, unsets
+ * that variable, and writes the marker
  * byte, unsets the image's variables the session does not have (the engine
  * adds the container's environment to every exec), runs the program — with
  * fd 3 on the FIFO for the state capture when asked — then writes the end
@@ -83,11 +97,12 @@ export interface ExecRun {
  * `shift` and the TTY loop's counter stay in subshells): a variable of the
  * session's environment with the same name would reach the program changed.
  *
- *   $0 control FIFO  $1 state|tty|- (then `:` and the end marker, if any)  $2 names to unset  $3… the program's argv
+ *   $0 trl-exec  $1 state|tty|- (then `:` and the end marker, if any)  $2 names to unset  $3… the program's argv
  */
 export const WRAPPER_SCRIPT = [
   'trap : HUP INT QUIT TERM USR1 USR2 ALRM',
-  'exec 4>"$0" || { echo "trl: cannot open the control FIFO $0: is its directory mounted?" >&2; exit 125; }',
+  `exec 4>"$${CTL_VAR}" || { echo "trl: cannot open the control FIFO $${CTL_VAR}: is its directory mounted?" >&2; exit 125; }`,
+  `unset ${CTL_VAR}`,
   'exec 5>&2 2>/dev/null',
   'printf . >&4',
   '[ -z "$2" ] || unset $2',
@@ -103,10 +118,10 @@ export const WRAPPER_SCRIPT = [
 ].join('\n');
 
 /** The argv of one exec: the program under the wrapper. */
-export function execArgv(program: Program, opts: { controlFifo: string; state: boolean; tty?: boolean; endMarker?: string; unset: string[] }): string[] {
+export function execArgv(program: Program, opts: { state: boolean; tty?: boolean; endMarker?: string; unset: string[] }): string[] {
   const argv = program.kind === 'shell' ? [program.shell, '-c', program.script] : program.argv;
   const mode = opts.state ? 'state' : opts.tty ? 'tty' : '-';
-  return ['/bin/sh', '-c', WRAPPER_SCRIPT, opts.controlFifo, opts.endMarker ? `${mode}:${opts.endMarker}` : mode, opts.unset.join(' '), ...argv];
+  return ['/bin/sh', '-c', WRAPPER_SCRIPT, 'trl-exec', opts.endMarker ? `${mode}:${opts.endMarker}` : mode, opts.unset.join(' '), ...argv];
 }
 
 /**
@@ -138,7 +153,8 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
   try {
     exec = await container.exec({
       Cmd: req.argv,
-      Env: req.env,
+      // Last, so that it wins over a session variable of the same name.
+      Env: [...req.env, `${CTL_VAR}=${req.controlFifo}`],
       WorkingDir: req.cwd,
       User: req.user,
       Tty: tty,
@@ -181,12 +197,11 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
   sock.once('end', watch.poke);
   sock.once('close', watch.poke);
   sock.on('error', () => undefined); // a reset connection ends the streams (splitOutput) and is seen by the watcher
-  const outputEnded = async (ms: number): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([split.ended, late]);
-    clearTimeout(timer);
-    split.endNow();
+  const outputEnded = async (quietMs: number, capMs: number): Promise<void> => {
+    await split.endWhenQuiet(quietMs, capMs);
+    // The command's output is complete: a background process that still holds the streams keeps
+    // no connection (and no descriptor) of the daemon's open; it gets EPIPE, as on the host tier.
+    sock.destroy();
   };
   const resize = (cols: number, rows: number): Promise<boolean> =>
     exec.resize({ h: rows, w: cols }).then(

@@ -11,8 +11,8 @@ import { fifoDirPrefix } from './fifo-pool.js';
 import { SpawnError } from './host.js';
 
 const run = promisify(execFile);
-const BATCH = 16;
-const LOW_WATER = 4;
+const BATCH = 64;
+const LOW_WATER = 16;
 /** Written by the exec's wrapper once it holds the write end: the daemon may let go of its own. */
 const MARKER_BYTES = 1;
 
@@ -85,13 +85,28 @@ export class FifoDir {
     // Concurrent opens may share one batch: wait for another if it ran dry.
     while (this.ready.length === 0) {
       if (this.closed) throw new SpawnError('the session container is gone (destroyed)', 'ESRCH');
-      await this.refill();
+      try {
+        await this.refill();
+      } catch (err) {
+        throw new SpawnError(`cannot make control FIFOs in ${this.dir} (${(err as Error).message}): check that the temp directory is writable and not full`, 'EFIFO');
+      }
     }
     const name = this.ready.pop()!;
     if (this.ready.length < LOW_WATER) void this.refill().catch(() => undefined);
     const path = join(this.dir, name);
-    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    let holdFd: number | null = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    let readFd: number;
+    let holdFd: number | null;
+    try {
+      readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw new SpawnError(`cannot open the control FIFO ${path}: ${(err as Error).message}`, 'EFIFO');
+    }
+    try {
+      holdFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      closeSync(readFd);
+      throw new SpawnError(`cannot open the control FIFO ${path}: ${(err as Error).message}`, 'EFIFO');
+    }
     let linked = true;
     const letGo = () => {
       if (holdFd !== null) closeSync(holdFd);

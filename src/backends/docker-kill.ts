@@ -1,16 +1,16 @@
 import type Docker from 'dockerode';
+import { STANDARD_PATH } from './docker-container.js';
 import { TAG_VAR } from './process-table.js';
 import type { EngineEvents } from './docker-events.js';
-import { execArgv, startExec } from './docker-exec.js';
-import type { FifoDir } from './docker-fifo.js';
-import { SpawnError } from './host.js';
+import { execArgv, startExec, type ExecRun } from './docker-exec.js';
+import type { ControlChannel, FifoDir } from './docker-fifo.js';
 
 /** Poll interval of the script (`sleep 0.05`). */
 export const TICK_MS = 50;
 /** SIGKILL rounds at most before the script gives up (about 3 s). */
 const KILL_ROUNDS = 60;
 /** The killer's whole environment: no tag (it must not find itself), the standard PATH for grep, tr, sleep. */
-const KILLER_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const KILLER_PATH = `PATH=${STANDARD_PATH}`;
 /** How long the daemon waits for a kill exec beyond its grace time. */
 const EXEC_SLACK_MS = 10_000;
 
@@ -37,7 +37,9 @@ const EXEC_SLACK_MS = 10_000;
  * It answers on fd 3, ending with `done`: it runs under the command wrapper,
  * detached, and its answer comes through the control FIFO — the engine closes
  * an exec's output streams only in turn with the container's other exits, up
- * to 2 s each. No `done` means it could not run (no fork left in the pids limit).
+ * to 2 s each. No `done` means it could not run to the end (no fork left in
+ * the pids limit); a terminate reports its count so far after every round, so
+ * even then the daemon knows what it signalled.
  */
 export const KILL_SCRIPT = `
 needle=$1 mode=$2 action=$3 arg=$4 rounds=\${5:-0}
@@ -107,17 +109,21 @@ case $action in
     inscope
     ticks=$arg
     if [ "$ticks" -gt 0 ] && [ "$found" != ' ' ]; then
-      hit TERM all
+      hit TERM all; echo "$n" >&3
       while [ "$ticks" -gt 0 ]; do
         nap; inscope
         [ "$found" = ' ' ] && break
-        hit TERM new
+        hit TERM new; echo "$n" >&3
         ticks=$((ticks - 1))
       done
     fi
     while [ "$rounds" -gt 0 ]; do
       [ "$found" = ' ' ] && break
-      hit KILL all
+      hit KILL all; echo "$n" >&3
+      # Look again before the pause: the pause forks (sleep), which a full pids limit refuses
+      # until the killed processes are reaped, and a failed fork ends this shell.
+      inscope
+      [ "$found" = ' ' ] && break
       nap; inscope
       rounds=$((rounds - 1))
     done
@@ -126,8 +132,15 @@ esac
 echo done >&3
 `;
 
-/** The killer could not run (no exec could start: typically no fork left in the pids limit). */
-export class KillerFailed extends Error {}
+/** The killer could not run to the end (typically no fork left in the pids limit); `partial` is what it answered before. */
+export class KillerFailed extends Error {
+  constructor(
+    message: string,
+    readonly partial: string[] = [],
+  ) {
+    super(message);
+  }
+}
 
 export type KillAction = { kind: 'list' } | { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'terminate'; graceMs: number };
 
@@ -151,36 +164,56 @@ export async function runKiller(
   killer: string[],
   graceMs: number,
 ): Promise<string[]> {
-  const ctl = await opts.fifos.open();
-  const chunks: Buffer[] = [];
-  ctl.state.on('data', (c: Buffer) => chunks.push(c));
-  const answered = new Promise<void>((r) => ctl.state.once('end', r));
-  let run;
-  try {
-    run = await startExec(
-      container,
-      { argv: execArgv({ kind: 'argv', argv: killer }, { controlFifo: ctl.containerPath, state: true, unset: [] }), env: [KILLER_PATH], cwd: '/', user: opts.user, stdin: false, tty: null, detach: true },
-      opts.events,
-    );
-  } catch (err) {
-    ctl.release();
-    if (err instanceof SpawnError && err.code === 'ESRCH') throw err; // the container is gone
-    throw new KillerFailed(`the in-container kill exec could not start: ${(err as Error).message}`);
-  }
-  // A killer that never ran leaves the FIFO without a writer once the daemon lets go of its end.
-  void run.exitCode.then(() => ctl.release());
+  // The whole kill is bounded, the engine's answers included: an engine that stopped answering must not hang it.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KillerFailed('the in-container kill did not finish in time')), graceMs + EXEC_SLACK_MS);
   });
+  const chunks: Buffer[] = [];
+  /** Set once runKiller returns: what the attempt opens or starts after that is let go at once. */
+  let over = false;
+  const held: { ctl?: ControlChannel; run?: ExecRun } = {};
+  const letGo = () => {
+    held.run?.stopWatching();
+    held.ctl?.release();
+  };
+  const attempt = async () => {
+    const ctl = (held.ctl = await opts.fifos.open());
+    if (over) return letGo();
+    ctl.state.on('data', (c: Buffer) => chunks.push(c));
+    const answered = new Promise<void>((r) => ctl.state.once('end', r));
+    try {
+      held.run = await startExec(
+        container,
+        {
+          argv: execArgv({ kind: 'argv', argv: killer }, { state: true, unset: [] }),
+          env: [KILLER_PATH],
+          controlFifo: ctl.containerPath,
+          cwd: '/',
+          user: opts.user,
+          stdin: false,
+          tty: null,
+          detach: true,
+        },
+        opts.events,
+      );
+    } catch (err) {
+      throw new KillerFailed(`the in-container kill exec could not start: ${(err as Error).message}`);
+    }
+    if (over) return letGo();
+    // A killer that never ran leaves the FIFO without a writer once the daemon lets go of its end.
+    void held.run.exitCode.then(() => ctl.release());
+    await answered;
+  };
   try {
-    await Promise.race([answered, timeout]);
+    await Promise.race([attempt(), timeout]);
   } finally {
+    over = true;
     clearTimeout(timer);
-    run.stopWatching();
-    ctl.release();
+    letGo();
   }
   const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
-  if (lines.pop() !== 'done') throw new KillerFailed('the in-container kill exec could not run');
+  if (lines.at(-1) !== 'done') throw new KillerFailed('the in-container kill exec could not run to the end', lines);
+  lines.pop();
   return lines;
 }

@@ -8,7 +8,7 @@ import type { EngineEvents } from './docker-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './docker-exec.js';
 import type { FifoDir } from './docker-fifo.js';
 import { HostSideKill } from './docker-host-kill.js';
-import { killArgv, runKiller, type KillAction } from './docker-kill.js';
+import { KillerFailed, killArgv, runKiller, type KillAction } from './docker-kill.js';
 import { TAG_VAR } from './process-table.js';
 import { sleep } from './signals.js';
 
@@ -16,14 +16,19 @@ import { sleep } from './signals.js';
 const EXIT_WAIT_MS = 500;
 const KILL_ATTEMPTS = 3;
 /**
- * How long after the exit status the output may still take to reach its end
- * marker. The marker normally follows within milliseconds; it never comes
- * when the wrapper was killed (then usually the connection ends instead).
+ * After the exit status, how long the output may be quiet, and how long it
+ * may flow in all, before the daemon stops waiting for its end marker (time
+ * paused for a slow reader not counted). The marker normally follows within
+ * milliseconds; it never comes when the wrapper was killed (then usually the
+ * connection ends instead).
  */
-const OUTPUT_WAIT_MS = 2000;
+const OUTPUT_QUIET_MS = 2000;
+const OUTPUT_CAP_MS = 10_000;
 /** Attempts at one terminal resize the engine refuses (the exec may not be started yet), and the pause between them. */
 const RESIZE_ATTEMPTS = 3;
 const RESIZE_RETRY_MS = 20;
+/** The longest the daemon waits for one engine call that is not a stream (removal, stats). */
+const ENGINE_CALL_MS = 30_000;
 
 /** A started container and what its sessions need to know about it. */
 export interface StartedContainer {
@@ -65,6 +70,8 @@ export class DockerSession implements BackendSession {
    * kills, where the engine's events come late. Null: count events.
    */
   private readonly oomCounter: Promise<{ dir: string; file: string } | null>;
+  /** The counter's last reading. */
+  private cgroupOoms = 0;
   private destroyed: Promise<number> | null = null;
   private readonly prefix: string;
   private readonly hostSide: HostSideKill;
@@ -84,8 +91,10 @@ export class DockerSession implements BackendSession {
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const counter = await this.oomCounter;
+    const oomBefore = this.oomCount(counter);
     const ctl = await this.c.fifos.open();
-    const keep = (k: string) => k in spec.env || (spec.pty !== undefined && k === 'TERM');
+    const keep = (k: string) => Object.hasOwn(spec.env, k) || (spec.pty !== undefined && k === 'TERM');
     const endMarker = newEndMarker();
     const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
     env.push(`${TAG_VAR}=${this.prefix}${spec.commandTag}`);
@@ -95,7 +104,6 @@ export class DockerSession implements BackendSession {
         this.c.container,
         {
           argv: execArgv(spec.program, {
-            controlFifo: ctl.containerPath,
             state: spec.stateFd,
             tty: spec.pty !== undefined,
             endMarker,
@@ -107,6 +115,7 @@ export class DockerSession implements BackendSession {
           stdin: spec.stdin === 'pipe',
           tty: spec.pty ?? null,
           endMarker,
+          controlFifo: ctl.containerPath,
         },
         this.ctx.events,
       );
@@ -116,14 +125,24 @@ export class DockerSession implements BackendSession {
     }
     // The wrapper's trailer tells the exit as soon as it happens; the engine's report
     // (exec_die, inspection) is the fallback for a wrapper that was SIGKILLed or never ran.
+    let wrapperRuns = false;
+    let fifoClosed = false;
+    void ctl.started.then(() => (wrapperRuns = true));
     const exitCode = new Promise<number | null>((resolve) => {
-      void ctl.exitCode.then((code) => (code !== null ? resolve(code) : run.poke()));
-      void run.exitCode.then(resolve);
+      void ctl.exitCode.then((code) => {
+        fifoClosed = true;
+        if (code !== null) resolve(code);
+        else run.poke();
+      });
+      void run.exitCode.then((code) => {
+        // The engine lost track of the exec (null: unreachable for a while) but the wrapper runs:
+        // its FIFO still tells the exit, or its end does.
+        if (code === null && wrapperRuns && !fifoClosed) void ctl.exitCode.then(resolve);
+        else resolve(code);
+      });
     });
     const entry: ExecEntry = { signalled: false, exited: exitCode };
     this.running.set(spec.commandTag, entry);
-    const counter = await this.oomCounter;
-    const oomBefore = this.oomCount(counter);
     const exited = exitCode.then(async (code) => {
       this.running.delete(spec.commandTag);
       run.stopWatching();
@@ -132,7 +151,7 @@ export class DockerSession implements BackendSession {
       this.unreported.add(reported);
       // The status came through the FIFO, but the output is still on its way through the engine,
       // and the runtime reads only briefly after `exited`: resolve once the output has ended.
-      await run.outputEnded(OUTPUT_WAIT_MS);
+      await run.outputEnded(OUTPUT_QUIET_MS, OUTPUT_CAP_MS);
       // 137 is also the kernel's OOM kill (the engine reports it as an event), not an exit of the command's own;
       // the event may still be on its way (see oomKills).
       if (code === 128 + 9 && !entry.signalled && !counter) await settledWithin(run.reported, ENGINE_REPORT_MS);
@@ -167,29 +186,32 @@ export class DockerSession implements BackendSession {
     return e ? [e] : [];
   }
 
-  /** Run the in-container killer; null when it could not run (then the host-side fallback acts). */
-  private async inContainer(scope: KillScope, action: KillAction): Promise<string[] | null> {
-    if (this.destroyed) return [];
+  /**
+   * Run the in-container killer. Not `complete` when it could not run to the
+   * end — no exec could start, or it lost a fork to the pids limit — or the
+   * engine said the container is not running (it may, while the container is
+   * only at its pids limit): then the daemon's side acts too, and finds
+   * nothing in a container that is really gone. `lines` is what it answered.
+   */
+  private async inContainer(scope: KillScope, action: KillAction): Promise<{ lines: string[]; complete: boolean }> {
+    if (this.destroyed) return { lines: [], complete: true };
     const graceMs = action.kind === 'terminate' ? action.graceMs : 0;
     try {
-      return await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, scope.commandTag, action), graceMs);
-    } catch {
-      // No exec could run — the pids limit is full, or the engine says the container is not running
-      // (it may answer so while the container is only at its pids limit): the daemon's side acts,
-      // and finds nothing in a container that is really gone.
-      return this.destroyed ? [] : null;
+      return { lines: await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, scope.commandTag, action), graceMs), complete: true };
+    } catch (err) {
+      return { lines: err instanceof KillerFailed ? err.partial : [], complete: this.destroyed !== null };
     }
   }
 
   async processes(scope: KillScope): Promise<number[]> {
-    const lines = await this.inContainer(scope, { kind: 'list' });
-    return lines ? lines.map(Number).filter((n) => n > 0) : this.hostSide.processes(scope.commandTag);
+    const { lines, complete } = await this.inContainer(scope, { kind: 'list' });
+    return complete ? lines.map(Number).filter((n) => n > 0) : this.hostSide.processes(scope.commandTag);
   }
 
   async signal(scope: KillScope, signal: NodeJS.Signals): Promise<number> {
     for (const e of this.inScope(scope)) e.signalled = true;
-    const lines = await this.inContainer(scope, { kind: 'signal', signal });
-    return lines ? Number(lines[0] ?? 0) : this.hostSide.signal(scope.commandTag, signal);
+    const { lines, complete } = await this.inContainer(scope, { kind: 'signal', signal });
+    return complete ? Number(lines[0] ?? 0) : this.hostSide.signal(scope.commandTag, signal);
   }
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
@@ -198,8 +220,9 @@ export class DockerSession implements BackendSession {
       const execs = this.inScope(scope);
       for (const e of execs) e.signalled = true;
       const grace = attempt === 0 ? graceMs : 0;
-      const lines = await this.inContainer(scope, { kind: 'terminate', graceMs: grace });
-      killed += lines ? Number(lines[0] ?? 0) : await this.hostSide.terminate(scope.commandTag, grace);
+      const { lines, complete } = await this.inContainer(scope, { kind: 'terminate', graceMs: grace });
+      // The count so far of a killer that stopped early, and what the daemon's side finds left.
+      killed += Number(lines.at(-1) ?? 0) + (complete ? 0 : await this.hostSide.terminate(scope.commandTag, grace));
       // An exec started a moment ago may not have had a process yet when the killer looked.
       if (execs.length === 0 || this.destroyed) break;
       const allGone = await Promise.race([Promise.all(execs.map((e) => e.exited)).then(() => true), sleep(EXIT_WAIT_MS).then(() => false)]);
@@ -210,7 +233,7 @@ export class DockerSession implements BackendSession {
 
   async usage(): Promise<SessionUsage> {
     try {
-      const s = (await this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as ContainerStats;
+      const s = (await within(this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false }), ENGINE_CALL_MS, 'container stats')) as unknown as ContainerStats;
       const stats = s.memory_stats?.stats ?? {};
       const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
       return {
@@ -258,10 +281,11 @@ export class DockerSession implements BackendSession {
     }
   }
 
-  /** OOM kills so far: the cgroup's counter when there is one, else the engine's events seen. */
+  /** OOM kills so far: the cgroup's counter when there is one (its last value once the cgroup is gone), else the engine's events seen. */
   private oomCount(counter: { dir: string; file: string } | null): number {
-    const n = counter ? readCgroupStat(counter.dir, counter.file, 'oom_kill') : null;
-    return n ?? this.ctx.events.oomKills(this.c.container.id);
+    if (!counter) return this.ctx.events.oomKills(this.c.container.id);
+    this.cgroupOoms = readCgroupStat(counter.dir, counter.file, 'oom_kill') ?? this.cgroupOoms;
+    return this.cgroupOoms;
   }
 
   destroy(graceMs: number): Promise<number> {
@@ -276,7 +300,7 @@ export class DockerSession implements BackendSession {
       // With a grace time the tree gets SIGTERM first; without, removal SIGKILLs it all and the count is the container's.
       killed =
         graceMs > 0
-          ? Number((await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, null, { kind: 'terminate', graceMs }), graceMs))[0] ?? 0)
+          ? Number((await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, null, { kind: 'terminate', graceMs }), graceMs)).at(-1) ?? 0)
           : (await this.usage()).pids;
       // (A killer that cannot run here needs no fallback: removing the container kills everything.)
     } catch {
@@ -346,18 +370,25 @@ class TerminalSize {
 /** Force-remove a container (SIGKILL to all its processes) and its FIFO directory. */
 export async function removeContainer(c: StartedContainer): Promise<void> {
   try {
-    await c.container.remove({ force: true, v: true });
+    await within(c.container.remove({ force: true, v: true }), ENGINE_CALL_MS, 'container removal');
   } catch {
-    /* already gone; or the engine is unreachable, and the next daemon start reaps the container by its labels */
+    /* already gone; or the engine is unreachable or stuck, and the next daemon start reaps the container by its labels */
   }
   c.fifos.remove();
 }
 
 /** Wait for `p`, but at most `ms`. */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  await within(p, ms, '').catch(() => undefined);
+}
+
+/** `p`, or a rejection after `ms`: an engine that stopped answering must not hang a request. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the docker engine did not answer (${what}) within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function exitStatus(code: number | null, signalled: boolean): ExitStatus {

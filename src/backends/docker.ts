@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import type { Config } from '../config/config-schema.js';
 import type { Backend, BackendSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from './backend.js';
-import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, ulimits, type ContainerShape } from './docker-container.js';
+import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './docker-container.js';
 import { describeEngineError, engineEndpoint } from './docker-errors.js';
 import { EngineEvents } from './docker-events.js';
 import { unsettable } from './docker-exec.js';
@@ -15,7 +15,6 @@ import { pidOfInstance } from './instance-id.js';
 import { daemonIsDead } from './process-table.js';
 
 const HEALTH_TIMEOUT_MS = 15_000;
-const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Runtime variables a containerised shell gets; the daemon's others (credentials included) stay outside. */
 const PASSED_VARS = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
 /** Added to every exec by the engine (HOSTNAME) and runc (HOME); unset unless the session has them, like the image's own variables. */
@@ -250,7 +249,7 @@ export class DockerBackend implements Backend {
       const keys = new Set([...(info.Config.Env ?? []).map((e) => e.slice(0, e.indexOf('='))), ...ENGINE_VARS]);
       return { container, fifos, image: shape.image, imageEnvKeys: [...keys].filter(unsettable) };
     } catch (err) {
-      await container?.remove({ force: true }).catch(() => undefined);
+      await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos.remove();
       throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }));
     }

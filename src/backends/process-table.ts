@@ -27,6 +27,15 @@ function parseStat(text: string): { state: string; ppid: number; pgid: number } 
   return { state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]) };
 }
 
+/** Parent pid of `pid` (from /proc), or null when it is gone. */
+export function parentOf(pid: number): number | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.ppid ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function readTag(pid: number): string | null {
   let env: Buffer;
   try {

@@ -7,6 +7,7 @@ import type { Backend, BackendSession, Enforcement, KillScope, Requirement, Sess
 import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
 import { fifoDirPrefix } from './fifo-pool.js';
 import { HostSession, type HostBackend, type Launch } from './host.js';
+import { parentOf } from './process-table.js';
 import { shellQuote } from './shell-quote.js';
 import { sleep } from './signals.js';
 
@@ -310,16 +311,6 @@ function waitReady(child: ChildProcess): Promise<number> {
       }
     });
   });
-}
-
-/** Parent pid of `pid` (from /proc), or null. */
-function parentOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
 }
 
 function readSysctl(path: string): string | null {

@@ -20,7 +20,7 @@ import {
   ulimits,
   type ContainerInput,
 } from '../../src/backends/docker-container.js';
-import { execArgv, unsettable, WRAPPER_SCRIPT } from '../../src/backends/docker-exec.js';
+import { CTL_VAR, execArgv, unsettable, WRAPPER_SCRIPT } from '../../src/backends/docker-exec.js';
 import { parseControl } from '../../src/backends/docker-fifo.js';
 import { killArgv, KILL_SCRIPT } from '../../src/backends/docker-kill.js';
 
@@ -118,14 +118,16 @@ describe('docker container config', () => {
 });
 
 describe('docker exec argv', () => {
-  it('runs a shell program under the wrapper with the control FIFO as $0', () => {
-    const argv = execArgv({ kind: 'shell', shell: '/bin/bash', script: 'echo hi' }, { controlFifo: '/.trl/abc', state: true, unset: ['HOSTNAME', 'LANG'] });
-    assert.deepEqual(argv, ['/bin/sh', '-c', WRAPPER_SCRIPT, '/.trl/abc', 'state', 'HOSTNAME LANG', '/bin/bash', '-c', 'echo hi']);
+  it('runs a shell program under the wrapper; the control FIFO is not in the argv (any host user can read that)', () => {
+    const argv = execArgv({ kind: 'shell', shell: '/bin/bash', script: 'echo hi' }, { state: true, unset: ['HOSTNAME', 'LANG'] });
+    assert.deepEqual(argv, ['/bin/sh', '-c', WRAPPER_SCRIPT, 'trl-exec', 'state', 'HOSTNAME LANG', '/bin/bash', '-c', 'echo hi']);
+    assert.match(WRAPPER_SCRIPT, new RegExp(`exec 4>"\\$${CTL_VAR}"`), 'the wrapper opens the FIFO named in its environment');
+    assert.match(WRAPPER_SCRIPT.split('\n')[2]!, new RegExp(`^unset ${CTL_VAR}$`), 'and unsets that variable before anything runs');
   });
 
   it('passes an argv program through untouched', () => {
-    const argv = execArgv({ kind: 'argv', argv: ['printf', '%s', 'a b'] }, { controlFifo: '/.trl/x', state: false, unset: [] });
-    assert.deepEqual(argv.slice(3), ['/.trl/x', '-', '', 'printf', '%s', 'a b']);
+    const argv = execArgv({ kind: 'argv', argv: ['printf', '%s', 'a b'] }, { state: false, unset: [] });
+    assert.deepEqual(argv.slice(3), ['trl-exec', '-', '', 'printf', '%s', 'a b']);
   });
 
   it('only unsets names that are plain identifiers', () => {

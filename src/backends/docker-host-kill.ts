@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { WRAPPER_SCRIPT } from './docker-exec.js';
 import { scanProcesses, selectTree } from './process-table.js';
-import { signalAll, sleep } from './signals.js';
-
-const POLL_MS = 10;
-const KILL_WAIT_MS = 3000;
+import { signalAll, terminateTree } from './signals.js';
 
 /**
  * The fallback tree kill, from the daemon's side, for when no exec can start
@@ -29,21 +26,8 @@ export class HostSideKill {
     return signalAll(this.processes(commandTag), signal);
   }
 
-  async terminate(commandTag: string | null, graceMs: number): Promise<number> {
-    const seen = new Set<number>();
-    const round = (signal: NodeJS.Signals) => {
-      const pids = this.processes(commandTag);
-      for (const p of pids) seen.add(p);
-      signalAll(pids, signal);
-      return pids.length;
-    };
-    if (graceMs > 0 && round('SIGTERM') > 0) {
-      const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && this.processes(commandTag).length > 0) await sleep(POLL_MS);
-    }
-    const deadline = Date.now() + KILL_WAIT_MS;
-    while (round('SIGKILL') > 0 && Date.now() < deadline) await sleep(POLL_MS);
-    return seen.size;
+  terminate(commandTag: string | null, graceMs: number): Promise<number> {
+    return terminateTree(() => this.processes(commandTag), graceMs);
   }
 }
 

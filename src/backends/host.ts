@@ -34,7 +34,7 @@ import {
 import { pidOfInstance } from './instance-id.js';
 import { daemonIsDead, processUsage, scanProcesses, selectTree, TAG_VAR } from './process-table.js';
 import { shellQuote } from './shell-quote.js';
-import { signalAll, sleep } from './signals.js';
+import { signalAll, sleep, terminateTree } from './signals.js';
 import { applyLimits, rlimitLines } from './limits.js';
 
 /** Spawn failure with the errno code, mapped to SPAWN_FAILED above. */
@@ -46,7 +46,6 @@ export class SpawnError extends Error {
 }
 
 const POLL_MS = 10;
-const KILL_WAIT_MS = 3000;
 
 /** Plain host processes: no isolation beyond env, cwd, process tree and limits. */
 export class HostBackend implements Backend {
@@ -313,32 +312,12 @@ export class HostSession implements BackendSession {
   }
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
-    const seen = new Set<number>();
-    /** Signal what is in scope now; processes forked since the last round get it too. Returns how many are left. */
-    const round = (signal: NodeJS.Signals, onlyNew: boolean) => {
-      const pids = this.processesNow(scope);
-      const targets = onlyNew ? pids.filter((p) => !seen.has(p)) : pids;
-      for (const p of pids) seen.add(p);
-      signalAll(targets, signal);
-      return pids.length;
-    };
-    if (graceMs > 0 && round('SIGTERM', false) > 0) {
-      const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline) {
-        await sleep(POLL_MS);
-        if (round('SIGTERM', true) === 0) break;
-      }
-    }
-    const deadline = Date.now() + KILL_WAIT_MS;
-    for (;;) {
-      if (this.trackingDir && scope.commandTag === null && this.backend.layout?.tracking.canKill) {
-        for (const p of cgroupPids(this.trackingDir)) seen.add(p);
-        cgroupKill(this.trackingDir);
-      }
-      if (round('SIGKILL', false) === 0 || Date.now() > deadline) break;
-      await sleep(POLL_MS);
-    }
-    return seen.size;
+    const cgroupKills = this.trackingDir !== null && scope.commandTag === null && this.backend.layout?.tracking.canKill === true;
+    return terminateTree(() => this.processesNow(scope), graceMs, (seen) => {
+      if (!cgroupKills || !this.trackingDir) return;
+      for (const p of cgroupPids(this.trackingDir)) seen.add(p);
+      cgroupKill(this.trackingDir);
+    });
   }
 
   async usage(): Promise<SessionUsage> {

@@ -19,3 +19,40 @@ export function signalNumber(name: string): number | undefined {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const POLL_MS = 10;
+const KILL_WAIT_MS = 3000;
+
+/**
+ * Kill a process tree found by `find` (called again every round, so what it
+ * forks meanwhile is found too): SIGTERM, then up to `graceMs` for it to go
+ * (processes forked meanwhile get their SIGTERM too), then SIGKILL rounds
+ * until none is left or KILL_WAIT_MS pass. `beforeKill` runs before each
+ * SIGKILL round (a cgroup's own kill) and may add what it kills to `seen`.
+ * Returns how many processes were signalled.
+ */
+export async function terminateTree(find: () => number[], graceMs: number, beforeKill?: (seen: Set<number>) => void): Promise<number> {
+  const seen = new Set<number>();
+  /** Signal what is in scope now (onlyNew: just what was not signalled before). Returns how many are left. */
+  const round = (signal: NodeJS.Signals, onlyNew: boolean) => {
+    const pids = find();
+    const targets = onlyNew ? pids.filter((p) => !seen.has(p)) : pids;
+    for (const p of pids) seen.add(p);
+    signalAll(targets, signal);
+    return pids.length;
+  };
+  if (graceMs > 0 && round('SIGTERM', false) > 0) {
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      await sleep(POLL_MS);
+      if (round('SIGTERM', true) === 0) break;
+    }
+  }
+  const deadline = Date.now() + KILL_WAIT_MS;
+  for (;;) {
+    beforeKill?.(seen);
+    if (round('SIGKILL', false) === 0 || Date.now() > deadline) break;
+    await sleep(POLL_MS);
+  }
+  return seen.size;
+}

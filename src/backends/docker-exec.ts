@@ -45,7 +45,6 @@ export interface ExecRequest {
 export const CTL_VAR = '__TRL_CTL';
 
 export interface ExecRun {
-  id: string;
   stdin: Writable | null;
   stdout: Readable;
   stderr: Readable;
@@ -181,7 +180,6 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
     stdout.end();
     stderr.end();
     return {
-      id: exec.id,
       stdin: null,
       stdout,
       stderr,
@@ -209,7 +207,6 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
       () => false,
     );
   return {
-    id: exec.id,
     stdin: attachStdin ? stdinWriter(sock, tty) : null,
     stdout,
     stderr,
@@ -227,11 +224,13 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
  * quotes a rejected entry (values under 4 characters hold no secret, and
  * blanking them would garble the message).
  */
-function withoutValues(message: string, env: string[]): string {
+export function withoutValues(message: string, env: string[]): string {
   let out = message;
   for (const entry of env) {
     const value = entry.slice(entry.indexOf('=') + 1);
-    if (value.length >= 4) out = out.split(value).join('[REDACTED]');
+    if (value.length < 4) continue;
+    // As given, and as the engine may quote it (Go's %q, JSON): escaped quotes, backslashes, control characters.
+    for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) out = out.split(form).join('[REDACTED]');
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { execArgv, startExec, type ExecRun } from './docker-exec.js';
 import type { ControlChannel, FifoDir } from './docker-fifo.js';
 
 /** Poll interval of the script (`sleep 0.05`). */
-export const TICK_MS = 50;
+const TICK_MS = 50;
 /** SIGKILL rounds at most before the script gives up (about 3 s). */
 const KILL_ROUNDS = 60;
 /** The killer's whole environment: no tag (it must not find itself), the standard PATH for grep, tr, sleep. */

@@ -6,7 +6,7 @@ const MAX_SHAPES = 4;
 /** After a failed start, leave the shape cold this long instead of retrying in a loop. */
 const FAILURE_BACKOFF_MS = 30_000;
 
-export function shapeKey(s: ContainerShape): string {
+function shapeKey(s: ContainerShape): string {
   return JSON.stringify([s.image, s.network, s.workspace, s.user]);
 }
 
@@ -68,12 +68,6 @@ export class WarmPool {
         });
       this.starts.add(p);
     }
-  }
-
-  get ready(): number {
-    let n = 0;
-    for (const list of this.idle.values()) n += list.length;
-    return n;
   }
 
   /** Remove every warm container, including those still starting. */

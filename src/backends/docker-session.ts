@@ -147,8 +147,11 @@ export class DockerSession implements BackendSession {
       this.running.delete(spec.commandTag);
       run.stopWatching();
       ctl.release();
-      const reported = run.reported.then(() => void this.unreported.delete(reported));
-      this.unreported.add(reported);
+      if (!counter) {
+        // OOM kills are counted from the engine's events: oomKills() may wait for this exit's report.
+        const reported = run.reported.then(() => void this.unreported.delete(reported));
+        this.unreported.add(reported);
+      }
       // The status came through the FIFO, but the output is still on its way through the engine,
       // and the runtime reads only briefly after `exited`: resolve once the output has ended.
       await run.outputEnded(OUTPUT_QUIET_MS, OUTPUT_CAP_MS);

@@ -20,7 +20,7 @@ import {
   ulimits,
   type ContainerInput,
 } from '../../src/backends/docker-container.js';
-import { CTL_VAR, execArgv, unsettable, WRAPPER_SCRIPT } from '../../src/backends/docker-exec.js';
+import { CTL_VAR, execArgv, withoutValues, unsettable, WRAPPER_SCRIPT } from '../../src/backends/docker-exec.js';
 import { parseControl } from '../../src/backends/docker-fifo.js';
 import { killArgv, KILL_SCRIPT } from '../../src/backends/docker-kill.js';
 
@@ -128,6 +128,14 @@ describe('docker exec argv', () => {
   it('passes an argv program through untouched', () => {
     const argv = execArgv({ kind: 'argv', argv: ['printf', '%s', 'a b'] }, { state: false, unset: [] });
     assert.deepEqual(argv.slice(3), ['trl-exec', '-', '', 'printf', '%s', 'a b']);
+  });
+
+  it('blanks environment values out of an engine message, also as the engine quotes them', () => {
+    const env = ['TOKEN=s3cr"et\\x', 'SHORT=abc'];
+    const msg = `invalid env "TOKEN=s3cr\\"et\\\\x" and TOKEN=s3cr"et\\x; SHORT=abc`;
+    const out = withoutValues(msg, env);
+    assert.ok(!out.includes('s3cr'), out);
+    assert.ok(out.includes('SHORT=abc'), 'values under 4 characters stay (they garble messages and hold no secret)');
   });
 
   it('only unsets names that are plain identifiers', () => {

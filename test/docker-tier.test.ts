@@ -345,7 +345,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
 
   it('ends the output by itself, late, when the wrapper is killed before its end marker', async () => {
     // The wrapper is the program's parent; killed, it writes no marker and no status, and a
-    // background process holds the output open: the output is given up 2 s after the exit.
+    // background process holds the output open: the output is given up once it has been quiet 2 s after the exit.
     const r = await runStrict(session, { script: 'echo before; sleep 3 & kill -9 $PPID' });
     assert.equal(r.stdout.toString(), 'before\n');
     assert.equal(r.ended, true);

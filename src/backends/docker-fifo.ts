@@ -52,9 +52,11 @@ export function parseControl(raw: Buffer): { state: Buffer; exitCode: number | n
  * written to a file: the daemon makes FIFOs in a host directory bind-mounted
  * into the container at FIFO_MOUNT, and each exec's wrapper opens one. The
  * directory is 0711 and each FIFO 0666 with a random name: any container user
- * can open the FIFO it is told about, and no one else can find one. The directory carries the daemon instance id (fifoDirPrefix), so a
- * successor removes what a crashed daemon left. FIFOs are made ahead in
- * batches by one `mkfifo` call; they never hold data on disk.
+ * can open the FIFO it is told about (in its exec's environment, which other
+ * users cannot read), and no one else can find one. The directory carries the
+ * daemon instance id (fifoDirPrefix), so a successor removes what a crashed
+ * daemon left. FIFOs are made ahead in batches by one `mkfifo` call; they
+ * never hold data on disk.
  */
 export class FifoDir {
   private ready: string[] = [];

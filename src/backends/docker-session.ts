@@ -37,7 +37,15 @@ export interface StartedContainer {
   image: string;
   /** Names of variables the image (and engine) put into every exec, which a session may not have. */
   imageEnvKeys: string[];
+  /**
+   * The container's own OOM counter in its memory cgroup, when this daemon
+   * sees the engine's cgroups (a local engine): exact the moment the kernel
+   * kills, where the engine's events come late. Null: count events.
+   */
+  oomCounter: OomCounter | null;
 }
+
+type OomCounter = { dir: string; file: string };
 
 export interface DockerSessionContext {
   events: EngineEvents;
@@ -64,13 +72,7 @@ export class DockerSession implements BackendSession {
   private readonly unreported = new Set<Promise<void>>();
   /** The OOM count oomKills() last answered. */
   private oomAnswered = 0;
-  /**
-   * The container's own OOM counter in its memory cgroup, when this daemon
-   * sees the engine's cgroups (a local engine): exact the moment the kernel
-   * kills, where the engine's events come late. Null: count events.
-   */
-  private readonly oomCounter: Promise<{ dir: string; file: string } | null>;
-  /** The counter's last reading. */
+  /** The OOM counter's last reading. */
   private cgroupOoms = 0;
   private destroyed: Promise<number> | null = null;
   private readonly prefix: string;
@@ -83,7 +85,6 @@ export class DockerSession implements BackendSession {
   ) {
     this.prefix = `${ctx.instanceId}:${tag}:`;
     this.hostSide = new HostSideKill(this.prefix);
-    this.oomCounter = findOomCounter(c.container);
   }
 
   describe(): Record<string, string> {
@@ -91,7 +92,7 @@ export class DockerSession implements BackendSession {
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
-    const counter = await this.oomCounter;
+    const counter = this.c.oomCounter;
     const oomBefore = this.oomCount(counter);
     const ctl = await this.c.fifos.open();
     const keep = (k: string) => Object.hasOwn(spec.env, k) || (spec.pty !== undefined && k === 'TERM');
@@ -267,7 +268,7 @@ export class DockerSession implements BackendSession {
    * output open; and no OOM, no wait.
    */
   async oomKills(): Promise<number> {
-    const counter = await this.oomCounter;
+    const counter = this.c.oomCounter;
     if (counter) return this.oomCount(counter);
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
@@ -285,7 +286,7 @@ export class DockerSession implements BackendSession {
   }
 
   /** OOM kills so far: the cgroup's counter when there is one (its last value once the cgroup is gone), else the engine's events seen. */
-  private oomCount(counter: { dir: string; file: string } | null): number {
+  private oomCount(counter: OomCounter | null): number {
     if (!counter) return this.ctx.events.oomKills(this.c.container.id);
     this.cgroupOoms = readCgroupStat(counter.dir, counter.file, 'oom_kill') ?? this.cgroupOoms;
     return this.cgroupOoms;
@@ -416,15 +417,8 @@ interface ContainerStats {
 }
 
 /** The OOM counter of a container's memory cgroup, found through its main process; null when not visible here. */
-async function findOomCounter(container: Docker.Container): Promise<{ dir: string; file: string } | null> {
-  try {
-    const info = await container.inspect();
-    const pid = info.State.Pid;
-    if (!pid) return null;
-    const counter = oomCounterOf(pid);
-    // The pid is the engine's: in another pid namespace it is some other process, in another cgroup.
-    return counter && counter.dir.includes(container.id) ? counter : null;
-  } catch {
-    return null;
-  }
+export function oomCounterOfContainer(containerId: string, pid: number | undefined): OomCounter | null {
+  const counter = pid ? oomCounterOf(pid) : null;
+  // The pid is the engine's: in another pid namespace it is some other process, in another cgroup.
+  return counter && counter.dir.includes(containerId) ? counter : null;
 }

@@ -9,7 +9,7 @@ import { EngineEvents } from './docker-events.js';
 import { unsettable } from './docker-exec.js';
 import { FifoDir } from './docker-fifo.js';
 import { WarmPool } from './docker-pool.js';
-import { DockerSession, removeContainer, type StartedContainer } from './docker-session.js';
+import { DockerSession, oomCounterOfContainer, removeContainer, type StartedContainer } from './docker-session.js';
 import { removeFifoDirs } from './fifo-pool.js';
 import { pidOfInstance } from './instance-id.js';
 import { daemonIsDead } from './process-table.js';
@@ -245,9 +245,11 @@ export class DockerBackend implements Backend {
       container = await this.docker.createContainer(
         containerConfig({ ...shape, instanceId: this.instanceId, host: this.host, sessionTag, limits, fifoDir: fifos.dir }),
       );
-      const [info] = await Promise.all([container.inspect(), container.start()]);
+      await container.start();
+      // After the start: one look gives the image's variables and the main process (for the OOM counter).
+      const info = await container.inspect();
       const keys = new Set([...(info.Config.Env ?? []).map((e) => e.slice(0, e.indexOf('='))), ...ENGINE_VARS]);
-      return { container, fifos, image: shape.image, imageEnvKeys: [...keys].filter(unsettable) };
+      return { container, fifos, image: shape.image, imageEnvKeys: [...keys].filter(unsettable), oomCounter: oomCounterOfContainer(container.id, info.State.Pid) };
     } catch (err) {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos.remove();

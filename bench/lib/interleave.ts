@@ -33,3 +33,20 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   return performance.now() - start;
 }
+
+/**
+ * A round-trip comparison: `warmup` calls of each side, then `n` timed samples
+ * of each in alternating blocks; the durations in ms, per side.
+ */
+export async function compareRoundTrips(
+  opts: { n: number; warmup: number; blockSize: number },
+  trl: () => Promise<unknown>,
+  baseline: () => Promise<unknown>,
+): Promise<{ trl: number[]; baseline: number[] }> {
+  for (let i = 0; i < opts.warmup; i++) {
+    await trl();
+    await baseline();
+  }
+  const s = await interleavedSamples(opts.n, opts.blockSize, () => timed(trl), () => timed(baseline));
+  return { trl: s.a, baseline: s.b };
+}

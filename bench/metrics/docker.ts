@@ -1,7 +1,7 @@
 import { TrlClient } from '../../src/client/client.js';
 import type { Budget } from '../lib/budget.js';
 import { docker, dockerExecTrue, runningContainers, startBaselineContainer } from '../lib/docker-cli.js';
-import { interleavedSamples, timed } from '../lib/interleave.js';
+import { compareRoundTrips } from '../lib/interleave.js';
 import { sleep } from '../lib/proc.js';
 import { makeRow, skippedRow, type Row } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
@@ -69,18 +69,9 @@ export async function measureDockerCold(ctx: TierContext): Promise<MetricResult>
     try {
       const session = await openTierSession(client, 'docker');
       try {
-        for (let i = 0; i < warmup; i++) {
-          await session.runTrue();
-          await dockerExecTrue(container.id);
-        }
-        const samples = await interleavedSamples(
-          n,
-          blockSize,
-          () => timed(() => session.runTrue()),
-          () => timed(() => dockerExecTrue(container.id)),
-        );
-        const trl = summarize(samples.a);
-        const cli = summarize(samples.b);
+        const samples = await compareRoundTrips({ n, warmup, blockSize }, () => session.runTrue(), () => dockerExecTrue(container.id));
+        const trl = summarize(samples.trl);
+        const cli = summarize(samples.baseline);
         return {
           rows: [
             makeRow(ROWS.createCold, 'ms', DOCKER_BUDGETS.createCold, create.p50),

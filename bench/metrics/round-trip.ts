@@ -1,5 +1,5 @@
 import { spawnTrue } from '../lib/baseline.js';
-import { interleavedSamples, timed } from '../lib/interleave.js';
+import { compareRoundTrips } from '../lib/interleave.js';
 import { makeRow } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
 import { openHostSession } from './host-session.js';
@@ -10,18 +10,9 @@ export async function measureRoundTrip(ctx: MetricContext): Promise<MetricResult
   const { iterations, warmup, blockSize } = ctx.options;
   const session = await openHostSession(ctx.socketPath);
   try {
-    for (let i = 0; i < warmup; i++) {
-      await session.runTrue();
-      await spawnTrue();
-    }
-    const samples = await interleavedSamples(
-      iterations,
-      blockSize,
-      () => timed(() => session.runTrue()),
-      () => timed(spawnTrue),
-    );
-    const trl = summarize(samples.a);
-    const baseline = summarize(samples.b);
+    const samples = await compareRoundTrips({ n: iterations, warmup, blockSize }, () => session.runTrue(), spawnTrue);
+    const trl = summarize(samples.trl);
+    const baseline = summarize(samples.baseline);
     return {
       rows: [
         makeRow('exec.run `true` round trip p50', 'ms', { kind: 'ratio-max', limit: 1.3 }, trl.p50, baseline.p50),

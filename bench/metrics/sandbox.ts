@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TrlClient } from '../../src/client/client.js';
 import type { Budget } from '../lib/budget.js';
 import { bwrapBaseline } from '../lib/bwrap.js';
-import { interleavedSamples, timed } from '../lib/interleave.js';
+import { compareRoundTrips } from '../lib/interleave.js';
 import { makeRow, skippedRow, type Row } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
 import type { MetricResult } from './metric.js';
@@ -52,18 +52,9 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
     const baseline = await bwrapBaseline({ workspace: ctx.workspace, hide: [ctx.runtimeDir, join(ctx.workspace, '.env')] });
     const session = await openTierSession(client, 'sandbox');
     try {
-      for (let i = 0; i < warmup; i++) {
-        await session.runTrue();
-        await baseline.run();
-      }
-      const samples = await interleavedSamples(
-        iterations,
-        blockSize,
-        () => timed(() => session.runTrue()),
-        () => timed(() => baseline.run()),
-      );
-      const trl = summarize(samples.a);
-      const bare = summarize(samples.b);
+      const samples = await compareRoundTrips({ n: iterations, warmup, blockSize }, () => session.runTrue(), () => baseline.run());
+      const trl = summarize(samples.trl);
+      const bare = summarize(samples.baseline);
       return {
         rows: [
           makeRow(ROWS.create, 'ms', SANDBOX_BUDGETS.create, create.p50),

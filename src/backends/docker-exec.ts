@@ -176,20 +176,11 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
   }
   const stdout = new PassThrough();
   const stderr = new PassThrough();
+  const watching = { exitCode: watch.exitCode, poke: watch.poke, stopWatching: watch.cancel, reported: watch.reported };
   if (!sock) {
     stdout.end();
     stderr.end();
-    return {
-      stdin: null,
-      stdout,
-      stderr,
-      exitCode: watch.exitCode,
-      poke: watch.poke,
-      stopWatching: watch.cancel,
-      reported: watch.reported,
-      outputEnded: () => Promise.resolve(),
-      resize: () => Promise.resolve(false),
-    };
+    return { ...watching, stdin: null, stdout, stderr, outputEnded: () => Promise.resolve(), resize: () => Promise.resolve(false) };
   }
   const split = splitOutput(sock, stdout, stderr, { tty, marker: req.endMarker ? Buffer.from(req.endMarker, 'latin1') : null });
   sock.once('end', watch.poke);
@@ -206,17 +197,7 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
       () => true,
       () => false,
     );
-  return {
-    stdin: attachStdin ? stdinWriter(sock, tty) : null,
-    stdout,
-    stderr,
-    exitCode: watch.exitCode,
-    poke: watch.poke,
-    stopWatching: watch.cancel,
-    reported: watch.reported,
-    outputEnded,
-    resize,
-  };
+  return { ...watching, stdin: attachStdin ? stdinWriter(sock, tty) : null, stdout, stderr, outputEnded, resize };
 }
 
 /**

@@ -63,6 +63,7 @@ export const ConfigSchema = z.strictObject({
   max_daemon_rss_bytes: int(1).default(1024 * 1024 * 1024).describe('refuse new sessions while the daemon itself uses more memory than this'),
   env_file: z.string().min(1).optional().describe("runtime-level variables for every child (default: .env in the daemon's cwd if present); must be yours and not group/world-readable"),
   audit_log: z.string().min(1).optional().describe('append one hash-chained JSON line per state-changing call to this file (mode 0600)'),
+  audit_key_file: z.string().min(1).optional().describe('file holding the key (32+ characters) that authenticates the audit log; must be yours and mode 0600 (or set TRL_AUDIT_KEY)'),
   log_file: z.string().min(1).optional().describe('write logs to this file (mode 0600) instead of stderr'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level (logs go to stderr)'),
   // ---- HTTP / WebSocket transport (PROTOCOL §1, DESIGN §5); checked together at start-up by src/server/http-setup.ts
@@ -118,6 +119,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   max_daemon_rss_bytes: 'TRL_MAX_DAEMON_RSS_BYTES',
   env_file: 'TRL_ENV_FILE',
   audit_log: 'TRL_AUDIT_LOG',
+  audit_key_file: 'TRL_AUDIT_KEY_FILE',
   log_file: 'TRL_LOG_FILE',
   log_level: 'TRL_LOG_LEVEL',
   unix_socket: 'TRL_UNIX_SOCKET',

@@ -5,8 +5,9 @@ import { newInstanceId } from '../backends/instance-id.js';
 import { daemonIsDead } from '../backends/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
-import { AuditLog } from '../runtime/audit-log.js';
+import type { AuditLog } from '../runtime/audit-log.js';
 import { Runtime } from '../runtime/runtime.js';
+import { closeAuditLog, openAuditLog } from './audit-setup.js';
 import { loadEnvFile } from './env-file.js';
 import { Dispatcher } from './dispatch.js';
 import { planHttp } from './http-setup.js';
@@ -63,7 +64,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
     const envFile = loadEnvFile(config.env_file);
     if (envFile.path) log.info({ env_file: envFile.path, env_keys: Object.keys(envFile.env) }, 'loaded runtime variables');
-    audit = config.audit_log ? new AuditLog(config.audit_log) : null;
+    audit = openAuditLog(config, process.env, log);
     const runtime = new Runtime(config, backends, health, instanceId, log, { ...envFile.env, ...process.env }, audit);
     const dispatcher = new Dispatcher(runtime, log);
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
@@ -103,7 +104,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         httpTransport?.closeConnections();
         await stopAccepting;
         await closeBackends(tierBackends);
-        audit?.close();
+        if (audit) closeAuditLog(audit, log);
         if (config.unix_socket) removeQuietly(socketPath);
         removeQuietly(recordPath(socketPath));
         process.off('SIGTERM', signalHandler);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Backend, TierHealth, TierName } from '../backends/backend.js';
 import type { HostBackend } from '../backends/host.js';
 import type { Config } from '../config/config-schema.js';
+import { headPathOf } from '../runtime/audit-head.js';
 import { StartupError } from './startup-error.js';
 
 /** The configured tiers; the sandbox shares the host's cgroups and pipes, docker is loaded only when configured. */
@@ -14,7 +15,7 @@ export async function createBackends(host: HostBackend, config: Config, instance
   if (config.tiers.includes('sandbox')) {
     const { SandboxBackend } = await import('../backends/sandbox.js');
     const hide = [dirname(socketPath), ...config.sandbox_hide];
-    for (const f of [config.env_file ?? resolve('.env'), config.log_file, config.audit_log]) if (f) hide.push(resolve(f));
+    for (const f of [config.env_file ?? resolve('.env'), config.log_file, config.audit_log, config.audit_log && headPathOf(config.audit_log), config.audit_key_file]) if (f) hide.push(resolve(f));
     backends.set('sandbox', new SandboxBackend(host, { hide }));
   }
   if (config.tiers.includes('docker')) {

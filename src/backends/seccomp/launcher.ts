@@ -4,12 +4,12 @@
  * command's launcher, right before it execs the command. No C compiler is
  * needed: Perl (perl-base is Essential on Debian and Ubuntu) calls prctl and
  * seccomp through its builtin syscall(), with the `struct sock_fprog` built
- * by pack. The script loads no module (perl starts in about a millisecond).
+ * by pack. The script loads no module, so perl's own startup is the whole cost.
  *
  * Flags, because the launcher runs with the command's environment and before
- * any filter: -t (taint warnings) makes perl ignore PERL5OPT, PERL5LIB,
- * PERLLIB and PERLIO, through which the environment could run code in the
- * launcher (PERL5OPT=-d with PERL5DB does); -C0 ignores PERL_UNICODE, which
+ * any filter: -t (taint warnings) makes perl ignore PERL5OPT, PERL5LIB and
+ * PERLLIB, through which the environment could run code in the launcher
+ * (PERL5OPT=-d with PERL5DB does); -C0 ignores PERL_UNICODE, which
  * would re-encode the arguments. The taint warnings themselves (about
  * arguments and PATH, which are the command's to choose) are silenced.
  */

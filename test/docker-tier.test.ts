@@ -21,6 +21,7 @@ import type { BackendSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../s
 import { LABEL_HOST, LABEL_INSTANCE, LABEL_SESSION } from '../src/backends/docker-container.js';
 import { EndMarkerCut, splitOutput } from '../src/backends/docker-demux.js';
 import { newEndMarker } from '../src/backends/docker-exec.js';
+import { GhostMounts } from '../src/backends/ghost-mounts.js';
 import { DockerBackend } from '../src/backends/docker.js';
 import { fifoDirPrefix } from '../src/backends/fifo-pool.js';
 import { newInstanceId } from '../src/backends/instance-id.js';
@@ -37,12 +38,17 @@ import {
   startTcpProxy,
   TEST_IMAGE,
   tierWorkspace,
+  WORKSPACE_UID,
 } from './helpers/docker.js';
 
 const skip = dockerSkip('the docker tier');
 
+function dockerBackend(instanceId: string, cfg: Config): DockerBackend {
+  return new DockerBackend({ instanceId, config: cfg, ghosts: new GhostMounts(instanceId) });
+}
+
 function config(extra: Record<string, unknown> = {}): Config {
-  return ConfigSchema.parse({ docker_image: TEST_IMAGE, docker_network: 'host', ...extra });
+  return { ...ConfigSchema.parse({ docker_image: TEST_IMAGE, docker_network: 'host', ...extra }), runtime: 'docker' };
 }
 
 /** Only docker-init and the holder: what a container runs when no command is left. */
@@ -195,7 +201,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
 
   before(async () => {
     workspace = tierWorkspace();
-    backend = new DockerBackend({ instanceId, config: config() });
+    backend = dockerBackend(instanceId, config());
     const t0 = performance.now();
     const health = await backend.healthCheck();
     console.log(`# health check: ${Math.round(performance.now() - t0)} ms`);
@@ -224,10 +230,14 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     assert.equal(info.Config.Labels[LABEL_SESSION], 'main01');
     assert.equal(info.Config.Labels[LABEL_HOST], hostname());
     assert.deepEqual(info.HostConfig.CapDrop, ['ALL']);
-    assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges']);
+    assert.equal(info.HostConfig.SecurityOpt[0], 'no-new-privileges');
+    assert.match(info.HostConfig.SecurityOpt[1], /^seccomp=\{/, 'our seccomp profile');
+    assert.equal(info.HostConfig.SecurityOpt.length, 2);
     assert.equal(info.HostConfig.Init, true);
     assert.equal(info.HostConfig.NetworkMode, 'none');
-    assert.equal(info.Config.User, `${process.getuid!()}:${process.getgid!()}`);
+    // Never root: a root daemon runs the container as the workspace's owner, another as itself.
+    const owner = process.getuid!() === 0 ? `${WORKSPACE_UID}:${WORKSPACE_UID}` : `${process.getuid!()}:${process.getgid!()}`;
+    assert.equal(info.Config.User, owner);
     assert.ok(info.Mounts.some((m: { Source: string; Destination: string; RW: boolean }) => m.Source === workspace && m.Destination === workspace && m.RW));
     assert.match(info.Name, new RegExp(`^/trl-${instanceId.slice(0, 8)}-main01$`));
   });
@@ -272,9 +282,12 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     assert.deepEqual(r.status, { code: 0, signal: null });
     assert.ok(r.state!.startsWith('/tmp\n\0'), JSON.stringify(r.state));
     assert.match(r.state!, /export PLANT='s3cr3t-fifo'/);
-    // The FIFO directory holds only unused FIFOs: never a regular file.
+    // The FIFO directories hold only unused FIFOs (and the backend's empty directories): never a regular file.
     for (const d of fs.readdirSync(tmpdir()).filter((n) => n.startsWith(fifoDirPrefix(instanceId)))) {
-      for (const f of fs.readdirSync(path.join(tmpdir(), d))) assert.ok(fs.statSync(path.join(tmpdir(), d, f)).isFIFO(), `${d}/${f} is not a FIFO`);
+      for (const f of fs.readdirSync(path.join(tmpdir(), d))) {
+        const st = fs.statSync(path.join(tmpdir(), d, f));
+        assert.ok(st.isFIFO() || (st.isDirectory() && fs.readdirSync(path.join(tmpdir(), d, f)).length === 0), `${d}/${f} is not a FIFO`);
+      }
     }
   });
 
@@ -412,6 +425,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     const r = runIn(session, { script: 'sleep 2 & sleep 2 & wait', commandTag: 'use1' });
     await new Promise((res) => setTimeout(res, 400));
     const u = await session.usage();
+    assert.ok(u, 'usage is known while the engine answers');
     assert.ok(u.pids >= 3, `pids ${u.pids}`);
     assert.ok(u.memory_bytes > 0);
     assert.ok(u.cpu_s > 0);
@@ -448,6 +462,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
       // so the kill falls back to the daemon's side; afterwards the session works again.
       await runIn(limited, { script: 'while :; do sleep 60 & done 2>/dev/null' });
       const full = await limited.usage();
+      assert.ok(full, 'usage is known while the engine answers');
       assert.ok(full.pids <= 20 && full.pids >= 15, `pids ${full.pids}`);
       const procsBefore = containerTop(limited.describe().container_id!);
       const killed = await limited.terminate({ commandTag: null, pgids: [] }, 0);
@@ -488,7 +503,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
   });
 
   it('runs as a non-root user: state, stdin and tree kill still work', async () => {
-    const b = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_user: '1000:1000' }) });
+    const b = dockerBackend(newInstanceId(), config({ docker_user: '1000:1000' }));
     try {
       const s = await b.createSession({ sessionTag: 'user01', limits: {}, workspace, network: false, image: undefined });
       assert.equal(b.baseEnv(new Map([['LANG', 'C.UTF-8'], ['AWS_SECRET', 'x']])).get('HOME'), '/tmp');
@@ -515,7 +530,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     const env = backend.baseEnv(new Map([['LANG', 'C.UTF-8'], ['TZ', 'UTC'], ['AWS_SECRET_ACCESS_KEY', 'nope'], ['PATH', '/opt/daemon/bin'], ['HOME', '/home/d']]));
     assert.deepEqual(Object.fromEntries(env), {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: process.getuid!() === 0 ? '/root' : '/tmp',
+      HOME: '/tmp',
       LANG: 'C.UTF-8',
       TZ: 'UTC',
     });
@@ -559,7 +574,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
     let unreachable;
     try {
-      unreachable = new DockerBackend({ instanceId: newInstanceId(), config: config() });
+      unreachable = dockerBackend(newInstanceId(), config());
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;
@@ -569,7 +584,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     assert.equal(h1.available, false);
     assert.match(h1.detail, /start dockerd or set DOCKER_HOST/);
 
-    const noImage = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_image: 'trl-test:no-such-image' }) });
+    const noImage = dockerBackend(newInstanceId(), config({ docker_image: 'trl-test:no-such-image' }));
     const h2 = await noImage.healthCheck();
     await noImage.close();
     assert.equal(h2.available, false);
@@ -577,14 +592,10 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
   });
 
   it('hands out a warm container from the pool and applies limits to it', async () => {
-    const b = new DockerBackend({ instanceId: newInstanceId(), config: config({ docker_warm_pool: 1, default_working_dir: workspace }) });
+    const b = dockerBackend(newInstanceId(), config({ docker_warm_pool: 1, default_working_dir: workspace }));
     try {
+      // The health check starts the pool; a session that comes while its container is still starting takes that one.
       assert.equal((await b.healthCheck()).available, true);
-      const deadline = Date.now() + 10_000;
-      while (containersLabelled(`${LABEL_SESSION}`).filter((n) => n.startsWith(`trl-${b.instanceId.slice(0, 8)}-pool-`)).length < 1 && Date.now() < deadline) {
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      await new Promise((res) => setTimeout(res, 300)); // the start after the create
       const t0 = performance.now();
       const s = await b.createSession({ sessionTag: 'warm01', limits: { memory_bytes: 96 << 20, pids: 30 }, workspace, network: false, image: undefined });
       const warmMs = performance.now() - t0;
@@ -609,7 +620,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     process.env.DOCKER_HOST = `tcp://127.0.0.1:${proxy.port}`;
     let b: DockerBackend;
     try {
-      b = new DockerBackend({ instanceId: newInstanceId(), config: config() });
+      b = dockerBackend(newInstanceId(), config());
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;

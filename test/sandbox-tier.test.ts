@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { connect, expectCode, makeTempDir, procAlive, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { tierWorkspace, WORKSPACE_UID } from './helpers/tiers.js';
 
 /** Skip with the reason, or fail under TRL_REQUIRE_TIERS=1 (CI), when the sandbox tier is not usable here. */
 function sandboxProblem(info: any): string | null {
@@ -27,16 +29,17 @@ describe('sandbox tier', () => {
 
   before(async () => {
     home = makeTempDir('/tmp/trl-sbhome-');
+    fs.chmodSync(home, 0o755); // readable by the user the sandbox's commands run as
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
     fs.writeFileSync(path.join(home, '.ssh', 'id_ed25519'), `PRIVATE-KEY-${mark}\n`, { mode: 0o600 });
     fs.mkdirSync(path.join(home, '.aws'));
     fs.writeFileSync(path.join(home, '.aws', 'credentials'), `aws_secret_access_key=${mark}\n`);
     fs.writeFileSync(path.join(home, '.netrc'), `machine x password ${mark}\n`);
     fs.writeFileSync(path.join(home, 'notes.txt'), 'readable\n');
-    ws = makeTempDir('/tmp/trl-sbws-');
-    fs.chmodSync(ws, 0o755);
+    ws = tierWorkspace('trl-sbws-');
     fs.mkdirSync(path.join(ws, '.git', 'hooks'), { recursive: true });
     fs.writeFileSync(path.join(ws, '.bashrc'), '# rc\n');
+    if (process.getuid?.() === 0) execFileSync('chown', ['-R', `${WORKSPACE_UID}:${WORKSPACE_UID}`, ws]);
     d = await startDaemon({ flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: home } });
     c = await connect(d);
     skip = sandboxProblem(await c.call('system.info', {}));
@@ -144,7 +147,8 @@ describe('sandbox tier', () => {
 
   it("hides the daemon user's secret stores; the rest of home reads", async (t) => {
     if (skip) return t.skip(skip);
-    const sid = await session();
+    // Commands of a root daemon run as the workspace's owner, with HOME in the sandbox's /tmp: look at the daemon's home by name.
+    const sid = await session({ env: { HOME: home } });
     const r = await run(sid, 'ls -A ~/.ssh | wc -l; ls -A ~/.aws | wc -l; wc -c < ~/.netrc; cat ~/notes.txt; cat ~/.ssh/id_ed25519 2>&1; echo $HOME');
     assert.equal(r.exit_code, 0, r.stderr);
     const lines = r.stdout.split('\n');
@@ -199,7 +203,7 @@ describe('sandbox tier', () => {
 
 describe('sandbox tier and the daemon', () => {
   it('a sandbox dies with a SIGKILLed daemon', async (t) => {
-    const ws = makeTempDir('/tmp/trl-sbws-');
+    const ws = tierWorkspace('trl-sbws-');
     const d = await startDaemon({ flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws] });
     const c = await connect(d);
     try {
@@ -226,7 +230,9 @@ describe('sandbox tier and the daemon', () => {
     if (process.getuid?.() !== 0) return t.skip('needs root to start the daemon as another user');
     const ws = makeTempDir('/tmp/trl-sbws-');
     fs.chownSync(ws, 65534, 65534);
-    const d = await startDaemon({ uid: 65534, allowRoot: false, flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: ws } });
+    const home = makeTempDir('/tmp/trl-sbhome-');
+    fs.chownSync(home, 65534, 65534);
+    const d = await startDaemon({ uid: 65534, allowRoot: false, flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: home } });
     try {
       const c = await connect(d);
       const problem = sandboxProblem(await c.call('system.info', {}));
@@ -252,6 +258,7 @@ describe('sandbox tier and the daemon', () => {
     } finally {
       await d.dispose();
       fs.rmSync(ws, { recursive: true, force: true });
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 

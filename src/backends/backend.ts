@@ -76,8 +76,8 @@ export interface BackendSession {
   terminate(scope: KillScope, graceMs: number): Promise<number>;
   /** Deliver one signal to every process in scope; resolves to how many got it. */
   signal(scope: KillScope, signal: NodeJS.Signals): Promise<number>;
-  /** Current memory, process count and CPU time of the whole session. */
-  usage(): Promise<SessionUsage>;
+  /** Current memory, process count and CPU time of the whole session; null when the tier cannot tell now. */
+  usage(): Promise<SessionUsage | null>;
   /** How many processes the kernel's OOM killer has killed in this session so far (0 where unknown). */
   oomKills(): Promise<number>;
   /** Tier-specific facts for session.info (container id, sandbox pid); never a secret. */
@@ -118,6 +118,14 @@ export interface Backend {
   readonly name: TierName;
   /** Whether a session's paths (cwd, programs) are the host's own, so they can be checked before spawning. */
   readonly hostPaths: boolean;
+  /**
+   * Whether the tier is a boundary: its client is not trusted, so its
+   * workspace must pass the operator's workspace policy (only the workspace
+   * is writable from inside).
+   */
+  readonly isolated: boolean;
+  /** Whether sessions may name a container image (`image`). */
+  readonly images: boolean;
   /** Shell for sessions that name none; undefined: the daemon's default_shell. */
   readonly defaultShell: string | undefined;
   /** What this tier needs and what is present (trl doctor); never throws. */

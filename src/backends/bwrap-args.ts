@@ -7,7 +7,8 @@ import { join } from 'node:path';
  *
  * Layout: the system (/usr, /etc, /opt and the /bin, /lib… links) read-only;
  * the daemon user's home read-only with its secret stores hidden; the
- * workspace read-write with its .git/hooks and shell rc files read-only;
+ * workspace read-write, bound through a checked descriptor, with what
+ * workspace-guard.ts protects read-only or uncreatable;
  * private /tmp, /run, /proc and /dev; no network unless asked; own pid, ipc
  * and uts namespaces; a new terminal session; no capabilities.
  */
@@ -21,8 +22,19 @@ export interface HostProbe {
   realpath(path: string): string;
 }
 
+/** A path the sandbox binds through a descriptor the daemon opened and checked (no symlink swap between check and mount). */
+export interface BoundPath {
+  path: string;
+  /** Descriptor number in bwrap's process; null: bind by path. */
+  fd: number | null;
+}
+
 export interface SandboxLayout {
-  workspace: string;
+  workspace: BoundPath;
+  /** What the workspace protects (workspace-guard.ts), each bound through its descriptor. */
+  guard: { mountPoints: BoundPath[]; readOnly: BoundPath[]; ghosts: string[] };
+  /** An empty directory of the daemon's, mounted read-only over ghosts. */
+  emptyDir: string;
   network: boolean;
   /** The daemon user's home ('' or '/' for none). */
   home: string;
@@ -63,9 +75,6 @@ export const HOME_SECRET_STORES = [
 
 /** System files that hold credentials even though /etc is otherwise readable. */
 const SYSTEM_SECRETS = ['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-', '/etc/sudoers', '/etc/ssh'];
-
-/** Files in the workspace a command could plant to run code later as the user: kept read-only. */
-export const WORKSPACE_READ_ONLY = ['.git/hooks', '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin', '.envrc'] as const;
 
 const SYSTEM_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
@@ -111,18 +120,33 @@ export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
   if (layout.network && probe.kind('/run/systemd/resolve') === 'dir') a.push('--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve');
 
   const home = layout.home !== '/' ? layout.home : '';
+  // Directories bwrap makes on the way to a mount point are 0700 root's: commands that run as another
+  // user could not reach their workspace. Make the way there first, searchable by all.
+  const ways = new Set([...ancestors(layout.workspace.path), ...(home ? ancestors(home) : [])]);
+  for (const d of [...ways].sort((x, y) => x.length - y.length)) a.push('--perms', '0755', '--dir', d);
   if (home && probe.kind(home) === 'dir') a.push('--ro-bind', home, home);
-  a.push('--bind', layout.workspace, layout.workspace);
+  bind(a, '--bind', layout.workspace);
   // Hidden after the workspace is bound, so a workspace that contains them hides them too.
   const hidden = [...SYSTEM_SECRETS, ...(home ? HOME_SECRET_STORES.map((s) => join(home, s)) : []), ...layout.hide];
   for (const p of hidden) hide(a, p, probe, layout.emptyFile);
-  for (const rel of WORKSPACE_READ_ONLY) {
-    const p = join(layout.workspace, rel);
-    const kind = probe.kind(p);
-    if (kind === 'dir' || kind === 'file') a.push('--ro-bind', p, p);
-  }
+  // Repositories' .git become mount points (rename and rmdir of a mount point fail), then read-only parts on top.
+  for (const m of layout.guard.mountPoints) bind(a, '--bind', m);
+  for (const r of layout.guard.readOnly) bind(a, '--ro-bind', r);
+  for (const g of layout.guard.ghosts) a.push('--ro-bind', layout.emptyDir, g);
   a.push('--chdir', '/', '--info-fd', String(layout.infoFd));
   return a;
+}
+
+/** `/a/b/c` → `/a`, `/a/b`. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
+}
+
+/** `--bind`/`--ro-bind` of a path, through its descriptor when there is one. */
+function bind(a: string[], how: '--bind' | '--ro-bind', p: BoundPath): void {
+  if (p.fd === null) a.push(how, p.path, p.path);
+  else a.push(`${how}-fd`, String(p.fd), p.path);
 }
 
 /** A directory becomes an empty read-only tmpfs, a file reads as empty. */

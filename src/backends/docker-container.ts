@@ -36,6 +36,15 @@ export interface ContainerShape {
   user: string;
 }
 
+/** What the workspace protects (workspace-guard.ts), as the container mounts it. */
+export interface ContainerGuard {
+  mountPoints: string[];
+  readOnly: string[];
+  ghosts: string[];
+  /** An empty directory on the engine's host, mounted read-only over each ghost. */
+  emptyDir: string;
+}
+
 export interface ContainerInput extends ContainerShape {
   instanceId: string;
   /** Names the daemon's machine (LABEL_HOST). */
@@ -45,6 +54,9 @@ export interface ContainerInput extends ContainerShape {
   limits: SessionLimits;
   /** Host directory of this container's state FIFOs (mounted read-only at FIFO_MOUNT). */
   fifoDir: string;
+  guard: ContainerGuard;
+  /** The seccomp profile (JSON) of the container (seccomp/docker-profile.ts). */
+  seccomp: string;
 }
 
 export function containerName(instanceId: string, sessionTag: string): string {
@@ -103,12 +115,16 @@ export function containerConfig(i: ContainerInput): Docker.ContainerCreateOption
       NetworkMode: i.network ?? 'none',
       // Mounts rather than Binds: paths may hold ':', and a missing source is an error instead of
       // a directory the engine creates as root. FIFOs stay writable on a read-only mount.
+      // The engine mounts parents before children (by depth), so .git goes before .git/hooks.
       Mounts: [
         { Type: 'bind', Source: i.workspace, Target: i.workspace, ReadOnly: false },
+        ...i.guard.mountPoints.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: false })),
+        ...i.guard.readOnly.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: true })),
+        ...i.guard.ghosts.map((p) => ({ Type: 'bind' as const, Source: i.guard.emptyDir, Target: p, ReadOnly: true })),
         { Type: 'bind', Source: i.fifoDir, Target: FIFO_MOUNT, ReadOnly: true },
       ],
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
+      SecurityOpt: ['no-new-privileges', `seccomp=${i.seccomp}`],
       ...resourceLimits(i.limits),
       ...(limitsNow.length > 0 ? { Ulimits: limitsNow } : {}),
     },

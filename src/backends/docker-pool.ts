@@ -19,9 +19,10 @@ function shapeKey(s: ContainerShape): string {
  */
 export class WarmPool {
   private readonly idle = new Map<string, StartedContainer[]>();
-  private readonly inFlight = new Map<string, number>();
+  /** Containers being started per shape; a session that finds none idle takes one of these (claimed). */
+  private readonly starting = new Map<string, { claimed: boolean; container: Promise<StartedContainer | null> }[]>();
   private readonly failedAt = new Map<string, number>();
-  private readonly starts = new Set<Promise<void>>();
+  private readonly starts = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(
@@ -30,11 +31,19 @@ export class WarmPool {
     private readonly discard: (c: StartedContainer) => Promise<void>,
   ) {}
 
-  /** A warm container of this shape, if one is ready; the pool refills behind it. */
-  take(shape: ContainerShape): StartedContainer | null {
-    const c = this.idle.get(shapeKey(shape))?.shift() ?? null;
+  /**
+   * A warm container of this shape: one that is ready, else one that is
+   * being started (it is ready sooner than a new one would be); null when
+   * there is none. The pool refills behind it.
+   */
+  async take(shape: ContainerShape): Promise<StartedContainer | null> {
+    const key = shapeKey(shape);
+    const ready = this.idle.get(key)?.shift();
+    const pending = ready ? undefined : this.starting.get(key)?.find((e) => !e.claimed);
+    if (pending) pending.claimed = true;
     this.fill(shape);
-    return c;
+    if (ready) return ready;
+    return pending ? pending.container : null;
   }
 
   /** Start containers in the background until `size` of this shape are ready or starting. */
@@ -51,26 +60,33 @@ export class WarmPool {
       this.idle.delete(oldKey);
       for (const c of oldList) void this.discard(c);
     }
-    for (let missing = this.size - list.length - (this.inFlight.get(key) ?? 0); missing > 0; missing--) {
-      this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
-      const p = this.start(shape)
-        .then((c) => {
+    const starting = this.starting.get(key) ?? [];
+    this.starting.set(key, starting);
+    for (let missing = this.size - list.length - starting.filter((e) => !e.claimed).length; missing > 0; missing--) {
+      const entry: { claimed: boolean; container: Promise<StartedContainer | null> } = { claimed: false, container: Promise.resolve(null) };
+      const done = () => starting.splice(starting.indexOf(entry), 1);
+      entry.container = this.start(shape).then(
+        async (c) => {
+          done();
+          if (entry.claimed) return c;
           const target = this.idle.get(key);
-          if (this.closed || !target) return this.discard(c);
-          target.push(c);
-        })
-        .catch(() => {
+          if (this.closed || !target) await this.discard(c);
+          else target.push(c);
+          return null;
+        },
+        () => {
+          done();
           this.failedAt.set(key, Date.now());
-        })
-        .finally(() => {
-          this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
-          this.starts.delete(p);
-        });
-      this.starts.add(p);
+          return null;
+        },
+      );
+      starting.push(entry);
+      this.starts.add(entry.container);
+      void entry.container.finally(() => this.starts.delete(entry.container));
     }
   }
 
-  /** Remove every warm container, including those still starting. */
+  /** Remove every warm container, including those still starting (those a session claimed are its own). */
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.idle.values()].flat();

@@ -35,6 +35,12 @@ export interface StartedContainer {
   container: Docker.Container;
   fifos: FifoDir;
   image: string;
+  /** USER or UID:GID its execs run as. */
+  user: string;
+  /** The workspace guard it was made with (a warm one must match the workspace now). */
+  guardKey: string;
+  /** Let go of what the container mounted over (its ghosts), once it is removed. */
+  release(): void;
   /** Names of variables the image (and engine) put into every exec, which a session may not have. */
   imageEnvKeys: string[];
   /**
@@ -235,7 +241,7 @@ export class DockerSession implements BackendSession {
     return killed;
   }
 
-  async usage(): Promise<SessionUsage> {
+  async usage(): Promise<SessionUsage | null> {
     try {
       const s = (await within(this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false }), ENGINE_CALL_MS, 'container stats')) as unknown as ContainerStats;
       const stats = s.memory_stats?.stats ?? {};
@@ -246,7 +252,7 @@ export class DockerSession implements BackendSession {
         cpu_s: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
       };
     } catch {
-      return { memory_bytes: 0, pids: 0, cpu_s: 0 };
+      return null; // unknown is not zero
     }
   }
 
@@ -305,7 +311,7 @@ export class DockerSession implements BackendSession {
       killed =
         graceMs > 0
           ? Number((await runKiller(this.c.container, this.killerOpts(), killArgv(this.prefix, null, { kind: 'terminate', graceMs }), graceMs)).at(-1) ?? 0)
-          : (await this.usage()).pids;
+          : ((await this.usage())?.pids ?? 0);
       // (A killer that cannot run here needs no fallback: removing the container kills everything.)
     } catch {
       /* a broken or vanished container: removing it below kills what is left */
@@ -379,6 +385,7 @@ export async function removeContainer(c: StartedContainer): Promise<void> {
     /* already gone; or the engine is unreachable or stuck, and the next daemon start reaps the container by its labels */
   }
   c.fifos.remove();
+  c.release();
 }
 
 /** Wait for `p`, but at most `ms`. */

@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { Backend, BackendSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from './backend.js';
 import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './docker-container.js';
@@ -10,7 +12,11 @@ import { unsettable } from './docker-exec.js';
 import { FifoDir } from './docker-fifo.js';
 import { WarmPool } from './docker-pool.js';
 import { DockerSession, oomCounterOfContainer, removeContainer, type StartedContainer } from './docker-session.js';
-import { removeFifoDirs } from './fifo-pool.js';
+import { fifoDirPrefix, removeFifoDirs } from './fifo-pool.js';
+import type { GhostMounts } from './ghost-mounts.js';
+import { isolatedUser } from './run-as.js';
+import { dockerSeccompProfile, engineArch, type SeccompArch } from './seccomp/index.js';
+import { guardWorkspace, type WorkspaceGuard } from './workspace-guard.js';
 import { pidOfInstance } from './instance-id.js';
 import { daemonIsDead } from './process-table.js';
 
@@ -28,12 +34,19 @@ const ENGINE_VARS = ['HOSTNAME', 'HOME'];
  */
 export class DockerBackend implements Backend {
   readonly name = 'docker' as const;
+  readonly isolated = true;
+  readonly images = true;
   readonly hostPaths = false;
   readonly defaultShell: string;
   readonly instanceId: string;
-  /** USER or UID:GID of the containers and their execs. */
-  readonly user: string;
   private readonly config: Config;
+  private readonly ghosts: GhostMounts;
+  /** Private directory of the daemon's: the empty directory mounted over ghosts, the health check's workspace. */
+  private readonly dir: string;
+  private readonly emptyDir: string;
+  private readonly healthWorkspace: string;
+  /** The engine's architecture, for the seccomp profile; known after the health check. */
+  private arch: SeccompArch | null = null;
   private readonly docker: Docker | null;
   /** Why no client could be made (a malformed DOCKER_HOST), for the health check. */
   private readonly clientError: string | null = null;
@@ -44,11 +57,18 @@ export class DockerBackend implements Backend {
   /** Where the engine is reached (DOCKER_HOST as it was at construction), for messages. */
   private readonly endpoint = engineEndpoint();
 
-  constructor(opts: { instanceId: string; config: Config }) {
+  constructor(opts: { instanceId: string; config: Config; ghosts: GhostMounts }) {
     this.instanceId = opts.instanceId;
     this.config = opts.config;
+    this.ghosts = opts.ghosts;
     this.defaultShell = opts.config.docker_shell;
-    this.user = opts.config.docker_user ?? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    this.dir = mkdtempSync(join(tmpdir(), fifoDirPrefix(opts.instanceId)));
+    chmodSync(this.dir, 0o711);
+    this.emptyDir = join(this.dir, 'none');
+    mkdirSync(this.emptyDir, { mode: 0o555 });
+    this.healthWorkspace = join(this.dir, 'health');
+    mkdirSync(this.healthWorkspace);
+    chmodSync(this.healthWorkspace, 0o1777);
     let docker: Docker | null = null;
     try {
       docker = new Docker();
@@ -89,12 +109,15 @@ export class DockerBackend implements Backend {
     let version: Docker.DockerVersion;
     try {
       version = await this.docker.version();
+      const info = (await this.docker.info()) as { Architecture?: string };
+      this.arch = engineArch(info.Architecture ?? '');
     } catch (err) {
       return this.unhealthy(describeEngineError(err, { endpoint: this.endpoint }));
     }
+    if (!this.arch) return this.unhealthy(`the engine's machine is ${version.Arch}: trl has seccomp profiles for x86_64 and aarch64 only`);
     let session: DockerSession | null = null;
     try {
-      const shape = this.shapeOf({ network: false, image: undefined, workspace: tmpdir() });
+      const shape = this.shapeOf({ network: false, image: undefined, workspace: this.healthWorkspace });
       session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health');
       const proc = await session.spawn({
         program: { kind: 'shell', shell: this.defaultShell, script: 'true' },
@@ -118,13 +141,17 @@ export class DockerBackend implements Backend {
     } finally {
       await session?.destroy(0);
     }
-    this.pool?.fill(this.shapeOf({ network: false, image: undefined, workspace: this.config.default_working_dir ?? process.cwd() }));
+    try {
+      this.pool?.fill(this.shapeOf({ network: false, image: undefined, workspace: this.config.default_working_dir ?? process.cwd() }));
+    } catch {
+      /* the default workspace cannot be one (its user cannot write it): nothing to keep warm */
+    }
     return {
       available: true,
       isolated: true,
       detail:
-        `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.user}, ` +
-        `no capabilities, no-new-privileges, network none unless asked (then ${this.config.docker_network})` +
+        `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.config.docker_user ?? 'an unprivileged user'}, ` +
+        `no capabilities, no-new-privileges, seccomp (no Unix sockets without network, no keyrings), network none unless asked (then ${this.config.docker_network})` +
         (this.pool ? `, ${this.config.docker_warm_pool} warm` : ''),
     };
   }
@@ -184,10 +211,10 @@ export class DockerBackend implements Backend {
 
   /** Only what a shell needs: the daemon's own variables (credentials included) stay outside the container. */
   baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string> {
-    const uid = this.user.split(':')[0];
+    // Commands never run as root (run-as.ts): the image's /root is not theirs.
     const env = new Map<string, string>([
       ['PATH', STANDARD_PATH],
-      ['HOME', uid === '0' || uid === 'root' ? '/root' : '/tmp'],
+      ['HOME', '/tmp'],
     ]);
     for (const k of PASSED_VARS) {
       const v = runtimeEnv.get(k);
@@ -202,7 +229,12 @@ export class DockerBackend implements Backend {
     await this.events?.ready();
     let started: StartedContainer | null = null;
     if (this.pool && ulimits(opts.limits).length === 0) {
-      started = this.pool.take(shape);
+      started = await this.pool.take(shape);
+      // The workspace changed since the warm container was made (a .git appeared): its guard is stale.
+      if (started && guardKey(guardWorkspace(opts.workspace)) !== started.guardKey) {
+        await removeContainer(started);
+        started = null;
+      }
       const update = resourceLimits(opts.limits);
       if (started && Object.keys(update).length > 0) {
         try {
@@ -217,18 +249,35 @@ export class DockerBackend implements Backend {
     return this.track(started, opts.sessionTag);
   }
 
+  /** The container a session needs; throws WorkspaceAccessError when its user cannot write the workspace. */
   private shapeOf(opts: Pick<SessionOptions, 'network' | 'image' | 'workspace'>): ContainerShape {
     return {
       image: opts.image ?? this.config.docker_image,
       network: opts.network ? this.config.docker_network : null,
       workspace: opts.workspace,
-      user: this.user,
+      user: this.userFor(opts.workspace),
     };
+  }
+
+  /**
+   * USER or UID:GID of a session's container and execs: the operator's
+   * docker_user, else as run-as.ts decides (never root), else (a daemon that
+   * is not root) the daemon's own uid:gid, so workspace files stay its own.
+   */
+  private userFor(workspace: string): string {
+    if (this.config.docker_user !== undefined) return this.config.docker_user;
+    const who = isolatedUser(this.config.isolated_user, workspace);
+    return who ? `${who.uid}:${who.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   }
 
   private track(started: StartedContainer, sessionTag: string): DockerSession {
     const session = new DockerSession(
-      { events: this.events!, user: this.user, instanceId: this.instanceId, onDestroyed: (s) => this.sessions.delete(s) },
+      {
+        events: this.events!,
+        user: started.user,
+        instanceId: this.instanceId,
+        onDestroyed: (s) => this.sessions.delete(s),
+      },
       started,
       sessionTag,
     );
@@ -239,20 +288,44 @@ export class DockerBackend implements Backend {
   /** Create and start one container with its FIFO directory; on failure nothing is left behind. */
   private async startContainer(shape: ContainerShape, sessionTag: string, limits: SessionLimits): Promise<StartedContainer> {
     if (!this.docker) throw new Error(this.clientError!);
+    this.arch ??= engineArch(((await this.docker.info()) as { Architecture?: string }).Architecture ?? '');
+    if (!this.arch) throw new Error("the engine's machine has no seccomp profile of trl's (x86_64 and aarch64 only)");
+    const guard = guardWorkspace(shape.workspace);
+    const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
     const fifos = await FifoDir.create(this.instanceId);
+    this.ghosts.acquire(guard.ghosts);
     let container: Docker.Container | null = null;
     try {
       container = await this.docker.createContainer(
-        containerConfig({ ...shape, instanceId: this.instanceId, host: this.host, sessionTag, limits, fifoDir: fifos.dir }),
+        containerConfig({
+          ...shape,
+          instanceId: this.instanceId,
+          host: this.host,
+          sessionTag,
+          limits,
+          fifoDir: fifos.dir,
+          guard: { ...guard, emptyDir: this.emptyDir },
+          seccomp,
+        }),
       );
       await container.start();
       // After the start: one look gives the image's variables and the main process (for the OOM counter).
       const info = await container.inspect();
       const keys = new Set([...(info.Config.Env ?? []).map((e) => e.slice(0, e.indexOf('='))), ...ENGINE_VARS]);
-      return { container, fifos, image: shape.image, imageEnvKeys: [...keys].filter(unsettable), oomCounter: oomCounterOfContainer(container.id, info.State.Pid) };
+      return {
+        container,
+        fifos,
+        image: shape.image,
+        user: shape.user,
+        imageEnvKeys: [...keys].filter(unsettable),
+        oomCounter: oomCounterOfContainer(container.id, info.State.Pid),
+        guardKey: guardKey(guard),
+        release: () => this.ghosts.release(guard.ghosts),
+      };
     } catch (err) {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos.remove();
+      this.ghosts.release(guard.ghosts);
       throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }));
     }
   }
@@ -317,5 +390,11 @@ export class DockerBackend implements Backend {
       }
     }
     this.events?.close();
+    rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** What a warm container's guard must match to serve a session. */
+function guardKey(g: WorkspaceGuard): string {
+  return JSON.stringify([g.mountPoints, g.readOnly, g.ghosts]);
 }

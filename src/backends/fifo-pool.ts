@@ -15,7 +15,12 @@ export function fifoDirPrefix(instanceId: string): string {
 export function removeFifoDirs(instanceId: string): void {
   const prefix = fifoDirPrefix(instanceId);
   for (const name of readdirSync(tmpdir())) {
-    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (!name.startsWith(prefix)) continue;
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      /* another user's (a root daemon's, seen by an ordinary one): theirs to remove */
+    }
   }
 }
 
@@ -57,8 +62,38 @@ export class FifoPool {
     return this.retrying(() => this.openInput());
   }
 
+  /**
+   * A pipe a child opens by path (a shell's `exec 4<path`), for data it must
+   * get without an inherited descriptor (a terminal's child gets none). The
+   * daemon holds a read end too, so what it writes stays in the pipe until the
+   * child has opened it, whenever that is; `release` closes both and removes
+   * the path (after the child has exited).
+   */
+  forChild(): { path: string; write: number; release(): void } {
+    return this.retrying(() => {
+      const path = this.take();
+      const hold = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const write = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      let released = false;
+      return {
+        path,
+        write,
+        release: () => {
+          if (released) return;
+          released = true;
+          closeSync(hold);
+          try {
+            unlinkSync(path);
+          } catch {
+            /* the directory went with a shutdown */
+          }
+        },
+      };
+    });
+  }
+
   /** A temp cleaner may remove the directory under a long-lived daemon: make a new one once and retry. */
-  private retrying(open: () => PipeFds): PipeFds {
+  private retrying<T>(open: () => T): T {
     try {
       return open();
     } catch (err) {

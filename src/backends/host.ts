@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FifoPool, removeFifoDirs } from './fifo-pool.js';
+import { GhostMounts, ghostInstances, reapGhosts } from './ghost-mounts.js';
 import { spawnPty } from './pty-spawn.js';
 import type {
   Backend,
@@ -50,17 +51,22 @@ const POLL_MS = 10;
 /** Plain host processes: no isolation beyond env, cwd, process tree and limits. */
 export class HostBackend implements Backend {
   readonly name = 'host' as const;
+  readonly isolated = false;
+  readonly images = false;
   readonly hostPaths = true;
   readonly defaultShell = undefined;
   readonly layout: CgroupLayout | null;
   /** Real pipes for stdio; null where mkfifo is missing (children then get socketpairs). */
   readonly fifos: FifoPool | null;
+  /** Mount points over absent protected workspace paths, shared by the isolated tiers (ghost-mounts.ts). */
+  readonly ghosts: GhostMounts;
 
   constructor(
     readonly instanceId: string,
     cgroups: 'auto' | 'off',
   ) {
     this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
+    this.ghosts = new GhostMounts(instanceId);
     let fifos: FifoPool | null = null;
     try {
       fifos = new FifoPool(instanceId);
@@ -123,6 +129,7 @@ export class HostBackend implements Backend {
 
   async reapInstance(instanceId: string): Promise<number> {
     removeFifoDirs(instanceId);
+    reapGhosts(instanceId);
     const prefix = `${instanceId}:`;
     let killed = 0;
     if (this.layout) {
@@ -167,6 +174,7 @@ export class HostBackend implements Backend {
       const id = p.tag?.split(':')[0];
       if (id) ids.add(id);
     }
+    for (const id of ghostInstances()) ids.add(id);
     ids.delete(this.instanceId);
     return [...ids].filter((id) => {
       const pid = pidOfInstance(id);
@@ -176,6 +184,7 @@ export class HostBackend implements Backend {
 
   async close(): Promise<void> {
     this.fifos?.close();
+    this.ghosts.close();
     if (!this.layout) return;
     for (const root of layoutRoots(this.layout)) removeCgroup(instanceDir(root, this.instanceId));
   }
@@ -187,6 +196,10 @@ export interface Launch {
   args: string[];
   /** Host directory the spawned process starts in. */
   cwd: string;
+  /** Environment of the spawned process. */
+  env: Record<string, string>;
+  /** Release what the launch holds (called once the process has exited, or failed to start). */
+  release?: () => void;
 }
 
 export class HostSession implements BackendSession {
@@ -229,11 +242,12 @@ export class HostSession implements BackendSession {
   /** The program to start for `spec`, with the prologue (cgroups, rlimits) run first. */
   protected launch(spec: SpawnSpec): Launch {
     const pre = this.prologue;
+    const env = { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) };
     if (spec.program.kind === 'shell') {
-      return { file: spec.program.shell, args: ['-c', pre ? `${pre}\n${spec.program.script}` : spec.program.script], cwd: spec.cwd };
+      return { file: spec.program.shell, args: ['-c', pre ? `${pre}\n${spec.program.script}` : spec.program.script], cwd: spec.cwd, env };
     }
-    if (pre) return { file: '/bin/sh', args: ['-c', `${pre}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv], cwd: spec.cwd };
-    return { file: spec.program.argv[0]!, args: spec.program.argv.slice(1), cwd: spec.cwd };
+    if (pre) return { file: '/bin/sh', args: ['-c', `${pre}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv], cwd: spec.cwd, env };
+    return { file: spec.program.argv[0]!, args: spec.program.argv.slice(1), cwd: spec.cwd, env };
   }
 
   describe(): Record<string, string> {
@@ -241,8 +255,18 @@ export class HostSession implements BackendSession {
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
-    const { file, args, cwd } = this.launch(spec);
-    const env = { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) };
+    const launch = this.launch(spec);
+    try {
+      const proc = await this.spawnLaunch(launch, spec);
+      if (launch.release) void proc.exited.then(launch.release);
+      return proc;
+    } catch (err) {
+      launch.release?.();
+      throw err;
+    }
+  }
+
+  private async spawnLaunch({ file, args, cwd, env }: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
     if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
       throw new SpawnError(e.message, e.code);
     });

@@ -1,25 +1,54 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, lstatSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Backend, BackendSession, Enforcement, KillScope, Requirement, SessionLimits, SessionOptions, SpawnedProcess, SpawnSpec, TierHealth } from './backend.js';
-import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
+import { bwrapArgs, type BoundPath, type HostProbe, type PathKind } from './bwrap-args.js';
 import { fifoDirPrefix } from './fifo-pool.js';
-import { HostSession, type HostBackend, type Launch } from './host.js';
-import { parentOf } from './process-table.js';
+import { HostSession, SpawnError, type HostBackend, type Launch } from './host.js';
+import { parentOf, TAG_VAR } from './process-table.js';
+import { isolatedUser, type RunAs } from './run-as.js';
+import { nativeArch, seccompFilter, seccompLauncher } from './seccomp/index.js';
 import { shellQuote } from './shell-quote.js';
 import { sleep } from './signals.js';
+import { guardWorkspace, type WorkspaceGuard } from './workspace-guard.js';
 
 const INFO_FD = 3;
+/** bwrap's descriptors for the workspace and the guarded paths start here. */
+const FIRST_BIND_FD = 4;
+/** The command's environment reaches the launcher on this descriptor (seccomp/launcher.ts). */
+const ENV_FD = 4;
 const START_TIMEOUT_MS = 10_000;
 const TMP_BYTES = 1024 * 1024 * 1024;
 /** Variables a sandboxed shell gets from the daemon's environment; the rest (credentials included) stay outside. */
 const PASSED_VARS = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TERM'];
+/** The whole environment of the host-side processes that enter a sandbox: nothing of the command's. */
+const ENTRY_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+/** open(2) flags Node does not name (the same on x86_64 and aarch64). */
+const O_PATH = 0o10000000;
 
 export interface SandboxSettings {
   /** Paths hidden in every sandbox besides the home secret stores (env file, logs, runtime directory, sandbox_hide). */
   hide: string[];
+  /** UID[:GID] commands run as when the daemon is root (isolated_user); default: the workspace's owner. */
+  user: string | undefined;
 }
 
 /** The host filesystem as bwrapArgs sees it. */
@@ -39,46 +68,77 @@ export const hostProbe: HostProbe = {
 /**
  * bubblewrap sandboxes (DESIGN §7): one per session, alive as long as the
  * session, so background processes and the private /tmp survive between
- * commands. Commands enter the sandbox's namespaces with nsenter and lose
- * every capability with setpriv before the shell runs; they are started like
- * host commands (same cgroups, rlimits, tags, pipes, PTY), so everything the
- * host tier does for trees, limits and output holds here too.
+ * commands. Commands enter the sandbox's namespaces with nsenter; setpriv
+ * drops every capability (and, under a root daemon, switches to the session's
+ * unprivileged user); the Perl launcher then installs the seccomp filter,
+ * takes the command's environment from a pipe, enters the working directory
+ * and execs the command. Everything before the launcher runs on the host side
+ * with a clean environment, so nothing of the command's (an LD_PRELOAD of a
+ * library in the workspace) reaches a process that is not yet confined.
+ * Commands are otherwise started like host commands (same cgroups, rlimits,
+ * tags, pipes, PTY), so everything the host tier does for trees, limits and
+ * output holds here too.
  */
 export class SandboxBackend implements Backend {
   readonly name = 'sandbox' as const;
+  readonly isolated = true;
+  readonly images = false;
   /** /tmp and /run are the sandbox's own: paths are checked inside, by the shell. */
   readonly hostPaths = false;
   readonly defaultShell = undefined;
-  readonly tools: { bwrap: string | null; nsenter: string | null; setpriv: string | null; env: string | null };
+  readonly tools: { bwrap: string | null; nsenter: string | null; setpriv: string | null; perl: string | null };
+  /** The seccomp programs: with Unix sockets (network: true) and without. Null: no filter for this machine's ABI. */
+  readonly filters: { network: Buffer; isolated: Buffer } | null;
 
-  /** Private directory (named like the FIFO directories, so crash recovery removes it) holding the empty file. */
+  /** Private directory (named like the FIFO directories, so crash recovery removes it). */
   private readonly dir: string;
-  private readonly emptyFile: string;
+  /** An empty file mounted over hidden files, an empty directory over ghosts. */
+  readonly emptyFile: string;
+  readonly emptyDir: string;
+  /** A workspace for the health check, writable by anyone (sticky), inside the private directory. */
+  private readonly healthWorkspace: string;
   /** Sandboxes not yet killed. */
   readonly live = new Set<{ kill(): Promise<void> }>();
 
   constructor(
     readonly host: HostBackend,
-    private readonly settings: SandboxSettings,
+    readonly settings: SandboxSettings,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), fifoDirPrefix(host.instanceId)));
+    chmodSync(this.dir, 0o711);
     this.emptyFile = join(this.dir, 'empty');
     writeFileSync(this.emptyFile, '', { mode: 0o444 });
-    this.tools = { bwrap: which('bwrap'), nsenter: which('nsenter'), setpriv: which('setpriv'), env: which('env') };
+    this.emptyDir = join(this.dir, 'none');
+    mkdirSync(this.emptyDir, { mode: 0o555 });
+    this.healthWorkspace = join(this.dir, 'health');
+    mkdirSync(this.healthWorkspace);
+    chmodSync(this.healthWorkspace, 0o1777);
+    this.tools = { bwrap: which('bwrap'), nsenter: which('nsenter'), setpriv: which('setpriv'), perl: which('perl') };
+    const arch = nativeArch();
+    this.filters = arch
+      ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) }
+      : null;
   }
 
   async healthCheck(): Promise<TierHealth> {
     const missing = Object.entries(this.tools).filter(([, p]) => p === null).map(([n]) => n);
     if (process.platform !== 'linux') return { available: false, isolated: true, detail: 'bubblewrap sandboxes need Linux' };
     if (missing.length > 0) {
-      return { available: false, isolated: true, detail: `${missing.join(', ')} not found in PATH: apt-get install bubblewrap util-linux coreutils (or your distribution's packages)` };
+      return { available: false, isolated: true, detail: `${missing.join(', ')} not found in PATH: apt-get install bubblewrap util-linux perl-base (or your distribution's packages)` };
+    }
+    if (!this.filters) {
+      return { available: false, isolated: true, detail: `seccomp filters are built for x86_64 and aarch64 only (this is ${process.arch}): the sandbox cannot block Unix sockets and keyrings here` };
     }
     let session: SandboxSession | null = null;
     try {
-      session = await SandboxSession.start(this, { sessionTag: 'health', limits: {}, workspace: '/tmp', network: false, image: undefined });
+      session = await SandboxSession.start(this, { sessionTag: 'health', limits: {}, workspace: this.healthWorkspace, network: false, image: undefined });
       const status = await session.run(['/bin/sh', '-c', 'exit 0']);
       if (status !== 0) return { available: false, isolated: true, detail: `a command in a fresh sandbox exited ${status}` };
-      return { available: true, isolated: true, detail: `bubblewrap ${this.tools.bwrap}: own pid/ipc/uts/net namespaces, read-only system, private /tmp, no capabilities` };
+      return {
+        available: true,
+        isolated: true,
+        detail: `bubblewrap ${this.tools.bwrap}: own pid/ipc/uts/net namespaces, read-only system, private /tmp, no capabilities, seccomp (no Unix sockets without network, no keyrings)`,
+      };
     } catch (err) {
       return { available: false, isolated: true, detail: `${(err as Error).message}` };
     } finally {
@@ -93,7 +153,12 @@ export class SandboxBackend implements Backend {
       { need: 'bwrap (bubblewrap)', present: t.bwrap !== null, found: t.bwrap ? `${t.bwrap} ${await versionOf(t.bwrap)}` : 'missing: apt-get install bubblewrap' },
       { need: 'nsenter (commands join the sandbox)', present: t.nsenter !== null, found: t.nsenter ?? 'missing: apt-get install util-linux' },
       { need: 'setpriv (commands drop every capability)', present: t.setpriv !== null, found: t.setpriv ?? 'missing: apt-get install util-linux' },
-      { need: 'env with -C (coreutils 8.28+)', present: t.env !== null, found: t.env ?? 'missing: apt-get install coreutils' },
+      { need: 'perl (installs the seccomp filter)', present: t.perl !== null, found: t.perl ?? 'missing: apt-get install perl-base' },
+      {
+        need: 'a seccomp filter for this ABI (x86_64, aarch64)',
+        present: this.filters !== null,
+        found: this.filters ? `${nativeArch()}: no Unix sockets without network, no keyrings, no io_uring, no new namespaces` : `none for ${process.arch}`,
+      },
     ];
     if (process.getuid?.() !== 0) {
       const userns = readSysctl('/proc/sys/kernel/unprivileged_userns_clone') ?? '1';
@@ -106,7 +171,7 @@ export class SandboxBackend implements Backend {
 
   enforcement(): Enforcement {
     const host = this.host.enforcement();
-    return { ...host, detail: `${host.detail}; inside bubblewrap namespaces` };
+    return { ...host, detail: `${host.detail}; inside bubblewrap namespaces with a seccomp filter` };
   }
 
   async createSession(opts: SessionOptions): Promise<BackendSession> {
@@ -116,10 +181,16 @@ export class SandboxBackend implements Backend {
   baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string> {
     const env = new Map<string, string>();
     for (const [k, v] of runtimeEnv) if (PASSED_VARS.includes(k) || k.startsWith('LC_')) env.set(k, v);
+    if (process.getuid?.() === 0) {
+      // Commands run as another user: root's home is not theirs; the sandbox's private /tmp is.
+      env.set('HOME', '/tmp');
+      env.delete('USER');
+      env.delete('LOGNAME');
+    }
     return env;
   }
 
-  /** The host tier reaps every instance's cgroups and tagged processes; sandboxes die with their daemon (--die-with-parent). */
+  /** The host tier reaps every instance's cgroups, tagged processes and ghosts; sandboxes die with their daemon (--die-with-parent). */
   async deadInstances(): Promise<string[]> {
     return [];
   }
@@ -134,11 +205,13 @@ export class SandboxBackend implements Backend {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** The whole bwrap command line of a new sandbox. */
-  argv(opts: SessionOptions): string[] {
+  /** The whole bwrap command line of a new sandbox; `fds` name the bound descriptors. */
+  argv(opts: SessionOptions, bound: BoundLayout): string[] {
     const args = bwrapArgs(
       {
-        workspace: opts.workspace,
+        workspace: bound.workspace,
+        guard: bound.guard,
+        emptyDir: this.emptyDir,
         network: opts.network,
         home: homedir(),
         root: process.getuid?.() === 0,
@@ -151,6 +224,53 @@ export class SandboxBackend implements Backend {
     );
     // The holder keeps the namespaces alive; "ready" says the mounts are in place.
     return [...args, '--', '/bin/sh', '-c', 'echo ready; exec sleep 2147483647'];
+  }
+}
+
+/** The workspace and its guarded paths, each with the descriptor it is bound through. */
+interface BoundLayout {
+  workspace: BoundPath;
+  guard: { mountPoints: BoundPath[]; readOnly: BoundPath[]; ghosts: string[] };
+}
+
+/**
+ * Open the workspace and every guarded path without following a symlink in
+ * the last component, and check that each descriptor is what was checked
+ * (the kernel's own name for it, its type). bwrap then binds the descriptors,
+ * so a directory swapped for a symlink after the check binds nothing new.
+ */
+function openLayout(workspace: string, guard: WorkspaceGuard): { bound: BoundLayout; fds: number[] } {
+  const fds: number[] = [];
+  const open = (path: string, dir: boolean): BoundPath | null => {
+    let fd: number;
+    try {
+      fd = openSync(path, O_PATH | constants.O_NOFOLLOW | (dir ? constants.O_DIRECTORY : 0));
+    } catch {
+      return null; // changed since the guard looked: nothing of it to bind
+    }
+    const st = fstatSync(fd);
+    if (st.isSymbolicLink() || readlinkSync(`/proc/self/fd/${fd}`) !== path) {
+      closeSync(fd);
+      return null;
+    }
+    fds.push(fd);
+    return { path, fd: FIRST_BIND_FD + fds.length - 1 };
+  };
+  try {
+    const ws = open(workspace, true);
+    if (!ws) throw new Error(`the workspace ${workspace} changed while the sandbox was being set up (a symlink?); try again`);
+    const bound: BoundLayout = {
+      workspace: ws,
+      guard: {
+        mountPoints: guard.mountPoints.map((p) => open(p, true)).filter((b): b is BoundPath => b !== null),
+        readOnly: guard.readOnly.map((p) => open(p, false)).filter((b): b is BoundPath => b !== null),
+        ghosts: guard.ghosts,
+      },
+    };
+    return { bound, fds };
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw err;
   }
 }
 
@@ -172,6 +292,8 @@ class SandboxSession extends HostSession {
     /** Host pid of the sandbox's pid 1: its namespaces are the ones commands enter. */
     private readonly nsPid: number,
     private readonly network: boolean,
+    private readonly runAs: RunAs | null,
+    private readonly ghosts: string[],
   ) {
     super(backend, tag, limits);
   }
@@ -179,37 +301,87 @@ class SandboxSession extends HostSession {
   /** Start the sandbox and wait until its mounts are in place. */
   static async start(sandbox: SandboxBackend, opts: SessionOptions): Promise<SandboxSession> {
     if (opts.workspace === '/') throw new Error("workspace '/' would make the whole filesystem writable; pass a project directory as workspace");
-    const child = spawn(sandbox.tools.bwrap!, sandbox.argv(opts), {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      cwd: '/',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
+    const runAs = isolatedUser(sandbox.settings.user, opts.workspace);
+    const guard = guardWorkspace(opts.workspace);
+    const { bound, fds } = openLayout(opts.workspace, guard);
+    sandbox.host.ghosts.acquire(guard.ghosts);
+    let child: ChildProcess;
+    try {
+      child = spawn(sandbox.tools.bwrap!, sandbox.argv(opts, bound), {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...fds],
+        cwd: '/',
+        env: { PATH: ENTRY_PATH },
+      });
+    } catch (err) {
+      sandbox.host.ghosts.release(guard.ghosts);
+      throw err;
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
     try {
       const nsPid = await waitReady(child);
-      const session = new SandboxSession(sandbox.host, opts.sessionTag, opts.limits, sandbox, child, nsPid, opts.network);
+      const session = new SandboxSession(sandbox.host, opts.sessionTag, opts.limits, sandbox, child, nsPid, opts.network, runAs, guard.ghosts);
       sandbox.live.add(session);
       return session;
     } catch (err) {
       child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      sandbox.host.ghosts.release(guard.ghosts);
       throw err;
     }
   }
 
+  /**
+   * Host side: the prologue (cgroups, rlimits), then the command's
+   * environment opened from its pipe as fd 4, then into the namespaces
+   * without capabilities (as the session's user), all with a clean
+   * environment. Inside: the launcher.
+   */
   protected override launch(spec: SpawnSpec): Launch {
-    // The working directory is entered inside the sandbox (it may be the sandbox's own /tmp), by
-    // `env -C`, which leaves no OLDPWD behind to become session state the way a `cd` would.
+    const { nsenter, setpriv, perl } = this.sandbox.tools;
     const argv = spec.program.kind === 'shell' ? [spec.program.shell, '-c', spec.program.script] : spec.program.argv;
-    return { file: '/bin/sh', args: ['-c', this.entry(), 'sh', this.sandbox.tools.env!, '-C', spec.cwd, '--', ...argv], cwd: '/' };
+    const env = { ...spec.env, [TAG_VAR]: this.tagOf(spec.commandTag) };
+    const channel = this.envChannel(env);
+    const ns = ['-m', '-p', '-i', '-u', ...(this.network ? [] : ['-n']), ...(process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'])];
+    const user = this.runAs ? [`--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
+    const entry =
+      // Read-write: opening a pipe for reading alone waits for a writer, and the daemon's may be gone.
+      `exec ${ENV_FD}<>"$1"; shift\n` +
+      `exec ${shellQuote(nsenter!)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
+      `${shellQuote(setpriv!)} ${user.join(' ')} --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"`;
+    const filter = this.network ? this.sandbox.filters!.network : this.sandbox.filters!.isolated;
+    const launcher = seccompLauncher({ filter, cwd: spec.cwd, argv, perl: perl!, envFd: ENV_FD });
+    return {
+      file: '/bin/sh',
+      args: ['-c', this.prologue ? `${this.prologue}\n${entry}` : entry, 'sh', channel.path, ...launcher],
+      cwd: '/',
+      env: { PATH: ENTRY_PATH, [TAG_VAR]: env[TAG_VAR]! },
+      release: channel.release,
+    };
   }
 
-  /** Host-side prologue (cgroups, rlimits), then into the namespaces without capabilities. */
-  private entry(): string {
-    const { nsenter, setpriv } = this.sandbox.tools;
-    const ns = ['-m', '-p', '-i', '-u', ...(this.network ? [] : ['-n']), ...(process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'])];
-    const enter =
-      `exec ${shellQuote(nsenter!)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
-      `${shellQuote(setpriv!)} --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"`;
-    return this.prologue ? `${this.prologue}\n${enter}` : enter;
+  /**
+   * A pipe the host-side shell opens by path, holding the command's
+   * environment (NAME=value entries, NUL-separated): a terminal's child
+   * inherits no extra descriptor, and values must not travel in an argv.
+   */
+  private envChannel(env: Record<string, string>): { path: string; release: () => void } {
+    const fifos = this.backend.fifos;
+    if (!fifos) throw new SpawnError('the sandbox tier needs mkfifo (coreutils) to pass a command its environment', 'ENOENT');
+    const ch = fifos.forChild();
+    const body = Buffer.from(Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''));
+    const payload = Buffer.concat([Buffer.from(`${body.length}\n`), body]);
+    const writer = new Socket({ fd: ch.write, readable: false, writable: true });
+    writer.on('error', () => undefined); // the command ended before reading it all
+    // The held read end keeps what is written until the shell opens the pipe, whenever that is.
+    writer.end(payload, () => writer.destroy());
+    return {
+      path: ch.path,
+      release: () => {
+        writer.destroy();
+        ch.release();
+      },
+    };
   }
 
   override async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
@@ -225,17 +397,34 @@ class SandboxSession extends HostSession {
   }
 
   override describe(): Record<string, string> {
-    return { sandbox_pid: String(this.nsPid), network: this.network ? 'host' : 'none' };
+    const d: Record<string, string> = { sandbox_pid: String(this.nsPid), network: this.network ? 'host' : 'none' };
+    if (this.runAs) d.user = `${this.runAs.uid}:${this.runAs.gid}`;
+    return d;
   }
 
   /** Run argv in the sandbox (no pipes, no tag): the health check. Resolves with the exit code. */
   async run(argv: string[]): Promise<number | null> {
-    const l = this.launch({ program: { kind: 'argv', argv }, env: {}, cwd: '/', stdin: 'ignore', stateFd: false, commandTag: 'health' });
-    const child = spawn(l.file, l.args, { cwd: l.cwd, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    return new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => resolve(code));
-    });
+    const l = this.launch({ program: { kind: 'argv', argv }, env: { PATH: ENTRY_PATH }, cwd: '/', stdin: 'ignore', stateFd: false, commandTag: 'health' });
+    try {
+      const child = spawn(l.file, l.args, { cwd: l.cwd, stdio: 'ignore', env: l.env });
+      return await new Promise((resolve, reject) => {
+        // A start-up must not hang on a sandbox that never answers.
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`a command in a fresh sandbox did not finish within ${START_TIMEOUT_MS / 1000} s`));
+        }, START_TIMEOUT_MS);
+        child.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
+    } finally {
+      l.release?.();
+    }
   }
 
   override async destroy(graceMs: number, pgids: number[]): Promise<number> {
@@ -247,21 +436,24 @@ class SandboxSession extends HostSession {
   /**
    * Kill the sandbox: its pid 1 first (the kernel then kills every process in
    * its pid namespace), then bubblewrap's monitor. Killing the monitor alone
-   * relies on pid 1's parent-death signal; this does not.
+   * relies on pid 1's parent-death signal; this does not. Once bubblewrap is
+   * gone, so are its mounts: the ghosts it mounted over can be removed.
    */
   async kill(): Promise<void> {
-    this.sandbox.live.delete(this);
-    if (this.holder.exitCode !== null || this.holder.signalCode !== null) return;
-    const gone = new Promise((r) => this.holder.once('exit', r));
-    if (parentOf(this.nsPid) === this.holder.pid) {
-      try {
-        process.kill(this.nsPid, 'SIGKILL');
-      } catch {
-        /* already gone */
+    if (!this.sandbox.live.delete(this)) return;
+    if (this.holder.exitCode === null && this.holder.signalCode === null) {
+      const gone = new Promise((r) => this.holder.once('exit', r));
+      if (parentOf(this.nsPid) === this.holder.pid) {
+        try {
+          process.kill(this.nsPid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
+      this.holder.kill('SIGKILL');
+      await Promise.race([gone, sleep(2000)]);
     }
-    this.holder.kill('SIGKILL');
-    await Promise.race([gone, sleep(2000)]);
+    this.backend.ghosts.release(this.ghosts);
   }
 }
 

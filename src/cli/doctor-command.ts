@@ -60,7 +60,7 @@ async function doctor(cmd: Command, json: boolean): Promise<number> {
       reports.push({ tier, ...health, requirements, enforcement: b.enforcement() });
     }
   } finally {
-    await closeBackends(backends);
+    await closeBackends(backends, host);
   }
   const ok = reports.find((r) => r.tier === config.runtime)?.available ?? false;
   if (json) printJson({ default_runtime: config.runtime, ok, tiers: reports });

@@ -32,23 +32,39 @@ export const ConfigSchema = z.strictObject({
   command_retention_s: int(0).default(300).describe("how long a finished command's result and output stay readable"),
   max_retained_commands: int(0).default(1000).describe('finished commands kept readable at most; past it the oldest is forgotten first'),
   // ---- isolation tiers (DESIGN §7)
-  runtime: z.enum(['host', 'sandbox', 'docker']).default('host')
-    .describe('default tier of new sessions; the daemon refuses to start if its health check fails'),
+  runtime: z.enum(['host', 'sandbox', 'docker']).optional()
+    .describe('default tier of new sessions (default: host when offered, else the first of --tiers); the daemon refuses to start if its health check fails'),
   tiers: z.string().transform((v, ctx) => {
     const names = [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))];
     const bad = names.filter((t) => !TIER_NAMES.includes(t as TierName));
-    if (bad.length > 0 || !names.includes('host')) {
-      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${TIER_NAMES.join(', ')} including host${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}` });
+    if (bad.length > 0 || names.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${TIER_NAMES.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}` });
       return z.NEVER;
     }
     return names as TierName[];
   }).default(['host', 'sandbox', 'docker'])
-    .describe('tiers to health-check and offer (host,sandbox,docker); one that fails its check answers RUNTIME_UNAVAILABLE'),
+    .describe('tiers offered to clients (host,sandbox,docker); leave host out to confine every client to isolated tiers; one that fails its check answers RUNTIME_UNAVAILABLE'),
+  workspace_roots: z.string().transform((v, ctx) => {
+    const roots = [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))];
+    const bad = roots.filter((p) => !p.startsWith('/'));
+    if (bad.length > 0 || roots.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of absolute directories${bad.length ? ` (not absolute: ${bad.join(', ')})` : ''}` });
+      return z.NEVER;
+    }
+    return roots;
+  }).optional()
+    .describe('comma-separated directories under which sandbox and docker sessions may have their workspace (default: the default working directory)'),
+  isolated_user: z.string().regex(/^\d+(:\d+)?$/, 'must be UID or UID:GID (numbers)')
+    .refine((v) => !/^0+(:|$)/.test(v) && !/:0+$/.test(v), 'must not be uid or gid 0: a root command could leave setuid-root files in the workspace')
+    .optional()
+    .describe("uid[:gid] sandbox and docker commands run as when the daemon runs as root (default: the workspace's owner, or 65534:65534 when root owns it); never 0"),
   sandbox_hide: z.string().default('').transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
     .describe('extra comma-separated paths hidden inside sandboxes (home secret stores are always hidden)'),
   docker_image: z.string().min(1).default('debian:stable-slim').describe('image of docker sessions that name none (must be present in the engine: docker pull it)'),
-  docker_user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'must be USER, UID or UID:GID').optional()
-    .describe("user commands run as inside containers (default: the daemon's own uid:gid, so workspace files stay yours)"),
+  docker_user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'must be USER, UID or UID:GID')
+    .refine((v) => !/^(root|0+)(:|$)/.test(v) && !/:(root|0+)$/.test(v), 'must not be root (uid or gid 0): a root command could leave setuid-root files in the workspace')
+    .optional()
+    .describe("user commands run as inside containers, a name or uid of the image (default: as for --isolated-user); root is refused"),
   docker_network: z.string().min(1).default('bridge').describe('network of docker sessions created with network: true (none otherwise)'),
   docker_shell: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').default('/bin/sh').describe('shell of docker sessions that name none (a path inside the image)'),
   docker_warm_pool: int(0).default(0).describe('containers kept started for default docker sessions (default image, no network, default workspace)'),
@@ -80,7 +96,8 @@ export const ConfigSchema = z.strictObject({
   max_streams_per_client: int(1).default(16).describe('open streams at most per HTTP client address or per WebSocket'),
 });
 
-export type Config = z.output<typeof ConfigSchema>;
+/** The settings, with the default tier resolved from the offered ones. */
+export type Config = Omit<z.output<typeof ConfigSchema>, 'runtime'> & { runtime: TierName };
 export type ConfigKey = keyof Config;
 
 /** The environment variable of each setting. */
@@ -102,6 +119,8 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   max_retained_commands: 'TRL_MAX_RETAINED_COMMANDS',
   runtime: 'TRL_RUNTIME',
   tiers: 'TRL_TIERS',
+  workspace_roots: 'TRL_WORKSPACE_ROOTS',
+  isolated_user: 'TRL_ISOLATED_USER',
   sandbox_hide: 'TRL_SANDBOX_HIDE',
   docker_image: 'TRL_DOCKER_IMAGE',
   docker_user: 'TRL_DOCKER_USER',

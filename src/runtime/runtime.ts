@@ -1,7 +1,9 @@
+import { realpathSync } from 'node:fs';
 import { fdLimit, openFdCount } from './daemon-resources.js';
 import type { Logger } from 'pino';
 import type { Backend, TierHealth, TierName } from '../backends/backend.js';
 import { SpawnError } from '../backends/host.js';
+import { WorkspaceAccessError } from '../backends/run-as.js';
 import { zombieChildren } from '../backends/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { TrlError } from '../protocol/errors.js';
@@ -24,7 +26,9 @@ import { persistEnv, runtimeEnv } from './env.js';
 import { execResult, exitCodeOf } from './exec-result.js';
 import { Session } from './session.js';
 import type { AuditLog } from './audit-log.js';
+import type { WorkspacePolicy } from './workspace-policy.js';
 import { redactText } from './redactor.js';
+import { secretValues } from './secrets.js';
 import { parseCapturedState } from './state-capture.js';
 
 
@@ -46,6 +50,8 @@ export class Runtime {
   private totalCommands = 0;
   private draining = false;
   private readonly housekeeping: NodeJS.Timeout;
+  private readonly audit: AuditLog | null;
+  private readonly workspaces: WorkspacePolicy;
 
   constructor(
     readonly config: Config,
@@ -53,10 +59,11 @@ export class Runtime {
     private readonly health: Map<TierName, TierHealth>,
     readonly instanceId: string,
     private readonly log: Logger,
-    processEnv: NodeJS.ProcessEnv = process.env,
-    private readonly audit: AuditLog | null = null,
+    deps: { processEnv: NodeJS.ProcessEnv; audit: AuditLog | null; workspaces: WorkspacePolicy },
   ) {
-    this.runtimeVars = runtimeEnv(processEnv);
+    this.audit = deps.audit;
+    this.workspaces = deps.workspaces;
+    this.runtimeVars = runtimeEnv(deps.processEnv);
     for (const [name, b] of backends) this.baseEnvs.set(name, b.baseEnv(this.runtimeVars));
     this.registry = new CommandRegistry(config);
     this.housekeeping = setInterval(() => this.expireSessions(), HOUSEKEEPING_MS);
@@ -85,27 +92,18 @@ export class Runtime {
       const why = this.health.get(tier)?.detail ?? `the '${tier}' tier is not configured in this daemon (start it with --tiers ${[...this.config.tiers, tier].join(',')})`;
       throw new TrlError('RUNTIME_UNAVAILABLE', `runtime '${tier}' is unavailable: ${why}; use another runtime or fix the tier (trl info shows each tier's health, trl doctor what it needs)`, { runtime: tier });
     }
-    if (params.network === false && tier === 'host') {
-      throw invalidParam('network', "the host tier cannot cut the network; use runtime 'sandbox' or 'docker' for network: false");
+    if (params.network === false && !backend.isolated) {
+      throw invalidParam('network', `the ${tier} tier cannot cut the network; use an isolated runtime (sandbox or docker) for network: false`);
     }
-    if (params.image !== undefined && tier !== 'docker') throw invalidParam('image', "image applies only to runtime 'docker'");
+    if (params.image !== undefined && !backend.images) throw invalidParam('image', `image applies only to tiers that run images (not ${tier})`);
     if (params.name !== undefined && [...this.sessions.values()].some((s) => s.name === params.name)) {
       throw invalidParam('name', `a live session is already named '${params.name}'; pick another name or destroy that session`);
     }
     const shell = params.shell ?? backend.defaultShell ?? this.config.default_shell;
     // Paths inside a container or sandbox are checked there, by the shell.
     if (backend.hostPaths) requireExecutable(shell);
-    const defaultCwd = this.config.default_working_dir ?? process.cwd();
-    const cwd = params.working_dir ?? defaultCwd;
-    if (backend.hostPaths || params.working_dir === undefined) requireDirectory('working_dir', cwd);
-    // The workspace is always a host directory (isolated tiers mount it): working_dir by default,
-    // unless that is a path only the container has (/app of an image), then the default directory.
-    const workspace = params.workspace ?? (backend.hostPaths || isDirectory(cwd) ? cwd : defaultCwd);
-    if (params.workspace !== undefined) requireDirectory('workspace', workspace);
-    if (tier !== 'host' && workspace === '/') {
-      throw invalidParam('workspace', "'/' as the workspace of an isolated session would make the whole filesystem writable; pass a project directory");
-    }
-    const network = tier === 'host' ? true : (params.network ?? false);
+    const { cwd, workspace } = this.placeSession(backend, params);
+    const network = backend.isolated ? (params.network ?? false) : true;
     const limits = sessionLimits(params.limits ?? {}, this.config);
 
     const baseEnv = this.baseEnvs.get(tier)!;
@@ -120,6 +118,7 @@ export class Runtime {
       timeoutS: params.timeout_s ?? this.config.default_timeout_s,
       limits,
       runtime: tier,
+      isolated: backend.isolated,
       ephemeral,
       secretKeys: new Set(params.secret_keys ?? []),
       redactOutput: params.redact_output ?? true,
@@ -131,6 +130,7 @@ export class Runtime {
       session.backend = await backend.createSession({ sessionTag: session.tag, limits, workspace, network, image: params.image });
     } catch (err) {
       this.sessions.delete(session.id);
+      if (err instanceof WorkspaceAccessError) throw invalidParam('workspace', err.message);
       throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tier}' session: ${(err as Error).message}`, { runtime: tier });
     }
     if (session.destroying || this.draining) {
@@ -161,6 +161,33 @@ export class Runtime {
     }
   }
 
+  /**
+   * The session's starting directory and workspace. The host tier isolates
+   * nothing: any existing directory will do. An isolated tier makes its
+   * workspace writable from inside, so the workspace must pass the operator's
+   * policy; it is used with every symlink resolved (what is checked is what
+   * is mounted), and a session given a workspace starts in it.
+   */
+  private placeSession(backend: Backend, params: SessionCreateParams): { cwd: string; workspace: string } {
+    const defaultCwd = this.config.default_working_dir ?? process.cwd();
+    if (!backend.isolated) {
+      const cwd = params.working_dir ?? params.workspace ?? defaultCwd;
+      requireDirectory('working_dir', cwd);
+      const workspace = params.workspace ?? cwd;
+      if (params.workspace !== undefined) requireDirectory('workspace', workspace);
+      return { cwd, workspace };
+    }
+    // A working_dir that is not a host directory is a path only the container has (/app of an image).
+    const hostDir = params.working_dir !== undefined && isDirectory(params.working_dir);
+    if (params.working_dir !== undefined && backend.hostPaths && !hostDir) requireDirectory('working_dir', params.working_dir);
+    const given = params.workspace ?? (hostDir ? params.working_dir! : defaultCwd);
+    const workspace = this.workspaces.check(params.workspace !== undefined ? 'workspace' : hostDir ? 'working_dir' : 'workspace', given);
+    if (params.working_dir === undefined) return { cwd: workspace, workspace };
+    // The given path may reach the workspace through a symlink only the host has: start at its real path.
+    const cwd = hostDir ? realpathSync(params.working_dir) : params.working_dir;
+    return { cwd, workspace };
+  }
+
   getSession(id: string): Session {
     const s = this.sessions.get(id);
     if (!s || s.state === 'terminated') {
@@ -188,7 +215,11 @@ export class Runtime {
     redact_output?: boolean;
   }): SessionInfo {
     const s = this.getSession(params.session_id);
-    if (params.working_dir !== undefined) requireDirectory('working_dir', params.working_dir);
+    // Paths of an isolated tier are the sandbox's or container's own (its /tmp): its shell checks them.
+    if (params.working_dir !== undefined && !s.isolated) {
+      const secrets = secretValues({ ...s.envRecord(), ...(params.env ?? {}) }, new Set([...s.secretKeys, ...(params.secret_keys ?? [])]));
+      requireDirectory('working_dir', params.working_dir, (p) => redactText(p, secrets));
+    }
     if (params.name !== undefined && [...this.sessions.values()].some((o) => o !== s && o.name === params.name)) {
       throw invalidParam('name', `a live session is already named '${params.name}'; pick another name`);
     }
@@ -525,7 +556,7 @@ export class Runtime {
       instance_id: this.instanceId,
       default_runtime: this.defaultRuntime,
       tiers,
-      enforcement: this.backends.get('host')!.enforcement(),
+      enforcement: this.backends.get(this.defaultRuntime)!.enforcement(),
       limits: limitsInForce(this.config),
     };
   }

@@ -13,6 +13,8 @@ export interface SessionSpec {
   timeoutS: number;
   limits: SessionLimits & { max_output_bytes: number };
   runtime: TierName;
+  /** The tier is a boundary (sandbox, docker): its paths are its own. */
+  isolated: boolean;
   ephemeral: boolean;
   secretKeys: Set<string>;
   redactOutput: boolean;
@@ -42,6 +44,7 @@ export class Session {
   timeoutS: number;
   readonly limits: SessionSpec['limits'];
   readonly runtime: TierName;
+  readonly isolated: boolean;
   readonly network: boolean;
   readonly baseEnv: ReadonlyMap<string, string>;
   readonly ephemeral: boolean;
@@ -67,6 +70,7 @@ export class Session {
     this.timeoutS = spec.timeoutS;
     this.limits = spec.limits;
     this.runtime = spec.runtime;
+    this.isolated = spec.isolated;
     this.network = spec.network;
     this.baseEnv = spec.baseEnv;
     this.ephemeral = spec.ephemeral;
@@ -130,7 +134,7 @@ export class Session {
       limits,
       secret_keys: [...this.secretKeys].sort(),
       redact_output: this.redactOutput,
-      isolation: { isolated: this.runtime !== 'host', network: this.network, detail: this.backend?.describe() ?? {} },
+      isolation: { isolated: this.isolated, network: this.network, detail: this.backend?.describe() ?? {} },
       usage,
     };
   }

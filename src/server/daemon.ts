@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Backend, TierName } from '../backends/backend.js';
 import { HostBackend } from '../backends/host.js';
@@ -7,6 +9,7 @@ import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { AuditLog } from '../runtime/audit-log.js';
 import { Runtime } from '../runtime/runtime.js';
+import { daemonOwnPaths, WorkspacePolicy } from '../runtime/workspace-policy.js';
 import { closeAuditLog, openAuditLog } from './audit-setup.js';
 import { loadEnvFile } from './env-file.js';
 import { Dispatcher } from './dispatch.js';
@@ -16,6 +19,9 @@ import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, 
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeBackends, createBackends } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
+
+/** trl's own installation (this file is dist/src/server/daemon.js): no sandbox may write it. */
+const INSTALL_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 
 export interface Daemon {
   socketPath: string;
@@ -38,7 +44,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   // Handlers go in first: a SIGTERM that arrives while the daemon is still starting is kept and
   // honoured once it can shut down cleanly, instead of killing it half-started.
   let pendingSignal: NodeJS.Signals | null = null;
-  let onSignal: (sig: NodeJS.Signals) => void = (sig) => (pendingSignal = sig);
+  let onSignal: (sig: NodeJS.Signals) => void = (sig) => {
+    // A second signal while still starting (a health check that does not answer): stop now.
+    if (pendingSignal) {
+      log.warn({ signal: sig }, 'second signal while starting: exiting without a clean shutdown');
+      log.flush(() => process.exit(1));
+      return;
+    }
+    pendingSignal = sig;
+  };
   const signalHandler = (sig: NodeJS.Signals) => onSignal(sig);
   process.on('SIGTERM', signalHandler);
   process.on('SIGINT', signalHandler);
@@ -57,15 +71,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const instanceId = newInstanceId();
     host = new HostBackend(instanceId, config.cgroups);
     backends = await createBackends(host, config, instanceId, socketPath);
-    await reapPredecessor(socketPath, backends, log);
-    await reapDeadInstances(backends, log);
+    // The host backend owns the cgroups and tags every tier's processes carry: it reaps even when not offered.
+    const reapers = backends.has('host') ? backends : new Map<TierName, Backend>([['host', host], ...backends]);
+    await reapPredecessor(socketPath, reapers, log);
+    await reapDeadInstances(reapers, log);
+    const workspaces = workspacePolicy(config, socketPath);
     const health = await checkTiers(backends, config, log);
 
     // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
     const envFile = loadEnvFile(config.env_file);
     if (envFile.path) log.info({ env_file: envFile.path, env_keys: Object.keys(envFile.env) }, 'loaded runtime variables');
     audit = openAuditLog(config, process.env, log);
-    const runtime = new Runtime(config, backends, health, instanceId, log, { ...envFile.env, ...process.env }, audit);
+    const runtime = new Runtime(config, backends, health, instanceId, log, { processEnv: { ...envFile.env, ...process.env }, audit, workspaces });
     const dispatcher = new Dispatcher(runtime, log);
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
     // HTTP first: a port in use then stops the start before the socket exists.
@@ -94,6 +111,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const closed = new Promise<void>((r) => (resolveClosed = r));
     let stopping: Promise<void> | null = null;
     const tierBackends = backends;
+    const hostBackend = host;
     const httpTransport = http;
     const shutdown = (reason: string): Promise<void> => {
       stopping ??= (async () => {
@@ -103,7 +121,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         transport.closeConnections();
         httpTransport?.closeConnections();
         await stopAccepting;
-        await closeBackends(tierBackends);
+        await closeBackends(tierBackends, hostBackend);
         if (audit) closeAuditLog(audit, log);
         if (config.unix_socket) removeQuietly(socketPath);
         removeQuietly(recordPath(socketPath));
@@ -124,10 +142,31 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       http.closeConnections();
       await http.close();
     }
-    if (backends.size > 0) await closeBackends(backends);
-    else await host?.close();
+    await closeBackends(backends, host);
     throw err;
   }
+}
+
+/**
+ * Where isolated sessions may have workspaces: the operator's roots (default:
+ * the default working directory), never near the daemon's own files.
+ */
+function workspacePolicy(config: Config, socketPath: string): WorkspacePolicy {
+  const roots = config.workspace_roots ?? [config.default_working_dir ?? process.cwd()];
+  const audit = config.audit_log ? [config.audit_log, `${config.audit_log}.head`] : [];
+  const policy = new WorkspacePolicy({
+    roots,
+    daemonPaths: daemonOwnPaths({
+      socketPath,
+      files: [config.env_file ?? resolve('.env'), config.log_file, config.audit_key_file, ...audit],
+      installDir: INSTALL_DIR,
+    }),
+  });
+  if (config.workspace_roots) {
+    const problems = roots.map((r) => policy.rootProblem(r)).filter((p): p is string => p !== null);
+    if (problems.length > 0) throw new StartupError(problems.join('; '));
+  }
+  return policy;
 }
 
 /** HTTP only (no socket to probe): a live daemon's record in the runtime directory means it is already running. */

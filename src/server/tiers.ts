@@ -8,19 +8,22 @@ import { StartupError } from './startup-error.js';
 
 /** The configured tiers; the sandbox shares the host's cgroups and pipes, docker is loaded only when configured. */
 export async function createBackends(host: HostBackend, config: Config, instanceId: string, socketPath: string): Promise<Map<TierName, Backend>> {
-  const backends = new Map<TierName, Backend>([['host', host]]);
+  const backends = new Map<TierName, Backend>();
   if (!config.tiers.includes(config.runtime)) {
     throw new StartupError(`--runtime ${config.runtime} is not among --tiers ${config.tiers.join(',')}; add it to --tiers`);
   }
+  // The host backend always exists (the sandbox shares its cgroups and pipes, it reaps crash
+  // leftovers), but is offered to clients only when listed: an operator may confine them all.
+  if (config.tiers.includes('host')) backends.set('host', host);
   if (config.tiers.includes('sandbox')) {
     const { SandboxBackend } = await import('../backends/sandbox.js');
     const hide = [dirname(socketPath), ...config.sandbox_hide];
     for (const f of [config.env_file ?? resolve('.env'), config.log_file, config.audit_log, config.audit_log && headPathOf(config.audit_log), config.audit_key_file]) if (f) hide.push(resolve(f));
-    backends.set('sandbox', new SandboxBackend(host, { hide }));
+    backends.set('sandbox', new SandboxBackend(host, { hide, user: config.isolated_user }));
   }
   if (config.tiers.includes('docker')) {
     const { DockerBackend } = await import('../backends/docker.js');
-    backends.set('docker', new DockerBackend({ instanceId, config }));
+    backends.set('docker', new DockerBackend({ instanceId, config, ghosts: host.ghosts }));
   }
   return backends;
 }
@@ -44,8 +47,8 @@ export async function checkTiers(backends: Map<TierName, Backend>, config: Confi
   return health;
 }
 
-export async function closeBackends(backends: Map<TierName, Backend>): Promise<void> {
+export async function closeBackends(backends: Map<TierName, Backend>, host: HostBackend | null): Promise<void> {
   // The host goes last: the sandbox shares its cgroups and pipes.
   for (const [name, b] of [...backends].reverse()) if (name !== 'host') await b.close().catch(() => undefined);
-  await backends.get('host')?.close();
+  await host?.close();
 }

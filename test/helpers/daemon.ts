@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +113,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   // Isolated tiers cost a health check (a sandbox, a container) at every start: only where a test asks.
   const tiersGiven = (opts.flags ?? []).includes('--tiers') || opts.env?.TRL_TIERS !== undefined;
   if (!tiersGiven) args.push('--tiers', 'host');
+  // Isolated sessions' workspaces: the tests make them under the temp directory (tierWorkspace).
+  const rootsGiven = (opts.flags ?? []).includes('--workspace-roots') || opts.env?.TRL_WORKSPACE_ROOTS !== undefined;
+  if (!rootsGiven) args.push('--workspace-roots', fs.realpathSync(os.tmpdir()));
   if (opts.uid !== undefined) fs.chownSync(dir, opts.uid, opts.uid);
   const [file, argv] =
     opts.uid === undefined

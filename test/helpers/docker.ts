@@ -10,7 +10,7 @@ import type { BackendSession, ExitStatus, SpawnSpec } from '../../src/backends/b
 import { ensureTestImage, TEST_IMAGE } from './tiers.js';
 
 export { ensureTestImage, TEST_IMAGE };
-export { removeWorkspace, tierWorkspace } from './tiers.js';
+export { removeWorkspace, tierWorkspace, WORKSPACE_UID } from './tiers.js';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 

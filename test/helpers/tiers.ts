@@ -127,6 +127,8 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
     if (missing) return unavailable(missing);
   }
   const flags = ['--tiers', tier === 'host' ? 'host' : `host,${tier}`, '--runtime', tier];
+  // An isolated session without a workspace gets the default working directory: make it a workspace.
+  if (tier !== 'host' && !(opts.flags ?? []).includes('--default-working-dir')) flags.push('--default-working-dir', tierWorkspace('trl-default-ws-'));
   if (tier === 'docker') flags.push('--docker-image', image, '--docker-network', 'host');
   let daemon: Daemon;
   try {
@@ -174,8 +176,13 @@ function startFailure(message: string): string {
 export function tierWorkspace(prefix = 'trl-ws-'): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
   fs.chmodSync(dir, 0o755);
+  // A root daemon runs isolated commands as the workspace's owner (never root): make it an ordinary user's.
+  if (process.getuid?.() === 0) fs.chownSync(dir, WORKSPACE_UID, WORKSPACE_UID);
   return dir;
 }
+
+/** Owner of test workspaces when the tests run as root: isolated commands run as this uid there. */
+export const WORKSPACE_UID = 1000;
 
 /** Remove a workspace, even one a container left root-owned files in. */
 export function removeWorkspace(dir: string): void {

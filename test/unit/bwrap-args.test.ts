@@ -18,7 +18,25 @@ function probe(entries: Record<string, PathKind | { link: string }>, real: Recor
   };
 }
 
-const base: SandboxLayout = { workspace: '/work/proj', network: false, home: '/home/u', root: false, hide: [], infoFd: 3, tmpBytes: 1 << 20, emptyFile: '/run/trl/empty' };
+const base: SandboxLayout = {
+  workspace: { path: '/work/proj', fd: null },
+  guard: {
+    mountPoints: [{ path: '/work/proj/.git', fd: 5 }],
+    readOnly: [
+      { path: '/work/proj/.git/hooks', fd: 6 },
+      { path: '/work/proj/.bashrc', fd: null },
+    ],
+    ghosts: ['/work/proj/.envrc'],
+  },
+  emptyDir: '/run/trl/none',
+  network: false,
+  home: '/home/u',
+  root: false,
+  hide: [],
+  infoFd: 3,
+  tmpBytes: 1 << 20,
+  emptyFile: '/run/trl/empty',
+};
 const host = probe({
   '/bin': { link: 'usr/bin' },
   '/lib': { link: 'usr/lib' },
@@ -98,11 +116,16 @@ describe('bwrapArgs', () => {
     assert.ok(!a.includes('/nope'));
   });
 
-  it("keeps the workspace's .git/hooks and shell rc files read-only", () => {
-    const a = bwrapArgs(base, host);
-    assert.notEqual(find(a, '--ro-bind', '/work/proj/.git/hooks', '/work/proj/.git/hooks'), -1);
-    assert.notEqual(find(a, '--ro-bind', '/work/proj/.bashrc', '/work/proj/.bashrc'), -1);
-    assert.ok(find(a, '--ro-bind', '/work/proj/.bashrc', '/work/proj/.bashrc') > find(a, '--bind', '/work/proj', '/work/proj'));
+  it("binds the workspace's guard after the workspace: .git as a mount point, protected paths read-only (through their descriptors), ghosts as an empty directory", () => {
+    const a = bwrapArgs({ ...base, workspace: { path: '/work/proj', fd: 4 } }, host);
+    const ws = find(a, '--bind-fd', '4', '/work/proj');
+    assert.notEqual(ws, -1);
+    const git = find(a, '--bind-fd', '5', '/work/proj/.git');
+    const hooks = find(a, '--ro-bind-fd', '6', '/work/proj/.git/hooks');
+    const rc = find(a, '--ro-bind', '/work/proj/.bashrc', '/work/proj/.bashrc');
+    const ghost = find(a, '--ro-bind', '/run/trl/none', '/work/proj/.envrc');
+    for (const [name, at] of Object.entries({ git, hooks, rc, ghost })) assert.ok(at > ws, `${name} is bound after the workspace`);
+    assert.ok(hooks > git, '.git/hooks goes on top of the .git mount point');
   });
 
   it('mounts a devpts /dev as root, and a hand-built /dev (no nested user namespace) otherwise', () => {

@@ -35,6 +35,8 @@ const base: ContainerInput = {
   sessionTag: 'a1b2c3d4e5f6',
   limits: {},
   fifoDir: '/tmp/trl-fifo-x',
+  guard: { mountPoints: [], readOnly: [], ghosts: [], emptyDir: '/tmp/trl-fifo-y/none' },
+  seccomp: '{"defaultAction":"SCMP_ACT_ERRNO"}',
 };
 
 describe('docker container config', () => {
@@ -47,7 +49,7 @@ describe('docker container config', () => {
   it('drops every capability, forbids new privileges and runs docker-init', () => {
     const h = containerConfig(base).HostConfig!;
     assert.deepEqual(h.CapDrop, ['ALL']);
-    assert.deepEqual(h.SecurityOpt, ['no-new-privileges']);
+    assert.deepEqual(h.SecurityOpt, ['no-new-privileges', `seccomp=${base.seccomp}`]);
     assert.equal(h.Init, true);
     assert.equal(h.Privileged, undefined);
     assert.equal(h.CapAdd, undefined);
@@ -73,6 +75,16 @@ describe('docker container config', () => {
     assert.deepEqual(mounts, [
       { Type: 'bind', Source: '/work/proj', Target: '/work/proj', ReadOnly: false },
       { Type: 'bind', Source: '/tmp/trl-fifo-x', Target: FIFO_MOUNT, ReadOnly: true },
+    ]);
+    const guarded = containerConfig({
+      ...base,
+      guard: { mountPoints: ['/work/proj/.git'], readOnly: ['/work/proj/.git/hooks', '/work/proj/.bashrc'], ghosts: ['/work/proj/.envrc'], emptyDir: '/e' },
+    }).HostConfig!.Mounts!;
+    assert.deepEqual(guarded.slice(1, 5), [
+      { Type: 'bind', Source: '/work/proj/.git', Target: '/work/proj/.git', ReadOnly: false },
+      { Type: 'bind', Source: '/work/proj/.git/hooks', Target: '/work/proj/.git/hooks', ReadOnly: true },
+      { Type: 'bind', Source: '/work/proj/.bashrc', Target: '/work/proj/.bashrc', ReadOnly: true },
+      { Type: 'bind', Source: '/e', Target: '/work/proj/.envrc', ReadOnly: true },
     ]);
     // Mounts, not Binds: a path with ':' stays one path.
     const odd = containerConfig({ ...base, workspace: '/w/a:b' }).HostConfig!;

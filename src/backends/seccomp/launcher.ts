@@ -37,6 +37,15 @@ export interface LauncherOptions {
   perl?: string;
   /** The ABI the filter was built for; default this machine's. */
   arch?: SeccompArch;
+  /**
+   * Descriptor to read the command's whole environment from (its length in
+   * bytes as a decimal line, then `NAME=value` entries separated by NUL
+   * bytes: the pipe may have a writer left, so no end of file), replacing the
+   * launcher's own: the processes that enter the sandbox run with a clean
+   * environment (an LD_PRELOAD of the command's must not reach them), and
+   * values never appear in an argv.
+   */
+  envFd?: number;
 }
 
 const PR_SET_NO_NEW_PRIVS = 38;
@@ -48,11 +57,19 @@ const SECCOMP_SET_MODE_FILTER = 1;
  * unsigned short count, padding, a pointer to the instructions (kept alive
  * in $f until exec).
  */
-function script(arch: SeccompArch): string {
+function script(arch: SeccompArch, envFd: number | undefined): string {
   const nr = ARCH_INFO[arch].syscalls;
+  const env =
+    envFd === undefined
+      ? ''
+      : `open(my$E,'<&=',${envFd}) or do{print STDERR "trl: cannot read the command's environment: $!\\n";exit ${LAUNCHER_FAILED}};` +
+        `my$n=<$E>;my$b='';while(length($b)<$n){read($E,$b,$n-length($b),length($b)) or last}close$E;` +
+        `length($b)==$n or do{print STDERR "trl: the command's environment was cut short\\n";exit ${LAUNCHER_FAILED}};` +
+        `%ENV=();for(split(/\\0/,$b)){my$i=index($_,'=');$ENV{substr($_,0,$i)}=substr($_,$i+1) if$i>0}`;
   return [
     `$SIG{__WARN__}=sub{};`,
     `my($h,$d)=splice(@ARGV,0,2);`,
+    env,
     `sub fail{print STDERR "trl: cannot install the seccomp filter ($_[0]: $_[1]): the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER, Linux 3.17+)\\n";exit ${LAUNCHER_FAILED}}`,
     `my$f=pack('H*',$h);`,
     `my$p=pack('S x6 P',length($f)/8,$f);`,
@@ -64,7 +81,7 @@ function script(arch: SeccompArch): string {
   ].join('');
 }
 
-const scripts = new Map<SeccompArch, string>();
+const scripts = new Map<string, string>();
 
 /** The argv that installs `filter`, enters `cwd` and execs `argv`: `[perl, -t, -C0, -e, SCRIPT, --, <hex>, <cwd>, ...argv]`. */
 export function seccompLauncher(opts: LauncherOptions): string[] {
@@ -74,7 +91,8 @@ export function seccompLauncher(opts: LauncherOptions): string[] {
   if (!isAbsolute(perl)) throw new Error(`the seccomp launcher needs perl's absolute path (got ${perl}): resolve it once in the daemon, not through the command's PATH`);
   if (opts.argv.length === 0) throw new Error('the seccomp launcher needs a command to run');
   if (opts.filter.length === 0 || opts.filter.length % 8 !== 0 || opts.filter.length / 8 > 0xffff) throw new Error(`not a seccomp filter: ${opts.filter.length} bytes (a whole number of 8-byte instructions is expected)`);
-  let text = scripts.get(arch);
-  if (!text) scripts.set(arch, (text = script(arch)));
+  const key = `${arch}:${opts.envFd ?? ''}`;
+  let text = scripts.get(key);
+  if (!text) scripts.set(key, (text = script(arch, opts.envFd)));
   return [perl, '-t', '-C0', '-e', text, '--', opts.filter.toString('hex'), opts.cwd, ...opts.argv];
 }

@@ -1,8 +1,8 @@
 /**
  * DESIGN §4 output redaction: values of variables marked secret (secret_keys)
  * and, by default, of variables whose names look secret (TOKEN, SECRET, KEY,
- * PASSWORD, PASSWD, CREDENTIAL, PRIVATE; ≥ 8 characters) are replaced by
- * [REDACTED] in exec.run results, stream events, exec.output, exec.wait and
+ * PASSWORD, PASSWD, CREDENTIAL, PRIVATE; ≥ 8 characters; marked ones have no
+ * length floor) are replaced by [REDACTED] in exec.run results, stream events, exec.output, exec.wait and
  * exec.attach replays — also when a value is split across two writes — unless
  * the session turned redact_output off. Command text in exec.info/exec.list is
  * redacted too; session.info names secret keys, never values. A 125 KB secret
@@ -205,6 +205,18 @@ describe('output redaction', () => {
       env: { UNI_TOKEN: S_UNICODE },
     });
     assert.equal(r.stdout, `${R}\n`, m(r.stdout));
+  });
+
+  it('a variable named in secret_keys is redacted whatever the length of its value (session.create, session.update, exec)', async () => {
+    const s = await rec.ok('session.create', { env: { PIN: '1234', EMPTY: '' }, secret_keys: ['PIN', 'EMPTY'] }, TRACKED);
+    const pin = await run(rec, { session_id: s.session_id, command: 'echo $PIN' });
+    assert.equal(pin.stdout, `${R}\n`);
+    const atExec = await run(rec, { session_id: s.session_id, command: 'printf "[%s][%s]\\n" "$CODE" "$EMPTY"', env: { CODE: 'x9' }, secret_keys: ['CODE'] });
+    assert.equal(atExec.stdout, `[${R}][]\n`, 'a 2-character value named at exec is redacted; an empty one leaves nothing to hide');
+    await rec.ok('session.update', { session_id: s.session_id, env: { ONE: 'Q' }, secret_keys: ['ONE'] });
+    const one = await run(rec, { session_id: s.session_id, command: 'printf "%s|%s\\n" "$ONE" "$PIN"' });
+    assert.equal(one.stdout, `${R}|${R}\n`);
+    await rec.ok('session.destroy', { session_id: s.session_id });
   });
 
   it('a 125 KB *_TOKEN and streamed output of near misses: system.ping answers meanwhile, the output is redacted exactly', async () => {

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { AhoCorasick } from '../../src/runtime/aho-corasick.js';
 import { REDACTED, Redactor, redactText } from '../../src/runtime/redactor.js';
+import { MIN_SECRET_LENGTH, secretValues } from '../../src/runtime/secrets.js';
 
 const R = REDACTED;
 
@@ -242,5 +243,14 @@ describe('redactText', () => {
     const secret = `${'a'.repeat(125 * 1024 - 1)}b`;
     const miss = `${'a'.repeat(125 * 1024 - 1)}c`;
     assert.equal(redactText(`${miss}${miss}${secret}!`, [secret]), `${miss}${miss}${R}!`);
+  });
+});
+
+describe('secretValues', () => {
+  it('explicit names are secret whatever the length of their value; names that only look secret from MIN_SECRET_LENGTH on', () => {
+    const env = { PIN: '1234', ONE: 'x', EMPTY: '', SHORT_TOKEN: 'Zy9#xW7', LONG_TOKEN: 'Ab3$dE6!', PLAIN: 'not-a-secret-value', DUP: '1234' };
+    const got = secretValues(env, new Set(['PIN', 'ONE', 'EMPTY', 'DUP']));
+    assert.equal(MIN_SECRET_LENGTH, 8);
+    assert.deepEqual([...got].sort(), ['1234', 'Ab3$dE6!', 'x']);
   });
 });

@@ -1,16 +1,20 @@
 /**
  * DESIGN §4 output redaction: values of variables marked secret (secret_keys)
  * and, by default, of variables whose names look secret (TOKEN, SECRET, KEY,
- * PASSWORD, PASSWD, CREDENTIAL, PRIVATE; ≥ 8 characters) are replaced by
- * [REDACTED] in exec.run results, stream events, exec.output, exec.wait and
+ * PASSWORD, PASSWD, CREDENTIAL, PRIVATE; ≥ 8 characters; marked ones have no
+ * length floor) are replaced by [REDACTED] in exec.run results, stream events, exec.output, exec.wait and
  * exec.attach replays — also when a value is split across two writes — unless
  * the session turned redact_output off. Command text in exec.info/exec.list is
- * redacted too; session.info names secret keys, never values.
+ * redacted too; session.info names secret keys, never values. A 125 KB secret
+ * and output of near misses do not stall the daemon.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { makeTempDir, startDaemon, type Daemon, type RawLine } from './helpers/daemon.js';
 import { mask, newSecret, Recorder, sha256 } from './helpers/secrets.js';
+import { collectRaw } from './helpers/streams.js';
 
 const R = '[REDACTED]';
 
@@ -36,7 +40,9 @@ describe('output redaction', () => {
   const DEFAULT_NAMES = ['GITHUB_TOKEN', 'client_secret', 'Api_Key', 'DB_PASSWORD', 'LDAP_PASSWD', 'AWS_CREDENTIALS', 'ssh_private_pem'];
   const S_DEFAULT = DEFAULT_NAMES.map((n) => newSecret(`${n.toLowerCase().replace(/_/g, '')}-`));
   const S_UNICODE = `pässwörd-${newSecret('ü-')}`;
-  const TRACKED = [S_UNICODE, S_RT, S_SESSION, S_EXPLICIT, S_CMD, S_LATER, S_EXPL_SESS_VIA_CMD, S_8, ...S_DEFAULT];
+  // 125 KB (an env string may hold 128 KiB), mostly one repeated letter: near misses share long prefixes with it
+  const S_BIG = newSecret('a'.repeat(125 * 1024 - 24));
+  const TRACKED = [S_BIG, S_UNICODE, S_RT, S_SESSION, S_EXPLICIT, S_CMD, S_LATER, S_EXPL_SESS_VIA_CMD, S_8, ...S_DEFAULT];
   const m = (s: string) => mask(s, TRACKED);
 
   let sid: string; // env API_TOKEN=S_SESSION, redaction on (default)
@@ -199,6 +205,54 @@ describe('output redaction', () => {
       env: { UNI_TOKEN: S_UNICODE },
     });
     assert.equal(r.stdout, `${R}\n`, m(r.stdout));
+  });
+
+  it('a variable named in secret_keys is redacted whatever the length of its value (session.create, session.update, exec)', async () => {
+    const s = await rec.ok('session.create', { env: { PIN: '1234', EMPTY: '' }, secret_keys: ['PIN', 'EMPTY'] }, TRACKED);
+    const pin = await run(rec, { session_id: s.session_id, command: 'echo $PIN' });
+    assert.equal(pin.stdout, `${R}\n`);
+    const atExec = await run(rec, { session_id: s.session_id, command: 'printf "[%s][%s]\\n" "$CODE" "$EMPTY"', env: { CODE: 'x9' }, secret_keys: ['CODE'] });
+    assert.equal(atExec.stdout, `[${R}][]\n`, 'a 2-character value named at exec is redacted; an empty one leaves nothing to hide');
+    await rec.ok('session.update', { session_id: s.session_id, env: { ONE: 'Q' }, secret_keys: ['ONE'] });
+    const one = await run(rec, { session_id: s.session_id, command: 'printf "%s|%s\\n" "$ONE" "$PIN"' });
+    assert.equal(one.stdout, `${R}|${R}\n`);
+    await rec.ok('session.destroy', { session_id: s.session_id });
+  });
+
+  it('a 125 KB *_TOKEN and streamed output of near misses: system.ping answers meanwhile, the output is redacted exactly', async () => {
+    const dir = makeTempDir();
+    const gate = path.join(dir, 'go');
+    const pinger = await Recorder.open(d);
+    try {
+      const s = await rec.ok('session.create', { env: { BIG_TOKEN: S_BIG } }, TRACKED);
+      const miss = `${S_BIG.slice(0, -1)}Z`; // all but the last byte of the secret
+      const misses = 'i=0; while [ $i -lt 8 ]; do printf %s "$m"; i=$((i+1)); done';
+      // Near misses, then (once the ping has answered: the gate) more near misses and the value itself.
+      const command = `m="\${BIG_TOKEN%?}Z"; ${misses}; n=0; while [ ! -e '${gate}' ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; ${misses}; printf '<%s>\\n' "$BIG_TOKEN"`;
+      const response = await rec.call('exec.stream', { session_id: s.session_id, command });
+      assert.equal(response.ok, true, m(JSON.stringify(response)).slice(0, 600));
+      const pinged: { reply?: Promise<RawLine> } = {};
+      const collected = await collectRaw(rec.conn, response.data.stream_id as string, {
+        timeoutMs: 60_000,
+        onEvent: (ev) => {
+          if (ev.event !== 'stdout' || pinged.reply) return;
+          // On another connection, while the near misses are being redacted; the command goes on once it answered.
+          pinged.reply = pinger.call('system.ping', {}).then((r) => (fs.writeFileSync(gate, ''), r));
+        },
+      });
+      assert.ok(pinged.reply, 'no stdout event came');
+      const pong = await pinged.reply;
+      assert.equal(pong.ok, true, `system.ping failed: ${JSON.stringify(pong).slice(0, 300)}`);
+      assert.equal(collected.exit?.['exit_code'], 0, m(JSON.stringify(collected.exit)));
+      assert.ok(fs.existsSync(gate), 'the gate was not opened');
+      const expected = `${miss.repeat(16)}<${R}>\n`;
+      const got = collected.stdout.text;
+      assert.ok(got === expected, `stdout: ${got.length} chars (expected ${expected.length}), ends with ${JSON.stringify(m(got.slice(-40)))}`);
+      await rec.ok('session.destroy', { session_id: s.session_id });
+    } finally {
+      pinger.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exec.info and exec.list show the command text with secret values replaced', async () => {

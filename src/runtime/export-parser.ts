@@ -1,8 +1,10 @@
 /**
  * Parser for the output of a POSIX shell's `export -p`: `export NAME='v'`
- * (dash, busybox, ksh, zsh), `declare -x NAME="v"` and `$'…'` words (bash).
- * Works on bytes so that octal escapes of UTF-8 sequences decode correctly.
- * Names exported without a value are skipped. Returns null on malformed input.
+ * (dash, busybox ash), `export NAME=v` with `'…'` and `$'…'` words (mksh),
+ * `declare -x NAME="v"` and `$'…'` words (bash). Works on bytes so that octal
+ * escapes of UTF-8 sequences decode correctly. Names exported without a value
+ * (`declare -x OLDPWD`, `export HOME`) are skipped. Returns null on malformed
+ * input. (zsh reports records instead: see parseRecords.)
  */
 export function parseExportP(input: Buffer): Map<string, string> | null {
   const env = new Map<string, string>();
@@ -21,12 +23,33 @@ export function parseExportP(input: Buffer): Map<string, string> | null {
       const eq = w.indexOf(0x3d /* = */);
       if (eq <= 0) continue;
       const name = w.subarray(0, eq).toString('latin1');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+      if (!NAME.test(name)) continue;
       env.set(name, w.subarray(eq + 1).toString('utf8'));
     }
   }
 }
 
+/**
+ * NUL-terminated `NAME=value` records, as the zsh trap writes them. Returns
+ * null when the last record is not terminated (the writer was cut short).
+ */
+export function parseRecords(input: Buffer): Map<string, string> | null {
+  const env = new Map<string, string>();
+  let start = 0;
+  while (start < input.length) {
+    const end = input.indexOf(0, start);
+    if (end < 0) return null;
+    const rec = input.subarray(start, end);
+    start = end + 1;
+    const eq = rec.indexOf(0x3d /* = */);
+    if (eq <= 0) continue;
+    const name = rec.subarray(0, eq).toString('latin1');
+    if (NAME.test(name)) env.set(name, rec.subarray(eq + 1).toString('utf8'));
+  }
+  return env;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SPACE = 0x20, TAB = 0x09, NL = 0x0a, SQ = 0x27, DQ = 0x22, BS = 0x5c, DOLLAR = 0x24;
 
 class WordReader {

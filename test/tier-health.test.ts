@@ -58,7 +58,7 @@ describe('tier health checks', () => {
 
   it('--runtime must be one of --tiers', async () => {
     const d = await startDaemon({ flags: ['--tiers', 'host', '--runtime', 'sandbox'], noWait: true });
-    assert.equal(await d.exited, 1);
+    assert.equal(await d.exited, 2, 'a configuration error');
     assert.match(d.stderr(), /add it to --tiers/);
     await d.dispose();
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FifoPool, removeFifoDirs } from './fifo-pool.js';
 import { GhostMounts, ghostInstances, reapGhosts } from './ghost-mounts.js';
+import { drainPipeNow, streamFd } from './pipe-drain.js';
 import { spawnPty } from './pty-spawn.js';
 import type {
   Backend,
@@ -47,6 +48,8 @@ export class SpawnError extends Error {
 }
 
 const POLL_MS = 10;
+/** How soon after a session.destroy its escaped processes are looked for (one scan for all sessions destroyed meanwhile). */
+const SWEEP_MS = 200;
 
 /** Plain host processes: no isolation beyond env, cwd, process tree and limits. */
 export class HostBackend implements Backend {
@@ -60,6 +63,9 @@ export class HostBackend implements Backend {
   readonly fifos: FifoPool | null;
   /** Mount points over absent protected workspace paths, shared by the isolated tiers (ghost-mounts.ts). */
   readonly ghosts: GhostMounts;
+  /** Tags of destroyed sessions whose escaped processes the next sweep kills. */
+  private readonly sweepPending = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly instanceId: string,
@@ -182,7 +188,30 @@ export class HostBackend implements Backend {
     });
   }
 
+  /**
+   * Kill, soon and in one pass over the process table for all of them, what
+   * destroyed sessions left outside their cgroups. Kept off session.destroy's
+   * own path: a scan of every process's environment costs milliseconds, and
+   * every ephemeral command destroys a session.
+   */
+  sweepLater(tagPrefix: string): void {
+    this.sweepPending.add(tagPrefix);
+    if (this.sweepTimer) return;
+    this.sweepTimer = setTimeout(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): number {
+    this.sweepTimer = null;
+    const prefixes = [...this.sweepPending];
+    this.sweepPending.clear();
+    if (prefixes.length === 0) return 0;
+    return signalAll(selectTree(scanProcesses(), (t) => prefixes.some((p) => t.startsWith(p))), 'SIGKILL');
+  }
+
   async close(): Promise<void> {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweep();
     this.fifos?.close();
     this.ghosts.close();
     if (!this.layout) return;
@@ -273,36 +302,44 @@ export class HostSession implements BackendSession {
     const fifos = this.backend.fifos;
     const out = fifos?.forOutput() ?? null;
     const err = fifos?.forOutput() ?? null;
+    const st = fifos && spec.stateFd ? fifos.forOutput() : null;
     const inp = fifos && spec.stdin === 'pipe' ? fifos.forInput() : null;
     let child;
     try {
       child = spawn(file, args, {
         cwd,
         env,
-        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? 'pipe' : 'ignore'],
+        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? (st ? st.write : 'pipe') : 'ignore'],
         detached: true,
       });
     } catch (e) {
-      for (const fd of [out?.read, err?.read, inp?.write]) if (fd !== undefined) closeSync(fd);
+      for (const fd of [out?.read, err?.read, st?.read, inp?.write]) if (fd !== undefined) closeSync(fd);
       throw new SpawnError((e as Error).message, (e as NodeJS.ErrnoException).code);
     } finally {
       // The child has its own copies now; ours would keep the pipes from reaching EOF.
-      for (const fd of [out?.write, err?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
+      for (const fd of [out?.write, err?.write, st?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
     }
-    const exited = new Promise<ExitStatus>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
     const wrap = (fd: number, readable: boolean) => new Socket({ fd, readable, writable: !readable });
     const stdout: Readable = out ? wrap(out.read, true) : child.stdout!;
     const stderr: Readable = err ? wrap(err.read, true) : child.stderr!;
+    const state: Readable | null = st ? wrap(st.read, true) : spec.stateFd ? (child.stdio[3] as Readable) : null;
     const stdin: Writable | null = inp ? wrap(inp.write, false) : child.stdin;
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once('exit', (code, signal) => {
+        // What the process wrote before exiting is in the pipes now: take it before anyone is told it ended.
+        drainPipeNow(stdout, out ? out.read : streamFd(stdout));
+        drainPipeNow(stderr, err ? err.read : streamFd(stderr));
+        drainPipeNow(state, st ? st.read : streamFd(state));
+        resolve({ code, signal });
+      });
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', (e: NodeJS.ErrnoException) => reject(new SpawnError(e.message, e.code)));
       });
     } catch (e) {
-      for (const s of [stdout, stderr, stdin]) (s as Socket | null)?.destroy();
+      for (const s of [stdout, stderr, state, stdin]) (s as Socket | null)?.destroy();
       throw e;
     }
     return {
@@ -310,7 +347,7 @@ export class HostSession implements BackendSession {
       stdin,
       stdout,
       stderr,
-      state: spec.stateFd ? (child.stdio[3] as Readable) : null,
+      state,
       exited,
     };
   }
@@ -376,6 +413,9 @@ export class HostSession implements BackendSession {
 
   async destroy(graceMs: number, pgids: number[]): Promise<number> {
     const killed = await this.terminate({ commandTag: null, pgids }, graceMs);
+    // A process may have moved itself out of the session's cgroup (a host-tier command can write
+    // another cgroup.procs): it still carries the session's tag, and the sweep finds it.
+    if (this.trackingDir) this.backend.sweepLater(this.tagOf(null));
     for (const dir of this.dirs) {
       for (let i = 0; i < 100 && !removeCgroup(dir); i++) await sleep(POLL_MS);
     }

@@ -1,5 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { constants } from 'node:os';
+import { drainPipeNow } from './pipe-drain.js';
 import type { ExitStatus, SpawnedProcess } from './backend.js';
 
 type NodePty = typeof import('@lydell/node-pty');
@@ -54,6 +55,9 @@ export async function spawnPty(
   });
   const exited = new Promise<ExitStatus>((resolve) => {
     term.onExit(({ exitCode, signal }) => {
+      // What the program wrote before it exited is in the terminal's buffer: take it now (pipe-drain.ts).
+      const internals = term as unknown as { _fd?: number; _socket?: import('node:stream').Readable };
+      if (!ended && internals._socket) drainPipeNow(internals._socket, internals._fd, (chunk) => stdout.write(chunk));
       // The exit is often reported before the last output is read. End the stream when the
       // terminal's master side closes (EIO once no slave fd is left); if a background process
       // keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.

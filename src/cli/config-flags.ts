@@ -76,7 +76,19 @@ function placeholder(key: ConfigKey, schema: z.ZodType, choices: string[] | unde
     return 'n';
   }
   if (/_dir$/.test(key)) return 'dir';
-  if (key === 'http') return 'host:port';
-  if (/origin/.test(key)) return 'origins';
-  return 'path';
+  if (/_(file|log|path|cert|key|shell)$/.test(key)) return 'path';
+  return PLACEHOLDERS[key] ?? 'value';
 }
+
+/** What a setting that is not a path, number or choice takes, as --help shows it. */
+const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
+  http: 'host:port',
+  cors_origin: 'origins',
+  tiers: 'tiers',
+  workspace_roots: 'dirs',
+  sandbox_hide: 'paths',
+  docker_image: 'image',
+  docker_user: 'user',
+  isolated_user: 'uid[:gid]',
+  docker_network: 'network',
+};

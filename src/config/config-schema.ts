@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_DURATION_S } from '../protocol/common.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
 import type { TierName } from '../backends/backend.js';
@@ -21,15 +22,15 @@ export const ConfigSchema = z.strictObject({
   default_shell: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').default('/bin/sh')
     .describe('shell of new sessions'),
   max_sessions: int(1).default(64).describe('live sessions at most'),
-  default_timeout_s: int(0).default(60).describe('default per-command timeout in seconds (0 = none)'),
-  kill_grace_s: z.coerce.number().min(0).default(5).describe('seconds between SIGTERM and SIGKILL when a tree is killed'),
+  default_timeout_s: int(0).max(MAX_DURATION_S).default(60).describe('default per-command timeout in seconds (0 = none)'),
+  kill_grace_s: z.coerce.number().min(0).max(MAX_DURATION_S).default(5).describe('seconds between SIGTERM and SIGKILL when a tree is killed'),
   max_output_bytes: int(1024).default(4 * 1024 * 1024).describe('per-stream output cap of a command'),
   max_stdin_bytes: int(0).default(1024 * 1024).describe('largest stdin payload of one request'),
   max_request_bytes: int(1024).default(DEFAULT_MAX_REQUEST_BYTES).describe('largest request line'),
   max_idle_sec: int(0).default(3600).describe('destroy a session idle this long (0 = never)'),
   session_ttl_sec: int(0).default(86400).describe('destroy a session this long after creation (0 = never)'),
   session_max_commands: int(1).default(1000).describe('commands per session at most'),
-  command_retention_s: int(0).default(300).describe("how long a finished command's result and output stay readable"),
+  command_retention_s: int(0).max(MAX_DURATION_S).default(300).describe("how long a finished command's result and output stay readable"),
   max_retained_commands: int(0).default(1000).describe('finished commands kept readable at most; past it the oldest is forgotten first'),
   // ---- isolation tiers (DESIGN §7)
   runtime: z.enum(['host', 'sandbox', 'docker']).optional()

@@ -31,6 +31,24 @@ export const AnyPath = z
   .min(1)
   .refine((p) => !p.includes('\0'), { message: 'a path must not contain a NUL byte' });
 
+/**
+ * The longest duration a timer can wait (setTimeout's 32-bit milliseconds,
+ * about 24.8 days): a longer one would fire at once. Durations above it are
+ * refused with this maximum; 0 means none where a parameter allows it.
+ */
+export const MAX_DURATION_S = 2_147_483;
+const tooLong = { message: `at most ${MAX_DURATION_S} seconds (about 24.8 days, the longest timer); use 0 for none where allowed` };
+
+/** A duration in seconds, 0 allowed. */
+export const Seconds = z.number().min(0).max(MAX_DURATION_S, tooLong);
+/** A duration in whole seconds, 0 allowed. */
+export const WholeSeconds = z.number().int().min(0).max(MAX_DURATION_S, tooLong);
+/** A duration in seconds, more than 0. */
+export const PositiveSeconds = z.number().positive().max(MAX_DURATION_S, tooLong);
+
+/** Text a program or shell receives: no NUL byte (the kernel cannot pass one in an argument). */
+export const NoNul = z.string().refine((v) => !v.includes('\0'), { message: 'must not contain a NUL byte' });
+
 export const Encoding = z.enum(['utf8', 'base64']);
 export type Encoding = z.infer<typeof Encoding>;
 

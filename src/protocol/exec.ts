@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { AnyPath, CommandId, Encoding, EnvMap, EnvName, SessionId } from './common.js';
+import { AnyPath, CommandId, Encoding, EnvMap, EnvName, NoNul, PositiveSeconds, Seconds, SessionId } from './common.js';
 
 /** Parameters shared by exec.run, exec.stream and exec.start (PROTOCOL §6). */
 export const execCommonShape = {
   session_id: SessionId.optional().describe('omitted: a fresh ephemeral session, destroyed when the command ends'),
-  command: z.string().min(1).optional().describe('run as <shell> -c <command>'),
+  command: NoNul.min(1).optional().describe('run as <shell> -c <command>'),
   argv: z.array(z.string()).min(1).optional().describe('exec directly, no shell, no state capture'),
   env: EnvMap.optional().describe('command-level variables, visible to this command only'),
   secret_keys: z.array(EnvName).optional().describe('names of command-level (or session) variables whose values are secret'),
   working_dir: AnyPath.optional().describe('this command only; relative paths resolve against the session cwd'),
   stdin: z.string().optional().describe('data written to stdin, then stdin is closed; default /dev/null'),
   stdin_encoding: Encoding.optional(),
-  timeout_s: z.number().min(0).optional().describe('0 = none; on expiry SIGTERM to the tree, grace, SIGKILL'),
-  idle_timeout_s: z.number().positive().optional().describe('kill when no output for this long'),
+  timeout_s: Seconds.optional().describe('0 = none; on expiry SIGTERM to the tree, grace, SIGKILL'),
+  idle_timeout_s: PositiveSeconds.optional().describe('kill when no output for this long'),
   encoding: Encoding.optional().describe('how output is returned'),
   max_output_bytes: z.number().int().positive().optional().describe('per stream; the middle is dropped'),
   persist_state: z.boolean().optional().describe("take over the shell's final cwd and exported env (default true)"),
@@ -21,7 +21,7 @@ export const execCommonShape = {
     .strictObject({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
     .optional()
     .describe('run under a pseudo-terminal; stdout and stderr merge into stdout; no state capture'),
-  stdin_open: z.boolean().optional().describe('keep stdin open for exec.input'),
+  stdin_open: z.boolean().optional().describe('keep stdin open for exec.input (default: true under a pty, false otherwise)'),
 } as const;
 
 function commandOrArgv<T extends { command?: string | undefined; argv?: string[] | undefined }>(p: T, ctx: z.RefinementCtx) {
@@ -42,7 +42,7 @@ function stdinChoice<T extends { stdin?: string | undefined; stdin_open?: boolea
 export const ExecRunParams = z
   .strictObject({
     ...execCommonShape,
-    yield_after_s: z.number().positive().optional().describe('if still running after this long, return the output so far with running: true'),
+    yield_after_s: PositiveSeconds.optional().describe('if still running after this long, return the output so far with running: true'),
   })
   .superRefine(commandOrArgv)
   .superRefine(stdinChoice);
@@ -113,7 +113,7 @@ export const ExecAttachParams = z.strictObject({
 
 export const ExecWaitParams = z.strictObject({
   command_id: CommandId,
-  timeout_s: z.number().min(0).optional().describe('give up (COMMAND_TIMEOUT) after this long; default: wait until it ends'),
+  timeout_s: Seconds.optional().describe('give up (COMMAND_TIMEOUT) after this long; default: wait until it ends'),
   encoding: Encoding.optional(),
 });
 

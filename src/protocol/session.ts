@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AbsolutePath, EnvMap, EnvName, Limits, Runtime, SessionId, Timestamp } from './common.js';
+import { AbsolutePath, EnvMap, EnvName, Limits, NoNul, Runtime, SessionId, Timestamp, WholeSeconds } from './common.js';
 
 export const SessionState = z.enum(['creating', 'idle', 'running', 'terminated']);
 
@@ -9,11 +9,11 @@ export const SessionCreateParams = z.strictObject({
   working_dir: AbsolutePath.optional().describe("initial cwd; default: the daemon's default_working_dir"),
   workspace: AbsolutePath.optional().describe('root of the file API jail; default: working_dir'),
   name: z.string().min(1).max(128).optional().describe('human label, unique among live sessions'),
-  timeout_s: z.number().int().min(0).optional().describe('default per-command timeout in seconds; 0 = none'),
+  timeout_s: WholeSeconds.optional().describe('default per-command timeout in seconds; 0 = none'),
   runtime: Runtime.optional().describe('isolation tier; default: the daemon default'),
   limits: Limits.optional(),
   network: z.boolean().optional().describe('whether commands may use the network; default false in sandbox and docker, always true on host'),
-  image: z.string().min(1).optional().describe("container image (docker tier only; default: the daemon's docker_image)"),
+  image: NoNul.min(1).optional().describe("container image (docker tier only; default: the daemon's docker_image)"),
   secret_keys: z.array(EnvName).optional().describe('env names whose values are secret: redacted from output, logs and the audit log (names that look secret — *TOKEN*, *SECRET*, *KEY*, *PASSWORD* — are included by default)'),
   redact_output: z.boolean().optional().describe('replace secret values in command output with [REDACTED] (default true)'),
 });
@@ -61,7 +61,7 @@ export const SessionUpdateParams = z.strictObject({
   unset_env: z.array(EnvName).optional().describe('variables to remove'),
   working_dir: AbsolutePath.optional().describe('new cwd; must exist and be a directory'),
   name: z.string().min(1).max(128).optional(),
-  timeout_s: z.number().int().min(0).optional(),
+  timeout_s: WholeSeconds.optional(),
   secret_keys: z.array(EnvName).optional().describe('more env names to treat as secret'),
   redact_output: z.boolean().optional(),
 });

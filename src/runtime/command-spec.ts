@@ -51,7 +51,8 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     text: params.command ?? params.argv!.join(' '),
     background,
     pty: params.pty ?? null,
-    stdinOpen: params.stdin_open ?? false,
+    // A terminal's keyboard is its input: a PTY command takes exec.input unless told otherwise.
+    stdinOpen: params.stdin_open ?? (params.pty !== undefined && params.stdin === undefined),
     program,
     env,
     cwd,

@@ -52,6 +52,8 @@ export class Runtime {
   private readonly housekeeping: NodeJS.Timeout;
   private readonly audit: AuditLog | null;
   private readonly workspaces: WorkspacePolicy;
+  /** Values of the runtime-level variables that look secret (the auth token is not among them: TRL_* never reach here). */
+  private readonly runtimeSecrets: string[];
 
   constructor(
     readonly config: Config,
@@ -64,6 +66,7 @@ export class Runtime {
     this.audit = deps.audit;
     this.workspaces = deps.workspaces;
     this.runtimeVars = runtimeEnv(deps.processEnv);
+    this.runtimeSecrets = secretValues(Object.fromEntries(this.runtimeVars), new Set());
     for (const [name, b] of backends) this.baseEnvs.set(name, b.baseEnv(this.runtimeVars));
     this.registry = new CommandRegistry(config);
     this.housekeeping = setInterval(() => this.expireSessions(), HOUSEKEEPING_MS);
@@ -259,6 +262,46 @@ export class Runtime {
     return { session_id: id, state: 'terminated', killed_processes: killed };
   }
 
+  /**
+   * A destroy nobody waits for (ephemeral sessions, expiry). It must never
+   * reject unhandled: the session may already be gone (a shutdown took it),
+   * and a backend may fail; either is logged, the daemon carries on.
+   */
+  private destroyInBackground(id: string, reason: string): void {
+    if (!this.sessions.has(id)) return;
+    this.destroySession(id, false, reason).catch((err: unknown) => {
+      if (err instanceof TrlError && err.code === 'SESSION_NOT_FOUND') return;
+      this.log.error({ session_id: id, reason, err: this.redactError(err) }, 'destroying a session failed');
+    });
+  }
+
+  /**
+   * Every secret value this daemon knows that `params` may have brought or
+   * touched: the runtime's, the named session's (all sessions' without one),
+   * and the request's own variables. Error messages and details pass through
+   * it before they leave (a NUL-byte spawn error echoed the command; a bad
+   * working_dir echoed a path).
+   */
+  secretsFor(params?: unknown): string[] {
+    const p = (typeof params === 'object' && params !== null ? params : {}) as { session_id?: unknown; env?: unknown; secret_keys?: unknown };
+    const values = new Set(this.runtimeSecrets);
+    const named = typeof p.session_id === 'string' ? this.sessions.get(p.session_id) : undefined;
+    for (const s of named ? [named] : this.sessions.values()) for (const v of secretValues(s.envRecord(), s.secretKeys)) values.add(v);
+    if (typeof p.env === 'object' && p.env !== null) {
+      const keys = new Set(Array.isArray(p.secret_keys) ? p.secret_keys.filter((k): k is string => typeof k === 'string') : []);
+      if (named) for (const k of named.secretKeys) keys.add(k);
+      const env = Object.fromEntries(Object.entries(p.env as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      for (const v of secretValues(env, keys)) values.add(v);
+    }
+    return [...values];
+  }
+
+  /** An error as it may be logged: name and message with every known secret replaced. */
+  redactError(err: unknown): { name: string; message: string } {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { name: e.name, message: redactText(e.message, this.secretsFor()) };
+  }
+
   private sessionNotFound(id: string): TrlError {
     return new TrlError('SESSION_NOT_FOUND', `no session '${id}'; list live sessions with session.list`, { session_id: id });
   }
@@ -370,7 +413,7 @@ export class Runtime {
       void cmd.done.then(() => this.finished(session, cmd, params));
       return { session, cmd };
     } catch (err) {
-      if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
+      if (session.ephemeral) this.destroyInBackground(session.id, 'ephemeral');
       throw err;
     }
   }
@@ -399,7 +442,7 @@ export class Runtime {
     });
     this.registry.retain(session, cmd);
     // The result does not wait for the cleanup: background processes get SIGTERM now, SIGKILL after the grace.
-    if (session.ephemeral) void this.destroySession(session.id, false, 'ephemeral');
+    if (session.ephemeral) this.destroyInBackground(session.id, 'ephemeral');
   }
 
   /** The cwd a command's result reports: its session's, after the command. */
@@ -578,8 +621,8 @@ export class Runtime {
     for (const s of this.sessions.values()) {
       if (s.destroying || s.ephemeral) continue;
       const idleFor = now - s.lastActivity.getTime();
-      if (ttl > 0 && now - s.createdAt.getTime() >= ttl) void this.destroySession(s.id, false, 'ttl');
-      else if (idle > 0 && s.running.size === 0 && idleFor >= idle) void this.destroySession(s.id, false, 'idle');
+      if (ttl > 0 && now - s.createdAt.getTime() >= ttl) this.destroyInBackground(s.id, 'ttl');
+      else if (idle > 0 && s.running.size === 0 && idleFor >= idle) this.destroyInBackground(s.id, 'idle');
     }
   }
 

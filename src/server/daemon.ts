@@ -16,6 +16,7 @@ import { Dispatcher } from './dispatch.js';
 import { planHttp } from './http-setup.js';
 import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
+import { hardenProcess } from './harden-process.js';
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeBackends, createBackends } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
@@ -41,6 +42,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   if (uid === 0 && !config.allow_root) {
     throw new StartupError('refusing to run as root: every command would run as root; run trl as an ordinary user, or pass --allow-root (TRL_ALLOW_ROOT=1) if you mean it');
   }
+  // Before anything holds a secret worth dumping: no core file, not dumpable (harden-process.ts).
+  const hardening = hardenProcess();
+  if (hardening.problem) log.warn({ problem: hardening.problem }, 'could not fully protect the daemon memory from core dumps');
   // Handlers go in first: a SIGTERM that arrives while the daemon is still starting is kept and
   // honoured once it can shut down cleanly, instead of killing it half-started.
   let pendingSignal: NodeJS.Signals | null = null;
@@ -103,6 +107,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         tiers: Object.fromEntries([...health].map(([n, h]) => [n, h.available ? 'available' : 'unavailable'])),
         process_tracking: enforcement.process_tracking,
         limits: enforcement.limits,
+        core_dumps: hardening.noCoreDumps ? 'off' : 'possible',
+        dumpable: !hardening.notDumpable,
       },
       'trl listening',
     );

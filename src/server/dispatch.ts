@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Connection } from './connection.js';
 import { handlers, Streamed } from './handlers.js';
 import { invalidParamsError } from './validation.js';
+import { redactText } from '../runtime/redactor.js';
 
 const KNOWN_METHODS = Object.keys(METHODS);
 
@@ -70,15 +71,24 @@ export class Dispatcher {
       if (data instanceof Streamed) return new Streamed({ id, data: data.data }, data.start);
       return { id, ok: true, data };
     } catch (err) {
-      return this.fail(id, err);
+      return this.fail(id, err, rawParams);
     }
   }
 
-  private fail(id: RequestId | null, err: unknown): Response {
-    if (isTrlError(err)) return { id, ok: false, error: err.toObject() };
+  /** The error answer, with every secret value the request could have touched replaced (messages echo paths and commands). */
+  private fail(id: RequestId | null, err: unknown, params?: unknown): Response {
+    const secrets = this.runtime.secretsFor(params);
+    const clean = (text: string) => (secrets.length > 0 ? redactText(text, secrets) : text);
+    if (isTrlError(err)) {
+      const o = err.toObject();
+      const out: Response = { id, ok: false, error: { ...o, message: clean(o.message) } };
+      if (o.details !== undefined && secrets.length > 0) out.error.details = JSON.parse(clean(JSON.stringify(o.details))) as Record<string, unknown>;
+      return out;
+    }
     const e = err as Error;
-    this.log.error({ err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'internal error');
-    return { id, ok: false, error: { code: 'INTERNAL_ERROR', message: `internal error: ${e?.message ?? String(err)}; please report it` } };
+    const message = clean(e?.message ?? String(err));
+    this.log.error({ err: { name: e?.name, message, stack: clean(e?.stack ?? '') } }, 'internal error');
+    return { id, ok: false, error: { code: 'INTERNAL_ERROR', message: `internal error: ${message}; please report it` } };
   }
 }
 

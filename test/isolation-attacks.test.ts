@@ -236,6 +236,20 @@ for (const tier of ISOLATED) {
       assert.deepEqual(fs.readdirSync(ws), [], 'nothing is left in the workspace');
     });
 
+    // The sandbox's commands enter it from the host side (docker's are execs: nothing of theirs runs outside).
+    if (tier === 'sandbox') it("gives the caller's loader variables (LD_PRELOAD, LD_DEBUG) to the command only, never to what runs outside the sandbox", async (ctx) => {
+      if (t.skip(ctx)) return;
+      // LD_DEBUG=files makes every dynamically linked program that gets it name itself on stderr.
+      const s = await create({ workspace: project('loader'), env: { LD_DEBUG: 'files' } });
+      const r = await run(s.session_id, 'true');
+      assert.equal(r.exit_code, 0);
+      for (const outside of ['nsenter', 'setpriv', 'bwrap', 'perl']) {
+        assert.doesNotMatch(r.stderr, new RegExp(`needed by \\S*${outside}`), `${outside} ran with the caller's LD_DEBUG:\n${r.stderr.slice(0, 2000)}`);
+      }
+      assert.match(r.stderr + (await run(s.session_id, 'sh -c true')).stderr, /needed by|calling init/, 'the command itself gets it');
+      await destroy(s.session_id);
+    });
+
     it('cannot leave its cgroup, nor see the cgroup hierarchy', async (ctx) => {
       if (t.skip(ctx)) return;
       const s = await create({ workspace: project('cgroup') });

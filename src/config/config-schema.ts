@@ -95,6 +95,7 @@ export const ConfigSchema = z.strictObject({
   tls_cert: z.string().min(1).optional().describe('PEM certificate file: serve HTTPS/WSS instead of HTTP (with --tls-key)'),
   tls_key: z.string().min(1).optional().describe('PEM private key file of --tls-cert'),
   max_streams_per_client: int(1).default(16).describe('open streams at most per HTTP client address or per WebSocket'),
+  max_http_connections: int(1).default(256).describe('open HTTP connections at most, WebSockets included; past it new ones are closed at once'),
 });
 
 /** The settings, with the default tier resolved from the offered ones. */
@@ -149,6 +150,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   tls_cert: 'TRL_TLS_CERT',
   tls_key: 'TRL_TLS_KEY',
   max_streams_per_client: 'TRL_MAX_STREAMS_PER_CLIENT',
+  max_http_connections: 'TRL_MAX_HTTP_CONNECTIONS',
 };
 
 /** `max_sessions` → `--max-sessions`. */

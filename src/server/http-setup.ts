@@ -17,6 +17,8 @@ export interface HttpPlan {
   corsOrigins: string[];
   maxRequestBytes: number;
   maxStreamsPerClient: number;
+  /** Open HTTP connections (WebSockets included) at most. */
+  maxConnections: number;
 }
 
 const loopback = new BlockList();
@@ -76,5 +78,6 @@ export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<
     corsOrigins: parseCorsOrigins(config.cors_origin),
     maxRequestBytes: config.max_request_bytes,
     maxStreamsPerClient: config.max_streams_per_client,
+    maxConnections: config.max_http_connections,
   };
 }

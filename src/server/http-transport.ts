@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Response } from '../protocol/envelope.js';
 import { TrlError } from '../protocol/errors.js';
@@ -8,6 +8,7 @@ import { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
 import { ResponseConnection, unusedConnection } from './http-connection.js';
 import type { HttpPlan } from './http-setup.js';
+import { HttpSocketGate } from './http-socket-gate.js';
 import { StartupError } from './startup-error.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { authError, WsTransport } from './ws-transport.js';
@@ -29,6 +30,9 @@ export class HttpTransport {
   private readonly slots: StreamSlots;
   private readonly ws: WsTransport;
   private readonly streams = new Set<ResponseConnection>();
+  private readonly gates = new WeakMap<Socket, HttpSocketGate>();
+  /** Whether connections are being dropped at max_http_connections (logged once per episode). */
+  private atCap = false;
   private url = '';
 
   constructor(
@@ -43,6 +47,14 @@ export class HttpTransport {
     const options = { noDelay: true, keepAlive: true };
     this.server = plan.tls ? createHttpsServer({ ...options, cert: plan.tls.cert, key: plan.tls.key }, onRequest) : createHttpServer(options, onRequest);
     this.server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.ws.handleUpgrade(req, socket, head));
+    // Every open connection (WebSockets too) holds buffers: past the cap Node closes new ones at once.
+    this.server.maxConnections = plan.maxConnections;
+    this.server.on('drop', (data?: { remoteAddress?: string }) => {
+      if (this.atCap) return;
+      this.atCap = true;
+      this.log.warn({ remote: data?.remoteAddress, max_http_connections: plan.maxConnections }, 'refusing new HTTP connections: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) or have clients close idle ones');
+    });
+    this.server.on('connection', (socket: Socket) => socket.once('close', () => (this.atCap = false)));
   }
 
   /** Listen; resolves with the base URL (the real port when 0 was asked for). */
@@ -117,11 +129,24 @@ export class HttpTransport {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!over) void this.rpc(req, res, Buffer.concat(chunks, size).toString('utf8'));
+      if (over) return;
+      const body = Buffer.concat(chunks, size).toString('utf8');
+      this.gateOf(req.socket).push(res, () => this.rpc(req, res, body));
     });
   }
 
-  private async rpc(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+  /** The back-pressure of the request's connection (its pipelined requests). */
+  private gateOf(socket: Socket): HttpSocketGate {
+    let gate = this.gates.get(socket);
+    if (!gate) {
+      gate = new HttpSocketGate(socket);
+      this.gates.set(socket, gate);
+    }
+    return gate;
+  }
+
+  /** Answer one request; resolves with the size of the answer (for a stream: of its first line) once it is handed to Node. */
+  private async rpc(req: IncomingMessage, res: ServerResponse, body: string): Promise<number> {
     let msg: unknown;
     try {
       msg = JSON.parse(body);
@@ -142,23 +167,29 @@ export class HttpTransport {
     this.streams.add(conn);
     const { response, after } = await this.dispatcher.handle(msg, conn);
     if (!after) {
-      this.json(res, 200, response);
+      const bytes = this.json(res, 200, response);
       conn.finish();
-      return;
+      return bytes;
     }
+    let bytes = 0;
     if (!conn.closed) {
+      const line = JSON.stringify(response) + '\n';
       res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'X-Accel-Buffering': 'no' });
-      res.write(JSON.stringify(response) + '\n');
+      res.write(line);
+      bytes = line.length;
     }
     // The client may have gone already: the stream then stops at once, the command runs on.
     after();
+    return bytes;
   }
 
-  private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): void {
-    if (res.destroyed || res.headersSent) return;
+  /** Returns the body's size (0 if nothing was written). */
+  private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): number {
+    if (res.destroyed || res.headersSent) return 0;
     const text = JSON.stringify(body);
     res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
     res.end(text);
+    return text.length;
   }
 
   /** An error answer outside the protocol's own (401, 404, 405, 413, 426); an unread body closes the connection. */

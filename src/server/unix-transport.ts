@@ -5,16 +5,15 @@ import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Connection } from './connection.js';
 import { LineReader } from '../protocol/line-reader.js';
+import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 
 /** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
 const HIGH_WATER = 1024 * 1024;
 
-function socketConnection(socket: Socket, send: (obj: unknown) => void): Connection {
+function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (text: string) => void): Connection {
   return {
     send,
-    sendLine: (line) => {
-      if (!socket.destroyed && socket.writable) socket.write(line);
-    },
+    sendLine: write,
     writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
     onDrain: (fn) => {
       if (socket.writableLength < HIGH_WATER) setImmediate(fn);
@@ -33,7 +32,8 @@ function socketConnection(socket: Socket, send: (obj: unknown) => void): Connect
 /**
  * NDJSON over a Unix socket (PROTOCOL §1): many pipelined requests per
  * connection, answered as each completes. A bad line is answered and the
- * connection stays open; only an over-long line closes it.
+ * connection stays open; only an over-long line closes it. A connection is
+ * read only while it is within its bounds (RequestGate).
  */
 export class UnixTransport {
   private readonly server: Server;
@@ -67,47 +67,42 @@ export class UnixTransport {
 
   private onConnection(socket: Socket): void {
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    // Each open stream listens for 'close' and 'drain': as many as the requests a connection may have in flight.
+    socket.setMaxListeners(MAX_IN_FLIGHT + 8);
     socket.on('error', () => {
       /* peer went away; nothing to answer */
     });
-    let inFlight = 0;
     let peerEnded = false;
-    const send = (obj: unknown) => {
-      if (!socket.destroyed && socket.writable) socket.write(JSON.stringify(obj) + '\n');
+    // Every write's callback runs as its bytes reach the kernel: the moment to see whether reading may resume.
+    const written = () => gate.kick();
+    const write = (text: string) => {
+      if (!socket.destroyed && socket.writable) socket.write(text, written);
     };
-    const conn = socketConnection(socket, send);
+    const send = (obj: unknown): number => {
+      const line = JSON.stringify(obj) + '\n';
+      write(line);
+      return line.length;
+    };
+    const conn = socketConnection(socket, send, write);
     const finishIfDone = () => {
-      if (peerEnded && inFlight === 0 && !socket.destroyed) socket.end();
+      if (peerEnded && gate.idle && !socket.destroyed) socket.end();
     };
+    const gate = new RequestGate<string>(
+      { unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() },
+      (line) => this.answer(line, conn, send),
+      finishIfDone,
+    );
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      gate.close();
+    });
     const reader = new LineReader(
       this.maxRequestBytes,
-      (line) => {
-        let msg: unknown;
-        try {
-          msg = JSON.parse(line);
-        } catch (err) {
-          send(this.dispatcher.badJson(err as Error));
-          return;
-        }
-        inFlight++;
-        void this.dispatcher.handle(msg, conn).then(({ response, after }) => {
-          inFlight--;
-          send(response);
-          // An open stream is work in flight too: a half-closed peer still gets its events.
-          if (after) {
-            inFlight++;
-            after(() => {
-              inFlight--;
-              finishIfDone();
-            });
-          }
-          finishIfDone();
-        });
-      },
+      (line) => gate.push(line),
       () => {
         const err = new TrlError('REQUEST_TOO_LARGE', `a request line is larger than ${this.maxRequestBytes} bytes (max_request_bytes); send large data in smaller pieces or files`);
         this.log.warn({ max_request_bytes: this.maxRequestBytes }, 'request too large; closing connection');
+        gate.close();
         socket.pause();
         socket.end(JSON.stringify({ id: null, ok: false, error: err.toObject() }) + '\n', () => socket.destroy());
       },
@@ -118,6 +113,25 @@ export class UnixTransport {
       peerEnded = true;
       finishIfDone();
     });
+  }
+
+  /**
+   * One request line, answered on its connection. Resolves with the answer's
+   * size once it is written or, for a stream, once its last event is: an open
+   * stream is work in flight too (a half-closed peer still gets its events,
+   * and a connection cannot open streams without bound).
+   */
+  private async answer(line: string, conn: Connection, send: (obj: unknown) => number): Promise<number> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (err) {
+      return send(this.dispatcher.badJson(err as Error));
+    }
+    const { response, after } = await this.dispatcher.handle(msg, conn);
+    const bytes = send(response);
+    if (after) await new Promise<void>((resolve) => after(resolve));
+    return bytes;
   }
 
   /** Stop accepting; close open connections after pending writes flush. */

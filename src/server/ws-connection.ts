@@ -14,19 +14,25 @@ export class WsConnection implements Connection {
   private drainWaiters: (() => void)[] = [];
   private readonly afterWrite = (): void => {
     if (this.drainWaiters.length > 0 && this.ws.bufferedAmount < HIGH_WATER) this.wake();
+    this.written();
   };
 
   constructor(
     private readonly ws: WebSocket,
     /** Sees every message before it is sent (stream bookkeeping). */
     private readonly observe: (message: unknown, line: string | null) => void,
+    /** Called as each message's bytes reach the kernel (the socket's request back-pressure). */
+    private readonly written: () => void = () => undefined,
   ) {
     ws.once('close', () => this.wake());
   }
 
-  send(message: unknown): void {
+  /** Returns the size of what was written. */
+  send(message: unknown): number {
     this.observe(message, null);
-    this.write(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    this.write(text);
+    return text.length;
   }
 
   sendLine(line: string): void {

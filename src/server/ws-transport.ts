@@ -6,12 +6,22 @@ import { TrlError } from '../protocol/errors.js';
 import { offeredProtocols, WS_BEARER_PREFIX, WS_PROTOCOL, type BearerAuth } from './auth.js';
 import type { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
+import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 import { finalEventOf, finalEventOfLine, isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { WsConnection } from './ws-connection.js';
 
 /** A peer that has not answered a ping within this long is gone: its streams are released. */
 const HEARTBEAT_MS = 30_000;
 const CLOSE_TOO_LARGE = 1009;
+
+/** What the heartbeat knows of a socket's reading since its last beat. */
+interface ReadWatch {
+  gate: RequestGate<string>;
+  /** Its reading was held back at some point (a pong may wait unread). */
+  held: boolean;
+  /** Some of our messages reached the kernel. */
+  outputMoved: boolean;
+}
 
 function tooLargeError(maxBytes: number): TrlError {
   return new TrlError('REQUEST_TOO_LARGE', `a WebSocket message is larger than ${maxBytes} bytes (max_request_bytes); send large data in smaller pieces or files`);
@@ -59,6 +69,7 @@ export class WsTransport {
   private readonly wss: WebSocketServer;
   private readonly slots: StreamSlots;
   private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly reading = new WeakMap<WebSocket, ReadWatch>();
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
 
@@ -117,52 +128,73 @@ export class WsTransport {
     const client = `ws-${this.nextId++}`;
     const open = new Map<string, () => void>();
     this.alive.set(ws, true);
+    // Each open stream listens for 'close': as many as the requests a socket may have in flight.
+    ws.setMaxListeners(MAX_IN_FLIGHT + 8);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', () => {
       /* surfaces as close */
     });
-    const conn = new WsConnection(ws, (message, line) => {
-      const id = message !== null ? finalEventOf(message) : finalEventOfLine(line ?? '');
-      if (id === null) return;
-      open.get(id)?.();
-      open.delete(id);
-    });
+    const conn = new WsConnection(
+      ws,
+      (message, line) => {
+        const id = message !== null ? finalEventOf(message) : finalEventOfLine(line ?? '');
+        if (id === null) return;
+        open.get(id)?.();
+        open.delete(id);
+      },
+      () => {
+        watch.outputMoved = true;
+        gate.kick();
+      },
+    );
+    const pause = () => {
+      watch.held = true;
+      ws.pause();
+    };
+    // `bufferedAmount` counts both the frames `ws` still queues and the bytes waiting in the socket.
+    const gate = new RequestGate<string>({ unsent: () => ws.bufferedAmount, pause, resume: () => ws.resume() }, (text) => this.answer(text, client, conn, open));
+    const watch: ReadWatch = { gate, held: false, outputMoved: false };
+    this.reading.set(ws, watch);
     ws.on('close', () => {
+      gate.close();
       for (const release of open.values()) release();
       open.clear();
     });
     this.log.debug({ remote, client }, 'WebSocket connected');
     ws.on('message', (data: RawData) => {
-      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
-      let msg: unknown;
-      try {
-        msg = JSON.parse(text);
-      } catch (err) {
-        conn.send(this.dispatcher.badJson(err as Error));
-        return;
-      }
-      if (!isStreamingRequest(msg)) {
-        void this.dispatcher.handle(msg, conn).then(({ response }) => conn.send(response));
-        return;
-      }
-      if (!this.slots.tryAcquire(client)) {
-        conn.send({ id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });
-        return;
-      }
-      const release = this.slots.releaser(client);
-      void this.dispatcher.handle(msg, conn).then(({ response, after }) => {
-        const streamId = response.ok ? (response.data as { stream_id?: unknown }).stream_id : undefined;
-        if (after && typeof streamId === 'string' && !conn.closed) open.set(streamId, release);
-        else release();
-        conn.send(response);
-        after?.();
-      });
+      gate.push((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8'));
     });
+  }
+
+  /** One request message; resolves with the answer's size once it (for a stream: its last event) has been handed to the socket. */
+  private async answer(text: string, client: string, conn: WsConnection, open: Map<string, () => void>): Promise<number> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch (err) {
+      return conn.send(this.dispatcher.badJson(err as Error));
+    }
+    if (!isStreamingRequest(msg)) return conn.send((await this.dispatcher.handle(msg, conn)).response);
+    if (!this.slots.tryAcquire(client)) return conn.send({ id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });
+    const release = this.slots.releaser(client);
+    const { response, after } = await this.dispatcher.handle(msg, conn);
+    const streamId = response.ok ? (response.data as { stream_id?: unknown }).stream_id : undefined;
+    if (after && typeof streamId === 'string' && !conn.closed) open.set(streamId, release);
+    else release();
+    const bytes = conn.send(response);
+    if (after) await new Promise<void>((resolve) => after(resolve));
+    return bytes;
   }
 
   private beat(): void {
     for (const ws of this.wss.clients) {
-      if (this.alive.get(ws) === false) {
+      const watch = this.reading.get(ws);
+      // While its requests were held back its pong waited, unread, behind them: then the peer taking
+      // our output (or waiting on its own long-polls) shows it is there. A peer that reads nothing
+      // stops taking output once the kernel's buffers are full, and goes at the next beat.
+      const excused = watch !== undefined && (watch.held || watch.gate.holding) && (watch.outputMoved || watch.gate.heldByInFlight);
+      if (watch) watch.held = watch.outputMoved = false;
+      if (this.alive.get(ws) === false && !excused) {
         ws.terminate();
         continue;
       }

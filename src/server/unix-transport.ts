@@ -139,10 +139,11 @@ export class UnixTransport {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** End every connection: at once when its answers are flushed, within 200 ms when a client does not read them. */
   closeConnections(): void {
-    for (const s of this.sockets) s.end();
+    for (const s of this.sockets) s.end(() => s.destroy());
     setTimeout(() => {
       for (const s of this.sockets) s.destroy();
-    }, 200);
+    }, 200).unref();
   }
 }

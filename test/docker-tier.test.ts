@@ -17,14 +17,14 @@ import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { BackendSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../src/backends/backend.js';
-import { LABEL_HOST, LABEL_INSTANCE, LABEL_SESSION } from '../src/backends/docker-container.js';
-import { EndMarkerCut, splitOutput } from '../src/backends/docker-demux.js';
-import { newEndMarker } from '../src/backends/docker-exec.js';
-import { GhostMounts } from '../src/backends/ghost-mounts.js';
-import { DockerBackend } from '../src/backends/docker.js';
-import { fifoDirPrefix } from '../src/backends/fifo-pool.js';
-import { newInstanceId } from '../src/backends/instance-id.js';
+import type { BackendSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../src/tiers/tier.js';
+import { LABEL_HOST, LABEL_INSTANCE, LABEL_SESSION } from '../src/tiers/docker/container.js';
+import { EndMarkerCut, splitOutput } from '../src/tiers/docker/demux.js';
+import { newEndMarker } from '../src/tiers/docker/exec.js';
+import { GhostMounts } from '../src/tiers/shared/ghost-mounts.js';
+import { DockerBackend } from '../src/tiers/docker/docker-tier.js';
+import { fifoDirPrefix } from '../src/tiers/shared/fifo-pool.js';
+import { newInstanceId } from '../src/tiers/shared/instance-id.js';
 import { ConfigSchema, type Config } from '../src/config/config-schema.js';
 import {
   containersLabelled,

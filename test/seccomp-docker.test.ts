@@ -13,8 +13,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { engineArch, type SeccompArch } from '../src/backends/seccomp/arch.js';
-import { dockerSeccompProfile } from '../src/backends/seccomp/docker-profile.js';
+import { engineArch, type SeccompArch } from '../src/tiers/shared/seccomp/arch.js';
+import { dockerSeccompProfile } from '../src/tiers/shared/seccomp/docker-profile.js';
 import { makeTempDir, waitFor } from './helpers/daemon.js';
 import { dockerSkip, TEST_IMAGE } from './helpers/docker.js';
 

@@ -11,9 +11,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { ARCH_INFO, nativeArch } from '../src/backends/seccomp/arch.js';
-import { seccompFilter } from '../src/backends/seccomp/bpf.js';
-import { seccompLauncher } from '../src/backends/seccomp/launcher.js';
+import { ARCH_INFO, nativeArch } from '../src/tiers/shared/seccomp/arch.js';
+import { seccompFilter } from '../src/tiers/shared/seccomp/bpf.js';
+import { seccompLauncher } from '../src/tiers/shared/seccomp/launcher.js';
 import { makeTempDir, waitFor } from './helpers/daemon.js';
 
 const arch = nativeArch();

@@ -43,15 +43,15 @@ function minimalArgs(layout: BwrapLayout, root: boolean): string[] {
  * instead of the session's holder.
  */
 async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap: string | null; close(): Promise<void> }> {
-  const { SandboxBackend } = await import('../../src/backends/sandbox.js');
-  const { newInstanceId } = await import('../../src/backends/instance-id.js');
+  const { SandboxBackend } = await import('../../src/tiers/sandbox/sandbox-tier.js');
+  const { newInstanceId } = await import('../../src/tiers/shared/instance-id.js');
   // argv() reads only the backend's settings and its private empty file; the host backend is asked for nothing but
   // its instance id, which names the bench's pid: a daemon starting later reaps the file's directory only once the bench is gone.
   const fakeHost = { instanceId: newInstanceId(process.pid) } as unknown as ConstructorParameters<typeof SandboxBackend>[0];
   const backend = new SandboxBackend(fakeHost, { hide: layout.hide, user: undefined });
   try {
     // The same guard the daemon computes, bound by path (the bench opens no descriptors).
-    const { guardWorkspace } = await import('../../src/backends/workspace-guard.js');
+    const { guardWorkspace } = await import('../../src/tiers/shared/workspace-guard.js');
     const guard = guardWorkspace(layout.workspace);
     const byPath = (path: string) => ({ path, fd: null });
     const argv = backend.argv(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Requirement, TierName } from '../backends/backend.js';
+import type { Requirement, TierName } from '../tiers/tier.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { addConfigFlags, configFlagValues } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
@@ -44,8 +44,8 @@ async function doctor(cmd: Command, json: boolean): Promise<number> {
     return EXIT.USAGE;
   }
   const [{ HostBackend }, { newInstanceId }, { createBackends, closeBackends }, { defaultSocketPath }] = await Promise.all([
-    import('../backends/host.js'),
-    import('../backends/instance-id.js'),
+    import('../tiers/host/host-tier.js'),
+    import('../tiers/shared/instance-id.js'),
     import('../server/tiers.js'),
     import('../protocol/transport.js'),
   ]);

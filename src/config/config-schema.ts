@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_DURATION_S } from '../protocol/common.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
-import type { TierName } from '../backends/backend.js';
+import type { TierName } from '../tiers/tier.js';
 
 const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../backends/backend.js';
+import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../tiers/tier.js';
 import { OutputBuffer } from './output-buffer.js';
 import { Redactor } from './redactor.js';
 

@@ -1,4 +1,4 @@
-import { TAG_VAR } from '../backends/process-table.js';
+import { TAG_VAR } from '../tiers/shared/process-table.js';
 
 /**
  * The runtime-level environment every session starts from: the daemon's own

@@ -1,6 +1,6 @@
 import type { Encoding } from '../protocol/common.js';
 import type { ExecResult } from '../protocol/exec.js';
-import { signalNumber } from '../backends/signals.js';
+import { signalNumber } from '../tiers/shared/signals.js';
 import type { Command } from './command.js';
 import type { OutputBuffer } from './output-buffer.js';
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { BackendSession, SessionLimits, TierName } from '../backends/backend.js';
+import type { BackendSession, SessionLimits, TierName } from '../tiers/tier.js';
 import type { SessionInfo } from '../protocol/session.js';
 import type { Command } from './command.js';
 import { sessionEnvKeys } from './env.js';

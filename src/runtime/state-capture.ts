@@ -1,5 +1,5 @@
-import { TAG_VAR } from '../backends/process-table.js';
-import { shellQuote } from '../backends/shell-quote.js';
+import { TAG_VAR } from '../tiers/shared/process-table.js';
+import { shellQuote } from '../tiers/shared/shell-quote.js';
 import { parseExportP, parseRecords } from './export-parser.js';
 
 /**

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Backend, TierName } from '../backends/backend.js';
-import { HostBackend } from '../backends/host.js';
-import { newInstanceId } from '../backends/instance-id.js';
-import { daemonIsDead } from '../backends/process-table.js';
+import type { Backend, TierName } from '../tiers/tier.js';
+import { HostBackend } from '../tiers/host/host-tier.js';
+import { newInstanceId } from '../tiers/shared/instance-id.js';
+import { daemonIsDead } from '../tiers/shared/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { AuditLog } from '../runtime/audit-log.js';

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Backend, TierHealth, TierName } from '../backends/backend.js';
-import type { HostBackend } from '../backends/host.js';
+import type { Backend, TierHealth, TierName } from '../tiers/tier.js';
+import type { HostBackend } from '../tiers/host/host-tier.js';
 import type { Config } from '../config/config-schema.js';
 import { headPathOf } from '../runtime/audit-head.js';
 import { StartupError } from './startup-error.js';
@@ -16,13 +16,13 @@ export async function createBackends(host: HostBackend, config: Config, instance
   // leftovers), but is offered to clients only when listed: an operator may confine them all.
   if (config.tiers.includes('host')) backends.set('host', host);
   if (config.tiers.includes('sandbox')) {
-    const { SandboxBackend } = await import('../backends/sandbox.js');
+    const { SandboxBackend } = await import('../tiers/sandbox/sandbox-tier.js');
     const hide = [dirname(socketPath), ...config.sandbox_hide];
     for (const f of [config.env_file ?? resolve('.env'), config.log_file, config.audit_log, config.audit_log && headPathOf(config.audit_log), config.audit_key_file]) if (f) hide.push(resolve(f));
     backends.set('sandbox', new SandboxBackend(host, { hide, user: config.isolated_user }));
   }
   if (config.tiers.includes('docker')) {
-    const { DockerBackend } = await import('../backends/docker.js');
+    const { DockerBackend } = await import('../tiers/docker/docker-tier.js');
     backends.set('docker', new DockerBackend({ instanceId, config, ghosts: host.ghosts }));
   }
   return backends;

@@ -5,7 +5,7 @@
  * end, loads outside seccomp_data or unaligned, falling off the end), so a
  * program it accepts has the kernel's shape too.
  */
-import { BPF, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, type Insn } from '../../src/backends/seccomp/bpf.js';
+import { BPF, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, type Insn } from '../../src/tiers/shared/seccomp/bpf.js';
 
 const SECCOMP_DATA_SIZE = 64;
 const MAX_INSNS = 4096;

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as net from 'node:net';
-import type { BackendSession, ExitStatus, SpawnSpec } from '../../src/backends/backend.js';
+import type { BackendSession, ExitStatus, SpawnSpec } from '../../src/tiers/tier.js';
 import { ensureTestImage, TEST_IMAGE } from './tiers.js';
 
 export { ensureTestImage, TEST_IMAGE };

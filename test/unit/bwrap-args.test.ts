@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bwrapArgs, type HostProbe, type PathKind, type SandboxLayout } from '../../src/backends/bwrap-args.js';
+import { bwrapArgs, type HostProbe, type PathKind, type SandboxLayout } from '../../src/tiers/sandbox/bwrap-args.js';
 
 function probe(entries: Record<string, PathKind | { link: string }>, real: Record<string, string> = {}): HostProbe {
   return {

@@ -19,10 +19,10 @@ import {
   resourceLimits,
   ulimits,
   type ContainerInput,
-} from '../../src/backends/docker-container.js';
-import { CTL_VAR, execArgv, withoutValues, unsettable, WRAPPER_SCRIPT } from '../../src/backends/docker-exec.js';
-import { parseControl } from '../../src/backends/docker-fifo.js';
-import { killArgv, KILL_SCRIPT } from '../../src/backends/docker-kill.js';
+} from '../../src/tiers/docker/container.js';
+import { CTL_VAR, execArgv, withoutValues, unsettable, WRAPPER_SCRIPT } from '../../src/tiers/docker/exec.js';
+import { parseControl } from '../../src/tiers/docker/fifo-dir.js';
+import { killArgv, KILL_SCRIPT } from '../../src/tiers/docker/killer.js';
 
 const INSTANCE = '0123456789abcdef00001234';
 const base: ContainerInput = {

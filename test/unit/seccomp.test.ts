@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ARCH_INFO, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, engineArch, maxSyscall, SECCOMP_ARCHES, X32_SYSCALL_BIT, type SeccompArch } from '../../src/backends/seccomp/arch.js';
-import { compileFilter, seccompFilter } from '../../src/backends/seccomp/bpf.js';
-import { dockerProfile, dockerSeccompProfile, type DockerSeccompProfile } from '../../src/backends/seccomp/docker-profile.js';
-import { seccompLauncher } from '../../src/backends/seccomp/launcher.js';
-import { AF_ALG, AF_UNIX, AF_VSOCK, ENOSYS, EPERM, ruleIndex, seccompPolicy } from '../../src/backends/seccomp/policy.js';
+import { ARCH_INFO, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, engineArch, maxSyscall, SECCOMP_ARCHES, X32_SYSCALL_BIT, type SeccompArch } from '../../src/tiers/shared/seccomp/arch.js';
+import { compileFilter, seccompFilter } from '../../src/tiers/shared/seccomp/bpf.js';
+import { dockerProfile, dockerSeccompProfile, type DockerSeccompProfile } from '../../src/tiers/shared/seccomp/docker-profile.js';
+import { seccompLauncher } from '../../src/tiers/shared/seccomp/launcher.js';
+import { AF_ALG, AF_UNIX, AF_VSOCK, ENOSYS, EPERM, ruleIndex, seccompPolicy } from '../../src/tiers/shared/seccomp/policy.js';
 import { checkProgram, decodeInsns, runFilter, verdict, type Verdict } from '../helpers/bpf.js';
 
 const AF_INET = 2;

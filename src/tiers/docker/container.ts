@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { SessionLimits } from './backend.js';
+import type { SessionLimits } from '../tier.js';
 
 /**
  * The container of one docker session, as data (unit-tested without an

@@ -1,11 +1,11 @@
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
-import type { Program } from './backend.js';
-import { splitOutput } from './docker-demux.js';
-import { engineMessage, isGone } from './docker-errors.js';
-import type { EngineEvents } from './docker-events.js';
-import { SpawnError } from './host.js';
+import type { Program } from '../tier.js';
+import { splitOutput } from './demux.js';
+import { engineMessage, isGone } from './engine-errors.js';
+import type { EngineEvents } from './engine-events.js';
+import { SpawnError } from '../host/host-tier.js';
 
 /** Poll for the exit while the event stream is down; while it is up, only as a backstop. */
 const FAST_POLL_MS = 50;

@@ -1,4 +1,4 @@
-import type { ContainerShape } from './docker-container.js';
+import type { ContainerShape } from './container.js';
 import type { StartedContainer } from './docker-session.js';
 
 /** Shapes (image, network, workspace, user) kept warm at once; the least recently used goes first. */

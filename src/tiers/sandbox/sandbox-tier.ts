@@ -19,16 +19,16 @@ import { Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Backend, BackendSession, Enforcement, KillScope, Requirement, SessionLimits, SessionOptions, SpawnedProcess, SpawnSpec, TierHealth } from './backend.js';
+import type { Backend, BackendSession, Enforcement, KillScope, Requirement, SessionLimits, SessionOptions, SpawnedProcess, SpawnSpec, TierHealth } from '../tier.js';
 import { bwrapArgs, type BoundPath, type HostProbe, type PathKind } from './bwrap-args.js';
-import { fifoDirPrefix } from './fifo-pool.js';
-import { HostSession, SpawnError, type HostBackend, type Launch } from './host.js';
-import { parentOf, TAG_VAR } from './process-table.js';
-import { isolatedUser, type RunAs } from './run-as.js';
-import { nativeArch, seccompFilter, seccompLauncher } from './seccomp/index.js';
-import { shellQuote } from './shell-quote.js';
-import { sleep } from './signals.js';
-import { guardWorkspace, type WorkspaceGuard } from './workspace-guard.js';
+import { fifoDirPrefix } from '../shared/fifo-pool.js';
+import { HostSession, SpawnError, type HostBackend, type Launch } from '../host/host-tier.js';
+import { parentOf, TAG_VAR } from '../shared/process-table.js';
+import { isolatedUser, type RunAs } from '../shared/run-as.js';
+import { nativeArch, seccompFilter, seccompLauncher } from '../shared/seccomp/index.js';
+import { shellQuote } from '../shared/shell-quote.js';
+import { sleep } from '../shared/signals.js';
+import { guardWorkspace, type WorkspaceGuard } from '../shared/workspace-guard.js';
 
 const INFO_FD = 3;
 /** bwrap's descriptors for the workspace and the guarded paths start here. */

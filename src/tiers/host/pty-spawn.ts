@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { drainPipeNow } from './pipe-drain.js';
-import type { ExitStatus, SpawnedProcess } from './backend.js';
+import type { ExitStatus, SpawnedProcess } from '../tier.js';
 
 type NodePty = typeof import('@lydell/node-pty');
 let ptyModule: NodePty | null = null;

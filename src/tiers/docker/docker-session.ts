@@ -1,16 +1,16 @@
 import type Docker from 'dockerode';
 import { constants } from 'node:os';
 import { Writable } from 'node:stream';
-import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from './backend.js';
-import { oomCounterOf, readCgroupStat } from './cgroups.js';
-import { HOLDER_PIDS } from './docker-container.js';
-import type { EngineEvents } from './docker-events.js';
-import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './docker-exec.js';
-import type { FifoDir } from './docker-fifo.js';
-import { HostSideKill } from './docker-host-kill.js';
-import { KillerFailed, killArgv, runKiller, type KillAction } from './docker-kill.js';
-import { TAG_VAR } from './process-table.js';
-import { sleep } from './signals.js';
+import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
+import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
+import { HOLDER_PIDS } from './container.js';
+import type { EngineEvents } from './engine-events.js';
+import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './exec.js';
+import type { FifoDir } from './fifo-dir.js';
+import { HostSideKill } from './host-side-kill.js';
+import { KillerFailed, killArgv, runKiller, type KillAction } from './killer.js';
+import { TAG_VAR } from '../shared/process-table.js';
+import { sleep } from '../shared/signals.js';
 
 /** After a kill, how long an exec in scope may take to be reported dead before the kill runs again (it may not have started yet). */
 const EXIT_WAIT_MS = 500;

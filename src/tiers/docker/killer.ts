@@ -1,9 +1,9 @@
 import type Docker from 'dockerode';
-import { STANDARD_PATH } from './docker-container.js';
-import { TAG_VAR } from './process-table.js';
-import type { EngineEvents } from './docker-events.js';
-import { execArgv, startExec, type ExecRun } from './docker-exec.js';
-import type { ControlChannel, FifoDir } from './docker-fifo.js';
+import { STANDARD_PATH } from './container.js';
+import { TAG_VAR } from '../shared/process-table.js';
+import type { EngineEvents } from './engine-events.js';
+import { execArgv, startExec, type ExecRun } from './exec.js';
+import type { ControlChannel, FifoDir } from './fifo-dir.js';
 
 /** Poll interval of the script (`sleep 0.05`). */
 const TICK_MS = 50;

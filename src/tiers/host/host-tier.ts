@@ -3,8 +3,8 @@ import { closeSync, mkdirSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FifoPool, removeFifoDirs } from './fifo-pool.js';
-import { GhostMounts, ghostInstances, reapGhosts } from './ghost-mounts.js';
+import { FifoPool, removeFifoDirs } from '../shared/fifo-pool.js';
+import { GhostMounts, ghostInstances, reapGhosts } from '../shared/ghost-mounts.js';
 import { drainPipeNow, streamFd } from './pipe-drain.js';
 import { spawnPty } from './pty-spawn.js';
 import type {
@@ -20,7 +20,7 @@ import type {
   SpawnedProcess,
   SpawnSpec,
   TierHealth,
-} from './backend.js';
+} from '../tier.js';
 import {
   cgroupKill,
   cgroupPids,
@@ -33,10 +33,10 @@ import {
   type CgroupLayout,
   type Controller,
 } from './cgroups.js';
-import { pidOfInstance } from './instance-id.js';
-import { daemonIsDead, processUsage, scanProcesses, selectTree, TAG_VAR } from './process-table.js';
-import { shellQuote } from './shell-quote.js';
-import { signalAll, sleep, terminateTree } from './signals.js';
+import { pidOfInstance } from '../shared/instance-id.js';
+import { daemonIsDead, processUsage, scanProcesses, selectTree, TAG_VAR } from '../shared/process-table.js';
+import { shellQuote } from '../shared/shell-quote.js';
+import { signalAll, sleep, terminateTree } from '../shared/signals.js';
 import { applyLimits, rlimitLines } from './limits.js';
 
 /** Spawn failure with the errno code, mapped to SPAWN_FAILED above. */

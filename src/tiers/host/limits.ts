@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { SessionLimits } from './backend.js';
+import type { SessionLimits } from '../tier.js';
 import { instanceDir, writeCgroupFile, type CgroupLayout } from './cgroups.js';
 
 const CPU_PERIOD_US = 100_000;

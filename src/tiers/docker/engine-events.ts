@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { StringDecoder } from 'node:string_decoder';
-import { LABEL_INSTANCE } from './docker-container.js';
+import { LABEL_INSTANCE } from './container.js';
 
 const RECONNECT_MS = 500;
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { WRAPPER_SCRIPT } from './docker-exec.js';
-import { scanProcesses, selectTree } from './process-table.js';
-import { signalAll, terminateTree } from './signals.js';
+import { WRAPPER_SCRIPT } from './exec.js';
+import { scanProcesses, selectTree } from '../shared/process-table.js';
+import { signalAll, terminateTree } from '../shared/signals.js';
 
 /**
  * The fallback tree kill, from the daemon's side, for when no exec can start

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { FIFO_MOUNT } from './docker-container.js';
-import { fifoDirPrefix } from './fifo-pool.js';
-import { SpawnError } from './host.js';
+import { FIFO_MOUNT } from './container.js';
+import { fifoDirPrefix } from '../shared/fifo-pool.js';
+import { SpawnError } from '../host/host-tier.js';
 
 const run = promisify(execFile);
 const BATCH = 64;

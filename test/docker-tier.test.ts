@@ -1,6 +1,6 @@
 /**
  * The docker tier against a real engine (DESIGN §7, issue 6), driving
- * DockerBackend directly: one container per session, commands as execs with
+ * DockerTier directly: one container per session, commands as execs with
  * separated streams and exit codes, stdin EOF, state capture through the
  * control FIFO, completion that background processes do not delay, tree kill
  * inside the container, no environment value in `docker inspect`, crash
@@ -17,12 +17,13 @@ import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { BackendSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../src/tiers/tier.js';
+import type { TierSession, ExitStatus, SpawnedProcess, SpawnSpec } from '../src/tiers/tier.js';
 import { LABEL_HOST, LABEL_INSTANCE, LABEL_SESSION } from '../src/tiers/docker/container.js';
 import { EndMarkerCut, splitOutput } from '../src/tiers/docker/demux.js';
 import { newEndMarker } from '../src/tiers/docker/exec.js';
+import { dockerSettings } from '../src/server/tier-registry.js';
 import { GhostMounts } from '../src/tiers/shared/ghost-mounts.js';
-import { DockerBackend } from '../src/tiers/docker/docker-tier.js';
+import { DockerTier } from '../src/tiers/docker/docker-tier.js';
 import { fifoDirPrefix } from '../src/tiers/shared/fifo-pool.js';
 import { newInstanceId } from '../src/tiers/shared/instance-id.js';
 import { ConfigSchema, type Config } from '../src/config/config-schema.js';
@@ -43,8 +44,8 @@ import {
 
 const skip = dockerSkip('the docker tier');
 
-function dockerBackend(instanceId: string, cfg: Config): DockerBackend {
-  return new DockerBackend({ instanceId, config: cfg, ghosts: new GhostMounts(instanceId) });
+function dockerBackend(instanceId: string, cfg: Config): DockerTier {
+  return new DockerTier({ instanceId, ghosts: new GhostMounts(instanceId), ...dockerSettings(cfg) });
 }
 
 function config(extra: Record<string, unknown> = {}): Config {
@@ -105,7 +106,7 @@ async function collectStrict(proc: SpawnedProcess, t0: number): Promise<Strict> 
   return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err), ended: ends === 2, ms };
 }
 
-async function runStrict(session: BackendSession, spec: Partial<SpawnSpec> & { script?: string }): Promise<Strict> {
+async function runStrict(session: TierSession, spec: Partial<SpawnSpec> & { script?: string }): Promise<Strict> {
   const t0 = performance.now();
   return collectStrict(await session.spawn(spawnSpec(spec)), t0);
 }
@@ -192,9 +193,9 @@ describe('end marker (docker-demux): where an exec\'s output ends', () => {
   });
 });
 
-describe('docker tier (DockerBackend against a real engine)', { skip, concurrency: false }, () => {
-  let backend: DockerBackend;
-  let session: BackendSession;
+describe('docker tier (DockerTier against a real engine)', { skip, concurrency: false }, () => {
+  let backend: DockerTier;
+  let session: TierSession;
   let containerId: string;
   let workspace: string;
   const instanceId = newInstanceId();
@@ -492,7 +493,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
   });
 
   it('cuts the network unless asked, and uses the configured network when asked', async () => {
-    const ifaces = async (s: BackendSession) => (await runIn(s, { script: 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort' })).stdout.trim().split('\n');
+    const ifaces = async (s: TierSession) => (await runIn(s, { script: 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort' })).stdout.trim().split('\n');
     assert.deepEqual(await ifaces(session), ['lo']);
     const net = await backend.createSession({ sessionTag: 'net01', limits: {}, workspace, network: true, image: undefined });
     try {
@@ -618,7 +619,7 @@ describe('docker tier (DockerBackend against a real engine)', { skip, concurrenc
     const proxy = await startTcpProxy();
     const saved = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = `tcp://127.0.0.1:${proxy.port}`;
-    let b: DockerBackend;
+    let b: DockerTier;
     try {
       b = dockerBackend(newInstanceId(), config());
     } finally {

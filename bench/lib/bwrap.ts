@@ -11,7 +11,7 @@ export interface BwrapBaseline {
   bwrap: string;
   /** Every argument of the bare run, ending in `-- true`. */
   args: string[];
-  /** 'daemon': SandboxBackend.argv() of the built daemon; 'minimal': the fallback list below. */
+  /** 'daemon': SandboxTier.argv() of the built daemon; 'minimal': the fallback list below. */
   source: 'daemon' | 'minimal';
   /** Why the daemon's own list could not be used (source 'minimal'). */
   fallbackReason?: string;
@@ -37,18 +37,18 @@ function minimalArgs(layout: BwrapLayout, root: boolean): string[] {
 }
 
 /**
- * The daemon's own list (SandboxBackend.argv() of dist/src/backends/sandbox.js,
+ * The daemon's own list (SandboxTier.argv() of dist/src/backends/sandbox.js,
  * built from the same layout) minus `--info-fd` (the daemon reads the
  * sandbox's pid there; `true` needs no reader), with `true` as the program
  * instead of the session's holder.
  */
 async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap: string | null; close(): Promise<void> }> {
-  const { SandboxBackend } = await import('../../src/tiers/sandbox/sandbox-tier.js');
+  const { SandboxTier } = await import('../../src/tiers/sandbox/sandbox-tier.js');
   const { newInstanceId } = await import('../../src/tiers/shared/instance-id.js');
   // argv() reads only the backend's settings and its private empty file; the host backend is asked for nothing but
   // its instance id, which names the bench's pid: a daemon starting later reaps the file's directory only once the bench is gone.
-  const fakeHost = { instanceId: newInstanceId(process.pid) } as unknown as ConstructorParameters<typeof SandboxBackend>[0];
-  const backend = new SandboxBackend(fakeHost, { hide: layout.hide, user: undefined });
+  const fakeHost = { instanceId: newInstanceId(process.pid) } as unknown as ConstructorParameters<typeof SandboxTier>[0];
+  const backend = new SandboxTier(fakeHost, { hide: layout.hide, user: undefined });
   try {
     // The same guard the daemon computes, bound by path (the bench opens no descriptors).
     const { guardWorkspace } = await import('../../src/tiers/shared/workspace-guard.js');
@@ -59,7 +59,7 @@ async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap:
       { workspace: byPath(layout.workspace), guard: { mountPoints: guard.mountPoints.map(byPath), readOnly: guard.readOnly.map(byPath), ghosts: guard.ghosts } },
     );
     const end = argv.indexOf('--');
-    if (end < 0) throw new Error('SandboxBackend.argv() has no `--` before the program');
+    if (end < 0) throw new Error('SandboxTier.argv() has no `--` before the program');
     const args = argv.slice(0, end);
     const info = args.indexOf('--info-fd');
     if (info >= 0) args.splice(info, 2);

@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AUDIT_KEY_ENV, loadAuditKey } from '../runtime/audit-key.js';
-import { headPathOf, parseHead } from '../runtime/audit-head.js';
-import { verifyAudit, type GivenHead, type VerifyResult } from '../runtime/audit-verify.js';
+import { AUDIT_KEY_ENV, headPathOf, loadAuditKey, parseHead, verifyAudit, type GivenHead, type VerifyResult } from '../server/audit-tools.js';
 
 interface AuditOptions {
   json?: boolean;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Requirement, TierName } from '../tiers/tier.js';
+import type { TierName } from '../protocol/common.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { addConfigFlags, configFlagValues } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
@@ -11,15 +11,6 @@ needs, what is present, whether its health check (a real sandbox, a real
 container) passes, and how processes are tracked and limits enforced. Takes the
 same settings as trl serve (flags and TRL_* variables). Exit status 0 when the
 default tier (--runtime) works, 1 when it does not, 2 on bad settings.`;
-
-interface TierReport {
-  tier: TierName;
-  available: boolean;
-  isolated: boolean;
-  detail: string;
-  requirements: Requirement[];
-  enforcement: { process_tracking: string; limits: string; detail: string };
-}
 
 /** `trl doctor`: what each tier needs, what is present, what is enforced. */
 export function registerDoctorCommand(program: Command): void {
@@ -43,32 +34,16 @@ async function doctor(cmd: Command, json: boolean): Promise<number> {
     for (const problem of err.problems) warn(problem);
     return EXIT.USAGE;
   }
-  const [{ HostBackend }, { newInstanceId }, { createBackends, closeBackends }, { defaultSocketPath }] = await Promise.all([
-    import('../tiers/host/host-tier.js'),
-    import('../tiers/shared/instance-id.js'),
-    import('../server/tiers.js'),
-    import('../protocol/transport.js'),
-  ]);
-  const instanceId = newInstanceId();
-  const host = new HostBackend(instanceId, config.cgroups);
-  const socketPath = config.socket_path ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
-  const backends = await createBackends(host, config, instanceId, socketPath);
-  const reports: TierReport[] = [];
-  try {
-    for (const [tier, b] of backends) {
-      const [health, requirements] = await Promise.all([b.healthCheck(), b.requirements?.() ?? Promise.resolve([])]);
-      reports.push({ tier, ...health, requirements, enforcement: b.enforcement() });
-    }
-  } finally {
-    await closeBackends(backends, host);
-  }
+  // Loaded here: the other commands never pay for the tiers' code.
+  const { checkMachine } = await import('../server/doctor.js');
+  const reports = await checkMachine(config);
   const ok = reports.find((r) => r.tier === config.runtime)?.available ?? false;
   if (json) printJson({ default_runtime: config.runtime, ok, tiers: reports });
   else process.stdout.write(format(reports, config.runtime, ok));
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
-function format(reports: TierReport[], main: TierName, ok: boolean): string {
+function format(reports: import('../server/doctor.js').TierReport[], main: TierName, ok: boolean): string {
   let out = '';
   for (const r of reports) {
     out += `${r.tier}${r.tier === main ? ' (default)' : ''}: ${r.available ? 'available' : 'UNAVAILABLE'}${r.isolated ? ', isolated' : ', not isolated'}\n`;

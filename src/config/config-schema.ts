@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { MAX_DURATION_S } from '../protocol/common.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
-import type { TierName } from '../tiers/tier.js';
+import { TIER_NAMES, type TierName } from '../protocol/common.js';
 
-const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])]).transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
@@ -33,7 +32,7 @@ export const ConfigSchema = z.strictObject({
   command_retention_s: int(0).max(MAX_DURATION_S).default(300).describe("how long a finished command's result and output stay readable"),
   max_retained_commands: int(0).default(1000).describe('finished commands kept readable at most; past it the oldest is forgotten first'),
   // ---- isolation tiers (DESIGN §7)
-  runtime: z.enum(['host', 'sandbox', 'docker']).optional()
+  runtime: z.enum(TIER_NAMES).optional()
     .describe('default tier of new sessions (default: host when offered, else the first of --tiers); the daemon refuses to start if its health check fails'),
   tiers: z.string().transform((v, ctx) => {
     const names = [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))];

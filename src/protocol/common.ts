@@ -55,7 +55,10 @@ export type Encoding = z.infer<typeof Encoding>;
 export const SessionId = z.string().min(1).max(128).describe('a session id returned by session.create');
 export const CommandId = z.string().min(1).max(128).describe('a command id returned by exec.*');
 
-export const Runtime = z.enum(['host', 'sandbox', 'docker']);
+/** The isolation tiers, by the names the wire uses (`runtime`): the one list of them (a tier's code is a folder of src/tiers/, registered in src/server/tier-registry.ts). */
+export const TIER_NAMES = ['host', 'sandbox', 'docker'] as const;
+export type TierName = (typeof TIER_NAMES)[number];
+export const Runtime = z.enum(TIER_NAMES);
 export type Runtime = z.infer<typeof Runtime>;
 
 const positiveInt = z.number().int().positive();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import type { BackendSession, ExitStatus, Program, SpawnedProcess } from '../tiers/tier.js';
+import type { TierSession, ExitStatus, Program, SpawnedProcess } from '../tiers/tier.js';
 import { OutputBuffer } from './output-buffer.js';
 import { Redactor } from './redactor.js';
 
@@ -95,7 +95,7 @@ export class Command {
 
   constructor(
     readonly spec: CommandSpec,
-    private readonly backend: BackendSession,
+    private readonly tier: TierSession,
   ) {
     this.stdout = new OutputBuffer(spec.maxOutputBytes);
     this.stderr = new OutputBuffer(spec.maxOutputBytes);
@@ -173,13 +173,13 @@ export class Command {
   /** Deliver one signal to the command's whole tree; returns how many processes got it. */
   async signal(signal: NodeJS.Signals): Promise<number> {
     if (this.state !== 'running') return 0;
-    return this.backend.signal({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, signal);
+    return this.tier.signal({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, signal);
   }
 
-  /** Spawn; rejects with the backend's SpawnError when nothing could be started. */
+  /** Spawn; rejects with the tier's SpawnError when nothing could be started. */
   async start(): Promise<void> {
-    this.oomBefore = await this.backend.oomKills();
-    const proc = await this.backend.spawn({
+    this.oomBefore = await this.tier.oomKills();
+    const proc = await this.tier.spawn({
       program: this.spec.program,
       env: this.spec.env,
       cwd: this.spec.cwd,
@@ -241,7 +241,7 @@ export class Command {
       this.clearTimers();
       await this.drain(ended);
       this.flushRedactors();
-      this.oomKilled = (await this.backend.oomKills()) > this.oomBefore;
+      this.oomKilled = (await this.tier.oomKills()) > this.oomBefore;
       if (stateChunks.length > 0 && this.killReason === null && status.signal === null) {
         this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }
@@ -285,7 +285,7 @@ export class Command {
     if (this.killing || this.state !== 'running') return this.killing ?? Promise.resolve();
     this.killReason = reason;
     this.clearTimers();
-    this.killing = this.backend.terminate({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, graceMs);
+    this.killing = this.tier.terminate({ commandTag: this.tag, pgids: this.pid ? [this.pid] : [] }, graceMs);
     return this.killing;
   }
 

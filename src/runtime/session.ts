@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { BackendSession, SessionLimits, TierName } from '../tiers/tier.js';
+import type { SessionLimits, TierSession } from '../tiers/tier.js';
+import type { TierName } from '../protocol/common.js';
 import type { SessionInfo } from '../protocol/session.js';
 import type { Command } from './command.js';
-import { sessionEnvKeys } from './env.js';
+import { TrlError } from '../protocol/errors.js';
+import { persistEnv, sessionEnvKeys } from './env.js';
+import { parseCapturedState } from './state-capture.js';
 
 export interface SessionSpec {
   name: string | null;
@@ -58,7 +61,8 @@ export class Session {
   readonly running = new Set<Command>();
   /** Running commands and finished ones still retained, oldest first. */
   readonly commands = new Set<Command>();
-  backend: BackendSession | null = null;
+  /** The tier's side of the session (its sandbox, container or cgroups); null while it starts. */
+  tierSession: TierSession | null = null;
   destroying: Promise<number> | null = null;
 
   constructor(spec: SessionSpec) {
@@ -114,6 +118,62 @@ export class Session {
     this.lastActivity = new Date();
   }
 
+  // ---- a command's life in the session: the foreground slot, the running set, the state
+
+  /** A command takes its place: the foreground slot, unless it runs in the background. SESSION_BUSY when the slot is taken. */
+  begin(cmd: Command): void {
+    if (!cmd.background && this.foreground) {
+      throw new TrlError(
+        'SESSION_BUSY',
+        `session '${this.id}' is already running command '${this.foreground.id}'; wait for it, cancel it, use exec.start for background work, or use another session`,
+        { session_id: this.id, command_id: this.foreground.id },
+      );
+    }
+    if (!cmd.background) this.foreground = cmd;
+    this.commandCount++;
+    this.touch();
+  }
+
+  /** It could not start: its slot is free again. */
+  abandon(cmd: Command): void {
+    if (this.foreground === cmd) this.foreground = null;
+  }
+
+  /** It runs. */
+  started(cmd: Command): void {
+    this.running.add(cmd);
+    this.state = 'running';
+  }
+
+  /** exec.run's yield: it goes on in the background; the slot is free again and its state will not persist. */
+  yieldCommand(cmd: Command): void {
+    cmd.background = true;
+    if (this.foreground === cmd) this.foreground = null;
+  }
+
+  /** It ended (its state, if any, is taken over separately: persistState). */
+  finish(cmd: Command): void {
+    this.running.delete(cmd);
+    if (this.foreground === cmd) this.foreground = null;
+    if (this.running.size === 0 && this.state === 'running') this.state = 'idle';
+    this.touch();
+  }
+
+  /**
+   * Take over the cwd and exported env a foreground command's shell
+   * reported. Most commands change nothing, so a report identical to the last
+   * plain one (no command env, no working_dir override, no session.update
+   * since) is not parsed again.
+   */
+  persistState(raw: Buffer | null, commandEnv: Record<string, string>, cwdOverridden: boolean): void {
+    if (!raw || (this.lastStateRaw && raw.equals(this.lastStateRaw))) return;
+    const captured = parseCapturedState(raw);
+    if (!captured) return;
+    if (!cwdOverridden) this.cwd = captured.cwd;
+    this.env = persistEnv(this.env, captured.env, commandEnv);
+    this.lastStateRaw = Object.keys(commandEnv).length === 0 && !cwdOverridden ? raw : null;
+  }
+
   info(usage: SessionInfo['usage'] = null): SessionInfo {
     const limits: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.limits)) if (typeof v === 'number') limits[k] = v;
@@ -134,7 +194,7 @@ export class Session {
       limits,
       secret_keys: [...this.secretKeys].sort(),
       redact_output: this.redactOutput,
-      isolation: { isolated: this.isolated, network: this.network, detail: this.backend?.describe() ?? {} },
+      isolation: { isolated: this.isolated, network: this.network, detail: this.tierSession?.describe() ?? {} },
       usage,
     };
   }

@@ -1,14 +1,15 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Backend, TierName } from '../tiers/tier.js';
-import { HostBackend } from '../tiers/host/host-tier.js';
+import type {Tier } from '../tiers/tier.js';
+import type { TierName } from '../protocol/common.js';
+import { LocalMachine } from '../tiers/host/local-machine.js';
 import { newInstanceId } from '../tiers/shared/instance-id.js';
 import { daemonIsDead } from '../tiers/shared/process-table.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { AuditLog } from '../runtime/audit-log.js';
-import { Runtime } from '../runtime/runtime.js';
+import { Engine } from '../runtime/engine.js';
 import { daemonOwnPaths, WorkspacePolicy } from '../runtime/workspace-policy.js';
 import { closeAuditLog, openAuditLog } from './audit-setup.js';
 import { loadEnvFile } from './env-file.js';
@@ -18,7 +19,7 @@ import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
 import { hardenProcess } from './harden-process.js';
 import { StartupError } from './startup-error.js';
-import { checkTiers, closeBackends, createBackends } from './tiers.js';
+import { checkTiers, closeTiers, createTiers } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
 
 /** trl's own installation (this file is dist/src/server/daemon.js): no sandbox may write it. */
@@ -31,7 +32,7 @@ export interface Daemon {
   /** Base URL of the HTTP(S)/WebSocket transport (`--http`), or null. */
   httpUrl: string | null;
   instanceId: string;
-  runtime: Runtime;
+  runtime: Engine;
   /** Resolves once the daemon has shut down. */
   closed: Promise<void>;
   shutdown(reason: string): Promise<void>;
@@ -60,8 +61,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const signalHandler = (sig: NodeJS.Signals) => onSignal(sig);
   process.on('SIGTERM', signalHandler);
   process.on('SIGINT', signalHandler);
-  let host: HostBackend | null = null;
-  let backends = new Map<TierName, Backend>();
+  let machine: LocalMachine | null = null;
+  let tiers = new Map<TierName, Tier>();
   let audit: AuditLog | null = null;
   let http: HttpTransport | null = null;
   try {
@@ -73,20 +74,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     else refuseLivePredecessor(socketPath);
 
     const instanceId = newInstanceId();
-    host = new HostBackend(instanceId, config.cgroups);
-    backends = await createBackends(host, config, instanceId, socketPath);
-    // The host backend owns the cgroups and tags every tier's processes carry: it reaps even when not offered.
-    const reapers = backends.has('host') ? backends : new Map<TierName, Backend>([['host', host], ...backends]);
-    await reapPredecessor(socketPath, reapers, log);
-    await reapDeadInstances(reapers, log);
+    machine = new LocalMachine(instanceId, config.cgroups);
+    tiers = await createTiers({ machine, socketPath }, config);
+    await reapPredecessor(socketPath, machine, tiers, log);
+    await reapDeadInstances(machine, tiers, log);
     const workspaces = workspacePolicy(config, socketPath);
-    const health = await checkTiers(backends, config, log);
+    const health = await checkTiers(tiers, config, log);
 
     // Runtime-level variables: a .env file, under the daemon's own environment (as node --env-file does).
     const envFile = loadEnvFile(config.env_file);
     if (envFile.path) log.info({ env_file: envFile.path, env_keys: Object.keys(envFile.env) }, 'loaded runtime variables');
     audit = openAuditLog(config, process.env, log);
-    const runtime = new Runtime(config, backends, health, instanceId, log, { processEnv: { ...envFile.env, ...process.env }, audit, workspaces });
+    const runtime = new Engine({ config, tiers, health, instanceId, log, processEnv: { ...envFile.env, ...process.env }, audit, workspaces });
     const dispatcher = new Dispatcher(runtime, log);
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
     // HTTP first: a port in use then stops the start before the socket exists.
@@ -96,7 +95,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);
     writeRecord(socketPath, { instance_id: instanceId, pid: process.pid, started_at: new Date().toISOString(), socket_path: socketPath });
-    const enforcement = backends.get(config.runtime)!.enforcement();
+    const enforcement = tiers.get(config.runtime)!.enforcement();
     log.info(
       {
         socket: config.unix_socket ? socketPath : null,
@@ -116,8 +115,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
     let stopping: Promise<void> | null = null;
-    const tierBackends = backends;
-    const hostBackend = host;
+    const ownTiers = tiers;
+    const ownMachine = machine;
     const httpTransport = http;
     const shutdown = (reason: string): Promise<void> => {
       stopping ??= (async () => {
@@ -127,7 +126,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         transport.closeConnections();
         httpTransport?.closeConnections();
         await stopAccepting;
-        await closeBackends(tierBackends, hostBackend);
+        await closeTiers(ownTiers, ownMachine);
         if (audit) closeAuditLog(audit, log);
         if (config.unix_socket) removeQuietly(socketPath);
         removeQuietly(recordPath(socketPath));
@@ -148,7 +147,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       http.closeConnections();
       await http.close();
     }
-    await closeBackends(backends, host);
+    await closeTiers(tiers, machine);
     throw err;
   }
 }
@@ -184,21 +183,25 @@ function refuseLivePredecessor(socketPath: string): void {
 }
 
 /** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
-async function reapDeadInstances(backends: Map<TierName, Backend>, log: Logger): Promise<void> {
-  for (const [tier, backend] of backends) {
-    for (const id of await backend.deadInstances()) {
-      const killed = await backend.reapInstance(id);
+async function reapDeadInstances(machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
+  for (const id of machine.deadInstances()) {
+    const killed = await machine.reapInstance(id);
+    log.warn({ instance_id: id, killed_processes: killed }, 'reaped what a crashed daemon left behind');
+  }
+  for (const [tier, t] of tiers) {
+    for (const id of await t.deadInstances()) {
+      const killed = await t.reapInstance(id);
       log.warn({ instance_id: id, tier, killed_processes: killed }, 'reaped what a crashed daemon left behind');
     }
   }
 }
 
 /** Kill what a crashed daemon on this socket left behind; a live one never gets here (claimSocket refused). */
-async function reapPredecessor(socketPath: string, backends: Map<TierName, Backend>, log: Logger): Promise<void> {
+async function reapPredecessor(socketPath: string, machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
   const predecessor = readRecord(socketPath);
   if (!predecessor || !daemonIsDead(predecessor.pid)) return;
-  let killed = 0;
-  for (const backend of backends.values()) killed += await backend.reapInstance(predecessor.instance_id);
+  let killed = await machine.reapInstance(predecessor.instance_id);
+  for (const t of tiers.values()) killed += await t.reapInstance(predecessor.instance_id);
   log.warn({ instance_id: predecessor.instance_id, pid: predecessor.pid, killed_processes: killed }, 'reaped the processes of a crashed predecessor');
 }
 

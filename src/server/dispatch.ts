@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RequestId, Response } from '../protocol/envelope.js';
 import { isTrlError, TrlError } from '../protocol/errors.js';
 import { isMethodName, METHODS } from '../protocol/methods.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Connection } from './connection.js';
 import { handlers, Streamed } from './handlers.js';
 import { invalidParamsError } from './validation.js';
@@ -27,7 +27,7 @@ function paramKeys(schema: unknown): string[] {
  */
 export class Dispatcher {
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: Engine,
     private readonly log: Logger,
   ) {}
 
@@ -66,7 +66,7 @@ export class Dispatcher {
     const parsed = spec.params.safeParse(rawParams);
     if (!parsed.success) return this.fail(id, invalidParamsError(method, paramKeys(spec.params), parsed.error));
     try {
-      const handler = handlers[method] as (p: unknown, rt: Runtime, conn: Connection) => unknown;
+      const handler = handlers[method] as (p: unknown, rt: Engine, conn: Connection) => unknown;
       const data = await handler(parsed.data, this.runtime, conn);
       if (data instanceof Streamed) return new Streamed({ id, data: data.data }, data.start);
       return { id, ok: true, data };

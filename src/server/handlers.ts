@@ -1,7 +1,7 @@
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { Command } from '../runtime/command.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Connection } from './connection.js';
 import { StreamPump } from './stream-pump.js';
 
@@ -16,12 +16,12 @@ export class Streamed<T> {
 
 type Handler<M extends MethodName> = (
   params: ParamsOf<M> & Record<string, never>,
-  runtime: Runtime,
+  runtime: Engine,
   conn: Connection,
 ) => Promise<ResultOf<M> | Streamed<ResultOf<M>>> | ResultOf<M> | Streamed<ResultOf<M>>;
 export type Handlers = { [M in MethodName]: Handler<M> };
 
-function openStream(rt: Runtime, cmd: Command, conn: Connection, encoding: 'utf8' | 'base64' | undefined, from = { stdout: 0, stderr: 0 }) {
+function openStream(rt: Engine, cmd: Command, conn: Connection, encoding: 'utf8' | 'base64' | undefined, from = { stdout: 0, stderr: 0 }) {
   const pump = new StreamPump(cmd, conn, encoding ?? 'utf8', from, () => rt.commandWorkingDir(cmd));
   return new Streamed({ stream_id: pump.streamId, command_id: cmd.id }, (onEnd) => pump.start(onEnd));
 }

@@ -5,7 +5,6 @@ import type { Readable, Writable } from 'node:stream';
  * spawn a process in it, kill its trees, health check, describe. Nothing here
  * knows about JSON or the protocol.
  */
-export type TierName = 'host' | 'sandbox' | 'docker';
 
 export type Program =
   | { kind: 'shell'; shell: string; script: string }
@@ -68,7 +67,7 @@ export interface SessionOptions {
   image: string | undefined;
 }
 
-export interface BackendSession {
+export interface TierSession {
   spawn(spec: SpawnSpec): Promise<SpawnedProcess>;
   /** Live processes in scope (ids as the tier knows them). */
   processes(scope: KillScope): Promise<number[]>;
@@ -114,8 +113,9 @@ export interface Requirement {
   optional?: boolean;
 }
 
-export interface Backend {
-  readonly name: TierName;
+export interface Tier {
+  /** The name it is registered under (its `runtime` on the wire). */
+  readonly name: string;
   /** Whether a session's paths (cwd, programs) are the host's own, so they can be checked before spawning. */
   readonly hostPaths: boolean;
   /**
@@ -132,7 +132,7 @@ export interface Backend {
   requirements?(): Promise<Requirement[]>;
   /** Really spawn something; never throws. */
   healthCheck(): Promise<TierHealth>;
-  createSession(opts: SessionOptions): Promise<BackendSession>;
+  createSession(opts: SessionOptions): Promise<TierSession>;
   enforcement(): Enforcement;
   /**
    * The environment a session starts from, given the daemon's runtime variables.

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as net from 'node:net';
-import type { BackendSession, ExitStatus, SpawnSpec } from '../../src/tiers/tier.js';
+import type { TierSession, ExitStatus, SpawnSpec } from '../../src/tiers/tier.js';
 import { ensureTestImage, TEST_IMAGE } from './tiers.js';
 
 export { ensureTestImage, TEST_IMAGE };
@@ -104,8 +104,8 @@ export interface Ran {
 
 /** Spawn through a backend session, feed stdin, collect everything until the main process exits (and 50 ms more for the pipes). */
 export async function runIn(
-  session: BackendSession,
-  spec: Partial<SpawnSpec> & { script?: string; input?: string; onSpawn?: (p: Awaited<ReturnType<BackendSession['spawn']>>) => void | Promise<void> },
+  session: TierSession,
+  spec: Partial<SpawnSpec> & { script?: string; input?: string; onSpawn?: (p: Awaited<ReturnType<TierSession['spawn']>>) => void | Promise<void> },
 ): Promise<Ran> {
   const t0 = performance.now();
   const proc = await session.spawn({

@@ -1,7 +1,6 @@
 import type Docker from 'dockerode';
-import { constants } from 'node:os';
 import { Writable } from 'node:stream';
-import type { BackendSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
+import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
 import { HOLDER_PIDS } from './container.js';
 import type { EngineEvents } from './engine-events.js';
@@ -10,7 +9,8 @@ import type { FifoDir } from './fifo-dir.js';
 import { HostSideKill } from './host-side-kill.js';
 import { KillerFailed, killArgv, runKiller, type KillAction } from './killer.js';
 import { TAG_VAR } from '../shared/process-table.js';
-import { sleep } from '../shared/signals.js';
+import { signalName } from '../shared/signals.js';
+import { settledWithin, sleep, within } from '../shared/timers.js';
 
 /** After a kill, how long an exec in scope may take to be reported dead before the kill runs again (it may not have started yet). */
 const EXIT_WAIT_MS = 500;
@@ -72,7 +72,7 @@ interface ExecEntry {
  * Each command is an exec carrying the session's environment and tracking
  * tag; its tree is found and killed from inside the container (docker-kill).
  */
-export class DockerSession implements BackendSession {
+export class DockerSession implements TierSession {
   private readonly running = new Map<string, ExecEntry>();
   /** Commands that have exited but whose exit the engine's event stream has not reported yet (see oomKills). */
   private readonly unreported = new Set<Promise<void>>();
@@ -235,7 +235,7 @@ export class DockerSession implements BackendSession {
       killed += Number(lines.at(-1) ?? 0) + (complete ? 0 : await this.hostSide.terminate(scope.commandTag, grace));
       // An exec started a moment ago may not have had a process yet when the killer looked.
       if (execs.length === 0 || this.destroyed) break;
-      const allGone = await Promise.race([Promise.all(execs.map((e) => e.exited)).then(() => true), sleep(EXIT_WAIT_MS).then(() => false)]);
+      const allGone = await settledWithin(Promise.all(execs.map((e) => e.exited)), EXIT_WAIT_MS);
       if (allGone) break;
     }
     return killed;
@@ -243,7 +243,7 @@ export class DockerSession implements BackendSession {
 
   async usage(): Promise<SessionUsage | null> {
     try {
-      const s = (await within(this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false }), ENGINE_CALL_MS, 'container stats')) as unknown as ContainerStats;
+      const s = (await within(this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false }), ENGINE_CALL_MS, () => engineSilent('container stats'))) as unknown as ContainerStats;
       const stats = s.memory_stats?.stats ?? {};
       const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
       return {
@@ -380,26 +380,12 @@ class TerminalSize {
 /** Force-remove a container (SIGKILL to all its processes) and its FIFO directory. */
 export async function removeContainer(c: StartedContainer): Promise<void> {
   try {
-    await within(c.container.remove({ force: true, v: true }), ENGINE_CALL_MS, 'container removal');
+    await within(c.container.remove({ force: true, v: true }), ENGINE_CALL_MS, () => engineSilent('container removal'));
   } catch {
     /* already gone; or the engine is unreachable or stuck, and the next daemon start reaps the container by its labels */
   }
   c.fifos.remove();
   c.release();
-}
-
-/** Wait for `p`, but at most `ms`. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  await within(p, ms, '').catch(() => undefined);
-}
-
-/** `p`, or a rejection after `ms`: an engine that stopped answering must not hang a request. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the docker engine did not answer (${what}) within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function exitStatus(code: number | null, signalled: boolean): ExitStatus {
@@ -412,9 +398,9 @@ function exitStatus(code: number | null, signalled: boolean): ExitStatus {
   return { code, signal: null };
 }
 
-function signalName(n: number): NodeJS.Signals | null {
-  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name as NodeJS.Signals;
-  return null;
+/** The engine did not answer a call in time. */
+function engineSilent(what: string): Error {
+  return new Error(`the docker engine did not answer (${what}) within ${ENGINE_CALL_MS / 1000} s`);
 }
 
 interface ContainerStats {

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../config/config-schema.js';
-import type { Backend, BackendSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from '../tier.js';
+import type { Tier, TierSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from '../tier.js';
 import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './container.js';
 import { describeEngineError, engineEndpoint } from './engine-errors.js';
 import { EngineEvents } from './engine-events.js';
@@ -32,14 +31,32 @@ const ENGINE_VARS = ['HOSTNAME', 'HOME'];
  * dockerode resolves it. See docker-session.ts for how commands run, and
  * docker-container.ts for what a container is created with.
  */
-export class DockerBackend implements Backend {
+/** What the docker tier is configured with (its own settings only). */
+export interface DockerSettings {
+  /** Image of sessions that name none. */
+  image: string;
+  /** --docker-user: USER or UID[:GID] in the image; undefined: as run-as.ts decides. */
+  user: string | undefined;
+  /** --isolated-user (UID[:GID]) for a root daemon. */
+  isolatedUser: string | undefined;
+  /** Network of sessions with network: true. */
+  network: string;
+  /** Shell of sessions that name none (a path in the image). */
+  shell: string;
+  /** Containers kept started for default sessions. */
+  warmPool: number;
+  /** The default sessions' workspace (what the warm pool starts containers for). */
+  defaultWorkspace: string;
+}
+
+export class DockerTier implements Tier {
   readonly name = 'docker' as const;
   readonly isolated = true;
   readonly images = true;
   readonly hostPaths = false;
   readonly defaultShell: string;
   readonly instanceId: string;
-  private readonly config: Config;
+  private readonly settings: DockerSettings;
   private readonly ghosts: GhostMounts;
   /** Private directory of the daemon's: the empty directory mounted over ghosts, the health check's workspace. */
   private readonly dir: string;
@@ -57,11 +74,11 @@ export class DockerBackend implements Backend {
   /** Where the engine is reached (DOCKER_HOST as it was at construction), for messages. */
   private readonly endpoint = engineEndpoint();
 
-  constructor(opts: { instanceId: string; config: Config; ghosts: GhostMounts }) {
+  constructor(opts: DockerSettings & { instanceId: string; ghosts: GhostMounts }) {
     this.instanceId = opts.instanceId;
-    this.config = opts.config;
+    this.settings = opts;
     this.ghosts = opts.ghosts;
-    this.defaultShell = opts.config.docker_shell;
+    this.defaultShell = opts.shell;
     this.dir = mkdtempSync(join(tmpdir(), fifoDirPrefix(opts.instanceId)));
     chmodSync(this.dir, 0o711);
     this.emptyDir = join(this.dir, 'none');
@@ -78,8 +95,8 @@ export class DockerBackend implements Backend {
     this.docker = docker;
     this.events = docker ? new EngineEvents(docker, this.instanceId) : null;
     this.pool =
-      docker && opts.config.docker_warm_pool > 0
-        ? new WarmPool(opts.config.docker_warm_pool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer)
+      docker && opts.warmPool > 0
+        ? new WarmPool(opts.warmPool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer)
         : null;
   }
 
@@ -105,7 +122,7 @@ export class DockerBackend implements Backend {
   /** Really start a container from the default image and run a command in it, with its state FIFO. */
   private async check(): Promise<TierHealth> {
     if (!this.docker) return this.unhealthy(this.clientError!);
-    const image = this.config.docker_image;
+    const image = this.settings.image;
     let version: Docker.DockerVersion;
     try {
       version = await this.docker.version();
@@ -142,7 +159,7 @@ export class DockerBackend implements Backend {
       await session?.destroy(0);
     }
     try {
-      this.pool?.fill(this.shapeOf({ network: false, image: undefined, workspace: this.config.default_working_dir ?? process.cwd() }));
+      this.pool?.fill(this.shapeOf({ network: false, image: undefined, workspace: this.settings.defaultWorkspace }));
     } catch {
       /* the default workspace cannot be one (its user cannot write it): nothing to keep warm */
     }
@@ -150,9 +167,9 @@ export class DockerBackend implements Backend {
       available: true,
       isolated: true,
       detail:
-        `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.config.docker_user ?? 'an unprivileged user'}, ` +
-        `no capabilities, no-new-privileges, seccomp (no Unix sockets without network, no keyrings), network none unless asked (then ${this.config.docker_network})` +
-        (this.pool ? `, ${this.config.docker_warm_pool} warm` : ''),
+        `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.settings.user ?? 'an unprivileged user'}, ` +
+        `no capabilities, no-new-privileges, seccomp (no Unix sockets without network, no keyrings), network none unless asked (then ${this.settings.network})` +
+        (this.pool ? `, ${this.settings.warmPool} warm` : ''),
     };
   }
 
@@ -163,8 +180,8 @@ export class DockerBackend implements Backend {
       return [{ need: `a docker engine (DOCKER_HOST)`, present: false, found: this.clientError! }];
     }
     const docker = this.docker;
-    const image = this.config.docker_image;
-    const network = this.config.docker_network;
+    const image = this.settings.image;
+    const network = this.settings.network;
     try {
       const v = await docker.version();
       reqs.push({ need: 'a docker engine (local socket or DOCKER_HOST)', present: true, found: `${v.Version} (API ${v.ApiVersion}) at ${this.endpoint}` });
@@ -223,7 +240,7 @@ export class DockerBackend implements Backend {
     return env;
   }
 
-  async createSession(opts: SessionOptions): Promise<BackendSession> {
+  async createSession(opts: SessionOptions): Promise<TierSession> {
     const shape = this.shapeOf(opts);
     // Once per daemon: exits are then reported by events from the first command on.
     await this.events?.ready();
@@ -252,8 +269,8 @@ export class DockerBackend implements Backend {
   /** The container a session needs; throws WorkspaceAccessError when its user cannot write the workspace. */
   private shapeOf(opts: Pick<SessionOptions, 'network' | 'image' | 'workspace'>): ContainerShape {
     return {
-      image: opts.image ?? this.config.docker_image,
-      network: opts.network ? this.config.docker_network : null,
+      image: opts.image ?? this.settings.image,
+      network: opts.network ? this.settings.network : null,
       workspace: opts.workspace,
       user: this.userFor(opts.workspace),
     };
@@ -265,8 +282,8 @@ export class DockerBackend implements Backend {
    * is not root) the daemon's own uid:gid, so workspace files stay its own.
    */
   private userFor(workspace: string): string {
-    if (this.config.docker_user !== undefined) return this.config.docker_user;
-    const who = isolatedUser(this.config.isolated_user, workspace);
+    if (this.settings.user !== undefined) return this.settings.user;
+    const who = isolatedUser(this.settings.isolatedUser, workspace);
     return who ? `${who.uid}:${who.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   }
 

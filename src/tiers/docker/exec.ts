@@ -5,7 +5,7 @@ import type { Program } from '../tier.js';
 import { splitOutput } from './demux.js';
 import { engineMessage, isGone } from './engine-errors.js';
 import type { EngineEvents } from './engine-events.js';
-import { SpawnError } from '../host/host-tier.js';
+import { SpawnError } from '../shared/spawn-error.js';
 
 /** Poll for the exit while the event stream is down; while it is up, only as a backstop. */
 const FAST_POLL_MS = 50;

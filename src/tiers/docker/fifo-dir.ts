@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { FIFO_MOUNT } from './container.js';
 import { fifoDirPrefix } from '../shared/fifo-pool.js';
-import { SpawnError } from '../host/host-tier.js';
+import { SpawnError } from '../shared/spawn-error.js';
 
 const run = promisify(execFile);
 const BATCH = 64;

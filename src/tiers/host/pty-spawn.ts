@@ -1,5 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
-import { constants } from 'node:os';
+import { signalName } from '../shared/signals.js';
 import { drainPipeNow } from './pipe-drain.js';
 import type { ExitStatus, SpawnedProcess } from '../tier.js';
 
@@ -12,11 +12,6 @@ async function loadPty(): Promise<NodePty> {
   return ptyModule;
 }
 
-function signalName(n: number): NodeJS.Signals | null {
-  if (!n) return null;
-  const entry = Object.entries(constants.signals).find(([, v]) => v === n);
-  return (entry?.[0] as NodeJS.Signals | undefined) ?? null;
-}
 
 /**
  * Spawn under a pseudo-terminal (@lydell/node-pty, prebuilt binaries). The

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { sleep } from './timers.js';
 
 /** Send `signal` to each pid; returns how many were delivered. */
 export function signalAll(pids: Iterable<number>, signal: NodeJS.Signals): number {
@@ -14,11 +15,17 @@ export function signalAll(pids: Iterable<number>, signal: NodeJS.Signals): numbe
   return n;
 }
 
+/** SIGTERM → 15; undefined for a name the platform does not have. */
 export function signalNumber(name: string): number | undefined {
   return (constants.signals as Record<string, number>)[name];
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** 15 → SIGTERM; null for 0 or a number the platform does not name. */
+export function signalName(n: number): NodeJS.Signals | null {
+  if (!n) return null;
+  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name as NodeJS.Signals;
+  return null;
+}
 
 const POLL_MS = 10;
 const KILL_WAIT_MS = 3000;

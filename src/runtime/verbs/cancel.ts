@@ -1,0 +1,15 @@
+import type { EngineState } from '../engine-state.js';
+
+/** exec.cancel: SIGTERM, grace, SIGKILL to the tree(s); resolves once they are complete, so the session is usable again. */
+export async function cancel(st: EngineState, target: { command_id: string } | { session_id: string }) {
+  const targets = 'command_id' in target ? [st.getCommand(target.command_id)] : [...st.getSession(target.session_id).running];
+  const running = targets.filter((c) => c.running);
+  for (const c of running) st.audit?.write({ method: 'exec.cancel', session_id: c.spec.sessionId, command_id: c.id });
+  await Promise.all(
+    running.map(async (c) => {
+      await c.kill('cancel', st.graceMs);
+      await c.done;
+    }),
+  );
+  return { cancelled: running.map((c) => c.id) };
+}

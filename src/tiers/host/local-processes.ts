@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { ExitStatus, KillScope, SessionLimits, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
+import { processUsage, scanProcesses, selectTree } from '../shared/process-table.js';
+import { shellQuote } from '../shared/shell-quote.js';
+import { signalAll, terminateTree } from '../shared/signals.js';
+import { SpawnError } from '../shared/spawn-error.js';
+import { sleep } from '../shared/timers.js';
+import { cgroupKill, cgroupPids, instanceDir, readCgroupNumber, readCgroupStat, removeCgroup, type Controller } from './cgroups.js';
+import { applyLimits, rlimitLines } from './limits.js';
+import type { LocalMachine } from './local-machine.js';
+import { drainPipeNow, streamFd } from './pipe-drain.js';
+import { spawnPty } from './pty-spawn.js';
+
+const POLL_MS = 10;
+
+/** How a session's process is started: the program itself (host), or wrapped to enter a sandbox. */
+export interface Launch {
+  file: string;
+  args: string[];
+  /** Host directory the spawned process starts in. */
+  cwd: string;
+  /** Environment of the spawned process. */
+  env: Record<string, string>;
+  /** Release what the launch holds (called once the process has exited, or failed to start). */
+  release?: () => void;
+}
+
+/**
+ * The processes of one session started on this machine (the host and sandbox
+ * tiers both start theirs here): its cgroups and rlimits, spawning with real
+ * pipes or a terminal, finding a command's or the session's tree, killing it,
+ * its usage. How a process is started (plainly, or into a sandbox) is the
+ * caller's Launch; processes the caller must never signal (a sandbox's
+ * launchers) are in `excluded`.
+ */
+export class LocalProcesses {
+  /** This session's cgroup in each hierarchy it uses (tracking first). */
+  private readonly dirs: string[] = [];
+  private readonly trackingDir: string | null = null;
+  /** Shell lines run before the command: join the session cgroups, set rlimits. */
+  readonly prologue: string;
+  /** Pids never signalled nor counted (a sandbox's command launchers: they end with their command). */
+  readonly excluded = new Set<number>();
+
+  constructor(
+    private readonly machine: LocalMachine,
+    readonly tag: string,
+    limits: SessionLimits,
+  ) {
+    const layout = machine.layout;
+    if (layout) {
+      // Every cgroup joined costs the spawning shell a migration (a write that can wait for an RCU
+      // grace period): join the tracking hierarchy always, limit hierarchies only for limits set.
+      const roots = new Set([layout.tracking.root]);
+      const limited: Record<Controller, number | undefined> = { memory: limits.memory_bytes, pids: limits.pids, cpu: limits.cpu_percent };
+      for (const [c, v] of Object.entries(limited) as [Controller, number | undefined][]) {
+        const ctl = layout.controllers[c];
+        if (v !== undefined && ctl) roots.add(ctl.root);
+      }
+      for (const root of roots) {
+        const dir = join(instanceDir(root, machine.instanceId), `s-${tag}`);
+        mkdirSync(dir, { recursive: true });
+        this.dirs.push(dir);
+      }
+      this.trackingDir = this.dirs[0]!;
+      applyLimits(layout, machine.instanceId, tag, limits);
+    }
+    this.prologue = prologueFor(this.dirs, rlimitLines(limits, layout));
+  }
+
+  /** The tracking tag of a command (or, null, the session's prefix of all of them). */
+  tagOf(commandTag: string | null): string {
+    return `${this.machine.instanceId}:${this.tag}:${commandTag ?? ''}`;
+  }
+
+  /** Start `launch` for `spec`; its release runs once the process has exited. */
+  async spawn(launch: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
+    try {
+      const proc = await this.spawnLaunch(launch, spec);
+      if (launch.release) void proc.exited.then(launch.release);
+      return proc;
+    } catch (err) {
+      launch.release?.();
+      throw err;
+    }
+  }
+
+  private async spawnLaunch({ file, args, cwd, env }: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
+    if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
+      throw new SpawnError(e.message, e.code);
+    });
+    const fifos = this.machine.fifos;
+    const out = fifos?.forOutput() ?? null;
+    const err = fifos?.forOutput() ?? null;
+    const st = fifos && spec.stateFd ? fifos.forOutput() : null;
+    const inp = fifos && spec.stdin === 'pipe' ? fifos.forInput() : null;
+    let child;
+    try {
+      child = spawn(file, args, {
+        cwd,
+        env,
+        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? (st ? st.write : 'pipe') : 'ignore'],
+        detached: true,
+      });
+    } catch (e) {
+      for (const fd of [out?.read, err?.read, st?.read, inp?.write]) if (fd !== undefined) closeSync(fd);
+      throw new SpawnError((e as Error).message, (e as NodeJS.ErrnoException).code);
+    } finally {
+      // The child has its own copies now; ours would keep the pipes from reaching EOF.
+      for (const fd of [out?.write, err?.write, st?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
+    }
+    const wrap = (fd: number, readable: boolean) => new Socket({ fd, readable, writable: !readable });
+    const stdout: Readable = out ? wrap(out.read, true) : child.stdout!;
+    const stderr: Readable = err ? wrap(err.read, true) : child.stderr!;
+    const state: Readable | null = st ? wrap(st.read, true) : spec.stateFd ? (child.stdio[3] as Readable) : null;
+    const stdin: Writable | null = inp ? wrap(inp.write, false) : child.stdin;
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once('exit', (code, signal) => {
+        // What the process wrote before exiting is in the pipes now: take it before anyone is told it ended.
+        drainPipeNow(stdout, out ? out.read : streamFd(stdout));
+        drainPipeNow(stderr, err ? err.read : streamFd(stderr));
+        drainPipeNow(state, st ? st.read : streamFd(state));
+        resolve({ code, signal });
+      });
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (e: NodeJS.ErrnoException) => reject(new SpawnError(e.message, e.code)));
+      });
+    } catch (e) {
+      for (const s of [stdout, stderr, state, stdin]) (s as Socket | null)?.destroy();
+      throw e;
+    }
+    return {
+      pid: child.pid!,
+      stdin,
+      stdout,
+      stderr,
+      state,
+      exited,
+    };
+  }
+
+  processesNow(scope: KillScope): number[] {
+    const pids = this.inScope(scope);
+    return this.excluded.size === 0 ? pids : pids.filter((p) => !this.excluded.has(p));
+  }
+
+  private inScope(scope: KillScope): number[] {
+    if (this.trackingDir && scope.commandTag === null) {
+      const pids = new Set(cgroupPids(this.trackingDir));
+      // A leader killed before its prologue joined the cgroup is still found through its group.
+      if (scope.pgids.some((g) => !pids.has(g))) for (const p of selectTree(scanProcesses(), () => false, scope.pgids)) pids.add(p);
+      return [...pids];
+    }
+    const tag = this.tagOf(scope.commandTag);
+    const matches = scope.commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
+    return selectTree(scanProcesses(), matches, scope.pgids);
+  }
+
+  signal(scope: KillScope, signal: NodeJS.Signals): number {
+    return signalAll(this.processesNow(scope), signal);
+  }
+
+  async terminate(scope: KillScope, graceMs: number): Promise<number> {
+    const cgroupKills = this.trackingDir !== null && scope.commandTag === null && this.machine.layout?.tracking.canKill === true;
+    return terminateTree(() => this.processesNow(scope), graceMs, (seen) => {
+      if (!cgroupKills || !this.trackingDir) return;
+      for (const p of cgroupPids(this.trackingDir)) seen.add(p);
+      cgroupKill(this.trackingDir);
+    });
+  }
+
+  usage(): SessionUsage {
+    const pids = this.processesNow({ commandTag: null, pgids: [] });
+    const layout = this.machine.layout;
+    const fromProcs = processUsage(pids);
+    const mem = layout?.controllers.memory;
+    const memDir = mem && this.dirFor(mem.root);
+    const memory = memDir ? readCgroupNumber(memDir, mem.version === 2 ? 'memory.current' : 'memory.usage_in_bytes') : null;
+    const cpu = layout?.controllers.cpu;
+    const cpuDir = cpu?.version === 2 ? this.dirFor(cpu.root) : null;
+    const usec = cpuDir ? readCgroupStat(cpuDir, 'cpu.stat', 'usage_usec') : null;
+    return {
+      memory_bytes: memory ?? fromProcs.rssBytes,
+      pids: pids.length,
+      cpu_s: usec !== null ? usec / 1e6 : fromProcs.cpuS,
+    };
+  }
+
+  oomKills(): number {
+    const mem = this.machine.layout?.controllers.memory;
+    const dir = mem && this.dirFor(mem.root);
+    if (!dir) return 0;
+    return readCgroupStat(dir, mem.version === 2 ? 'memory.events' : 'memory.oom_control', 'oom_kill') ?? 0;
+  }
+
+  /** This session's cgroup under `root`, if it joined that hierarchy. */
+  private dirFor(root: string): string | null {
+    const dir = join(instanceDir(root, this.machine.instanceId), `s-${this.tag}`);
+    return this.dirs.includes(dir) ? dir : null;
+  }
+
+  async destroy(graceMs: number, pgids: number[]): Promise<number> {
+    const killed = await this.terminate({ commandTag: null, pgids }, graceMs);
+    // A process may have moved itself out of the session's cgroup (a host-tier command can write
+    // another cgroup.procs): it still carries the session's tag, and the sweep finds it.
+    if (this.trackingDir) this.machine.sweepLater(this.tagOf(null));
+    for (const dir of this.dirs) {
+      for (let i = 0; i < 100 && !removeCgroup(dir); i++) await sleep(POLL_MS);
+    }
+    return killed;
+  }
+}
+
+/**
+ * Shell lines that move the process into the session's cgroups and set its
+ * rlimits before anything else runs, so all it forks is tracked. (A cgroup per
+ * command would let the kernel scope a command kill too, but creating and
+ * removing one per command costs more than the command itself; a command's
+ * tree is found by its tag instead, and the session cgroup still catches
+ * everything at destroy.)
+ */
+function prologueFor(cgroupDirs: string[], rlimits: string[]): string {
+  const joins = cgroupDirs.map(
+    (d) => `echo $$ 2>/dev/null >${shellQuote(d + '/cgroup.procs')} || { echo 'trl: cannot join the session cgroup' >&2; exit 125; }`,
+  );
+  return [...joins, ...rlimits].join('\n');
+}

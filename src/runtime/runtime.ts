@@ -616,8 +616,8 @@ export class Runtime {
 
   private expireSessions(): void {
     const now = Date.now();
-    const idle = this.config.max_idle_sec * 1000;
-    const ttl = this.config.session_ttl_sec * 1000;
+    const idle = this.config.max_idle_s * 1000;
+    const ttl = this.config.session_ttl_s * 1000;
     for (const s of this.sessions.values()) {
       if (s.destroying || s.ephemeral) continue;
       const idleFor = now - s.lastActivity.getTime();

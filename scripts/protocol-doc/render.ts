@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { ERROR_CODES, ERROR_MEANINGS } from '../../src/protocol/errors.js';
 import { METHODS, type MethodSpec } from '../../src/protocol/methods.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
-import { INTRO } from './intro.js';
+import { ENVELOPE, HEADER } from './intro.js';
 import { fieldRows, typeName, type FieldRow, type JsonSchema } from './json-schema-rows.js';
 import { cell, code, paramsTable, resultTable } from './markdown.js';
+import { transportSection } from './transports.js';
 
 /** JSON Schema of a zod schema; refinements are dropped, what cannot be expressed becomes `any`. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
@@ -55,7 +56,9 @@ export function renderProtocolDoc(): string {
     ...methods.map(([name, spec]) => `| ${code(name)} | ${cell(spec.summary)}${spec.streaming ? ' (streaming)' : ''} |`),
   ].join('\n');
   const sections = [
-    INTRO.trimEnd(),
+    HEADER,
+    transportSection(),
+    ENVELOPE,
     errorSection(),
     `## Methods\n\nProtocol implementation version ${code(PROTOCOL_VERSION)}.\n\n${index}`,
     ...methods.map(([name, spec]) => methodSection(name, spec)),

@@ -1,35 +1,42 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { CONFIG_ENV, ConfigSchema, flagOf, type ConfigKey } from '../config/config-schema.js';
+import { ALIAS_ENTRIES, type ConfigAlias } from '../config/config-aliases.js';
+import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, flagOf, type ConfigKey } from '../config/config-schema.js';
+import { defaultText } from '../config/default-text.js';
+import type { ConfigFlags } from '../config/load-config.js';
 
 /**
  * One `trl serve` flag per setting of ConfigSchema: `max_sessions` →
  * `--max-sessions <n>`, boolean settings as plain switches (`--allow-root`).
  * Flags carry no commander default, so an unset flag leaves the setting to
- * its environment variable, then to the schema default.
+ * its environment variable, then to the schema default. Old names of settings
+ * (`--max-idle-sec`) are accepted too, hidden from --help.
  */
 export function addConfigFlags(cmd: Command): void {
-  for (const key of configKeys()) cmd.addOption(optionFor(key));
+  for (const key of CONFIG_KEYS) cmd.addOption(optionFor(key));
+  for (const [alias, key] of ALIAS_ENTRIES) cmd.addOption(aliasOptionFor(alias, key));
 }
 
-/** The flag values the user gave, keyed by setting, for loadConfig. */
-export function configFlagValues(cmd: Command): Partial<Record<ConfigKey, unknown>> {
+/** The flag values the user gave, keyed by setting (or old name), for loadConfig. */
+export function configFlagValues(cmd: Command): ConfigFlags {
   const values = cmd.opts();
-  const out: Partial<Record<ConfigKey, unknown>> = {};
-  for (const key of configKeys()) {
-    const attr = attributeOf(key);
+  const out: ConfigFlags = {};
+  const names: Array<ConfigKey | ConfigAlias> = [...CONFIG_KEYS, ...ALIAS_ENTRIES.map(([alias]) => alias)];
+  for (const name of names) {
+    const attr = attributeOf(name);
     // A `--no-…` switch has an implicit commander default (true): only what the user typed counts.
-    if (values[attr] !== undefined && cmd.getOptionValueSource(attr) !== 'default') out[key] = values[attr];
+    if (values[attr] !== undefined && cmd.getOptionValueSource(attr) !== 'default') out[name] = values[attr];
   }
   return out;
 }
 
-function configKeys(): ConfigKey[] {
-  return Object.keys(ConfigSchema.shape) as ConfigKey[];
+function attributeOf(name: string): string {
+  return new Option(flagOf(name)).attributeName();
 }
 
-function attributeOf(key: ConfigKey): string {
-  return new Option(flagOf(key)).attributeName();
+/** Help text is plain: the Markdown backticks of descriptions are dropped. */
+function plain(text: string): string {
+  return text.replace(/`/g, '');
 }
 
 function optionFor(key: ConfigKey): Option {
@@ -42,11 +49,19 @@ function optionFor(key: ConfigKey): Option {
   const onByDefault = boolean && fallback.success && fallback.data === true;
   const parts = [schema.description ?? key.replace(/_/g, ' ')];
   if (choices) parts.push(`one of ${choices.join(', ')}`);
-  if (!boolean && fallback.success && fallback.data !== undefined) parts.push(`default ${String(fallback.data)}`);
+  const byDefault = boolean ? undefined : defaultText(key);
+  if (byDefault !== undefined) parts.push(`default ${byDefault}`);
   parts.push(`env ${CONFIG_ENV[key]}${boolean ? (onByDefault ? '=0' : '=1') : ''}`);
-  const description = parts.join('; ');
+  const description = plain(parts.join('; '));
   if (onByDefault) return new Option(`--no-${flag.slice(2)}`, description);
   return boolean ? new Option(flag, description) : new Option(`${flag} <${placeholder(key, schema, choices)}>`, description);
+}
+
+/** An old name of a setting: takes what the setting takes, hidden from --help. */
+function aliasOptionFor(alias: ConfigAlias, key: ConfigKey): Option {
+  const schema: z.ZodType = ConfigSchema.shape[key];
+  const value = isBoolean(schema) ? '' : ` <${placeholder(key, schema, enumChoices(schema))}>`;
+  return new Option(flagOf(alias) + value, `deprecated: use ${flagOf(key)}`).hideHelp();
 }
 
 /** A setting is a switch if it takes booleans and yields them. */
@@ -63,7 +78,7 @@ function unwrapped(schema: z.ZodType): unknown {
   return s;
 }
 
-function enumChoices(schema: z.ZodType): string[] | undefined {
+export function enumChoices(schema: z.ZodType): string[] | undefined {
   const s = unwrapped(schema);
   return s instanceof z.ZodEnum ? (s.options as string[]) : undefined;
 }
@@ -71,7 +86,7 @@ function enumChoices(schema: z.ZodType): string[] | undefined {
 function placeholder(key: ConfigKey, schema: z.ZodType, choices: string[] | undefined): string {
   if (choices) return choices.length <= 3 ? choices.join('|') : 'level';
   if (unwrapped(schema) instanceof z.ZodNumber) {
-    if (/_s$|_sec$/.test(key)) return 'seconds';
+    if (/_s$/.test(key)) return 'seconds';
     if (/_bytes$/.test(key)) return 'bytes';
     return 'n';
   }

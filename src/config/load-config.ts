@@ -1,4 +1,5 @@
-import { CONFIG_ENV, ConfigSchema, type Config, type ConfigKey } from './config-schema.js';
+import { ALIAS_ENTRIES, CONFIG_ALIASES, type ConfigAlias } from './config-aliases.js';
+import { CONFIG_ENV, ConfigSchema, envNameOf, flagOf, type Config, type ConfigKey } from './config-schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -7,26 +8,33 @@ export class ConfigError extends Error {
   }
 }
 
+/** Flag values keyed by setting, or by an old name of one (config-aliases.ts). */
+export type ConfigFlags = Partial<Record<ConfigKey | ConfigAlias, unknown>>;
+
 /**
  * Merge defaults ← environment ← flags and validate. Throws ConfigError with one
  * `NAME: what is wrong` line per bad setting, naming the variable or flag the user set.
  */
-export function loadConfig(flags: Partial<Record<ConfigKey, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   const source: Record<string, string> = {};
+  const give = (key: ConfigKey, value: unknown, from: string) => {
+    raw[key] = value;
+    source[key] = from;
+  };
+  // Within each layer an old name goes first, so the new one overrides it.
+  for (const [alias, key] of ALIAS_ENTRIES) {
+    const v = env[envNameOf(alias)];
+    if (v !== undefined && v !== '') give(key, v, envNameOf(alias));
+  }
   for (const [key, envName] of Object.entries(CONFIG_ENV) as [ConfigKey, string][]) {
     const v = env[envName];
-    if (v !== undefined && v !== '') {
-      raw[key] = v;
-      source[key] = envName;
-    }
+    if (v !== undefined && v !== '') give(key, v, envName);
   }
-  for (const [key, v] of Object.entries(flags)) {
-    if (v !== undefined) {
-      raw[key] = v;
-      source[key] = '--' + key.replace(/_/g, '-');
-    }
-  }
+  const flagEntries = Object.entries(flags).filter(([, v]) => v !== undefined);
+  for (const [name, v] of flagEntries) if (isAlias(name)) give(CONFIG_ALIASES[name], v, flagOf(name));
+  for (const [name, v] of flagEntries) if (!isAlias(name)) give(name as ConfigKey, v, flagOf(name));
+
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
@@ -41,4 +49,8 @@ export function loadConfig(flags: Partial<Record<ConfigKey, unknown>>, env: Node
     throw new ConfigError([`${source.runtime ?? '--runtime'}: ${runtime} is not among the offered tiers (${source.tiers ?? '--tiers'} ${parsed.data.tiers.join(',')}); add it to --tiers or pick one of them`]);
   }
   return { ...parsed.data, runtime };
+}
+
+function isAlias(name: string): name is ConfigAlias {
+  return Object.prototype.hasOwnProperty.call(CONFIG_ALIASES, name);
 }

@@ -1,4 +1,4 @@
-/** Error codes of the wire protocol (PROTOCOL §3). */
+/** Error codes of the wire protocol: each is thrown somewhere (a code for an unbuilt feature comes with it). */
 export const ERROR_CODES = [
   'INVALID_PARAMS',
   'METHOD_NOT_FOUND',
@@ -14,12 +14,6 @@ export const ERROR_CODES = [
   'COMMAND_FAILED',
   'SPAWN_FAILED',
   'RUNTIME_UNAVAILABLE',
-  'PATH_OUTSIDE_WORKSPACE',
-  'PATH_NOT_FOUND',
-  'PATH_EXISTS',
-  'NOT_A_FILE',
-  'NOT_A_DIRECTORY',
-  'FILE_TOO_LARGE',
   'SHUTTING_DOWN',
   'INTERNAL_ERROR',
 ] as const;
@@ -38,16 +32,10 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   MAX_SESSIONS_REACHED: '`max_sessions` live sessions already exist',
   RESOURCE_PRESSURE: 'the daemon refuses new work to protect itself (file descriptors, memory, max concurrent commands)',
   COMMAND_NOT_FOUND: 'no command with this id (or it has been forgotten after its retention time)',
-  COMMAND_TIMEOUT: 'reserved: only `exec.wait` returns it, when its own wait times out while the command still runs',
+  COMMAND_TIMEOUT: 'only `exec.wait` returns it: its own wait timed out while the command still runs (a command that hits its own timeout is a result with `timed_out: true`)',
   COMMAND_FAILED: 'only with `check: true`: the command exited non-zero (the result is in `details`)',
   SPAWN_FAILED: 'the shell or program could not be started (not found, not executable); nothing is left behind',
   RUNTIME_UNAVAILABLE: 'the requested isolation tier is not available or failed its health check',
-  PATH_OUTSIDE_WORKSPACE: "a file path resolves (symlinks included) outside the session's workspace",
-  PATH_NOT_FOUND: 'file API: the path does not exist',
-  PATH_EXISTS: 'file API: the path exists and overwriting was not asked for',
-  NOT_A_FILE: 'file API: the path is not a regular file',
-  NOT_A_DIRECTORY: 'file API: the path is not a directory',
-  FILE_TOO_LARGE: 'over the read/write size limit',
   SHUTTING_DOWN: 'the daemon is draining and accepts no new work',
   INTERNAL_ERROR: 'a bug; the message says what failed, never a secret',
 };

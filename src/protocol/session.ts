@@ -7,7 +7,7 @@ export const SessionCreateParams = z.strictObject({
   shell: AbsolutePath.optional().describe('POSIX shell used for `command`; default /bin/sh'),
   env: EnvMap.optional().describe('session-level environment variables'),
   working_dir: AbsolutePath.optional().describe("initial cwd; default: the daemon's default_working_dir"),
-  workspace: AbsolutePath.optional().describe('root of the file API jail; default: working_dir'),
+  workspace: AbsolutePath.optional().describe("sandbox and docker: the one host directory the session can write, under the daemon's workspace roots; default: working_dir"),
   name: z.string().min(1).max(128).optional().describe('human label, unique among live sessions'),
   timeout_s: WholeSeconds.optional().describe('default per-command timeout in seconds; 0 = none'),
   runtime: Runtime.optional().describe('isolation tier; default: the daemon default'),

@@ -40,5 +40,6 @@ export const InfoResult = z.object({
     }),
   ).describe('host, sandbox and docker, each health-checked at start by really spawning something'),
   enforcement: Enforcement.describe('the host tier (kept for clients that predate per-tier enforcement)'),
-  limits: z.record(z.string(), z.number()),
+  limits: z.record(z.string(), z.number())
+    .describe('every numeric setting in force, by name (`max_sessions`, `max_idle_s` …); `max_idle_sec` and `session_ttl_sec` are deprecated copies of `max_idle_s` and `session_ttl_s`'),
 });

@@ -11,3 +11,45 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return join('/tmp', `trl-${uid}`, SOCKET_FILE);
 }
+
+/** How a client reaches the daemon; docs/protocol.md's transport table is generated from these. */
+export interface TransportSpec {
+  name: string;
+  framing: string;
+  auth: string;
+  /** How an operator turns it on (or off). */
+  enabled: string;
+  /** Whether this version has it; a unit test holds it to the CLI (test/unit/transports.test.ts). */
+  built: boolean;
+}
+
+export const TRANSPORTS: readonly TransportSpec[] = [
+  {
+    name: 'Unix socket',
+    framing: 'NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined',
+    auth: "socket `0600` in a `0700` directory owned by the daemon's user",
+    enabled: 'on by default (`--socket-path`); `--no-unix-socket` turns it off when `--http` is given',
+    built: true,
+  },
+  {
+    name: 'HTTP',
+    framing: '`POST /v1/rpc`: one request envelope → one response envelope (HTTP 200 for every protocol answer); streaming methods answer `application/x-ndjson`: the response, then one event per line',
+    auth: '`Authorization: Bearer <TRL_AUTH_TOKEN>` on every request (401 without it)',
+    enabled: '`--http HOST:PORT` with `TRL_AUTH_TOKEN` in the environment; HTTPS with `--tls-cert` and `--tls-key`',
+    built: true,
+  },
+  {
+    name: 'WebSocket',
+    framing: '`GET /v1/ws` upgrade; one text frame carries what one NDJSON line carries',
+    auth: "bearer token on the upgrade request (browsers: offer the subprotocols `trl.v1` and `bearer.<token>`)",
+    enabled: 'served with HTTP (`--http`); WSS with TLS',
+    built: true,
+  },
+  {
+    name: 'stdio',
+    framing: 'a `trl rpc` command reading NDJSON requests on stdin and writing responses and events on stdout',
+    auth: "the caller's own process",
+    enabled: '—',
+    built: false,
+  },
+];

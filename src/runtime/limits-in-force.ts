@@ -1,3 +1,4 @@
+import { ALIAS_ENTRIES } from '../config/config-aliases.js';
 import type { Config } from '../config/config-schema.js';
 
 /**
@@ -8,5 +9,7 @@ import type { Config } from '../config/config-schema.js';
 export function limitsInForce(config: Config): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(config)) if (typeof v === 'number') out[k] = v;
+  // Deprecated: the old names too (max_idle_sec …), for clients written before the renames.
+  for (const [alias, key] of ALIAS_ENTRIES) if (out[key] !== undefined) out[alias] = out[key];
   return out;
 }

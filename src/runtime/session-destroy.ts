@@ -47,8 +47,8 @@ export function destroyInBackground(st: EngineState, id: string, reason: string)
 /** Housekeeping: destroy sessions past their TTL, and idle ones past the idle timeout. */
 export function expireSessions(st: EngineState): void {
   const now = Date.now();
-  const idle = st.config.max_idle_sec * 1000;
-  const ttl = st.config.session_ttl_sec * 1000;
+  const idle = st.config.max_idle_s * 1000;
+  const ttl = st.config.session_ttl_s * 1000;
   for (const s of st.sessions.values()) {
     if (s.destroying || s.ephemeral) continue;
     const idleFor = now - s.lastActivity.getTime();

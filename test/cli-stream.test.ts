@@ -146,7 +146,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     spawned.push(n);
 
     // 1. an interactive shell in a 120x40 terminal
-    tmux.newSession('one', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40);
+    tmux.newSession('one', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40, { SHELL: '/bin/sh' }); // the plain shell: this is about detaching, not the user's rc files
     const prompt = await tmux.waitForScreen('one', (s) => s.trim().length > 0, 10_000);
     assert.ok(prompt.ok, 'trl shell showed nothing (no prompt) within 10 s');
     assert.ok(!tmux.paneDead('one'), `trl shell exited at once:\n${prompt.screen}`);
@@ -165,7 +165,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     const shellId = running[0]!['command_id'] as string;
 
     // 3. re-attach with `trl shell -s ID`: same shell, cwd /tmp, the job listed
-    tmux.newSession('two', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40);
+    tmux.newSession('two', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40, { SHELL: '/bin/sh' });
     await tmux.waitForScreen('two', (s) => s.trim().length > 0, 5000);
     tmux.sendText('two', 'echo "mark-$((6*7))"; pwd; jobs');
     tmux.sendKeys('two', 'Enter');

@@ -19,6 +19,8 @@ const RESULT_KEYS = [
   'oom_killed',
   'stdout_truncated_bytes',
   'stderr_truncated_bytes',
+  'stdout_invalid_utf8',
+  'stderr_invalid_utf8',
   'stdout_bytes',
   'stderr_bytes',
   'working_dir',

@@ -35,7 +35,11 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
   const persist = (params.persist_state ?? true) && params.command !== undefined && !background && !params.pty;
   let program: CommandSpec['program'];
   if (params.command !== undefined) {
-    program = { kind: 'shell', shell: session.shell, script: persist ? captureScript(params.command) : params.command };
+    // Under a terminal the shell runs its command as a job (set -m), as an interactive shell does: a
+    // Ctrl-C reaches that job alone, and the shell ends by it only if the job did (a program that
+    // handles the interrupt and exits 3 makes the command exit 3).
+    const script = persist ? captureScript(params.command) : params.pty ? `set -m\n${params.command}` : params.command;
+    program = { kind: 'shell', shell: session.shell, script };
   } else {
     const argv = params.argv!;
     const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
@@ -45,7 +49,8 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     }
     program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
   }
-  const timeoutS = params.timeout_s ?? session.timeoutS;
+  // A background command (a server, a watcher) has no timeout unless given one: the session's idle and TTL rules bound it.
+  const timeoutS = params.timeout_s ?? (background ? 0 : session.timeoutS);
   return {
     sessionId: session.id,
     text: params.command ?? params.argv!.join(' '),

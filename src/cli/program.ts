@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { registerMcpCommand } from './mcp-command.js';
 import { registerServeCommand } from './serve-command.js';
 
 /** The `trl` command line: the daemon (`serve`) and thin client commands over the SDK. */
@@ -15,6 +16,7 @@ export async function createProgram(argv: string[] = process.argv): Promise<Comm
     .exitOverride();
   registerServeCommand(program);
   registerDoctorCommand(program);
+  registerMcpCommand(program);
   // The daemon process loads no client code: every byte of it would stay resident.
   if (argv[2] !== 'serve') await registerClientCommands(program);
   // Subcommands print a one-line hint, not the whole help, after a usage error.

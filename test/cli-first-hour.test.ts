@@ -177,12 +177,20 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
     assert.match(amb.stderr, new RegExp(`'${first}' matches \\d+ commands`));
     const ps = await trl('ps');
     assert.match(ps.stdout, /demo-first-hour/);
+    const info = await trl('session', 'info', 'demo-first-hour', '--json');
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal(JSON.parse(info.stdout).session_id, sid);
+    const updated = await trl('session', 'update', sid.slice(0, 8), '--name', 'demo-renamed', '--json');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(JSON.parse(updated.stdout).name, 'demo-renamed');
     // A destroyed session's retained commands are not listed.
     const gone = (await c.call('session.create', {})).session_id;
     await c.call('exec.run', { session_id: gone, command: 'echo gone-session-marker' });
     await c.call('session.destroy', { session_id: gone });
     assert.doesNotMatch((await trl('ps')).stdout, /gone-session-marker/);
-    await c.call('session.destroy', { session_id: sid, force: true });
+    const rm = await trl('session', 'rm', 'demo-renamed', '--force');
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`^${sid} terminated`));
   });
 
   it('8: error hints name the trl command to run, not a protocol method', async () => {

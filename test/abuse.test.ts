@@ -9,33 +9,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  connect,
-  expectCode,
-  findSleeps,
-  killSleeps,
-  rawConnect,
-  sleep,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type RawConnection,
-  type TrlClient,
-} from './helpers/daemon.js';
-import {
-  anyCall,
-  cgroupSkip,
-  fdCount,
-  killPids,
-  readFileOrNull,
-  rssBytes,
-  sessionCgroupDirs,
-  sessionTagOf,
-  startDaemonUnder,
-  startPingMonitor,
-  taggedProcs,
-} from './helpers/resources.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupSkip, readFileOrNull, sessionCgroupDirs } from './helpers/cgroups.js';
+import { anyCall, connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { rssBytes } from './helpers/memory.js';
+import { startPingMonitor } from './helpers/ping-monitor.js';
+import { sessionTagOf, taggedProcs } from './helpers/process-tags.js';
+import { fdCount, findSleeps, killPids, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { rawConnect, type RawConnection } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const MIB = 1024 * 1024;
 const DEFAULT_OUTPUT_CAP = 4 * MIB;
@@ -266,7 +249,7 @@ describe('RESOURCE_PRESSURE: running commands', () => {
 describe('RESOURCE_PRESSURE: the daemon protects itself', () => {
   it('new sessions are refused while the daemon\'s open fds pass 90% of its RLIMIT_NOFILE, and accepted again after', async () => {
     const LIMIT = 128;
-    const d = await startDaemonUnder(`ulimit -n ${LIMIT}`);
+    const d = await startDaemon({ prelude: `ulimit -n ${LIMIT}` });
     const conns: RawConnection[] = [];
     let c: TrlClient | undefined;
     try {

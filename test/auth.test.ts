@@ -11,13 +11,13 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TrlHttpClient } from '../src/client/http-client.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { exitWithin, makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
 import { freePort, makeToken, openWs, portOpen, request, rpc, startHttpDaemon, waitForHttpUrl, type HttpDaemon } from './helpers/http.js';
+import { type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 /** Start a daemon that must refuse; returns its exit code and output, and checks nothing listens. */
 async function refusesToStart(flags: string[], env: Record<string, string>, port?: number): Promise<{ code: number | null | 'timeout'; out: string; d: Daemon }> {
   const d = await startDaemon({ flags, env, noWait: true });
-  const code = await exitWithin(d, 10_000);
+  const code = await exitWithin(d);
   if (code === 'timeout') await d.stop('SIGKILL');
   assert.equal(fs.existsSync(d.socketPath), false, 'a daemon that refused to start left a socket');
   if (port !== undefined) assert.equal(await portOpen(port), false, `something listens on port ${port} after the refusal`);

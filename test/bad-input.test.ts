@@ -7,18 +7,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  connect,
-  expectCode,
-  issuePaths,
-  makeTempDir,
-  rawCall,
-  rawConnect,
-  startDaemon,
-  type Daemon,
-  type RawConnection,
-  type TrlClient,
-} from './helpers/daemon.js';
+import { connect, expectCode, issuePaths, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { rawCall, rawConnect, type RawConnection } from './helpers/raw-connection.js';
 
 const MAX_REQ = 65536;
 const UNKNOWN_ID = '6f1c2a9e-0000-4000-8000-00000000beef';

@@ -12,9 +12,11 @@ import * as net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { MAX_IN_FLIGHT, TURN_BYTES } from '../src/server/request-gate.js';
-import { connect, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { startHttpDaemon, type HttpDaemon } from './helpers/http.js';
-import { MiB, rssBytes, RssSampler } from './helpers/streams.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { type Daemon } from './helpers/daemon.js';
+import { MiB, rssBytes, RssSampler } from './helpers/memory.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Pipelined 1 MiB answers a stuck client asks for: unbounded, that is 800 MiB in the daemon; bounded, a few MiB. */
 const N = 800;

@@ -12,20 +12,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { MAX_DURATION_S } from '../src/protocol/common.js';
-import {
-  connect,
-  expectCode,
-  findSleeps,
-  makeTempDir,
-  procAlive,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  waitForOutput,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
 import { newSecret } from './helpers/secrets.js';
+import { connect, expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { findSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('daemon hardening', () => {
   let d: Daemon;

@@ -10,9 +10,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { MAIN_JS, startDaemon, waitFor } from './helpers/daemon.js';
 import { containersLabelled, containerTop, dockerSkip, inspectRaw, startTcpProxy } from './helpers/docker.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, TEST_IMAGE, type TierDaemon } from './helpers/tiers.js';
+import { MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 
 const DOCKER_FLAGS = ['--tiers', 'host,docker', '--runtime', 'docker', '--docker-image', TEST_IMAGE, '--docker-network', 'host'];
 

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertSameString, connect, expectCode, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { assertSameString } from './helpers/same-string.js';
 
 const RESULT_KEYS = [
   'command_id',

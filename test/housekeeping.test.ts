@@ -6,19 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  connect,
-  expectCode,
-  findSleeps,
-  killSleeps,
-  sleep,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
-import { anyCall, zombieChildrenOf } from './helpers/resources.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { anyCall, connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { findSleeps, killSleeps, uniqueSleep, zombieChildrenOf } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('housekeeping: idle and TTL expiry, command retention', () => {
   let d: Daemon;

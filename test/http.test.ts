@@ -12,9 +12,12 @@ import { TrlHttpClient } from '../src/client/http-client.js';
 import { TrlWsClient } from '../src/client/ws-client.js';
 import { connectTrl } from '../src/client/connect.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { killSleeps, makeTempDir, sleep, uniqueSleep, waitFor } from './helpers/daemon.js';
 import { openWs, request, rpc, rpcStream, selfSignedCert, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
 import { runCli } from './helpers/secrets.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeTempDir } from './helpers/daemon.js';
+import { killSleeps, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('POST /v1/rpc', () => {
   let h: HttpDaemon;

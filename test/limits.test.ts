@@ -9,17 +9,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, sleep, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
-import {
-  anyCall,
-  cgroupSkip,
-  killPids,
-  procCpuSeconds,
-  readFileOrNull,
-  sessionCgroupDirs,
-  sessionTagOf,
-  taggedProcs,
-} from './helpers/resources.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupSkip, readFileOrNull, sessionCgroupDirs } from './helpers/cgroups.js';
+import { anyCall, connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { sessionTagOf, taggedProcs } from './helpers/process-tags.js';
+import { killPids, procCpuSeconds } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const MIB = 1024 * 1024;
 

@@ -13,7 +13,8 @@ import * as os from 'node:os';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
 
 const COMMANDS = 300;
 const CONCURRENCY = 16;

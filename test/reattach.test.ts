@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, sleep, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { assertExitData, collectStream, numberedLines, numberedLoop, streamAll } from './helpers/streams.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 
 type Out = { data: string; encoding: string; offset: number; next_offset: number; eof: boolean; dropped_bytes: number };
 

@@ -10,8 +10,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { connect, expectCode, makeTempDir, procAlive, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { tierWorkspace, WORKSPACE_UID } from './helpers/tiers.js';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { procAlive } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Skip with the reason, or fail under TRL_REQUIRE_TIERS=1 (CI), when the sandbox tier is not usable here. */
 function sandboxProblem(info: any): string | null {

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { connect, makeTempDir, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { removeShellLinks, skipMissing, testShells, type TestShell } from './helpers/shells.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, type TierDaemon } from './helpers/tiers.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 /** Values whose quoting differs from shell to shell; none holds a NUL, the separator of the check. */
 const TRICKY = [

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, makeTempDir, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 describe('session state persistence', () => {
   let d: Daemon;

@@ -7,8 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, rawConnect, sleep, startDaemon, waitFor, type Daemon, type RawConnection, type TrlClient } from './helpers/daemon.js';
-import { assertExitData, collectRaw, MiB, RssSampler } from './helpers/streams.js';
+import { assertExitData, collectRaw } from './helpers/streams.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type TrlClient } from './helpers/client.js';
+import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { MiB, RssSampler } from './helpers/memory.js';
+import { rawConnect, type RawConnection } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const GiB = 1024 * MiB;
 const RSS_LIMIT = 200 * 1000 * 1000;

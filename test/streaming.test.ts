@@ -7,8 +7,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, makeTempDir, waitFor, type Daemon, type TrlClient, startDaemon } from './helpers/daemon.js';
-import { assertExitData, collectStream, MiB, sha256File, streamAll } from './helpers/streams.js';
+import { assertExitData, collectStream, sha256File, streamAll } from './helpers/streams.js';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { MiB } from './helpers/memory.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('exec.stream', () => {
   let d: Daemon;

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { TrlWsClient } from '../src/client/ws-client.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { killSleeps, uniqueSleep } from './helpers/daemon.js';
 import { openWs, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
+import { killSleeps, uniqueSleep } from './helpers/processes.js';
 
 describe('GET /v1/ws', () => {
   let h: HttpDaemon;

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, expectCode, type TrlClient } from './helpers/client.js';
-import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { connect, expectCode } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -43,8 +44,6 @@ function assertInfoShape(i: Info): void {
 }
 
 describe('background commands and driving them', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let sid: string;
   let wd: string;
   const spawned: number[] = [];
@@ -54,16 +53,15 @@ describe('background commands and driving them', () => {
     return n;
   };
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--kill-grace-s', '1', '--default-working-dir', wd] });
-    c = await connect(d);
+    return { flags: ['--kill-grace-s', '1', '--default-working-dir', wd] };
+  });
+  before(async () => {
     sid = (await c.call('session.create', {})).session_id;
   });
-  after(async () => {
+  after(() => {
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
     fs.rmSync(wd, { recursive: true, force: true });
   });
 

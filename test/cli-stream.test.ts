@@ -10,8 +10,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Tmux, tmuxUnavailable } from './helpers/tmux.js';
-import { connect, type TrlClient } from './helpers/client.js';
+import { connect } from './helpers/client.js';
 import { type Daemon, MAIN_JS, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 import { findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -101,24 +102,20 @@ describe('trl exec streams live', () => {
 
 describe('trl shell: detach and re-attach (tmux)', () => {
   const unavailable = tmuxUnavailable();
-  let d: Daemon;
-  let c: TrlClient;
   let tmux: Tmux;
   let wd: string;
   const spawned: number[] = [];
 
-  before(async () => {
-    if (unavailable) return;
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--default-working-dir', wd, '--default-timeout-s', '0'] });
-    c = await connect(d);
+    return { flags: ['--default-working-dir', wd, '--default-timeout-s', '0'] };
+  });
+  before(async () => {
     tmux = new Tmux();
   });
-  after(async () => {
+  after(() => {
     tmux?.killServer();
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
     if (wd) fs.rmSync(wd, { recursive: true, force: true });
   });
 

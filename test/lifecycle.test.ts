@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupDirsNamed } from './helpers/cgroups.js';
-import { connect, expectCode, type TrlClient } from './helpers/client.js';
-import { canConnect, type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { connect, expectCode } from './helpers/client.js';
+import { canConnect, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
 import { rawConnect, type RawLine } from './helpers/raw-connection.js';
 import { waitFor } from './helpers/wait.js';
@@ -36,8 +37,6 @@ const SESSION_KEYS = [
 ].sort();
 
 describe('sessions and concurrency', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let wd: string;
   const spawned: number[] = [];
   const token = () => {
@@ -46,15 +45,12 @@ describe('sessions and concurrency', () => {
     return n;
   };
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--kill-grace-s', '1', '--default-working-dir', wd, '--default-timeout-s', '2'] });
-    c = await connect(d);
+    return { flags: ['--kill-grace-s', '1', '--default-working-dir', wd, '--default-timeout-s', '2'] };
   });
   afterEach(() => killSleeps(spawned));
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     killSleeps(spawned);
     if (wd) fs.rmSync(wd, { recursive: true, force: true });
   });
@@ -267,19 +263,10 @@ describe('sessions and concurrency', () => {
 });
 
 describe('limits (each crossed)', () => {
-  let d: Daemon;
-  let c: TrlClient;
-
-  before(async () => {
-    d = await startDaemon({
+  const { c } = useDaemon({
       flags: ['--max-sessions', '3', '--session-max-commands', '3', '--max-stdin-bytes', '1024', '--max-output-bytes', '4096'],
     });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+
 
   it('--max-sessions: the 4th live session → MAX_SESSIONS_REACHED; a freed slot can be reused', async () => {
     const ids: string[] = [];

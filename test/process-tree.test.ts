@@ -8,10 +8,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { cgroupDirsNamed } from './helpers/cgroups.js';
-import { connect, type TrlClient } from './helpers/client.js';
-import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -52,8 +51,7 @@ function cgroupsWritable(): boolean {
 
 for (const mode of MODES) {
   describe(`process trees: ${mode.name}`, { skip: cgroupSkip(mode) }, () => {
-    let d: Daemon;
-    let c: TrlClient;
+    const { d, c } = useDaemon({ flags: [...mode.flags, '--kill-grace-s', '2'] });
     const spawned: number[] = [];
     const token = () => {
       const n = uniqueSleep();
@@ -61,14 +59,8 @@ for (const mode of MODES) {
       return n;
     };
 
-    before(async () => {
-      d = await startDaemon({ flags: [...mode.flags, '--kill-grace-s', '2'] });
-      c = await connect(d);
-    });
     afterEach(() => killSleeps(spawned));
-    after(async () => {
-      c?.close();
-      await d?.shutdownClean();
+    after(() => {
       killSleeps(spawned);
     });
 

@@ -7,26 +7,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertExitData, streamAll } from './helpers/streams.js';
-import { connect, expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
-import { type Daemon, startDaemon } from './helpers/daemon.js';
+import { expectCode, waitForOutput } from './helpers/client.js';
+import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('pty commands', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon();
   let sid: string;
   const spawned: number[] = [];
 
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     sid = (await c.call('session.create', {})).session_id;
   });
   after(async () => {
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
   });
 
   it('the command sees a terminal of the given size; stderr merges into stdout', async () => {

@@ -13,7 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clawCorePeers, makeStickyDir, python3, runClient, skipWithoutPeers, type Peers } from './helpers/claw-core-peers.js';
-import { assertSleepsGone, killSleeps, makeTempDir, rawCall, rawConnect, REPO_ROOT, startDaemon, uniqueSleep, type Daemon, type RawConnection } from './helpers/daemon.js';
+import { makeTempDir, REPO_ROOT, startDaemon, type Daemon } from './helpers/daemon.js';
+import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { rawCall, rawConnect, type RawConnection } from './helpers/raw-connection.js';
 import { decodeProblems, parseStructs, type RustStructs } from './helpers/rust-types.js';
 
 const STAND_IN = path.join(REPO_ROOT, 'dist', 'src', 'compat', 'claw-core-daemon.js');
@@ -93,14 +95,14 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
     assert.equal(one.status, 2, `claw_core_exec.py: ${one.stdout}${one.stderr}`);
     assert.match(one.stderr, /^claw_core exec\.run failed: COMMAND_TIMEOUT command timed out/m);
     assert.equal(one.stdout, '', 'claw-core prints nothing of a timed-out command');
-    await assertSleepsGone([s1], 10_000, 'the timed-out command');
+    await assertSleepsGone([s1], 'the timed-out command');
 
     const created = await runClient(peers, 'claw_core_sessions.py', ['create', '--name', 'slow', '--cwd', work], d.socketPath);
     assert.equal(created.status, 0, created.stderr);
     const two = await runClient(peers, 'claw_core_sessions.py', ['run', '--name', 'slow', '--timeout', '1', '--', `sleep ${s2}`], d.socketPath);
     assert.equal(two.status, 4, `claw_core_sessions.py: ${two.stdout}${two.stderr}`);
     assert.match(two.stderr, /^exec\.run failed: COMMAND_TIMEOUT command timed out/m);
-    await assertSleepsGone([s2], 10_000, 'the timed-out command');
+    await assertSleepsGone([s2], 'the timed-out command');
     // The session is usable again afterwards.
     const again = await runClient(peers, 'claw_core_sessions.py', ['run', '--name', 'slow', '--', 'echo after'], d.socketPath);
     assert.equal(again.status, 0, again.stderr);

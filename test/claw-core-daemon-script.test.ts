@@ -14,7 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { clawCorePeers, makeStickyDir, python3, skipWithoutPeers } from './helpers/claw-core-peers.js';
-import { assertSleepsGone, killSleeps, makeTempDir, REPO_ROOT, uniqueSleep } from './helpers/daemon.js';
+import { makeTempDir, REPO_ROOT } from './helpers/daemon.js';
+import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
 
 const STAND_IN = path.join(REPO_ROOT, 'dist', 'src', 'compat', 'claw-core-daemon.js');
 
@@ -114,7 +115,7 @@ describe("claw-core's plugin daemon script with trl-claw-core as claw_core", () 
     assert.match(daemonLog, /"msg":"stopped"/, 'trl shut down cleanly');
     // Only trl removes its record (the script removes the socket itself): it got to the end of its shutdown.
     assert.equal(fs.existsSync(`${socketPath}.daemon.json`), false);
-    await assertSleepsGone([sleep], 10_000, 'the command running at shutdown');
+    await assertSleepsGone([sleep], 'the command running at shutdown');
     assert.match(out, /^client exit \d+: /m, 'the client of the running command got an answer or a closed connection');
   });
 });

@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { connect, MAIN_JS, makeTempDir, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { MAIN_JS, makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 import { runCli } from './helpers/secrets.js';
 import { shQuote, Tmux, tmuxUnavailable } from './helpers/tmux.js';
 
@@ -66,8 +68,8 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
         tmux!.sendKeys(name, 'Enter');
       },
       keys: (...k: string[]) => tmux!.sendKeys(name, ...k),
-      waitFor: async (text: string | RegExp, ms = 30_000) => {
-        const r = await tmux!.waitForScreen(name, (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), ms);
+      waitFor: async (text: string | RegExp) => {
+        const r = await tmux!.waitForScreen(name, (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)));
         assert.ok(r.ok, `${String(text)} did not appear:\n${r.screen}`);
         return r.screen;
       },

@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import pty from '@lydell/node-pty';
-import { connect, makeTempDir, MAIN_JS, startDaemon, waitFor } from './helpers/daemon.js';
+import { connect } from './helpers/client.js';
+import { makeTempDir, MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 import { mask, newSecret } from './helpers/secrets.js';
 
 /** A session with a planted secret, a command that uses it: what a log line could leak. */

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, expectCode, type TrlClient } from './helpers/client.js';
+import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { dockerSkip, removeWorkspace, TEST_IMAGE, tierWorkspace } from './helpers/docker.js';
 import { runCli } from './helpers/secrets.js';
 

@@ -10,7 +10,9 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertSleepsGone, findSleeps, killSleeps, MAIN_JS, makeTempDir, procAlive, uniqueSleep, waitFor } from './helpers/daemon.js';
+import { MAIN_JS, makeTempDir } from './helpers/daemon.js';
+import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 import { connectStdio, textOf } from './helpers/mcp.js';
 
 /** The private runtime directory of the daemon inside process `pid`. */
@@ -45,7 +47,7 @@ describe('trl mcp with no daemon running', () => {
       assert.ok(own, 'its daemon has a runtime directory of its own');
       assert.equal(existsSync(join(xdg, 'trl', 'trl.sock')), false, 'it does not take the shared default socket');
       await conn.close();
-      await assertSleepsGone([s], 10_000, 'after the client left: ');
+      await assertSleepsGone([s], 'after the client left: ');
       assert.equal(await waitFor(() => !procAlive(conn.pid!), 10_000), true, 'trl mcp exits');
       assert.equal(existsSync(own), false, 'its runtime directory is removed');
     } finally {

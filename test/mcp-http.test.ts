@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type TrlClient } from './helpers/daemon.js';
+import { connect, type TrlClient } from './helpers/client.js';
 import { request, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
 import { connectHttp, type Era } from './helpers/mcp.js';
 import { mcpSuite } from './helpers/mcp-suite.js';

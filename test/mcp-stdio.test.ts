@@ -4,7 +4,8 @@
  * protocol, side by side.
  */
 import { after, before, describe } from 'node:test';
-import { connect, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { connectStdio, type Era } from './helpers/mcp.js';
 import { mcpSuite } from './helpers/mcp-suite.js';
 

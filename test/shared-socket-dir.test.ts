@@ -14,7 +14,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { makeStickyDir, python3 } from './helpers/claw-core-peers.js';
-import { canConnect, MAIN_JS, makeTempDir, rawCall, rawConnect, startDaemon, waitFor } from './helpers/daemon.js';
+import { canConnect, MAIN_JS, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { rawCall, rawConnect } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const OTHER = 65534;
 const isRoot = process.getuid?.() === 0;

@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { JsonSchemaType } from '@modelcontextprotocol/client';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
-import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep, waitFor, type TrlClient } from './daemon.js';
+import { type TrlClient } from './client.js';
+import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './processes.js';
+import { waitFor } from './wait.js';
 import { textOf, type McpConnection } from './mcp.js';
 
 export interface SuiteTarget {
@@ -170,7 +172,7 @@ export function mcpSuite(target: SuiteTarget): void {
       const stopped = await ok('stop', { command_id: r.structuredContent.command_id });
       assert.deepEqual(stopped.structuredContent.stopped, [r.structuredContent.command_id]);
       assert.equal(stopped.structuredContent.command.running, false);
-      await assertSleepsGone([s1, s2], 10_000, 'after stop: ');
+      await assertSleepsGone([s1, s2], 'after stop: ');
     });
 
     it("cancelling a call stops its command's whole tree", async (t) => {
@@ -185,7 +187,7 @@ export function mcpSuite(target: SuiteTarget): void {
       assert.equal(await waitFor(() => findSleeps(s).length === 2, 20_000), true, 'the command runs');
       abort.abort();
       assert.equal(await pending, 'rejected');
-      await assertSleepsGone([s], 20_000, 'after the cancellation: ');
+      await assertSleepsGone([s], 'after the cancellation: ');
     });
 
     it('10 MiB of output respects the budget, and the rest is readable by offset', async (t) => {
@@ -276,7 +278,7 @@ export function mcpSuite(target: SuiteTarget): void {
         return ids.every((id) => !live.has(id));
       }, 20_000);
       assert.equal(gone, true, 'its sessions are destroyed');
-      await assertSleepsGone([s], 10_000, 'after the client left: ');
+      await assertSleepsGone([s], 'after the client left: ');
       if (conn.pid !== null) assert.equal(await waitFor(() => !procAlive(conn.pid!), 10_000), true, 'trl mcp exits');
     });
   });

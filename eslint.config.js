@@ -44,6 +44,22 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // Style, not bugs, in test/ today (24 findings): off until the test rework lands, then back on with `eslint --fix test`.
+      '@typescript-eslint/no-base-to-string': 'off',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': 'off',
+      '@typescript-eslint/restrict-plus-operands': 'off',
+      'no-useless-assignment': 'off',
+      'prefer-const': 'off',
+    },
+  },
+  {
+    // The CLI is being rewritten elsewhere: its findings stay visible as warnings until that lands, then this block goes.
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'preserve-caught-error': 'warn',
+      '@typescript-eslint/no-base-to-string': 'warn',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'warn',
     },
   },
   {

@@ -51,8 +51,9 @@ async function main(): Promise<number> {
   try {
     daemon = await startDaemon({ env: DAEMON_ENV });
     log(`daemon pid ${daemon.pid} on ${daemon.socketPath}`);
-    const control = await TrlClient.connect({ socketPath: daemon.socketPath });
-    const clients = await Promise.all(Array.from({ length: options.clients }, () => TrlClient.connect({ socketPath: daemon!.socketPath })));
+    const { socketPath } = daemon;
+    const control = await TrlClient.connect({ socketPath });
+    const clients = await Promise.all(Array.from({ length: options.clients }, () => TrlClient.connect({ socketPath })));
     const pools = clients.map((c) => new SessionPool(c, tracker));
 
     const startedAt = Date.now();
@@ -63,11 +64,12 @@ async function main(): Promise<number> {
     const progress = setInterval(() => {
       const last = samples[samples.length - 1];
       const stuck = tracker.stuckLongerThan(STUCK_MS);
+      const [oldest] = stuck;
       log(
         `${Math.round((Date.now() - startedAt) / 1000)} s: ${tracker.completed}/${tracker.operations} operations, ${tracker.requests} requests, ` +
           `errors ${tracker.errors}, wrong ${tracker.wrong}, refused ${tracker.refused}, in flight ${tracker.inFlight}, ` +
           `RSS ${last?.rss_bytes ? (last.rss_bytes / 1048576).toFixed(1) : '?'} MB, fds ${last?.fds ?? '?'}` +
-          (stuck.length > 0 ? `, ${stuck.length} requests unanswered for over ${STUCK_MS / 1000} s (oldest: ${stuck[0]!.kind} ${stuck[0]!.method})` : ''),
+          (oldest ? `, ${stuck.length} requests unanswered for over ${STUCK_MS / 1000} s (oldest: ${oldest.kind} ${oldest.method})` : ''),
       );
     }, 30_000);
 

@@ -52,7 +52,7 @@ describe('daemon log format', () => {
     const lines = out.split(/\r?\n/).filter((l) => l.trim().length > 0);
     assert.ok(!out.includes(secret), `an env value reached the terminal:\n${mask(out, [secret])}`);
     assert.deepEqual(lines.filter((l) => l.trimStart().startsWith('{')), [], 'no JSON line on a terminal');
-    assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} INFO  trl listening socket=\S+trl\.sock /.test(l)), `a readable listening line:\n${out}`);
+    assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} INFO {2}trl listening socket=\S+trl\.sock /.test(l)), `a readable listening line:\n${out}`);
     assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} DEBUG command started .*env_keys=\["ALSO"\]/.test(l)), `env keys, not values:\n${mask(out, [secret])}`);
     assert.ok(lines.some((l) => /^trl \S+ listening on unix:/.test(l)), 'the banner');
     assert.ok(!/\x1b\[/.test(out), 'NO_COLOR: no colours');

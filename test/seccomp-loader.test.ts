@@ -66,7 +66,7 @@ function run(argv: string[], o: RunOptions = {}): Promise<Ran> {
   const fd3 = collect(o.fd3 ? (child.stdio[3] as Readable) : null);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', async (code, signal) => resolve({ code, signal, stdout: await out, stderr: await err, fd3: await fd3 }));
+    child.once('close', (code, signal) => void Promise.all([out, err, fd3]).then(([stdout, stderr, fd3Text]) => resolve({ code, signal, stdout, stderr, fd3: fd3Text }), reject));
   });
 }
 

@@ -9,8 +9,8 @@ export function spawnBaseline(file: string, args: readonly string[], opts: Spawn
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...opts, stdio: 'pipe' });
     let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-2048)));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-2048)));
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code === 0) resolve();

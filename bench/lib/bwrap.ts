@@ -42,7 +42,7 @@ function minimalArgs(layout: BwrapLayout, root: boolean): string[] {
  * sandbox's pid there; `true` needs no reader), with `true` as the program
  * instead of the session's holder.
  */
-async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap: string | null; close(): Promise<void> }> {
+async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap: string | null; close: () => Promise<void> }> {
   const { SandboxTier } = await import('../../src/tiers/sandbox/sandbox-tier.js');
   const { newInstanceId } = await import('../../src/tiers/shared/instance-id.js');
   // argv() reads only the backend's settings and its private empty file; the host backend is asked for nothing but

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { spawnBaseline } from './baseline.js';
+import { errnoCode } from '../../src/tiers/shared/thrown.js';
 
 /**
  * The docker CLI, for the docker tier's baseline (DESIGN §8: `docker exec`
@@ -48,8 +49,7 @@ async function removeOrphans(): Promise<void> {
   const orphans = out
     .split('\n')
     .map((l) => l.trim().split(' '))
-    .filter(([id, pid]) => id && !alive(Number(pid)))
-    .map(([id]) => id!);
+    .flatMap(([id, pid]) => (id && !alive(Number(pid)) ? [id] : []));
   if (orphans.length > 0) await docker(['rm', '--force', ...orphans]);
 }
 
@@ -59,7 +59,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoCode(err) === 'EPERM';
   }
 }
 

@@ -11,7 +11,7 @@ export async function interleavedSamples(
   a: Sampler,
   b: Sampler,
 ): Promise<{ a: number[]; b: number[] }> {
-  const out = { a: [] as number[], b: [] as number[] };
+  const out: { a: number[]; b: number[] } = { a: [], b: [] };
   let block = 0;
   while (out.a.length < n || out.b.length < n) {
     // Alternate which side goes first in each pair of blocks.

@@ -37,7 +37,7 @@ async function throughTrl(ctx: MetricContext, bytes: number): Promise<{ mbps: nu
     let got = 0;
     let gaps = 0;
     for await (const ev of s.events) {
-      if (ev.event === 'stdout') got += (ev.data as string).length;
+      if (ev.event === 'stdout') got += String(ev.data).length;
       else if (ev.event === 'gap') gaps += Number(ev.dropped_bytes);
       else if (ev.event === 'error') throw new Error(`stream error: ${JSON.stringify(ev.data)}`);
     }

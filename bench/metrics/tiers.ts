@@ -76,10 +76,11 @@ async function withTierDaemon(
 ): Promise<Record<TierName, TierStatus> | null> {
   let daemon: Daemon | undefined;
   let tiers: Record<TierName, TierStatus> | null = null;
-  const record: Record<string, unknown> = { args: [...TIER_ARGS, '--default-working-dir', workspace, ...extraArgs] };
+  const args = [...TIER_ARGS, '--default-working-dir', workspace, ...extraArgs];
+  const record: Record<string, unknown> = { args };
   phase.data[label] = record;
   try {
-    daemon = await startDaemon({ env, args: record.args as string[], readyTimeoutMs: READY_TIMEOUT_MS });
+    daemon = await startDaemon({ env, args, readyTimeoutMs: READY_TIMEOUT_MS });
     const status = await tierStatus(daemon.socketPath);
     tiers = status.tiers;
     record.pid = daemon.pid;

@@ -38,7 +38,7 @@ export class Tracker {
   inFlight = 0;
 
   /** One request, tracked from sending to its answer. Protocol errors reject with TrlClientError. */
-  async rpc<T = any>(client: TrlClient, kind: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
+  async rpc<T = unknown>(client: TrlClient, kind: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     this.requests++;
     this.pending.set(id, { method, kind, sentAt: Date.now() });

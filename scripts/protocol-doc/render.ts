@@ -49,7 +49,7 @@ function methodSection(name: string, spec: MethodSpec): string {
 
 /** The whole of docs/protocol.md; deterministic, so `--check` can compare it byte for byte. */
 export function renderProtocolDoc(): string {
-  const methods = Object.entries(METHODS) as Array<[string, MethodSpec]>;
+  const methods: Array<[string, MethodSpec]> = Object.entries(METHODS);
   const index = [
     '| Method | Summary |',
     '|---|---|',

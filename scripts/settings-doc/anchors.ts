@@ -17,8 +17,8 @@ export function headingsOf(markdown: string): Headings {
   let fenced = false;
   for (const line of markdown.split('\n')) {
     if (/^(```|~~~)/.test(line)) fenced = !fenced;
-    const m = fenced ? null : /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line);
-    if (m && !out.has(anchorOf(m[1]!))) out.set(anchorOf(m[1]!), m[1]!.replace(/`/g, ''));
+    const heading = fenced ? undefined : /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line)?.[1];
+    if (heading !== undefined && !out.has(anchorOf(heading))) out.set(anchorOf(heading), heading.replace(/`/g, ''));
   }
   return out;
 }

@@ -105,7 +105,7 @@ export class TrlHttpClient {
         (line) => {
           let msg: Envelope & Partial<StreamEvent>;
           try {
-            msg = JSON.parse(line);
+            msg = JSON.parse(line) as Envelope & Partial<StreamEvent>; // the daemon's JSON, trusted as the protocol describes it
           } catch {
             return;
           }

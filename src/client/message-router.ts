@@ -52,9 +52,10 @@ export class MessageRouter {
 
   /** One message from the daemon. */
   receive(text: string): void {
-    let msg: { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject; stream_id?: unknown };
+    type Message = { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject; stream_id?: unknown };
+    let msg: Message;
     try {
-      msg = JSON.parse(text);
+      msg = JSON.parse(text) as Message; // the daemon's JSON, trusted as the protocol describes it
     } catch {
       return;
     }

@@ -44,7 +44,7 @@ export class TrlWsClient extends RoutedClient {
   private constructor(private readonly ws: WebSocket) {
     super();
     this.router = new MessageRouter((message) => ws.send(message));
-    ws.on('message', (data: WebSocket.RawData) => this.router.receive(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString()));
+    ws.on('message', (data: WebSocket.RawData) => this.router.receive(textOf(data)));
     ws.on('close', (code, reason) => this.router.failAll(`the WebSocket to the trl daemon closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`));
     ws.on('error', (err) => this.router.failAll(`WebSocket error: ${err.message}`));
   }
@@ -91,4 +91,10 @@ export class TrlWsClient extends RoutedClient {
     this.ws.close(1000);
     this.router.failAll('this client is closed');
   }
+}
+
+/** A message's text, whichever form the socket delivered it in (one buffer, fragments, an ArrayBuffer). */
+function textOf(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
 }

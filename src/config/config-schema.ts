@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_DURATION_S } from '../protocol/common.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
-import { TIER_NAMES, type TierName } from '../protocol/common.js';
+import { Runtime, TIER_NAMES, type TierName } from '../protocol/common.js';
 import { COMPAT_NAMES } from '../compat/profile.js';
 
 declare module 'zod' {
@@ -82,12 +82,12 @@ const tierSettings = {
     .describe('default tier of new sessions; if its health check fails the daemon does not start'),
   tiers: z.string().transform((v, ctx) => {
     const names = [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))];
-    const bad = names.filter((t) => !TIER_NAMES.includes(t as TierName));
+    const bad = names.filter((t) => !Runtime.safeParse(t).success);
     if (bad.length > 0 || names.length === 0) {
       ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${TIER_NAMES.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}` });
       return z.NEVER;
     }
-    return names as TierName[];
+    return names.map((t) => Runtime.parse(t));
   }).default(['host', 'sandbox', 'docker'])
     .meta({ see: 'security.md#isolation-tiers' })
     .describe('comma-separated tiers to health-check and offer; one that fails its check answers `RUNTIME_UNAVAILABLE`. Leave `host` out to confine every client to isolated tiers'),

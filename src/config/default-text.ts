@@ -43,5 +43,5 @@ export function defaultText(key: ConfigKey): string | undefined {
   if (typeof v === 'boolean') return v ? 'on' : 'off';
   if (typeof v === 'number') return /_bytes$/.test(key) ? humanBytes(v) : /_s$/.test(key) ? humanSeconds(v) : String(v);
   if (Array.isArray(v)) return '`' + v.join(',') + '`';
-  return '`' + String(v) + '`';
+  return '`' + (typeof v === 'string' ? v : JSON.stringify(v)) + '`';
 }

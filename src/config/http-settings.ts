@@ -18,20 +18,24 @@ function port(text: string): number | null {
 /** `HOST:PORT`, `[IPV6]:PORT`, `:PORT` or `PORT` → the address; null when malformed. Port 0 = any free port. */
 export function parseHttpAddress(value: string): HttpAddress | null {
   const v = value.trim();
+  // Each pattern's groups always take part in a match: the defaults only satisfy the type.
   let m = /^:?(\d+)$/.exec(v);
   if (m) {
-    const p = port(m[1]!);
+    const [, digits = ''] = m;
+    const p = port(digits);
     return p === null ? null : { host: DEFAULT_HTTP_HOST, port: p };
   }
   m = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(v);
   if (m) {
-    const p = port(m[2]!);
-    return p === null || !isIPv6(m[1]!) ? null : { host: m[1]!, port: p };
+    const [, host = '', digits = ''] = m;
+    const p = port(digits);
+    return p === null || !isIPv6(host) ? null : { host, port: p };
   }
   m = /^([A-Za-z0-9.-]+):(\d+)$/.exec(v);
   if (m) {
-    const p = port(m[2]!);
-    return p === null ? null : { host: m[1]!, port: p };
+    const [, host = '', digits = ''] = m;
+    const p = port(digits);
+    return p === null ? null : { host, port: p };
   }
   return null;
 }

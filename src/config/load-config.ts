@@ -1,5 +1,5 @@
 import { ALIAS_ENTRIES, CONFIG_ALIASES, type ConfigAlias } from './config-aliases.js';
-import { CONFIG_ENV, ConfigSchema, envNameOf, flagOf, type Config, type ConfigKey } from './config-schema.js';
+import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, envNameOf, flagOf, type Config, type ConfigKey } from './config-schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,7 +18,8 @@ export type ConfigFlags = Partial<Record<ConfigKey | ConfigAlias, unknown>>;
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   const source: Record<string, string> = {};
-  const give = (key: ConfigKey, value: unknown, from: string) => {
+  // A key is a setting's name, or (from flags) whatever the caller passed: the strict schema names a stranger.
+  const give = (key: string, value: unknown, from: string) => {
     raw[key] = value;
     source[key] = from;
   };
@@ -27,13 +28,14 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     const v = env[envNameOf(alias)];
     if (v !== undefined && v !== '') give(key, v, envNameOf(alias));
   }
-  for (const [key, envName] of Object.entries(CONFIG_ENV) as [ConfigKey, string][]) {
+  for (const key of CONFIG_KEYS) {
+    const envName = CONFIG_ENV[key];
     const v = env[envName];
     if (v !== undefined && v !== '') give(key, v, envName);
   }
   const flagEntries = Object.entries(flags).filter(([, v]) => v !== undefined);
   for (const [name, v] of flagEntries) if (isAlias(name)) give(CONFIG_ALIASES[name], v, flagOf(name));
-  for (const [name, v] of flagEntries) if (!isAlias(name)) give(name as ConfigKey, v, flagOf(name));
+  for (const [name, v] of flagEntries) if (!isAlias(name)) give(name, v, flagOf(name));
 
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- byte and table indices in hot loops, in range by the loop bounds: no checks there */
 /**
  * Aho–Corasick automaton over bytes, for finding secret values in output in
  * one pass whatever their number and length.
@@ -18,7 +19,7 @@ const HAND_SKIP = 32;
 /** Up to this many distinct first bytes, the root searches for them with indexOf. */
 const FEW_FIRSTS = 4;
 
-interface Tables {
+type Tables = {
   /** Children of node u are the nodes childStart[u] … childStart[u + 1] - 1, sorted by edge byte. */
   childStart: Int32Array;
   /** The byte on the edge into each node. */
@@ -32,7 +33,7 @@ interface Tables {
   repOf: Int32Array;
   /** The root's children by byte (0: none), dense. */
   rootNext: Int32Array;
-}
+};
 
 export class AhoCorasick {
   /** Length of the longest pattern (0 if none). */
@@ -49,7 +50,7 @@ export class AhoCorasick {
     const sorted = values
       .map((v) => (typeof v === 'string' ? Buffer.from(v) : Buffer.from(v))) // copies: UTF-8 of a string, the bytes of an array
       .filter((b) => b.length > 0)
-      .sort(Buffer.compare);
+      .sort((a, b) => Buffer.compare(a, b));
     this.patterns = sorted.filter((p, i) => i === 0 || !p.equals(sorted[i - 1]!));
     this.longest = this.patterns.reduce((m, p) => Math.max(m, p.length), 0);
     this.t = build(this.patterns, this.longest);
@@ -60,7 +61,7 @@ export class AhoCorasick {
 
   /** Bytes held by the automaton's tables and patterns. */
   get memoryBytes(): number {
-    return Object.values(this.t).reduce((n: number, a: Int32Array | Uint8Array) => n + a.byteLength, 0) + this.patterns.reduce((n, p) => n + p.length, 0);
+    return Object.values<Int32Array | Uint8Array>(this.t).reduce((n, a) => n + a.byteLength, 0) + this.patterns.reduce((n, p) => n + p.length, 0);
   }
 
   /**
@@ -132,7 +133,7 @@ export class AhoCorasick {
 
   /** The bytes spelled by `state` (a view into a pattern: no copy). */
   bytes(state: number): Buffer {
-    return state === 0 ? Buffer.alloc(0) : this.patterns[this.t.repOf[state]!]!.subarray(0, this.t.depthOf[state]!);
+    return state === 0 ? Buffer.alloc(0) : this.patterns[this.t.repOf[state]!]!.subarray(0, this.t.depthOf[state]);
   }
 }
 
@@ -248,7 +249,7 @@ function link({ count: n, firstChild, nextSibling, byte, rep, terminal }: Trie):
         g = f === 0 ? rootNext[b]! : childOf(childStart, edge, f, b);
       }
       fail[v] = g;
-      matchOf[v] = terminal[c] ? depthOf[v]! : matchOf[g]!;
+      matchOf[v] = terminal[c] ? depthOf[v] : matchOf[g]!;
     }
   }
   childStart[n] = n;

@@ -42,7 +42,7 @@ export function formatLine(record: Record<string, unknown>, prev: string, key: A
 
 /** One line taken apart, or a reason why it is not a line of an audit log. */
 export type ParsedLine =
-  | { ok: true; prev: unknown; hash: unknown; body: string; kid: string | null; mac: string | null }
+  | ({ ok: true; prev: unknown; hash: unknown; body: string } & ({ kid: string; mac: string } | { kid: null; mac: null }))
   | { ok: false; reason: string };
 
 export function parseLine(text: string): ParsedLine {
@@ -53,12 +53,14 @@ export function parseLine(text: string): ParsedLine {
     return { ok: false, reason: 'not valid JSON' };
   }
   if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return { ok: false, reason: 'not a JSON object' };
-  const { hash, mac, ...rest } = rec as Record<string, unknown>;
-  const keyed = rest.kid !== undefined || rest.mac_alg !== undefined || mac !== undefined;
-  if (keyed && (typeof rest.kid !== 'string' || rest.mac_alg !== MAC_ALG || typeof mac !== 'string' || !HEX64.test(mac))) {
+  const { hash, mac, ...rest }: Record<string, unknown> = { ...rec };
+  const body = JSON.stringify(rest);
+  const kid = rest.kid;
+  if (kid === undefined && rest.mac_alg === undefined && mac === undefined) return { ok: true, prev: rest.prev, hash, body, kid: null, mac: null };
+  if (typeof kid !== 'string' || rest.mac_alg !== MAC_ALG || typeof mac !== 'string' || !HEX64.test(mac)) {
     return { ok: false, reason: `its key fields are malformed (a keyed line has "mac_alg":"${MAC_ALG}", a "kid" and a 64-hex-digit "mac")` };
   }
-  return { ok: true, prev: rest.prev, hash, body: JSON.stringify(rest), kid: keyed ? (rest.kid as string) : null, mac: keyed ? (mac as string) : null };
+  return { ok: true, prev: rest.prev, hash, body, kid, mac };
 }
 
 /** Whether `mac` is the key's MAC of the line with this hash. */

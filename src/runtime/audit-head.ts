@@ -55,7 +55,8 @@ export function parseHead(text: string): AuditHead {
   if (!t.startsWith('{')) {
     const m = /^([0-9a-f]{64}):(\d{1,15})$/.exec(t);
     if (!m) throw new Error('not a head: expected HASH:LINES (64 hex digits, a colon, a line count) as `trl audit head FILE` prints it');
-    return { hash: m[1]!, lines: Number(m[2]) };
+    const [, hash = '', lines = ''] = m;
+    return { hash, lines: Number(lines) };
   }
   let v: Record<string, unknown>;
   try {

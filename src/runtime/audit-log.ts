@@ -3,6 +3,7 @@ import { formatLine } from './audit-chain.js';
 import type { AuditKey } from './audit-key.js';
 import { HeadFile, headPathOf, parseHead, stampHead, type AuditHead } from './audit-head.js';
 import { verifyAudit, type GivenHead } from './audit-verify.js';
+import { errorMessage } from '../tiers/shared/thrown.js';
 
 /** Fields of one audit entry; never an env value (command text is redacted by the caller). */
 export interface AuditEntry {
@@ -103,7 +104,7 @@ function checkExisting(path: string, key: AuditKey | null): { start: AuditHead; 
     try {
       head = { ...parseHead(readFileSync(headPath, 'utf8')), source: 'sidecar', path: headPath };
     } catch (err) {
-      throw new AuditRefusal(`the audit head ${headPath} is damaged (${(err as Error).message}); check the log against a head you pinned (trl audit verify ${path} --head HASH:LINES), then ${aside}`);
+      throw new AuditRefusal(`the audit head ${headPath} is damaged (${errorMessage(err)}); check the log against a head you pinned (trl audit verify ${path} --head HASH:LINES), then ${aside}`);
     }
   }
   // The head first, then the log: the daemon writes them in the other order, so the log read is never behind the head.

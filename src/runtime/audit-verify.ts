@@ -32,11 +32,14 @@ export interface VerifyOptions {
   head?: GivenHead | null | undefined;
 }
 
-class Broken {
+/** The first line that does not verify, thrown from the checks below and turned into the result. */
+class Broken extends Error {
   constructor(
     readonly line: number,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 /**
@@ -79,10 +82,10 @@ export function verifyAudit(text: string, opts: VerifyOptions = {}): VerifyResul
 function checkLines(lines: string[], complete: boolean, key: AuditKey | null, hashes: string[], keyIds: Set<string>): void {
   let prev = GENESIS;
   let firstKid: string | null | undefined;
-  for (let i = 0; i < lines.length; i++) {
+  for (const [i, line] of lines.entries()) {
     const n = i + 1;
     if (n === lines.length && !complete) throw new Broken(n, 'incomplete: it does not end with a newline (a write cut short, or the file cut mid-line)');
-    const p = parseLine(lines[i]!);
+    const p = parseLine(line);
     if (!p.ok) throw new Broken(n, p.reason);
     if (p.prev !== prev) throw new Broken(n, 'does not follow the previous line (a line before it was deleted, inserted or changed)');
     if (p.hash !== entryHash(prev, p.body)) throw new Broken(n, 'its content does not match its hash (the line was edited)');
@@ -90,7 +93,7 @@ function checkLines(lines: string[], complete: boolean, key: AuditKey | null, ha
     if (key) {
       if (p.kid === null) throw new Broken(n, `it carries no MAC: it was not written by a daemon holding the key (id ${key.id}); the log is unkeyed, or was rewritten or extended by someone without the key`);
       if (p.kid !== key.id) throw new Broken(n, `it was written under key id ${p.kid}, not under the given key (id ${key.id}): the wrong key, or a log from before a key change`);
-      if (!lineMacValid(key, p.hash as string, p.mac!)) throw new Broken(n, `its MAC does not verify under the key (id ${key.id}): the line was forged, or rewritten by someone without the key`);
+      if (!lineMacValid(key, p.hash, p.mac)) throw new Broken(n, `its MAC does not verify under the key (id ${key.id}): the line was forged, or rewritten by someone without the key`);
     } else if (p.kid !== firstKid) {
       throw new Broken(
         n,
@@ -102,7 +105,7 @@ function checkLines(lines: string[], complete: boolean, key: AuditKey | null, ha
       );
     }
     if (p.kid !== null) keyIds.add(p.kid);
-    prev = p.hash as string;
+    prev = p.hash;
     hashes.push(prev);
   }
 }
@@ -128,9 +131,9 @@ function checkHead(h: GivenHead, hashes: string[], keyIds: Set<string>, key: Aud
       if (!headMacValid(h, key)) throw new Broken(at, `${what} does not verify under the key (id ${key.id}): it was forged`);
       authenticated = true;
     }
-  } else if (h.source === 'sidecar' && (logKid !== undefined || key)) {
-    const why = logKid !== undefined ? `the log is keyed (key id ${logKid})` : `a key was given (id ${key!.id})`;
-    throw new Broken(at, `${what} carries no MAC although ${why}: it was not written by a daemon holding the key (replaced to hide a cut tail?)`);
+  } else if (h.source === 'sidecar') {
+    const why = logKid !== undefined ? `the log is keyed (key id ${logKid})` : key ? `a key was given (id ${key.id})` : null;
+    if (why !== null) throw new Broken(at, `${what} carries no MAC although ${why}: it was not written by a daemon holding the key (replaced to hide a cut tail?)`);
   }
   return { source: h.source, path: h.path, lines: h.lines, authenticated, linesAfter: n - h.lines };
 }

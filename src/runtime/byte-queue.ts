@@ -36,7 +36,8 @@ export class ByteQueue {
     n = Math.min(n, this.length);
     this.length -= n;
     while (n > 0) {
-      const first = this.blocks[0]!;
+      const first = this.blocks[0];
+      if (!first) break; // cannot happen: n <= length, and length counts bytes in blocks
       const used = (this.blocks.length === 1 ? this.lastUsed : first.length) - this.frontSkip;
       if (n >= used && this.blocks.length > 1) {
         this.blocks.shift();
@@ -62,8 +63,7 @@ export class ByteQueue {
     end = Math.min(end, this.length);
     if (end <= start) return Buffer.alloc(0);
     let pos0 = -this.frontSkip;
-    for (let i = 0; i < this.blocks.length; i++) {
-      const b = this.blocks[i]!;
+    for (const [i, b] of this.blocks.entries()) {
       const used = i === this.blocks.length - 1 ? this.lastUsed : b.length;
       if (start >= pos0 && end <= pos0 + used) return b.subarray(start - pos0, end - pos0);
       if (pos0 + used > start) break;
@@ -72,8 +72,8 @@ export class ByteQueue {
     const out = Buffer.allocUnsafe(end - start);
     let pos = -this.frontSkip;
     let written = 0;
-    for (let i = 0; i < this.blocks.length && written < out.length; i++) {
-      const b = this.blocks[i]!;
+    for (const [i, b] of this.blocks.entries()) {
+      if (written >= out.length) break;
       const used = i === this.blocks.length - 1 ? this.lastUsed : b.length;
       const bStart = pos;
       const bEnd = pos + used;

@@ -9,6 +9,7 @@ import { redactText } from './redactor.js';
 import type { Session } from './session.js';
 import { createSession } from './session-create.js';
 import { destroyInBackground } from './session-destroy.js';
+import { asError } from '../tiers/shared/thrown.js';
 
 /**
  * Validate, spawn and register a command in its session (a fresh ephemeral
@@ -47,7 +48,7 @@ export async function launch(st: EngineState, params: ExecStreamParams, backgrou
       env_keys: Object.keys(params.env ?? {}),
       pty: cmd.pty !== null,
     });
-    void cmd.done.then(() => finished(st, session, cmd, params)).catch((err: unknown) => st.log.error({ command_id: cmd.id, err: { name: (err as Error)?.name } }, 'finishing a command failed'));
+    void cmd.done.then(() => finished(st, session, cmd, params)).catch((err: unknown) => st.log.error({ command_id: cmd.id, err: { name: asError(err).name } }, 'finishing a command failed'));
     return { session, cmd };
   } catch (err) {
     if (session.ephemeral) destroyInBackground(st, session.id, 'ephemeral');

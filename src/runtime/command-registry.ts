@@ -33,7 +33,7 @@ export class CommandRegistry {
     timer.unref();
     this.retained.set(cmd, forget);
     while (this.retained.size > this.config.max_retained_commands) {
-      const oldest = this.retained.values().next().value as (() => void) | undefined;
+      const oldest = this.retained.values().next().value;
       oldest?.();
     }
   }

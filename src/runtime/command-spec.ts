@@ -46,19 +46,21 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     const script = persist ? captureScript(params.command) : params.pty ? `set -m\n${params.command}` : params.command;
     program = { kind: 'shell', shell: session.shell, script };
   } else {
-    const argv = params.argv!;
-    const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
+    // The schema gives a non-empty argv whenever there is no command.
+    const [file, ...args] = params.argv ?? [];
+    if (file === undefined) throw new TrlError('INVALID_PARAMS', 'give exactly one of `command` or `argv`');
+    const resolved = resolveProgram(file, env.PATH, cwd);
     if (!resolved) {
-      const name = redactText(argv[0]!, secrets);
+      const name = redactText(file, secrets);
       throw new TrlError('SPAWN_FAILED', `program '${name}' was not found or is not executable in the session's PATH; pass an absolute path or fix PATH`, { program: name });
     }
-    program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
+    program = { kind: 'argv', argv: [resolved, ...args] };
   }
   // A background command (a server, a watcher) has no timeout unless given one: the session's idle and TTL rules bound it.
   const timeoutS = params.timeout_s ?? (background ? 0 : session.timeoutS);
   return {
     sessionId: session.id,
-    text: params.command ?? params.argv!.join(' '),
+    text: params.command ?? params.argv?.join(' ') ?? '',
     background,
     pty: params.pty ?? null,
     // A terminal's keyboard is its input: a PTY command takes exec.input unless told otherwise.

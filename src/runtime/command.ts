@@ -136,7 +136,10 @@ export class Command {
     }
     if (hold === this.pausedForReaders) return;
     this.pausedForReaders = hold;
-    for (const s of this.outputs) hold ? s.pause() : s.resume();
+    for (const s of this.outputs) {
+      if (hold) s.pause();
+      else s.resume();
+    }
   }
 
   /** Half the retained tail: a held-back pipe can deliver one more read without anything dropped. */
@@ -194,14 +197,14 @@ export class Command {
     this.spec.env = {};
     const stateChunks: Buffer[] = [];
     const ended = { stdout: false, stderr: false, state: proc.state === null };
-    const redactors = this.spec.redact && this.spec.secrets.length > 0 ? [new Redactor(this.spec.secrets), new Redactor(this.spec.secrets)] : null;
+    const redactors: [Redactor, Redactor] | null = this.spec.redact && this.spec.secrets.length > 0 ? [new Redactor(this.spec.secrets), new Redactor(this.spec.secrets)] : null;
     this.flushRedactors = () => {
       if (!redactors) return;
-      this.stdout.append(redactors[0]!.flush());
-      this.stderr.append(redactors[1]!.flush());
+      this.stdout.append(redactors[0].flush());
+      this.stderr.append(redactors[1].flush());
     };
     const onData = (buf: OutputBuffer) => (raw: Buffer) => {
-      const chunk = redactors ? redactors[buf === this.stdout ? 0 : 1]!.push(raw) : raw;
+      const chunk = redactors ? redactors[buf === this.stdout ? 0 : 1].push(raw) : raw;
       if (chunk.length === 0) return;
       buf.append(chunk);
       this.dataSeen = true;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- byte and table indices in hot loops, in range by the loop bounds: no checks there */
 /**
  * Parser for the output of a POSIX shell's `export -p`: `export NAME='v'`
  * (dash, busybox ash), `export NAME=v` with `'…'` and `$'…'` words (mksh),

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- byte and table indices in hot loops, in range by the loop bounds: no checks there */
 import { AhoCorasick } from './aho-corasick.js';
 
 export const REDACTED = '[REDACTED]';

@@ -10,7 +10,7 @@ import { secretValues } from './secrets.js';
  * working_dir echoed a path).
  */
 export function secretsFor(st: EngineState, params?: unknown): string[] {
-  const p = (typeof params === 'object' && params !== null ? params : {}) as { session_id?: unknown; env?: unknown; secret_keys?: unknown };
+  const p: { session_id?: unknown; env?: unknown; secret_keys?: unknown } = typeof params === 'object' && params !== null ? params : {};
   const values = new Set(st.runtimeSecrets);
   const named = typeof p.session_id === 'string' ? st.sessions.get(p.session_id) : undefined;
   for (const s of named ? [named] : st.sessions.values()) for (const v of secretValues(s.envRecord(), s.secretKeys)) values.add(v);

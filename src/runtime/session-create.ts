@@ -9,6 +9,7 @@ import { fdLimit, openFdCount } from './daemon-resources.js';
 import type { EngineState } from './engine-state.js';
 import { Session } from './session.js';
 import { sessionLimits } from './session-limits.js';
+import { errorMessage } from '../tiers/shared/thrown.js';
 
 /** session.create (and the ephemeral session of an exec without one): validate, place, start its tier's side. */
 export async function createSession(st: EngineState, params: SessionCreateParams, ephemeral = false): Promise<Session> {
@@ -69,7 +70,7 @@ export async function createSession(st: EngineState, params: SessionCreateParams
   } catch (err) {
     st.sessions.delete(session.id);
     if (err instanceof WorkspaceAccessError) throw invalidParam('workspace', err.message);
-    throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tierName}' session: ${(err as Error).message}`, { runtime: tierName });
+    throw new TrlError('RUNTIME_UNAVAILABLE', `could not start a '${tierName}' session: ${errorMessage(err)}`, { runtime: tierName });
   }
   session.tierSession = side;
   if (session.destroying || st.draining) {

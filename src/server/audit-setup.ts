@@ -4,6 +4,7 @@ import { AUDIT_KEY_ENV, AuditKeyError, loadAuditKey } from '../runtime/audit-key
 import { formatPin } from '../runtime/audit-head.js';
 import { AuditLog, AuditRefusal } from '../runtime/audit-log.js';
 import { StartupError } from './startup-error.js';
+import { errnoCode, errorMessage } from '../tiers/shared/thrown.js';
 
 /**
  * The audit log of `--audit-log`, keyed by `TRL_AUDIT_KEY` or
@@ -30,8 +31,8 @@ export function openAuditLog(config: Config, env: NodeJS.ProcessEnv, log: Logger
     opened = AuditLog.open(config.audit_log, key);
   } catch (err) {
     if (err instanceof AuditRefusal) throw new StartupError(err.message);
-    const e = err as NodeJS.ErrnoException;
-    if (e.code) throw new StartupError(`cannot open the audit log ${config.audit_log} (${e.code}: ${e.message}); check that its directory exists and is writable by this user`);
+    const code = errnoCode(err);
+    if (code) throw new StartupError(`cannot open the audit log ${config.audit_log} (${code}: ${errorMessage(err)}); check that its directory exists and is writable by this user`);
     throw err;
   }
   const { audit, notes } = opened;

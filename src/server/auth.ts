@@ -58,7 +58,7 @@ export function bearerOf(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return null;
   const m = /^\s*bearer\s+(\S+)\s*$/i.exec(h);
-  return m ? m[1]! : null;
+  return m?.[1] ?? null;
 }
 
 /** The offered WebSocket subprotocols, in order. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { RequestId, Response } from '../protocol/envelope.js';
 import { isTrlError, TrlError } from '../protocol/errors.js';
 import { isMethodName, METHODS } from '../protocol/methods.js';
@@ -16,9 +17,11 @@ function usableId(id: unknown): RequestId | null {
   return null;
 }
 
-function paramKeys(schema: unknown): string[] {
-  const shape = (schema as { shape?: Record<string, unknown> }).shape ?? (schema as { def?: { in?: { shape?: Record<string, unknown> } } }).def?.in?.shape;
-  return shape ? Object.keys(shape) : [];
+/** The parameter names a method's schema knows: an object's, or the object's that a pipe starts from. */
+function paramKeys(schema: z.ZodType): string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodPipe && schema.in instanceof z.ZodObject) return Object.keys(schema.in.shape);
+  return [];
 }
 
 /**
@@ -49,7 +52,7 @@ export class Dispatcher {
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
       return this.fail(null, new TrlError('INVALID_PARAMS', 'a request must be a JSON object like {"id": 1, "method": "system.ping", "params": {}}'));
     }
-    const req = msg as Record<string, unknown>;
+    const req: { id?: unknown; method?: unknown; params?: unknown } = msg;
     const id = usableId(req.id);
     const method = req.method;
     if (typeof method !== 'string' || method.length === 0) {
@@ -68,7 +71,10 @@ export class Dispatcher {
     try {
       const handler = handlers[method] as (p: unknown, rt: Engine, conn: Connection) => unknown;
       const data = await handler(parsed.data, this.runtime, conn);
-      if (data instanceof Streamed) return new Streamed({ id, data: data.data }, data.start);
+      if (data instanceof Streamed) {
+        const opened: unknown = data.data;
+        return new Streamed({ id, data: opened }, data.start);
+      }
       return { id, ok: true, data };
     } catch (err) {
       return this.fail(id, err, rawParams);
@@ -85,7 +91,7 @@ export class Dispatcher {
       if (o.details !== undefined && secrets.length > 0) out.error.details = JSON.parse(clean(JSON.stringify(o.details))) as Record<string, unknown>;
       return out;
     }
-    const e = err as Error;
+    const e = err instanceof Error ? err : null;
     const message = clean(e?.message ?? String(err));
     this.log.error({ err: { name: e?.name, message, stack: clean(e?.stack ?? '') } }, 'internal error');
     return { id, ok: false, error: { code: 'INTERNAL_ERROR', message: `internal error: ${message}; please report it` } };

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { errorMessage } from '../tiers/shared/thrown.js';
 
 const PR_SET_DUMPABLE = 4;
 const PR_GET_DUMPABLE = 3;
@@ -29,7 +30,7 @@ export function hardenProcess(): Hardening {
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   } catch (err) {
-    return { noCoreDumps: false, notDumpable: false, problem: `cannot load koffi (${(err as Error).message}): reinstall trl's dependencies (npm ci)` };
+    return { noCoreDumps: false, notDumpable: false, problem: `cannot load koffi (${errorMessage(err)}): reinstall trl's dependencies (npm ci)` };
   }
   try {
     const libc = koffi.load('libc.so.6');
@@ -41,6 +42,6 @@ export function hardenProcess(): Hardening {
     const notDumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) === 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) === 0;
     return { noCoreDumps, notDumpable, problem: noCoreDumps && notDumpable ? null : 'setrlimit or prctl refused' };
   } catch (err) {
-    return { noCoreDumps: false, notDumpable: false, problem: `cannot call libc (${(err as Error).message})` };
+    return { noCoreDumps: false, notDumpable: false, problem: `cannot call libc (${errorMessage(err)})` };
   }
 }

@@ -5,6 +5,7 @@ import { parseCorsOrigins, parseHttpAddress } from '../config/http-settings.js';
 import { BearerAuth } from './auth.js';
 import { StartupError } from './startup-error.js';
 import { loadTls, type TlsFiles } from './tls.js';
+import { errnoCode, errorMessage } from '../tiers/shared/thrown.js';
 
 /** Everything the HTTP transport needs, checked before anything listens. */
 export interface HttpPlan {
@@ -39,7 +40,7 @@ async function hostIsLoopback(host: string): Promise<boolean> {
   try {
     addresses = await lookup(host, { all: true });
   } catch (err) {
-    throw new StartupError(`cannot resolve the --http host '${host}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give an IP address such as 127.0.0.1`);
+    throw new StartupError(`cannot resolve the --http host '${host}' (${errnoCode(err) ?? errorMessage(err)}); give an IP address such as 127.0.0.1`);
   }
   return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
 }

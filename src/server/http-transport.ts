@@ -13,6 +13,7 @@ import { StartupError } from './startup-error.js';
 import type { McpRoute } from './mcp-route.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { authError, WsTransport } from './ws-transport.js';
+import { asError } from '../tiers/shared/thrown.js';
 
 const RPC_PATH = '/v1/rpc';
 const WS_PATH = '/v1/ws';
@@ -168,7 +169,7 @@ export class HttpTransport {
     try {
       msg = JSON.parse(body);
     } catch (err) {
-      return this.json(res, 200, this.dispatcher.badJson(err as Error));
+      return this.json(res, 200, this.dispatcher.badJson(asError(err)));
     }
     if (!isStreamingRequest(msg)) {
       const { response } = await this.dispatcher.handle(msg, unusedConnection(res));

@@ -29,7 +29,7 @@ export function prettyLine(line: string, color: boolean): string {
   }
   if (typeof rec !== 'object' || rec === null) return line;
   const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const level = LEVELS[Number(rec.level)] ?? { name: String(rec.level ?? '?').toUpperCase(), color: '0' };
+  const level = LEVELS[Number(rec.level)] ?? { name: (typeof rec.level === 'string' || typeof rec.level === 'number' ? String(rec.level) : '?').toUpperCase(), color: '0' };
   const time = typeof rec.time === 'number' ? clock(new Date(rec.time)) : '';
   let out = `${paint('90', time)} ${paint(level.color, level.name.padEnd(5))} ${typeof rec.msg === 'string' ? visible(rec.msg) : ''}`;
   let stack = '';

@@ -86,9 +86,8 @@ export class StreamPump {
       if (!this.cmd.running) {
         this.flush('stdout');
         this.flush('stderr');
-        const result = execResult(this.cmd, this.workingDir(), this.encoding, false) as Record<string, unknown>;
-        delete result.stdout;
-        delete result.stderr;
+        // The output went out as events already.
+        const { stdout: _stdout, stderr: _stderr, ...result } = execResult(this.cmd, this.workingDir(), this.encoding, false);
         this.conn.send({ stream_id: this.streamId, event: 'exit', data: result });
         this.stop();
       }

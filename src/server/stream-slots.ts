@@ -1,4 +1,4 @@
-import { isMethodName, METHODS } from '../protocol/methods.js';
+import { isMethodName, METHODS, type MethodSpec } from '../protocol/methods.js';
 import { TrlError } from '../protocol/errors.js';
 
 /**
@@ -46,13 +46,15 @@ export class StreamSlots {
 /** Whether a parsed request names a streaming method (exec.stream, exec.attach). */
 export function isStreamingRequest(msg: unknown): boolean {
   if (typeof msg !== 'object' || msg === null) return false;
-  const method = (msg as { method?: unknown }).method;
-  return typeof method === 'string' && isMethodName(method) && (METHODS[method] as { streaming?: boolean }).streaming === true;
+  const { method }: { method?: unknown } = msg;
+  if (typeof method !== 'string' || !isMethodName(method)) return false;
+  const spec: MethodSpec = METHODS[method];
+  return spec.streaming === true;
 }
 
 /** The request's usable id, for answers given before dispatch. */
 export function requestIdOf(msg: unknown): string | number | null {
-  const id = typeof msg === 'object' && msg !== null ? (msg as { id?: unknown }).id : undefined;
+  const { id }: { id?: unknown } = typeof msg === 'object' && msg !== null ? msg : {};
   if (typeof id === 'string') return id;
   if (typeof id === 'number' && Number.isSafeInteger(id)) return id;
   return null;
@@ -61,7 +63,7 @@ export function requestIdOf(msg: unknown): string | number | null {
 /** The stream id of a final event (`exit`, `error`) given as an object, else null. */
 export function finalEventOf(message: unknown): string | null {
   if (typeof message !== 'object' || message === null) return null;
-  const m = message as { stream_id?: unknown; event?: unknown };
+  const m: { stream_id?: unknown; event?: unknown } = message;
   return typeof m.stream_id === 'string' && (m.event === 'exit' || m.event === 'error') ? m.stream_id : null;
 }
 
@@ -74,5 +76,5 @@ export function finalEventOfLine(line: string): string | null {
   const head = line.length > 160 ? line.slice(0, 160) : line;
   if (!head.includes('"event":"exit"') && !head.includes('"event":"error"')) return null;
   const m = /^\{"stream_id":"([^"]+)"/.exec(head);
-  return m ? m[1]! : null;
+  return m?.[1] ?? null;
 }

@@ -28,9 +28,9 @@ export async function checkTiers(tiers: Map<TierName, Tier>, config: Config, log
     if (h.available) log.info({ tier: name, isolated: h.isolated, detail: h.detail }, 'tier ready');
     else if (name !== config.runtime) log.warn({ tier: name, detail: h.detail }, 'tier unavailable: sessions asking for it get RUNTIME_UNAVAILABLE');
   }
-  const main = health.get(config.runtime)!;
-  if (!main.available) {
-    throw new StartupError(`the default tier '${config.runtime}' failed its health check: ${main.detail}; fix it, or start with another --runtime (trl doctor shows what each tier needs)`);
+  const main = health.get(config.runtime);
+  if (!main?.available) {
+    throw new StartupError(`the default tier '${config.runtime}' failed its health check: ${main?.detail ?? 'it is not among --tiers'}; fix it, or start with another --runtime (trl doctor shows what each tier needs)`);
   }
   // The tiers not configured, so that system.info lists every tier and says why one is missing.
   for (const name of TIER_NAMES) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { StartupError } from './startup-error.js';
+import { errnoCode, errorMessage } from '../tiers/shared/thrown.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -12,8 +13,8 @@ function readPem(path: string, what: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'it does not exist' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : errorMessage(err);
     throw new StartupError(`cannot read the TLS ${what} ${path} (${flag}): ${why}; give a readable PEM file`);
   }
 }
@@ -34,7 +35,7 @@ export function loadTls(certPath: string | undefined, keyPath: string | undefine
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new StartupError(`the TLS certificate ${certFile} and key ${keyFile} cannot be used (${(err as Error).message}); give a PEM certificate and its matching unencrypted PEM key`);
+    throw new StartupError(`the TLS certificate ${certFile} and key ${keyFile} cannot be used (${errorMessage(err)}); give a PEM certificate and its matching unencrypted PEM key`);
   }
   return { cert, key };
 }

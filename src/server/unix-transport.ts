@@ -6,6 +6,7 @@ import type { Dispatcher } from './dispatch.js';
 import type { Connection } from './connection.js';
 import { LineReader } from '../protocol/line-reader.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
+import { asError } from '../tiers/shared/thrown.js';
 
 /** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
 const HIGH_WATER = 1024 * 1024;
@@ -126,7 +127,7 @@ export class UnixTransport {
     try {
       msg = JSON.parse(line);
     } catch (err) {
-      return send(this.dispatcher.badJson(err as Error));
+      return send(this.dispatcher.badJson(asError(err)));
     }
     const { response, after } = await this.dispatcher.handle(msg, conn);
     const bytes = send(response);

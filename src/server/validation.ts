@@ -6,7 +6,7 @@ export function invalidParamsError(method: string, knownKeys: string[], error: z
   const issues = error.issues.map((i) => {
     const path = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') {
-      const keys = (i as unknown as { keys: string[] }).keys;
+      const keys = i.keys;
       const where = path ? `${path}.` : '';
       return {
         path: keys.map((k) => where + k).join(', '),
@@ -15,7 +15,8 @@ export function invalidParamsError(method: string, knownKeys: string[], error: z
     }
     return { path: path || '(params)', message: i.message };
   });
-  const first = issues[0]!;
+  // A failed parse has at least one issue.
+  const first = issues[0] ?? { path: '(params)', message: `invalid parameters for ${method}` };
   const message = first.message.startsWith('unknown parameter') ? first.message : `${first.path}: ${first.message}`;
   return new TrlError('INVALID_PARAMS', message, { issues });
 }

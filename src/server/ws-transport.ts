@@ -9,6 +9,7 @@ import type { Dispatcher } from './dispatch.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 import { finalEventOf, finalEventOfLine, isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { WsConnection } from './ws-connection.js';
+import { asError } from '../tiers/shared/thrown.js';
 
 /** A peer that has not answered a ping within this long is gone: its streams are released. */
 const HEARTBEAT_MS = 30_000;
@@ -172,7 +173,7 @@ export class WsTransport {
     try {
       msg = JSON.parse(text);
     } catch (err) {
-      return conn.send(this.dispatcher.badJson(err as Error));
+      return conn.send(this.dispatcher.badJson(asError(err)));
     }
     if (!isStreamingRequest(msg)) return conn.send((await this.dispatcher.handle(msg, conn)).response);
     if (!this.slots.tryAcquire(client)) return conn.send({ id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });

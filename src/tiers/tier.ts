@@ -6,9 +6,10 @@ import type { Readable, Writable } from 'node:stream';
  * knows about JSON or the protocol.
  */
 
-export type Program =
-  | { kind: 'shell'; shell: string; script: string }
-  | { kind: 'argv'; argv: string[] };
+/** A program and its arguments: never empty. */
+export type Argv = [string, ...string[]];
+
+export type Program = { kind: 'shell'; shell: string; script: string } | { kind: 'argv'; argv: Argv };
 
 export interface SpawnSpec {
   program: Program;

@@ -38,7 +38,7 @@ export async function connectStdio(era: Era, args: string[], env: Record<string,
     await client.connect(transport);
   } catch (e) {
     await transport.close().catch(() => undefined);
-    throw new Error(`trl mcp ${args.join(' ')} did not connect: ${(e as Error).message}\nstderr:\n${err}`);
+    throw new Error(`trl mcp ${args.join(' ')} did not connect: ${(e as Error).message}\nstderr:\n${err}`, { cause: e });
   }
   return {
     client,

@@ -1,6 +1,7 @@
 import type { Encoding } from '../../protocol/common.js';
 import { invalidParam } from '../checks.js';
 import type { EngineState } from '../engine-state.js';
+import { errorMessage } from '../../tiers/shared/thrown.js';
 
 export interface InputParams {
   command_id: string;
@@ -26,7 +27,7 @@ export async function input(st: EngineState, params: InputParams) {
     try {
       await cmd.write(data);
     } catch (err) {
-      throw invalidParam('command_id', `could not write to the stdin of command '${cmd.id}': ${(err as Error).message}`);
+      throw invalidParam('command_id', `could not write to the stdin of command '${cmd.id}': ${errorMessage(err)}`);
     }
   }
   if (params.eof) cmd.closeStdin();

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { SessionLimits } from '../tier.js';
+import type { Argv, SessionLimits } from '../tier.js';
 
 /**
  * The container of one docker session, as data (unit-tested without an
@@ -20,7 +20,7 @@ export const FIFO_MOUNT = '/.trl';
  * `Init` (docker-init as pid 1) it gets signals forwarded and orphans reaped.
  * `sleep` with the largest 32-bit argument exists in busybox and coreutils alike.
  */
-export const HOLDER = ['sleep', '2147483647'];
+export const HOLDER: Argv = ['sleep', '2147483647'];
 /** docker-init (pid 1) and the holder: counted by the container's pids limit, not the session's. */
 export const HOLDER_PIDS = 2;
 const NANO_CPUS_PER_CPU = 1e9;
@@ -100,7 +100,7 @@ export function containerConfig(i: ContainerInput): Docker.ContainerCreateOption
     name: containerName(i.instanceId, i.sessionTag),
     Image: i.image,
     // Both set, so neither the image's ENTRYPOINT nor its CMD runs.
-    Entrypoint: [HOLDER[0]!],
+    Entrypoint: [HOLDER[0]],
     Cmd: HOLDER.slice(1),
     User: i.user,
     WorkingDir: i.workspace,

@@ -178,7 +178,7 @@ export class DockerSession implements TierSession {
     };
     if (spec.pty) {
       const terminal = new TerminalSize(run, spec.pty);
-      proc.resize = (cols, rows) => terminal.set(cols, rows);
+      proc.resize = (cols, rows) => void terminal.set(cols, rows); // never rejects: a refused resize is retried, then given up
       // The engine may take the first resize before the process exists: repeat it once the wrapper runs.
       void ctl.started.then(() => terminal.reapply());
       if (run.stdin) proc.stdin = terminal.after(run.stdin);
@@ -243,7 +243,8 @@ export class DockerSession implements TierSession {
 
   async usage(): Promise<SessionUsage | null> {
     try {
-      const s = (await within(this.c.container.stats({ stream: false, 'one-shot': true } as { stream: false }), ENGINE_CALL_MS, () => engineSilent('container stats'))) as unknown as ContainerStats;
+      // The fields this reads, each optional: an engine may leave any of them out.
+      const s: ContainerStats = await within(this.c.container.stats({ stream: false, 'one-shot': true }), ENGINE_CALL_MS, () => engineSilent('container stats'));
       const stats = s.memory_stats?.stats ?? {};
       const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
       return {
@@ -340,7 +341,7 @@ class TerminalSize {
     initial: { cols: number; rows: number },
   ) {
     this.size = initial;
-    this.reapply();
+    void this.reapply();
   }
 
   set(cols: number, rows: number): Promise<void> {

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tier, TierSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from '../tier.js';
 import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './container.js';
-import { describeEngineError, engineEndpoint } from './engine-errors.js';
+import { describeEngineError, engineEndpoint, engineErrorFields } from './engine-errors.js';
 import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
 import { FifoDir } from './fifo-dir.js';
@@ -19,6 +19,7 @@ import { dockerSeccompProfile, engineArch, type SeccompArch } from '../shared/se
 import { guardWorkspace, type WorkspaceGuard } from '../shared/workspace-guard.js';
 import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead } from '../shared/process-table.js';
+import { errorMessage } from '../shared/thrown.js';
 
 const HEALTH_TIMEOUT_MS = 15_000;
 /** Runtime variables a containerised shell gets; the daemon's others (credentials included) stay outside. */
@@ -65,10 +66,8 @@ export class DockerTier implements Tier {
   private readonly healthWorkspace: string;
   /** The engine's architecture, for the seccomp profile; known after the health check. */
   private arch: SeccompArch | null = null;
-  private readonly docker: Docker | null;
-  /** Why no client could be made (a malformed DOCKER_HOST), for the health check. */
-  private readonly clientError: string | null = null;
-  private readonly events: EngineEvents | null;
+  /** The engine's client and event stream; or why no client could be made (a malformed DOCKER_HOST), for the health check. */
+  private readonly engine: { docker: Docker; events: EngineEvents } | { docker: null; events: null; error: string };
   private readonly pool: WarmPool | null;
   private readonly sessions = new Set<DockerSession>();
   private readonly host = hostname();
@@ -90,11 +89,11 @@ export class DockerTier implements Tier {
     let docker: Docker | null = null;
     try {
       docker = new Docker();
+      this.engine = { docker, events: new EngineEvents(docker, this.instanceId) };
     } catch (err) {
-      this.clientError = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${(err as Error).message}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;
+      const error = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${errorMessage(err)}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;
+      this.engine = { docker: null, events: null, error };
     }
-    this.docker = docker;
-    this.events = docker ? new EngineEvents(docker, this.instanceId) : null;
     this.pool =
       docker && opts.warmPool > 0
         ? new WarmPool(opts.warmPool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer)
@@ -122,13 +121,13 @@ export class DockerTier implements Tier {
 
   /** Really start a container from the default image and run a command in it, with its state FIFO. */
   private async check(): Promise<TierHealth> {
-    if (!this.docker) return this.unhealthy(this.clientError!);
+    if (this.engine.docker === null) return this.unhealthy(this.engine.error);
+    const docker = this.engine.docker;
     const image = this.settings.image;
     let version: Docker.DockerVersion;
     try {
-      version = await this.docker.version();
-      const info = (await this.docker.info()) as { Architecture?: string };
-      this.arch = engineArch(info.Architecture ?? '');
+      version = await docker.version();
+      this.arch = await archOf(docker);
     } catch (err) {
       return this.unhealthy(describeEngineError(err, { endpoint: this.endpoint }));
     }
@@ -155,7 +154,7 @@ export class DockerTier implements Tier {
         );
       }
     } catch (err) {
-      return this.unhealthy((err as Error).message);
+      return this.unhealthy(errorMessage(err));
     } finally {
       await session?.destroy(0);
     }
@@ -165,7 +164,7 @@ export class DockerTier implements Tier {
       /* the default workspace cannot be one (its user cannot write it): nothing to keep warm */
     }
     // The tier works without it; sessions asking for a network are refused (createSession) until it is fixed.
-    const network = await networkProblem(this.docker, this.settings.network, this.endpoint);
+    const network = await networkProblem(docker, this.settings.network, this.endpoint);
     return {
       available: true,
       isolated: true,
@@ -180,10 +179,8 @@ export class DockerTier implements Tier {
   /** The engine, the default image in it, and the network for network: true sessions. */
   async requirements(): Promise<Requirement[]> {
     const reqs: Requirement[] = [];
-    if (!this.docker) {
-      return [{ need: `a docker engine (DOCKER_HOST)`, present: false, found: this.clientError! }];
-    }
-    const docker = this.docker;
+    if (this.engine.docker === null) return [{ need: `a docker engine (DOCKER_HOST)`, present: false, found: this.engine.error }];
+    const docker = this.engine.docker;
     const image = this.settings.image;
     const network = this.settings.network;
     try {
@@ -204,7 +201,8 @@ export class DockerTier implements Tier {
           const i = await docker.getImage(image).inspect();
           return `${image} (${i.Id.slice(7, 19)}, ${(i.Size / 1e6).toFixed(1)} MB)`;
         },
-        (err) => describeEngineError(Object.assign(err as object, { statusCode: 404 }), { endpoint: this.endpoint, image }),
+        // Whatever the engine says, the image could not be looked up: say so if its words fit a missing image.
+        (err) => describeEngineError({ ...engineErrorFields(err), statusCode: 404 }, { endpoint: this.endpoint, image }),
       ),
       found(
         async () => {
@@ -251,12 +249,12 @@ export class DockerTier implements Tier {
   async createSession(opts: SessionOptions): Promise<TierSession> {
     const shape = this.shapeOf(opts);
     // Asked each time: an operator may create the network while the daemon runs.
-    if (opts.network && this.docker) {
-      const problem = await networkProblem(this.docker, this.settings.network, this.endpoint);
+    if (opts.network && this.engine.docker) {
+      const problem = await networkProblem(this.engine.docker, this.settings.network, this.endpoint);
       if (problem) throw new Error(problem);
     }
     // Once per daemon: exits are then reported by events from the first command on.
-    await this.events?.ready();
+    await this.engine.events?.ready();
     let started: StartedContainer | null = null;
     if (this.pool && ulimits(opts.limits).length === 0) {
       started = await this.pool.take(shape);
@@ -301,9 +299,10 @@ export class DockerTier implements Tier {
   }
 
   private track(started: StartedContainer, sessionTag: string): DockerSession {
+    if (this.engine.events === null) throw new Error(this.engine.error); // no container can have started
     const session = new DockerSession(
       {
-        events: this.events!,
+        events: this.engine.events,
         user: started.user,
         instanceId: this.instanceId,
         onDestroyed: (s) => this.sessions.delete(s),
@@ -317,8 +316,9 @@ export class DockerTier implements Tier {
 
   /** Create and start one container with its FIFO directory; on failure nothing is left behind. */
   private async startContainer(shape: ContainerShape, sessionTag: string, limits: SessionLimits): Promise<StartedContainer> {
-    if (!this.docker) throw new Error(this.clientError!);
-    this.arch ??= engineArch(((await this.docker.info()) as { Architecture?: string }).Architecture ?? '');
+    if (this.engine.docker === null) throw new Error(this.engine.error);
+    const docker = this.engine.docker;
+    this.arch ??= await archOf(docker);
     if (!this.arch) throw new Error("the engine's machine has no seccomp profile of trl's (x86_64 and aarch64 only)");
     const guard = guardWorkspace(shape.workspace);
     const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
@@ -326,7 +326,7 @@ export class DockerTier implements Tier {
     this.ghosts.acquire(guard.ghosts);
     let container: Docker.Container | null = null;
     try {
-      container = await this.docker.createContainer(
+      container = await docker.createContainer(
         containerConfig({
           ...shape,
           instanceId: this.instanceId,
@@ -356,15 +356,15 @@ export class DockerTier implements Tier {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos.remove();
       this.ghosts.release(guard.ghosts);
-      throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }));
+      throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }), { cause: err });
     }
   }
 
   /** Containers of this machine's trl daemons, by instance id. */
   private async containersByInstance(): Promise<Map<string, string[]>> {
     const byInstance = new Map<string, string[]>();
-    if (!this.docker) return byInstance;
-    const list = await this.docker.listContainers({ all: true, filters: { label: [LABEL_INSTANCE, `${LABEL_HOST}=${this.host}`] } });
+    if (this.engine.docker === null) return byInstance;
+    const list = await this.engine.docker.listContainers({ all: true, filters: { label: [LABEL_INSTANCE, `${LABEL_HOST}=${this.host}`] } });
     for (const c of list) {
       const id = c.Labels[LABEL_INSTANCE];
       if (id) byInstance.set(id, [...(byInstance.get(id) ?? []), c.Id]);
@@ -389,7 +389,8 @@ export class DockerTier implements Tier {
   /** Force-remove a dead instance's containers and its FIFO directories; returns how many containers went. */
   async reapInstance(instanceId: string): Promise<number> {
     removeFifoDirs(instanceId);
-    if (!this.docker) return 0;
+    const docker = this.engine.docker;
+    if (docker === null) return 0;
     let ids: string[];
     try {
       ids = (await this.containersByInstance()).get(instanceId) ?? [];
@@ -398,7 +399,8 @@ export class DockerTier implements Tier {
     }
     const removed = await Promise.all(
       ids.map((id) =>
-        this.docker!.getContainer(id)
+        docker
+          .getContainer(id)
           .remove({ force: true, v: true })
           .then(() => 1)
           .catch(() => 0),
@@ -411,15 +413,16 @@ export class DockerTier implements Tier {
   async close(): Promise<void> {
     await this.pool?.close();
     await Promise.all([...this.sessions].map((s) => s.destroy(0)));
-    if (this.docker) {
+    const docker = this.engine.docker;
+    if (docker) {
       try {
         const leftovers = (await this.containersByInstance()).get(this.instanceId) ?? [];
-        await Promise.all(leftovers.map((id) => this.docker!.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+        await Promise.all(leftovers.map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
       } catch {
         /* engine gone: the next start reaps them */
       }
     }
-    this.events?.close();
+    this.engine.events?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -427,4 +430,11 @@ export class DockerTier implements Tier {
 /** What a warm container's guard must match to serve a session. */
 function guardKey(g: WorkspaceGuard): string {
   return JSON.stringify([g.mountPoints, g.readOnly, g.ghosts]);
+}
+
+/** The engine's machine, for the seccomp profile (null: trl has no profile for it). */
+async function archOf(docker: Docker): Promise<SeccompArch | null> {
+  // dockerode types info() as any: it is the engine's JSON, of which only Architecture is read.
+  const info = (await docker.info()) as { Architecture?: unknown };
+  return engineArch(typeof info.Architecture === 'string' ? info.Architecture : '');
 }

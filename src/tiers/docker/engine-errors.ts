@@ -11,30 +11,42 @@ export interface EngineContext {
   workspace?: string | undefined;
 }
 
-interface EngineError {
-  code?: string;
-  statusCode?: number;
-  json?: { message?: string } | null;
-  message?: string;
+/** What an engine failure may say: docker-modem's HTTP errors, Node's socket errors. */
+export interface EngineError {
+  code?: string | undefined;
+  statusCode?: number | undefined;
+  /** The engine's own words (its JSON's message), else the error's message or text. */
+  message: string;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
 
+/** The fields of a failed engine call that the messages use, read without trusting the value's shape. */
+export function engineErrorFields(err: unknown): EngineError {
+  if (typeof err !== 'object' || err === null) return { message: String(err).trim() };
+  const json = 'json' in err && typeof err.json === 'object' && err.json !== null && 'message' in err.json ? err.json.message : undefined;
+  const message = 'message' in err ? err.message : undefined;
+  return {
+    code: 'code' in err && typeof err.code === 'string' ? err.code : undefined,
+    statusCode: 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined,
+    message: (typeof json === 'string' ? json : typeof message === 'string' ? message : '(no message)').trim(),
+  };
+}
+
 /** The engine's own words for a failed call, without docker-modem's "(HTTP code …)" wrapping. */
 export function engineMessage(err: unknown): string {
-  const e = err as EngineError;
-  return (e.json?.message ?? e.message ?? String(err)).trim();
+  return engineErrorFields(err).message;
 }
 
 export function describeEngineError(err: unknown, ctx: EngineContext): string {
-  const e = err as EngineError;
+  const e = engineErrorFields(err);
   if (e.code === 'EACCES') {
     return `permission denied on the docker engine at ${ctx.endpoint}: add the daemon's user to the docker group, or set DOCKER_HOST`;
   }
   if (e.code && UNREACHABLE.has(e.code)) {
     return `docker engine unreachable at ${ctx.endpoint} (${e.code}): start dockerd or set DOCKER_HOST`;
   }
-  const msg = engineMessage(err);
+  const msg = e.message;
   if (ctx.image && e.statusCode === 404 && /no such image|not found|pull access denied/i.test(msg)) {
     return `image ${ctx.image} is not present in the docker engine: docker pull ${ctx.image} or set --docker-image`;
   }
@@ -55,6 +67,6 @@ export function engineEndpoint(): string {
 
 /** The exec or container is gone (removed with its session) or stopped. */
 export function isGone(err: unknown): boolean {
-  const s = (err as EngineError).statusCode;
+  const s = engineErrorFields(err).statusCode;
   return s === 404 || s === 409;
 }

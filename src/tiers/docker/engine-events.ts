@@ -91,7 +91,7 @@ export class EngineEvents {
         const utf8 = new StringDecoder('utf8');
         stream.on('data', (chunk: Buffer) => {
           const lines = (rest + utf8.write(chunk)).split('\n');
-          rest = lines.pop()!;
+          rest = lines.pop() ?? '';
           for (const line of lines) if (line.trim()) this.dispatch(line);
         });
         const lost = () => {

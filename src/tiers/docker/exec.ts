@@ -167,9 +167,9 @@ export async function startExec(container: Docker.Container, req: ExecRequest, e
   const watch = watchExit(exec, events);
   let sock: Duplex | null = null;
   try {
-    if (attach) sock = (await exec.start({ hijack: true, stdin: attachStdin, Detach: false, Tty: tty })) as Duplex;
+    if (attach) sock = await exec.start({ hijack: true, stdin: attachStdin, Detach: false, Tty: tty });
     // A detached start still answers with a (empty) response stream: read it, or its connection stays open.
-    else ((await exec.start({ Detach: true, Tty: false })) as unknown as Readable).resume();
+    else (await exec.start({ Detach: true, Tty: false })).resume();
   } catch (err) {
     watch.cancel();
     throw new SpawnError(`docker exec start failed: ${withoutValues(engineMessage(err), req.env)}`, isGone(err) ? 'ESRCH' : 'EDOCKER');

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { FIFO_MOUNT } from './container.js';
 import { fifoDirPrefix } from '../shared/fifo-pool.js';
 import { SpawnError } from '../shared/spawn-error.js';
+import { errorMessage } from '../shared/thrown.js';
 
 const run = promisify(execFile);
 const BATCH = 64;
@@ -36,6 +37,7 @@ export interface ControlChannel {
   release(): void;
 }
 
+// eslint-disable-next-line no-control-regex -- the trailer is framed by control bytes on purpose (output cannot hold them there)
 /** \x01, the exit status in decimal, \x04: written last, after the shell has exited. */
 const TRAILER = /\x01(\d{1,3})\x04$/;
 
@@ -74,7 +76,7 @@ export class FifoDir {
       return fifos;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`cannot create control FIFOs in ${dir} (${(err as Error).message}): install coreutils (mkfifo) and check that the temp directory is writable`);
+      throw new Error(`cannot create control FIFOs in ${dir} (${errorMessage(err)}): install coreutils (mkfifo) and check that the temp directory is writable`, { cause: err });
     }
   }
 
@@ -85,15 +87,16 @@ export class FifoDir {
    */
   async open(): Promise<ControlChannel> {
     // Concurrent opens may share one batch: wait for another if it ran dry.
-    while (this.ready.length === 0) {
+    let name = this.ready.pop();
+    while (name === undefined) {
+      name = this.ready.pop();
       if (this.closed) throw new SpawnError('the session container is gone (destroyed)', 'ESRCH');
       try {
         await this.refill();
       } catch (err) {
-        throw new SpawnError(`cannot make control FIFOs in ${this.dir} (${(err as Error).message}): check that the temp directory is writable and not full`, 'EFIFO');
+        throw new SpawnError(`cannot make control FIFOs in ${this.dir} (${errorMessage(err)}): check that the temp directory is writable and not full`, 'EFIFO');
       }
     }
-    const name = this.ready.pop()!;
     if (this.ready.length < LOW_WATER) void this.refill().catch(() => undefined);
     const path = join(this.dir, name);
     let readFd: number;
@@ -101,13 +104,13 @@ export class FifoDir {
     try {
       readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
-      throw new SpawnError(`cannot open the control FIFO ${path}: ${(err as Error).message}`, 'EFIFO');
+      throw new SpawnError(`cannot open the control FIFO ${path}: ${errorMessage(err)}`, 'EFIFO');
     }
     try {
       holdFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       closeSync(readFd);
-      throw new SpawnError(`cannot open the control FIFO ${path}: ${(err as Error).message}`, 'EFIFO');
+      throw new SpawnError(`cannot open the control FIFO ${path}: ${errorMessage(err)}`, 'EFIFO');
     }
     let linked = true;
     const letGo = () => {

@@ -4,6 +4,8 @@ import { TAG_VAR } from '../shared/process-table.js';
 import type { EngineEvents } from './engine-events.js';
 import { execArgv, startExec, type ExecRun } from './exec.js';
 import type { ControlChannel, FifoDir } from './fifo-dir.js';
+import { errorMessage } from '../shared/thrown.js';
+import type { Argv } from '../tier.js';
 
 /** Poll interval of the script (`sleep 0.05`). */
 const TICK_MS = 50;
@@ -145,7 +147,7 @@ export class KillerFailed extends Error {
 export type KillAction = { kind: 'list' } | { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'terminate'; graceMs: number };
 
 /** The killer's argv for processes of `tag` (`<instance>:<session>:<command>`), or every command of the session when `commandTag` is null. */
-export function killArgv(sessionPrefix: string, commandTag: string | null, action: KillAction): string[] {
+export function killArgv(sessionPrefix: string, commandTag: string | null, action: KillAction): Argv {
   const needle = `${TAG_VAR}=${sessionPrefix}${commandTag ?? ''}`;
   const mode = commandTag === null ? 'session' : 'exact';
   const [verb, arg, rounds] =
@@ -161,7 +163,7 @@ export function killArgv(sessionPrefix: string, commandTag: string | null, actio
 export async function runKiller(
   container: Docker.Container,
   opts: { user: string; events: EngineEvents; fifos: FifoDir },
-  killer: string[],
+  killer: Argv,
   graceMs: number,
 ): Promise<string[]> {
   // The whole kill is bounded, the engine's answers included: an engine that stopped answering must not hang it.
@@ -198,7 +200,7 @@ export async function runKiller(
         opts.events,
       );
     } catch (err) {
-      throw new KillerFailed(`the in-container kill exec could not start: ${(err as Error).message}`);
+      throw new KillerFailed(`the in-container kill exec could not start: ${errorMessage(err)}`);
     }
     if (over) return letGo();
     // A killer that never ran leaves the FIFO without a writer once the daemon lets go of its end.

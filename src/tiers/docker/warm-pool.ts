@@ -56,7 +56,9 @@ export class WarmPool {
     this.idle.delete(key);
     this.idle.set(key, list);
     while (this.idle.size > MAX_SHAPES) {
-      const [oldKey, oldList] = this.idle.entries().next().value as [string, StartedContainer[]];
+      const oldest = this.idle.entries().next().value;
+      if (!oldest) break;
+      const [oldKey, oldList] = oldest;
       this.idle.delete(oldKey);
       for (const c of oldList) void this.discard(c);
     }

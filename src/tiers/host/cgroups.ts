@@ -58,8 +58,8 @@ function tryMkdir(dir: string): boolean {
 }
 
 /** Enable controllers for children of `dir` (v2); returns those that took. */
-function enableV2(dir: string, wanted: string[]): string[] {
-  const ok: string[] = [];
+function enableV2<C extends string>(dir: string, wanted: C[]): C[] {
+  const ok: C[] = [];
   for (const c of wanted) {
     try {
       writeFileSync(join(dir, 'cgroup.subtree_control'), `+${c}`);
@@ -97,11 +97,11 @@ export function setupCgroups(instanceId: string): CgroupLayout | null {
     }
     const wanted = (['memory', 'pids', 'cpu'] as const).filter((c) => available.includes(c));
     if (wanted.length > 0) {
-      let enabled: string[] = [...wanted];
+      let enabled: Controller[] = [...wanted];
       for (const dir of [v2.path, join(v2.path, 'trl'), join(v2.path, 'trl', instanceId)]) {
         enabled = enableV2(dir, enabled);
       }
-      for (const c of enabled) controllers[c as Controller] = { root: v2.path, version: 2 };
+      for (const c of enabled) controllers[c] = { root: v2.path, version: 2 };
     }
   }
   for (const c of ['memory', 'pids', 'cpu'] as const) {
@@ -164,7 +164,7 @@ export function cgroupKill(dir: string): boolean {
 
 /** Remove `dir` and the cgroups below it; cgroups still holding processes stay (best effort). */
 export function removeCgroup(dir: string): boolean {
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch {
@@ -228,7 +228,7 @@ export function oomCounterOf(pid: number): { dir: string; file: string } | null 
   } catch {
     return null;
   }
-  const v1 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[1]!.split(',').includes('memory'));
+  const v1 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && (f[1] ?? '').split(',').includes('memory'));
   const v2 = lines.find((l) => l.startsWith('0::'));
   const candidates: { cgroup: string; mount: Mount | undefined; file: string }[] = [];
   if (v1) candidates.push({ cgroup: v1.slice(2).join(':'), mount: mounts.find((m) => m.version === 1 && m.controllers.includes('memory')), file: 'memory.oom_control' });

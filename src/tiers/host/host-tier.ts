@@ -107,6 +107,7 @@ export function plainLaunch(spec: SpawnSpec, prologue: string, tag: string): Lau
   if (spec.program.kind === 'shell') {
     return { file: spec.program.shell, args: ['-c', prologue ? `${prologue}\n${spec.program.script}` : spec.program.script], cwd: spec.cwd, env };
   }
-  if (prologue) return { file: '/bin/sh', args: ['-c', `${prologue}\nexec "$@"`, spec.program.argv[0]!, ...spec.program.argv], cwd: spec.cwd, env };
-  return { file: spec.program.argv[0]!, args: spec.program.argv.slice(1), cwd: spec.cwd, env };
+  const [file, ...args] = spec.program.argv;
+  if (prologue) return { file: '/bin/sh', args: ['-c', `${prologue}\nexec "$@"`, file, ...spec.program.argv], cwd: spec.cwd, env };
+  return { file, args, cwd: spec.cwd, env };
 }

@@ -14,6 +14,7 @@ import { applyLimits, rlimitLines } from './limits.js';
 import type { LocalMachine } from './local-machine.js';
 import { drainPipeNow, streamFd } from './pipe-drain.js';
 import { spawnPty } from './pty-spawn.js';
+import { errnoCode, errorMessage } from '../shared/thrown.js';
 
 const POLL_MS = 10;
 
@@ -56,17 +57,22 @@ export class LocalProcesses {
       // Every cgroup joined costs the spawning shell a migration (a write that can wait for an RCU
       // grace period): join the tracking hierarchy always, limit hierarchies only for limits set.
       const roots = new Set([layout.tracking.root]);
-      const limited: Record<Controller, number | undefined> = { memory: limits.memory_bytes, pids: limits.pids, cpu: limits.cpu_percent };
-      for (const [c, v] of Object.entries(limited) as [Controller, number | undefined][]) {
+      const limited: [Controller, number | undefined][] = [
+        ['memory', limits.memory_bytes],
+        ['pids', limits.pids],
+        ['cpu', limits.cpu_percent],
+      ];
+      for (const [c, v] of limited) {
         const ctl = layout.controllers[c];
         if (v !== undefined && ctl) roots.add(ctl.root);
       }
+      const dirOf = (root: string) => join(instanceDir(root, machine.instanceId), `s-${tag}`);
       for (const root of roots) {
-        const dir = join(instanceDir(root, machine.instanceId), `s-${tag}`);
+        const dir = dirOf(root);
         mkdirSync(dir, { recursive: true });
         this.dirs.push(dir);
       }
-      this.trackingDir = this.dirs[0]!;
+      this.trackingDir = dirOf(layout.tracking.root);
       applyLimits(layout, machine.instanceId, tag, limits);
     }
     this.prologue = prologueFor(this.dirs, rlimitLines(limits, layout));
@@ -90,8 +96,8 @@ export class LocalProcesses {
   }
 
   private async spawnLaunch({ file, args, cwd, env }: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
-    if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: NodeJS.ErrnoException) => {
-      throw new SpawnError(e.message, e.code);
+    if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: unknown) => {
+      throw new SpawnError(errorMessage(e), errnoCode(e));
     });
     const fifos = this.machine.fifos;
     const out = fifos?.forOutput() ?? null;
@@ -108,7 +114,7 @@ export class LocalProcesses {
       });
     } catch (e) {
       for (const fd of [out?.read, err?.read, st?.read, inp?.write]) if (fd !== undefined) closeSync(fd);
-      throw new SpawnError((e as Error).message, (e as NodeJS.ErrnoException).code);
+      throw new SpawnError(errorMessage(e), errnoCode(e));
     } finally {
       // The child has its own copies now; ours would keep the pipes from reaching EOF.
       for (const fd of [out?.write, err?.write, st?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
@@ -133,7 +139,7 @@ export class LocalProcesses {
         child.once('error', (e: NodeJS.ErrnoException) => reject(new SpawnError(e.message, e.code)));
       });
     } catch (e) {
-      for (const s of [stdout, stderr, state, stdin]) (s as Socket | null)?.destroy();
+      for (const s of [stdout, stderr, state, stdin]) s?.destroy();
       throw e;
     }
     return {

@@ -2,6 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { signalName } from '../shared/signals.js';
 import { drainPipeNow } from './pipe-drain.js';
 import type { ExitStatus, SpawnedProcess } from '../tier.js';
+import { asError } from '../shared/thrown.js';
 
 type NodePty = typeof import('@lydell/node-pty');
 let ptyModule: NodePty | null = null;
@@ -62,8 +63,7 @@ export async function spawnPty(
       // The exit is often reported before the last output is read. End the stream when the
       // terminal's master side closes (EIO once no slave fd is left); if a background process
       // keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.
-      const master = (term as unknown as { _socket?: NodeJS.EventEmitter })._socket;
-      if (master) master.once('close', end);
+      internals._socket?.once('close', end);
       quiet = setTimeout(end, 250);
       setTimeout(end, 2000).unref();
       const sig = signalName(signal ?? 0);
@@ -94,10 +94,10 @@ export async function spawnPty(
   const stdin = new Writable({
     write(chunk: Buffer, _enc, cb) {
       try {
-        term.write(chunk as unknown as string);
+        term.write(chunk as unknown as string); // node-pty writes a Buffer as is (its typings say string only)
         cb();
       } catch (err) {
-        cb(err as Error);
+        cb(asError(err));
       }
     },
     final(cb) {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import type { KillScope, SessionOptions, SessionUsage, SpawnedProcess, SpawnSpec, TierSession } from '../tier.js';
+import type { Argv, KillScope, SessionOptions, SessionUsage, SpawnedProcess, SpawnSpec, TierSession } from '../tier.js';
 import { LocalProcesses, type Launch } from '../host/local-processes.js';
 import type { LocalMachine } from '../host/local-machine.js';
 import { parentOf, TAG_VAR } from '../shared/process-table.js';
@@ -152,7 +152,7 @@ export class SandboxSession implements TierSession {
   }
 
   /** Run argv in the sandbox (no pipes, no tag): the health check. Resolves with the exit code. */
-  async run(argv: string[]): Promise<number | null> {
+  async run(argv: Argv): Promise<number | null> {
     const l = this.launch({ program: { kind: 'argv', argv }, env: { PATH: ENTRY_PATH }, cwd: '/', stdin: 'ignore', stateFd: false, commandTag: 'health' });
     try {
       const child = spawn(l.file, l.args, { cwd: l.cwd, stdio: 'ignore', env: l.env });

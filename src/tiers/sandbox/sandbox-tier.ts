@@ -10,6 +10,7 @@ import type { BoundLayout } from './bound-layout.js';
 import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
 import { SandboxSession, type SandboxParts } from './sandbox-session.js';
 import { INFO_FD } from './wait-ready.js';
+import { errorMessage } from '../shared/thrown.js';
 
 const TMP_BYTES = 1024 * 1024 * 1024;
 /** Variables a sandboxed shell gets from the daemon's environment; the rest (credentials included) stay outside. */
@@ -111,7 +112,7 @@ export class SandboxTier implements Tier {
         detail: `bubblewrap ${this.tools.bwrap}: own pid/ipc/uts/net namespaces, read-only system, private /tmp, no capabilities, seccomp (no Unix sockets without network, no keyrings)`,
       };
     } catch (err) {
-      return { available: false, isolated: true, detail: `${(err as Error).message}` };
+      return { available: false, isolated: true, detail: errorMessage(err) };
     } finally {
       await session?.destroy(0, []);
     }
@@ -223,7 +224,7 @@ function readSysctl(path: string): string | null {
 /** `<tool> --version`, first line. */
 function versionOf(tool: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile(tool, ['--version'], { timeout: 5000 }, (err, stdout) => resolve(err ? '(version unknown)' : stdout.trim().split('\n')[0]!));
+    execFile(tool, ['--version'], { timeout: 5000 }, (err, stdout) => resolve(err ? '(version unknown)' : stdout.trim().split('\n')[0] ?? ''));
   });
 }
 

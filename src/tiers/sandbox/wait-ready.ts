@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /** How long bubblewrap may take to set a sandbox up. */
 export const START_TIMEOUT_MS = 10_000;
@@ -8,6 +8,9 @@ export const INFO_FD = 3;
 
 /** Read bwrap's info (the sandbox's pid) and the holder's "ready"; reject with bwrap's own complaint if it dies. */
 export function waitReady(child: ChildProcess): Promise<number> {
+  const stdout = piped(child.stdout, 'stdout');
+  const stderr = piped(child.stderr, 'stderr');
+  const infoPipe = piped(child.stdio[INFO_FD], `descriptor ${INFO_FD}`);
   return new Promise((resolve, reject) => {
     let info = '';
     let out = '';
@@ -19,7 +22,7 @@ export function waitReady(child: ChildProcess): Promise<number> {
       if (nsPid !== null && ready) {
         clearTimeout(timer);
         child.removeListener('exit', onExit);
-        (child.stdout as Readable).removeAllListeners('data');
+        stdout.removeAllListeners('data');
         resolve(nsPid);
       }
     };
@@ -33,10 +36,10 @@ export function waitReady(child: ChildProcess): Promise<number> {
     };
     child.once('error', (e) => fail(`cannot run bubblewrap: ${e.message}`));
     child.once('exit', onExit);
-    child.stderr!.on('data', (d: Buffer) => {
+    stderr.on('data', (d: Buffer) => {
       if (err.length < 4096) err += d.toString();
     });
-    (child.stdio[INFO_FD] as Readable).on('data', (d: Buffer) => {
+    infoPipe.on('data', (d: Buffer) => {
       info += d.toString();
       const m = /"child-pid"\s*:\s*(\d+)/.exec(info);
       if (m && nsPid === null) {
@@ -44,7 +47,7 @@ export function waitReady(child: ChildProcess): Promise<number> {
         done();
       }
     });
-    (child.stdout as Readable).on('data', (d: Buffer) => {
+    stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready\n')) {
         ready = true;
@@ -54,3 +57,9 @@ export function waitReady(child: ChildProcess): Promise<number> {
   });
 }
 
+
+/** One of bubblewrap's descriptors that the spawn must have piped (Node makes a stream for each 'pipe'). */
+function piped(stream: unknown, name: string): Readable {
+  if (stream instanceof Readable) return stream;
+  throw new Error(`bubblewrap's ${name} is not a pipe: spawn it with stdio 'pipe' there`);
+}

@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errnoCode } from './thrown.js';
 
 const BATCH = 64;
 const LOW_WATER = 24;
@@ -97,7 +98,7 @@ export class FifoPool {
     try {
       return open();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (errnoCode(err) !== 'ENOENT') throw err;
       this.dir = mkdtempSync(join(tmpdir(), this.prefix));
       this.ready = [];
       this.refillSync();
@@ -134,8 +135,11 @@ export class FifoPool {
   }
 
   private take(): string {
-    if (this.ready.length === 0) this.refillSync();
-    const path = this.ready.pop()!;
+    let path = this.ready.pop();
+    while (path === undefined) {
+      this.refillSync(); // makes a whole batch, or throws
+      path = this.ready.pop();
+    }
     if (this.ready.length < LOW_WATER) this.refillAsync();
     return path;
   }

@@ -92,8 +92,7 @@ export function selectTree(procs: ProcEntry[], matches: (tag: string) => boolean
     else children.set(p.ppid, [p.pid]);
   }
   const queue = [...chosen];
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
     for (const child of children.get(pid) ?? []) {
       if (!chosen.has(child)) {
         chosen.add(child);

@@ -15,15 +15,23 @@ export function signalAll(pids: Iterable<number>, signal: NodeJS.Signals): numbe
   return n;
 }
 
+/** The platform's signals by name. */
+const SIGNAL_NUMBERS = new Map<string, number>(Object.entries(constants.signals));
+
+/** Whether the platform has a signal of this name (`SIGTERM`, not `TERM`). */
+export function isSignalName(name: string): name is NodeJS.Signals {
+  return SIGNAL_NUMBERS.has(name);
+}
+
 /** SIGTERM → 15; undefined for a name the platform does not have. */
 export function signalNumber(name: string): number | undefined {
-  return (constants.signals as Record<string, number>)[name];
+  return SIGNAL_NUMBERS.get(name);
 }
 
 /** 15 → SIGTERM; null for 0 or a number the platform does not name. */
 export function signalName(n: number): NodeJS.Signals | null {
   if (!n) return null;
-  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name as NodeJS.Signals;
+  for (const [name, num] of SIGNAL_NUMBERS) if (num === n && isSignalName(name)) return name;
   return null;
 }
 

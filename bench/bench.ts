@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the DESIGN §8 performance budget, measured against a real
+ * `npm run bench`: the docs/benchmarks.md performance budget, measured against a real
  * daemon side by side with the physical baseline in the same run.
  */
 import { parseArgs, USAGE, type BenchOptions } from './lib/args.js';

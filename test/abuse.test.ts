@@ -1,5 +1,5 @@
 /**
- * Hostile workloads (DESIGN §6: reject or kill the offending unit, never the
+ * Hostile workloads (docs/security.md, limits: reject or kill the offending unit, never the
  * daemon): a fork bomb is contained by its session's pid limit while other
  * clients keep being served; an endless output flood keeps the daemon's memory
  * flat; too many running commands, too many open fds or too much daemon

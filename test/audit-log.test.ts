@@ -1,5 +1,5 @@
 /**
- * DESIGN §5 audit log (`trl serve --audit-log FILE`): created 0600; one JSON
+ * docs/security.md audit log (`trl serve --audit-log FILE`): created 0600; one JSON
  * line per state-changing call (session.create/update/destroy,
  * exec.run/stream/start with redacted command text, exec.end with exit fields,
  * exec.signal, exec.cancel, exec.input), each carrying the previous line's

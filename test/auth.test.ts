@@ -1,5 +1,5 @@
 /**
- * Authentication and exposure of the HTTP transport (DESIGN §5, seed
+ * Authentication and exposure of the HTTP transport (docs/security.md, seed
  * trl-security.md): the daemon refuses to start without a good token or with
  * an unsafe bind, every request needs the bearer token (compared in constant
  * time, never logged nor returned), CORS grants nothing unless origins are

@@ -1,5 +1,5 @@
 /**
- * The cross-tier conformance suite (issue 6, DESIGN §7, §9): ONE suite body,
+ * The cross-tier conformance suite (issue 6, docs/security.md, isolation tiers, §9): ONE suite body,
  * run against a real daemon per isolation tier — `host`, `sandbox`
  * (bubblewrap) and `docker` (a busybox container) — asserting that a
  * session's state persistence, completion with background processes, exit

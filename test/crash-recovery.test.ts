@@ -1,5 +1,5 @@
 /**
- * Crash recovery (DESIGN §3, §5): a daemon killed with SIGKILL cannot clean
+ * Crash recovery (docs/security.md, process trees, §5): a daemon killed with SIGKILL cannot clean
  * up, so the next daemon started on the same socket must — it kills every
  * process its predecessor left (background commands, setsid'd children,
  * children that scrubbed their environment but stayed in the session cgroup),

@@ -1,5 +1,5 @@
 /**
- * The docker tier against a real engine (DESIGN §7, issue 6), driving
+ * The docker tier against a real engine (docs/security.md, isolation tiers, issue 6), driving
  * DockerTier directly: one container per session, commands as execs with
  * separated streams and exit codes, stdin EOF, state capture through the
  * control FIFO, completion that background processes do not delay, tree kill

@@ -1,5 +1,5 @@
 /**
- * DESIGN §4 runtime-level variables: `trl serve --env-file FILE` (or
+ * docs/security.md runtime-level variables: `trl serve --env-file FILE` (or
  * TRL_ENV_FILE; default `.env` in the daemon's cwd). The file must belong to
  * the daemon's user and be closed to group and others, else the daemon refuses
  * to start and names the fix. Its variables reach every child; the daemon's

@@ -1,5 +1,5 @@
 /**
- * Housekeeping (DESIGN §6): sessions idle too long or past their TTL are
+ * Housekeeping (docs/security.md, limits): sessions idle too long or past their TTL are
  * destroyed with their processes; finished commands are forgotten after
  * their retention time; the daemon never accumulates zombie children, even
  * after thousands of commands that leave orphaned grandchildren behind.

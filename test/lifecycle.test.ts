@@ -1,7 +1,7 @@
 /**
  * Sessions over their life, concurrency (pipelining, SESSION_BUSY, parallel
- * sessions), the application limits of DESIGN §6 (each crossed), and the
- * daemon's own start-up and shutdown (DESIGN §3, §5, §6).
+ * sessions), the application limits of docs/security.md, limits (each crossed), and the
+ * daemon's own start-up and shutdown (docs/security.md, process trees, §5, §6).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Per-session limits (PROTOCOL §5 `limits`, DESIGN §6): a session may only
+ * Per-session limits (PROTOCOL §5 `limits`, docs/security.md, limits): a session may only
  * lower the daemon's maxima; what it asks for is enforced — per process
  * through rlimits (CPU seconds, open files), per session through its cgroup
  * (memory with swap capped, CPU share, process count) — and the offending

@@ -1,5 +1,5 @@
 /**
- * DESIGN §3: every process a session starts is found and killed — by
+ * docs/security.md, process trees: every process a session starts is found and killed — by
  * session.destroy, by a command timeout, by the end of an ephemeral session and
  * by daemon shutdown — including children that detach with setsid, nohup or a
  * double fork. Run once per cleanup path: per-session cgroups (default) and the

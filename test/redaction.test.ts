@@ -1,5 +1,5 @@
 /**
- * DESIGN §4 output redaction: values of variables marked secret (secret_keys)
+ * docs/security.md output redaction: values of variables marked secret (secret_keys)
  * and, by default, of variables whose names look secret (TOKEN, SECRET, KEY,
  * PASSWORD, PASSWD, CREDENTIAL, PRIVATE; ≥ 8 characters; marked ones have no
  * length floor) are replaced by [REDACTED] in exec.run results, stream events, exec.output, exec.wait and

@@ -1,5 +1,5 @@
 /**
- * DESIGN §4–5: env values never appear in responses or logs (even at debug
+ * docs/security.md–5: env values never appear in responses or logs (even at debug
  * level), the socket is 0600 in a 0700 directory, a second daemon on a live
  * socket refuses to start, and SIGTERM leaves no process and no socket.
  */

@@ -1,7 +1,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 
 /**
- * A baseline of DESIGN §8: a program spawned from Node with stdio pipes,
+ * A baseline of docs/benchmarks.md: a program spawned from Node with stdio pipes,
  * awaited to 'close' (exit and every pipe drained); rejects with the tail of
  * its stderr unless it exits 0.
  */

@@ -1,4 +1,4 @@
-/** A budget of DESIGN §8, checked against either the trl/baseline ratio or the trl figure itself. */
+/** A budget of docs/benchmarks.md, checked against either the trl/baseline ratio or the trl figure itself. */
 export type Budget =
   | { kind: 'ratio-max'; limit: number }
   | { kind: 'ratio-min'; limit: number }

@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /**
- * The sandbox tier's physical baseline (DESIGN §8): a bare `bwrap … true`
+ * The sandbox tier's physical baseline (docs/benchmarks.md): a bare `bwrap … true`
  * spawned from Node like the host baseline (stdio pipes, awaited to 'close'),
  * with the argument list the daemon gives a new session's sandbox.
  */

@@ -3,7 +3,7 @@ import { spawnBaseline } from './baseline.js';
 import { errnoCode } from '../../src/tiers/shared/thrown.js';
 
 /**
- * The docker CLI, for the docker tier's baseline (DESIGN §8: `docker exec`
+ * The docker CLI, for the docker tier's baseline (docs/benchmarks.md: `docker exec`
  * through the CLI) and for looking at the daemon's containers from outside.
  * It talks to the same engine as the daemon (the default socket or DOCKER_HOST).
  */

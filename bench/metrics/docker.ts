@@ -9,10 +9,10 @@ import type { MetricResult } from './metric.js';
 import { createLoop, openTierSession, type CreatedSession, type TierContext } from './tier-session.js';
 
 /**
- * Budgets of the docker rows. DESIGN §8 gives one figure for docker
+ * Budgets of the docker rows. docs/benchmarks.md gives one figure for docker
  * `exec.run`, ≤ 0.25× a `docker exec` through the CLI: held to the p50; the
  * p99 gets twice that (as the host tier's p99 gets 2× for its p50's 1.3×, a
- * little more than 1.5×). session.create has no DESIGN figure: from the warm
+ * little more than 1.5×). session.create has no budget figure: from the warm
  * pool ≤ 20 ms (no container start in the way: the pool exists for that);
  * cold ≤ 1000 ms, the bench's own (create + start of a container).
  */

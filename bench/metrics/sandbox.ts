@@ -9,9 +9,9 @@ import type { MetricResult } from './metric.js';
 import { createLoop, openTierSession, type TierContext } from './tier-session.js';
 
 /**
- * Budgets of the sandbox rows. DESIGN §8 gives one figure for sandbox
+ * Budgets of the sandbox rows. docs/benchmarks.md gives one figure for sandbox
  * `exec.run`, ≤ 1.3× a bare `bwrap … true`: held to the p50; the p99 gets the
- * host tier's p99 allowance (2×). session.create has no DESIGN figure for the
+ * host tier's p99 allowance (2×). session.create has no budget figure for the
  * sandbox: ≤ 20 ms, the bench's own (a bubblewrap start is a few ms).
  */
 export const SANDBOX_BUDGETS = {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 export const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 export const SOCKET_FILE = 'trl.sock';
 
-/** `$XDG_RUNTIME_DIR/trl/trl.sock`, else `/tmp/trl-<uid>/trl.sock` (DESIGN §5). */
+/** `$XDG_RUNTIME_DIR/trl/trl.sock`, else `/tmp/trl-<uid>/trl.sock` (docs/security.md). */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TRL_SOCKET_PATH) return env.TRL_SOCKET_PATH;
   const xdg = env.XDG_RUNTIME_DIR;

@@ -30,7 +30,7 @@ export class AuditRefusal extends Error {
 }
 
 /**
- * Append-only audit log (DESIGN §5): one JSON line per state-changing call,
+ * Append-only audit log (docs/security.md): one JSON line per state-changing call,
  * hash-chained (and MAC'd under the audit key, if any: audit-chain.ts), so
  * that an edited, inserted or deleted line breaks the chain and, with a key, a
  * rewrite cannot be recomputed. After each line the head (line count and last

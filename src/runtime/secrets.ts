@@ -1,4 +1,4 @@
-/** Names that look secret are treated as secret without being listed (DESIGN §4). */
+/** Names that look secret are treated as secret without being listed (docs/security.md). */
 const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL|PRIVATE/i;
 /**
  * Values of names that merely look secret are redacted only from this length

@@ -3,7 +3,7 @@ import { shellQuote } from '../tiers/shared/shell-quote.js';
 import { parseExportP, parseRecords } from './export-parser.js';
 
 /**
- * Persistent cwd and env without a long-lived shell (DESIGN §2): each command
+ * Persistent cwd and env without a long-lived shell (docs/protocol.md): each command
  * runs in a fresh `<shell> -c <script>`. The script installs an EXIT trap that
  * writes the shell's final cwd, a NUL and its exported variables (less the
  * per-command tracking tag, so that an unchanged state reads the same every

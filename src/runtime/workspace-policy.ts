@@ -5,7 +5,7 @@ import { invalidParam } from './checks.js';
 
 /**
  * Which host directories an isolated session may have as its workspace, the
- * one directory its sandbox or container can write (DESIGN §7). The client is
+ * one directory its sandbox or container can write (docs/security.md, isolation tiers). The client is
  * not trusted: a workspace of `/run` reached docker.sock, one of `/etc` or
  * `/usr/local/bin` plants code the host runs. So workspaces are an operator
  * decision: they must resolve (every symlink followed) inside one of the

@@ -5,7 +5,7 @@ const ALLOW_METHODS = 'POST, GET, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type';
 
 /**
- * CORS for the HTTP API (DESIGN §5): none at all unless origins are listed;
+ * CORS for the HTTP API (docs/security.md): none at all unless origins are listed;
  * then a listed Origin is echoed (never `*`), with `Vary: Origin`. An
  * unlisted origin gets no Access-Control-* header, so a browser grants it nothing.
  */

@@ -68,7 +68,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   let audit: AuditLog | null = null;
   let http: HttpTransport | null = null;
   try {
-    // HTTP settings, token and TLS files are checked before anything listens (DESIGN §5).
+    // HTTP settings, token and TLS files are checked before anything listens (docs/security.md).
     const httpPlan = await planHttp(config, process.env);
     const socketPath = config.socket_path ?? profileOf(config).socketPath ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
     const { shared } = prepareRuntimeDir(socketPath);

@@ -46,7 +46,7 @@ async function hostIsLoopback(host: string): Promise<boolean> {
 }
 
 /**
- * Check the HTTP settings together (DESIGN §5) and load what they name: the
+ * Check the HTTP settings together (docs/security.md) and load what they name: the
  * token from the environment, the TLS files. Null when HTTP is off. Throws a
  * StartupError naming the fix; called before the daemon listens anywhere.
  */

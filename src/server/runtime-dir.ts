@@ -14,7 +14,7 @@ export interface RuntimeDir {
 const uidOf = () => process.getuid?.() ?? 0;
 
 /**
- * The runtime directory holds the socket and the daemon record (DESIGN §5):
+ * The runtime directory holds the socket and the daemon record (docs/security.md):
  * mode 0700, owned by the daemon's user, not a symlink. Or the socket sits
  * directly in a sticky world-writable directory such as /tmp, root's or
  * ours, where the daemon uses only names it creates itself (shared-dir.ts).

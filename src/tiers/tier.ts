@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 
 /**
- * One isolation tier behind one small interface (DESIGN §1): start a session,
+ * One isolation tier behind one small interface (the README's architecture): start a session,
  * spawn a process in it, kill its trees, health check, describe. Nothing here
  * knows about JSON or the protocol.
  */

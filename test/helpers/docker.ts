@@ -1,5 +1,5 @@
 /**
- * Helpers for the docker tier's tests (DESIGN §7): whether a real engine and
+ * Helpers for the docker tier's tests (docs/security.md, isolation tiers): whether a real engine and
  * the test image are here, a TCP proxy to the engine's Unix socket (to reach
  * it as DOCKER_HOST=tcp://…), what the engine says about a container, and
  * running one command through a backend session directly.

@@ -1,5 +1,5 @@
 /**
- * Isolation tiers for the cross-tier conformance suite (DESIGN §7, §9):
+ * Isolation tiers for the cross-tier conformance suite (docs/security.md, isolation tiers, §9):
  * start a real daemon whose default runtime is one tier, and tell whether
  * that tier is usable here. A tier that is not (no bwrap, no Docker engine,
  * no test image, a failed health check) skips the tests that need it with a

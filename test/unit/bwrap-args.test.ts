@@ -1,5 +1,5 @@
 /**
- * The sandbox layout as data (DESIGN §7): what is read-only, what is hidden,
+ * The sandbox layout as data (docs/security.md, isolation tiers): what is read-only, what is hidden,
  * which namespaces are new, built against a fake host.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * A docker session's container as data (DESIGN §7): what it is created with,
+ * A docker session's container as data (docs/security.md, isolation tiers): what it is created with,
  * which `docker inspect` shows to anyone with engine access — so never an
  * environment value — and how session limits map to the engine's fields.
  * Also the exec argv (wrapper), the kill-exec argv and the control-FIFO

@@ -1,5 +1,5 @@
 /**
- * The output redactor (DESIGN §4): secret values become [REDACTED] in a byte
+ * The output redactor (docs/security.md): secret values become [REDACTED] in a byte
  * stream however it is cut into chunks, in work linear in the bytes whatever
  * the secrets, holding back fewer bytes than the longest secret.
  *

@@ -5,19 +5,11 @@ const STDERR = 2;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Where one of an exec's output streams ends. The exit status comes through
- * the control FIFO (a host pipe) and is usually there well before the last of
- * the output, which travels container → shim → engine → hijacked connection;
- * and a background process can hold the stream open long after the command.
- * So the wrapper (docker-exec.ts), once the program has exited, writes a
- * random per-command marker to the stream, and the output is complete when
- * the marker arrives: everything before it is the command's, anything after
- * it could only come from a background process (the host tier, too, stops
- * reading once the command is complete).
- *
- * `push` passes on what lies before the marker, holding back only a tail
- * that could be the start of a marker split across chunks (at most
- * marker length − 1 bytes, and only bytes that match the marker's start).
+ * Where one of an exec's output streams ends: at the random per-command
+ * marker the wrapper writes once the program has exited (the exit status
+ * comes sooner, through a host pipe; docs/docker-tier.md, "No output is
+ * lost"). `push` passes on what lies before the marker, holding back only a
+ * tail that could be the marker's start split across chunks.
  */
 export class EndMarkerCut {
   private held: Buffer = EMPTY;

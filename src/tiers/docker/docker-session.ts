@@ -258,21 +258,10 @@ export class DockerSession implements TierSession {
   }
 
   /**
-   * OOM kills in the container so far. Read from its memory cgroup when this
-   * daemon can see it: exact at the moment of the kill. Otherwise (an engine
-   * in another pid or cgroup namespace) counted from the engine's events.
-   * The engine's OOM events come late: it handles a container's events one
-   * after another (writing the container's state to disk for each OOM), and
-   * one kill can come as a burst of OOM notifications (dozens under cgroup
-   * v1), so the last of them can arrive after the command has exited and been
-   * answered — and would then count toward the next command (the runtime
-   * compares the count before a command's start and after its exit). So once
-   * OOM events are coming in (the count moved since the last answer), wait
-   * until the engine has reported the exit (`exec_die`) of every command that
-   * has exited: a container's events come in order, so every OOM event from
-   * before those exits has arrived by then. That is milliseconds, or up to
-   * ENGINE_REPORT_MS when a background process holds an exited command's
-   * output open; and no OOM, no wait.
+   * OOM kills in the container so far: from its memory cgroup when visible,
+   * else from the engine's events, waiting (only once OOM events are coming)
+   * until the engine has reported every exited command's exit, so a late
+   * event never counts toward the next command (docs/docker-tier.md).
    */
   async oomKills(): Promise<number> {
     const counter = this.c.oomCounter;

@@ -28,10 +28,9 @@ const PASSED_VARS = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
 const ENGINE_VARS = ['HOSTNAME', 'HOME'];
 
 /**
- * The docker tier (DESIGN §7): one container per session through the Docker
- * Engine API — the local socket or DOCKER_HOST (unix:// or tcp://), as
- * dockerode resolves it. See docker-session.ts for how commands run, and
- * docker-container.ts for what a container is created with.
+ * The docker tier: one container per session through the Docker Engine API —
+ * the local socket or DOCKER_HOST (unix:// or tcp://), as dockerode resolves
+ * it. Design: docs/docker-tier.md.
  */
 /** What the docker tier is configured with (its own settings only). */
 export interface DockerSettings {

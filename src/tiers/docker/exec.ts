@@ -78,23 +78,11 @@ export interface ExecRun {
 
 /**
  * The wrapper every command runs under (POSIX sh, constant; parameters are
- * arguments). It opens the control FIFO (named by CTL_VAR) as fd 4, unsets
- * that variable, and writes the marker
- * byte, unsets the image's variables the session does not have (the engine
- * adds the container's environment to every exec), runs the program — with
- * fd 3 on the FIFO for the state capture when asked — then writes the end
- * marker to its stdout and to the real stderr (stdout only under a TTY, where
- * both are the terminal; see EndMarkerCut in docker-demux.ts) and appends the
- * exit status as the trailer. Its own stderr goes to /dev/null and the program
- * gets the real one in a subshell that then execs it, so shell notices such as
- * "Killed" about its child do not reach the output (some shells print them
- * while a command's own redirections are still in place). It waits through
- * the signals a terminal sends (its handlers do not pass to the program), and
- * the tree kill spares it (docker-kill.ts), so the status arrives after a kill.
- *
- * The wrapper assigns no variable before the program runs (the subshells'
- * `shift` and the TTY loop's counter stay in subshells): a variable of the
- * session's environment with the same name would reach the program changed.
+ * arguments): control FIFO on fd 4, the image's extra variables unset, the
+ * program in a subshell with the real stderr (fd 3 on the FIFO for the state
+ * capture), then the end marker on its streams and the exit status as the
+ * trailer. It assigns no variable before the program runs and waits through
+ * terminal signals (design: docs/docker-tier.md, "A command is an exec").
  *
  *   $0 trl-exec  $1 state|tty|- (then `:` and the end marker, if any)  $2 names to unset  $3… the program's argv
  */

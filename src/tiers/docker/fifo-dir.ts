@@ -18,7 +18,7 @@ const LOW_WATER = 16;
 const MARKER_BYTES = 1;
 
 /**
- * One exec's control pipe. The exec's wrapper (docker-exec.ts) opens it,
+ * One exec's control pipe. The exec's wrapper (exec.ts) opens it,
  * writes a marker byte, hands it to the shell as fd 3 for the state capture,
  * and when the shell has exited appends a trailer: \x01, the exit status, \x04.
  * The trailer tells the exit at once: the engine reports an exec's exit only

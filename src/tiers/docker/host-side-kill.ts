@@ -9,7 +9,7 @@ import { signalAll, terminateTree } from '../shared/signals.js';
  * matters. With the engine on this machine a container's processes are host
  * processes carrying the same tracking tag, so the host tier's /proc scan
  * finds them (given the right to read their environment: root, or the same
- * uid). The exec wrappers are spared, as in the container (docker-kill.ts).
+ * uid). The exec wrappers are spared, as in the container (killer.ts).
  * With a remote engine it finds nothing; destroying the session still works.
  */
 export class HostSideKill {

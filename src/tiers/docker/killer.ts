@@ -17,31 +17,12 @@ const KILLER_PATH = `PATH=${STANDARD_PATH}`;
 const EXEC_SLACK_MS = 10_000;
 
 /**
- * Tree kill inside a container. The engine has no call to kill an exec, and
- * a remote engine's processes are not in our /proc, so a short exec (as the
- * session's user) walks the container's /proc. A command's tree is the
- * processes whose environment holds its tracking tag exactly, plus all their
- * descendants by parent pid (processes that scrubbed their environment); the
- * whole session's is every process of the container but its init (pid 1) and
- * holder (the oldest child of pid 1). Always spared: the script itself and
- * its children, and the exec main processes (parent pid 0 in the container:
- * trl's wrappers, docker-exec.ts), which report their command's exit status
- * once their child is gone and then exit.
- *
- * POSIX sh only, so it runs in busybox and Debian images alike: one grep for
- * all tags (a basic regex: busybox's `grep -F` stops at the NUL bytes of an
- * environ file; tags hold no regex characters) and one `tr` per candidate for
- * the exact match. Parameters come as arguments: the script is constant.
+ * Tree kill inside a container, by tracking tag and parent pid, sparing the
+ * script and the exec wrappers; POSIX sh, constant, answering on fd 3 with
+ * `done` (design: docs/docker-tier.md, "Killing a tree").
  *
  *   $1 needle (`__TRL_TAG=<tag>`)  $2 exact|session  $3 list|signal|terminate
  *   $4 signal name (signal) or grace in ticks (terminate)  $5 SIGKILL rounds
- *
- * It answers on fd 3, ending with `done`: it runs under the command wrapper,
- * detached, and its answer comes through the control FIFO — the engine closes
- * an exec's output streams only in turn with the container's other exits, up
- * to 2 s each. No `done` means it could not run to the end (no fork left in
- * the pids limit); a terminate reports its count so far after every round, so
- * even then the daemon knows what it signalled.
  */
 export const KILL_SCRIPT = `
 needle=$1 mode=$2 action=$3 arg=$4 rounds=\${5:-0}

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 
 /**
- * Per-session cgroups (DESIGN §3, §6). Three shapes are supported:
+ * Per-session cgroups (docs/security.md, process trees, §6). Three shapes are supported:
  * - plain v2: one hierarchy tracks processes (cgroup.kill) and holds the limits;
  * - hybrid: a v2 hierarchy without controllers tracks processes, the v1
  *   memory/pids/cpu hierarchies hold the limits (what this CI machine mounts);

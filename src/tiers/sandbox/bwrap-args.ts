@@ -2,7 +2,7 @@ import { join } from 'node:path';
 
 /**
  * The bubblewrap argument list of one sandbox, built as data from what the
- * host has (DESIGN §7). Nothing here touches the filesystem: `probe` answers
+ * host has (docs/security.md, isolation tiers). Nothing here touches the filesystem: `probe` answers
  * what a path is, so the layout is unit-tested without a sandbox.
  *
  * Layout: the system (/usr, /etc, /opt and the /bin, /lib… links) read-only;

@@ -38,7 +38,7 @@ export const hostProbe: HostProbe = {
 };
 
 /**
- * bubblewrap sandboxes (DESIGN §7): one per session, alive as long as the
+ * bubblewrap sandboxes (docs/security.md, isolation tiers): one per session, alive as long as the
  * session, so background processes and the private /tmp survive between
  * commands. Commands enter the sandbox's namespaces with nsenter; setpriv
  * drops every capability (and, under a root daemon, switches to the session's

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The /proc-scan fallback for finding a session's processes where cgroups
- * are not writable (DESIGN §3). Every child inherits TAG_VAR naming the daemon
+ * are not writable (docs/security.md, process trees). Every child inherits TAG_VAR naming the daemon
  * instance, the session and the command, so processes that left the process
  * group (setsid, double fork, nohup) are still found; descendants by parent
  * pid and members of the command's process group are added for processes that

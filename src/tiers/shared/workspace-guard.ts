@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /**
  * What an isolated tier protects inside a writable workspace, so that nothing
  * a command writes there runs later on the host without anyone choosing to run
- * it (DESIGN §7; the list follows the reasoning of Anthropic's
+ * it (docs/security.md, isolation tiers; the list follows the reasoning of Anthropic's
  * sandbox-runtime: files that tools read and execute implicitly).
  *
  * - A repository's `.git` stays a mount point (it cannot be renamed away and

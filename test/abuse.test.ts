@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupSkip, readFileOrNull, sessionCgroupDirs } from './helpers/cgroups.js';
 import { anyCall, connect, expectCode, type TrlClient } from './helpers/client.js';
-import { startDaemon } from './helpers/daemon.js';
+import { makeTempDir, startDaemon } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
 import { rssBytes } from './helpers/memory.js';
 import { startPingMonitor } from './helpers/ping-monitor.js';
@@ -29,7 +29,8 @@ describe('a fork bomb in a session with limits.pids 64', { skip: cgroupSkip('a p
   let stopFile: string;
   let prefix = '';
   before(async () => {
-    stopFile = path.join(d.dir, 'stop-the-bomb');
+    // Not in the daemon's directory: the fixture's own after hook may have removed that already.
+    stopFile = path.join(makeTempDir(), 'stop-the-bomb');
   });
   after(async () => {
     // whatever happened, defuse: the bomb stops forking once this file exists

@@ -19,8 +19,6 @@ export interface Peers {
   dir: string | null;
   /** Why they cannot be run here, or null. */
   missing: string | null;
-  /** Whether a skip fails under TRL_REQUIRE_TIERS=1 (a package CI installs), or stays a skip (files beside the checkout). */
-  required: boolean;
 }
 
 function which(cmd: string): string | null {
@@ -34,19 +32,18 @@ export function clawCorePeers(): Peers {
   const dir = process.env.TRL_CLAW_CORE_PEERS || path.resolve(REPO_ROOT, '..', 'shared', 'peers', 'claw-core');
   const absent = PEER_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (absent.length > 0) {
-    // Not a tool this machine lacks but files beside the checkout: a skip, even in CI.
-    return { dir: null, required: false, missing: `claw-core's clients are not in ${dir} (missing ${absent.join(', ')}): put the shared/ folder beside the repository or set TRL_CLAW_CORE_PEERS` };
+    return { dir: null, missing: `claw-core's clients are not in ${dir} (missing ${absent.join(', ')}): put the shared/ folder beside the repository or set TRL_CLAW_CORE_PEERS` };
   }
   for (const [cmd, pkg] of [['python3', 'python3'], ['zsh', 'zsh'], ['bash', 'bash']] as const) {
-    if (!which(cmd)) return { dir: null, required: true, missing: `${cmd}, which claw-core's clients use, is not installed: apt-get install -y ${pkg}` };
+    if (!which(cmd)) return { dir: null, missing: `${cmd}, which claw-core's clients use, is not installed: apt-get install -y ${pkg}` };
   }
-  return { dir, required: true, missing: null };
+  return { dir, missing: null };
 }
 
 /** For the first line of a test: skip (or, under TRL_REQUIRE_TIERS=1, fail) without the clients; true when skipped. */
 export function skipWithoutPeers(t: TestContext, peers: Peers): boolean {
   if (!peers.missing) return false;
-  if (peers.required && process.env.TRL_REQUIRE_TIERS === '1') throw new Error(`TRL_REQUIRE_TIERS=1 but ${peers.missing}`);
+  if (process.env.TRL_REQUIRE_TIERS === '1') throw new Error(`TRL_REQUIRE_TIERS=1 but ${peers.missing}`);
   console.log(`# skipping: ${peers.missing}`);
   t.skip(peers.missing);
   return true;

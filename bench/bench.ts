@@ -12,6 +12,7 @@ import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/timeout.js';
 import { measureCliPing } from './metrics/cli-ping.js';
 import { openHostSession } from './metrics/host-session.js';
+import { measureMcpRoundTrip } from './metrics/mcp-round-trip.js';
 import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
 import { measureRoundTrip } from './metrics/round-trip.js';
@@ -42,7 +43,11 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
   { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
   { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
+  { key: 'mcp', title: 'MCP tool call round trip (stdio, HTTP) vs exec.run', run: (ctx) => measureMcpRoundTrip(ctx, DAEMON_ENV) },
 ];
+
+/** The keys `--only` accepts. */
+const KEYS = [...METRICS.map((m) => m.key), 'tiers'];
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -65,6 +70,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parsed;
+  const unknown = (options.only ?? []).filter((k) => !KEYS.includes(k));
+  if (unknown.length > 0) throw new Error(`--only: unknown metric ${unknown.join(', ')}; the metrics are ${KEYS.join(', ')}`);
+  const wanted = (key: string) => options.only === null || options.only.includes(key);
   const timestamp = new Date().toISOString();
   const machine = machineInfo();
   log(`${machine.cpus} cpus, node ${machine.node}, kernel ${machine.kernel}${options.quick ? ' (quick run: figures are not meaningful)' : ''}`);
@@ -81,7 +89,7 @@ async function main(): Promise<number> {
     daemon = await startDaemon({ env: DAEMON_ENV, args: DAEMON_ARGS });
     log(`daemon pid ${daemon.pid} on ${daemon.socketPath}`);
     const ctx: MetricContext = { socketPath: daemon.socketPath, daemonPid: daemon.pid, options };
-    for (const metric of METRICS) {
+    for (const metric of METRICS.filter((m) => wanted(m.key))) {
       // Memory is read on the fresh daemon (an idle daemon, not one holding warm-up results); the rest after warm-up.
       if (metric.key !== 'memory' && !warmedUp) {
         await warmUp(daemon.socketPath, options);
@@ -115,11 +123,13 @@ async function main(): Promise<number> {
     }
   }
 
-  log('isolation tiers…');
-  const tierPhase = await runTierPhase(options, DAEMON_ENV, log);
-  rows.push(...tierPhase.rows);
-  metrics.tiers = tierPhase.data;
-  errors.push(...tierPhase.errors);
+  if (wanted('tiers')) {
+    log('isolation tiers…');
+    const tierPhase = await runTierPhase(options, DAEMON_ENV, log);
+    rows.push(...tierPhase.rows);
+    metrics.tiers = tierPhase.data;
+    errors.push(...tierPhase.errors);
+  }
 
   if (rows.length > 0) process.stdout.write(renderTable(rows) + '\n');
   const skipped = rows.filter((r) => r.skipped !== undefined);

@@ -63,6 +63,13 @@ describe('trl mcp with no daemon running', () => {
     assert.match(r.stderr, /no trl daemon listens on \/nonexistent-trl\/trl\.sock/);
   });
 
+  it('says why the daemon of its own cannot start, without a stack trace (exit 1)', () => {
+    const r = runMcp(['--embedded', '--allow-root', '--workspace-roots', '/']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^trl: trl mcp could not start a daemon of its own: workspace root \/ is the whole filesystem/);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  });
+
   it('refuses session settings that are wrong before serving (exit 2)', () => {
     const bad: Array<[string[], RegExp]> = [
       [['--limit', 'memory_bytes=lots'], /memory_bytes must be a number/],

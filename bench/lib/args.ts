@@ -25,14 +25,19 @@ export interface BenchOptions {
   dockerWarmup: number;
   /** Timed docker session.create calls, cold and from the warm pool (each starts a container). */
   containerCreates: number;
+  /** Run only these metrics (their keys; `tiers` for the isolation-tier rows); null: all. */
+  only: string[] | null;
 }
 
-const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--duration SECONDS]
+const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--duration SECONDS] [--only KEYS]
 
   --quick           fast smoke run (few samples; figures are not meaningful)
   --iterations N    timed samples per side for round trips (default 1000; the
                     docker round trip and sandbox session.create take N/5)
-  --duration S      seconds per side for the 8-client throughput test (default 3)`;
+  --duration S      seconds per side for the 8-client throughput test (default 3)
+  --only KEYS       comma-separated metrics to run, of: memory, round_trip,
+                    throughput, session_create, streaming, cli_ping, mcp,
+                    tiers (default: all)`;
 
 function positiveNumber(flag: string, value: string | undefined): number {
   const n = Number(value);
@@ -46,12 +51,17 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
   let quick = false;
   let iterations: number | undefined;
   let duration: number | undefined;
+  let only: string[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') quick = true;
     else if (arg === '--iterations') iterations = Math.round(positiveNumber(arg, argv[++i]));
     else if (arg === '--duration') duration = positiveNumber(arg, argv[++i]);
-    else if (arg === '--help' || arg === '-h') return 'help';
+    else if (arg === '--only') {
+      const value = argv[++i];
+      if (!value) throw new Error(`--only needs metric keys, e.g. --only mcp,round_trip\n${USAGE}`);
+      only = value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+    } else if (arg === '--help' || arg === '-h') return 'help';
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
   const n = iterations ?? (quick ? 100 : 1000);
@@ -69,6 +79,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 5)),
     dockerWarmup: quick ? 3 : 10,
     containerCreates: quick ? 3 : 20,
+    only,
   };
 }
 

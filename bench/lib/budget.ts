@@ -2,7 +2,9 @@
 export type Budget =
   | { kind: 'ratio-max'; limit: number }
   | { kind: 'ratio-min'; limit: number }
-  | { kind: 'value-max'; limit: number; unit: string };
+  | { kind: 'value-max'; limit: number; unit: string }
+  /** Reported for the record; DESIGN §8 sets no budget for it. */
+  | { kind: 'none' };
 
 export function describeBudget(b: Budget): string {
   switch (b.kind) {
@@ -12,6 +14,8 @@ export function describeBudget(b: Budget): string {
       return `≥ ${b.limit}×`;
     case 'value-max':
       return `≤ ${b.limit} ${b.unit}`;
+    case 'none':
+      return 'none (reported)';
   }
 }
 
@@ -23,5 +27,7 @@ export function withinBudget(b: Budget, value: number, ratio: number | null): bo
       return ratio !== null && ratio >= b.limit;
     case 'value-max':
       return value <= b.limit;
+    case 'none':
+      return true;
   }
 }

@@ -108,7 +108,10 @@ async function mcp(cmd: Command, opts: McpOptions): Promise<number> {
       client = await TrlClient.connect({ socketPath: embedded.socketPath });
     }
   } catch (err) {
-    reportError(err);
+    const { StartupError } = await import('../server/startup-error.js');
+    // Its own daemon refused to start (root without --allow-root, a bad workspace root...): the reason, not a stack.
+    if (err instanceof StartupError) warn(`${opts.embedded ? '' : 'no trl daemon answers on the default socket, and '}trl mcp could not start a daemon of its own: ${err.message}`);
+    else reportError(err);
     if (embedded) await embedded.shutdown('trl mcp could not start');
     return EXIT.FAILURE;
   }

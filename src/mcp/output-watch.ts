@@ -23,6 +23,14 @@ export interface WaitOptions {
 const STREAMS: readonly StreamName[] = ['stdout', 'stderr'];
 /** While output keeps coming, look again at most this often (a flood must not become a flood of calls). */
 const MIN_LOOK_MS = 50;
+/**
+ * The longest one long-poll of a stream waits. When one stream answers, the
+ * other's poll cannot be withdrawn and stays open until its wait ends: kept
+ * this short, a chatty stdout leaves at most about POLL_MS / MIN_LOOK_MS
+ * stale polls open, far below the daemon's 256 unanswered requests per
+ * connection, past which it would stop reading the MCP server's requests.
+ */
+const POLL_MS = 1000;
 
 /**
  * Wait on a running command until it ends, its output settles, a text shows
@@ -44,11 +52,13 @@ export async function waitOnCommand(caller: TrlCaller, commandId: string, opts: 
       const remaining = deadline - Date.now();
       if (remaining <= 0) return 'yield';
       const seen = info.stdout_bytes > opts.from.stdout || info.stderr_bytes > opts.from.stderr;
-      const quietMs = settling && (seen || !opts.settleAfterOutput) ? Math.min(opts.settleMs!, remaining) : remaining;
+      // A quiet settle period ends the wait; any other quiet poll only ends this look (at most POLL_MS).
+      const settlePoll = settling && (seen || !opts.settleAfterOutput);
+      const quietMs = settlePoll ? Math.min(opts.settleMs!, remaining) : Math.min(remaining, POLL_MS);
       const lookedAt = Date.now();
       const changed = await Promise.race([anyNewOutput(caller, commandId, { stdout: info.stdout_bytes, stderr: info.stderr_bytes }, quietMs), aborted]);
       if (changed === 'cancelled') return 'cancelled';
-      if (!changed && settling && quietMs === opts.settleMs) return 'settled';
+      if (!changed && settlePoll && quietMs === opts.settleMs) return 'settled';
       const since = Date.now() - lookedAt;
       if (changed && since < MIN_LOOK_MS) await sleep(MIN_LOOK_MS - since);
     }

@@ -13,6 +13,7 @@ import type { SessionSettings } from './session-settings.js';
 
 /** An MCP session of the 2025 protocol is closed after this long without a request... */
 const LEGACY_IDLE_MS = 60 * 60 * 1000;
+const SWEEP_EVERY_MS = 60 * 1000;
 /** ...and the least recently used one is closed past this many. */
 const MAX_LEGACY_SESSIONS = 256;
 
@@ -39,6 +40,8 @@ export class McpHttpEndpoint {
   private readonly stateless: McpScope;
   private readonly modern: McpHttpHandler;
   private readonly legacy = new Map<string, LegacySession>();
+  /** Idle sessions close on their own, not only when another client opens one. */
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly caller: TrlCaller,
@@ -47,6 +50,7 @@ export class McpHttpEndpoint {
   ) {
     this.stateless = new McpScope(caller, settings, 'http', false);
     this.modern = createMcpHandler(() => buildMcpServer(this.stateless), { legacy: 'reject', maxRequestBodySize: opts.maxRequestBytes, onerror: opts.onError });
+    this.sweeper = setInterval(() => this.sweep(false), SWEEP_EVERY_MS).unref();
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -65,7 +69,7 @@ export class McpHttpEndpoint {
 
   /** A new 2025 MCP session: its own scope and server. */
   private async open(request: Request, body: unknown): Promise<Response> {
-    this.sweep();
+    this.sweep(true);
     const scope = McpScope.forConnection(this.caller, this.settings);
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -84,11 +88,11 @@ export class McpHttpEndpoint {
     return Promise.all([s.transport.close().catch(this.opts.onError), s.scope.destroyAll().catch(this.opts.onError)]).then(() => undefined);
   }
 
-  /** Close sessions idle too long, and the least recently used past the maximum. */
-  private sweep(): void {
+  /** Close sessions idle too long, and (making room for a new one) the least recently used past the maximum. */
+  private sweep(makeRoom: boolean): void {
     const now = Date.now();
     for (const [id, s] of this.legacy) if (now - s.lastSeen > LEGACY_IDLE_MS) void this.closeSession(id);
-    while (this.legacy.size >= MAX_LEGACY_SESSIONS) {
+    while (makeRoom && this.legacy.size >= MAX_LEGACY_SESSIONS) {
       const oldest = [...this.legacy].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
       if (!oldest) break;
       void this.closeSession(oldest[0]);
@@ -96,6 +100,7 @@ export class McpHttpEndpoint {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all([...this.legacy.keys()].map((id) => this.closeSession(id)));
     await this.modern.close().catch(this.opts.onError);
   }

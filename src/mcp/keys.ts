@@ -32,8 +32,9 @@ export const KEY_NAMES = 'Enter, Tab, Escape, Backspace, Delete, Up, Down, Left,
 /** "Ctrl+C", "control-c", "C-c", "^C" → "ctrl-c"; other names lowercased without spaces, dashes or underscores. */
 export function normalizeKey(name: string): string {
   const k = name.trim().toLowerCase().replace(/\s+/g, '');
-  const ctrl = /^(?:ctrl|control|c)[-+_]?(.)$|^\^(.)$/.exec(k);
-  if (ctrl) return `ctrl-${ctrl[1] ?? ctrl[2]}`;
+  // "C-c" needs its separator: "CR" is not Ctrl-R.
+  const ctrl = /^(?:ctrl|control)[-+_]?(.)$|^c[-+_](.)$|^\^(.)$/.exec(k);
+  if (ctrl) return `ctrl-${ctrl[1] ?? ctrl[2] ?? ctrl[3]}`;
   return k.replace(/[-_]/g, '');
 }
 

@@ -55,4 +55,5 @@ async function registerClientCommands(program: Command): Promise<void> {
   attach.registerAttachCommand(program);
   shell.registerShellCommand(program);
   audit.registerAuditCommand(program);
+  (await import('./fs-command.js')).registerFsCommand(program);
 }

@@ -25,6 +25,8 @@ export interface UploadOptions {
   mode: string | undefined;
   make_parents: boolean;
   expect_hash: string | undefined;
+  /** The body's announced length: a body that ends short commits nothing. */
+  size: number;
 }
 
 /** Write a request body as a whole file; FILE_TOO_LARGE (and nothing written) past max_upload_bytes. */
@@ -45,7 +47,7 @@ export async function upload(st: EngineState, p: UploadOptions, body: Readable):
   body.on('error', (err) => counted.destroy(err));
   body.pipe(counted);
   const w = await ctx.run('write', wp, () =>
-    ctx.files.write(wp.rel, counted, { overwrite: p.overwrite, mode: parseMode(p.mode, 0o644), makeParents: p.make_parents, expectSha256: p.expect_hash }),
+    ctx.files.write(wp.rel, counted, { overwrite: p.overwrite, mode: parseMode(p.mode, 0o644), makeParents: p.make_parents, expectSha256: p.expect_hash, size: p.size }),
   );
   const sha256 = hash.digest('hex');
   ctx.audit({ method: 'fs.put', path: wp.display, size: w.size, sha256, created: w.created });

@@ -25,6 +25,8 @@
  * place and the reason as values), `e` the end. Modes:
  *   agent  requests on stdin, one per line, arguments separated by \x1f:
  *            S rel follow | T rel | L rel | R rel follow offset length whole
+ *            B dir max name… (files of one directory, opened and checked as
+ *              above, in batches through `tar -h` of their /proc/self/fd links)
  *            K rel parents mode | D rel recursive | V from to overwrite parents
  *   write  rel overwrite mode parents sha256 tag size — the content on stdin
  *   get    rel offset length — the header on stderr, the bytes on stdout
@@ -40,6 +42,8 @@ nl='
 '
 if [ "$mode" = get ]; then exec 9>&2; else exec 9>&1; fi
 fail() {
+  # Clean up first: the daemon answers its client as soon as it reads this.
+  [ -z "$cleanup" ] || eval "$cleanup"
   w=%{PWD#"$ws"}; w=%{w#/}
   [ -n "$3" ] && w=%{w:+$w/}$3
   printf 'x%s\0v%s\0v%s\0e\0' "$1" "$w" "$2" >&9
@@ -130,6 +134,9 @@ rmtree() {
 }
 octal() { printf '%o' $((0$1 & 0777)); }
 agent() {
+  # Descriptors for batches of files: 3-8 (9 carries the answers; dash takes one digit, and busybox
+  # ash keeps its own saved descriptors from 10 up).
+  lo=3 hi=8
   while IFS=$us read -r op A B C D E; do
     (
       case $op in
@@ -160,6 +167,24 @@ agent() {
              printf 'vOK\0v%s\0v0\0v' "$m"; tail -c +$((C + 1)) <&3 | head -c "$D" | base64
            fi
            printf '\0e\0' ;;
+        B) resolve "$A" 0 0 0
+           if [ -n "$name" ]; then
+             { [ -d "$name" ] && [ ! -L "$name" ] && cd -P -- "./$name" 2>/dev/null; } || { printf 'vNODIR\0e\0'; exit 0; }
+           fi
+           [ "$PWD" = "$ws%{A:+/$A}" ] || { printf 'vNODIR\0e\0'; exit 0; }
+           set -f; IFS=$us; set -- $C$us$D$us$E; unset IFS; set +f
+           printf 'vOK\0'
+           fd=$lo fds=
+           for n in "$@"; do
+             [ -n "$n" ] || continue
+             if [ -f "$n" ] && [ ! -L "$n" ] && eval "command exec $fd<\"./\$n\"" 2>/dev/null &&
+                [ ! -L "$n" ] && [ "./$n" -ef /proc/self/fd/$fd ]; then
+               printf 'o%s\0v%s\0' "$fd" "$n"; fds="$fds $fd"; fd=$((fd + 1))
+             else printf 's%s\0' "$n"; fi
+             if [ $fd -gt $hi ]; then printf 't'; tar -chf - -C /proc/self/fd $fds 2>/dev/null | base64; printf '\0'; fd=$lo fds=; fi
+           done
+           if [ -n "$fds" ]; then printf 't'; tar -chf - -C /proc/self/fd $fds 2>/dev/null | base64; printf '\0'; fi
+           printf 'e\0' ;;
         K) resolve "$A" 1 1 "$B"
            if [ "$exists" = 1 ]; then
              { [ -z "$name" ] || [ -d "$name" ]; } && [ "$B" = 1 ] && { printf 'vOK\0v0\0e\0'; exit 0; }
@@ -211,7 +236,7 @@ write() {
   fi
   m=$(octal "$m")
   t=.trl-write-$6
-  trap 'rm -f -- "./$t"' EXIT
+  cleanup='rm -f -- "./$t"'
   set -C
   command exec 4> "./$t" 2>/dev/null || fail PERMISSION_DENIED "the session's user cannot create a file here" "$name"
   set +C
@@ -227,7 +252,9 @@ write() {
   fi
   if [ "$2" = 1 ]; then
     mv -f -T -- "./$t" "./$name" 2>/dev/null || fail NOT_A_FILE 'it cannot be replaced (a directory, or a protected path)' "$name"
-  elif ! ln -T -- "./$t" "./$name" 2>/dev/null; then
+  elif ln -T -- "./$t" "./$name" 2>/dev/null; then
+    rm -f -- "./$t"
+  else
     { [ -e "$name" ] || [ -L "$name" ]; } && fail PATH_EXISTS '' "$name"
     mv -f -T -- "./$t" "./$name" 2>/dev/null || fail PERMISSION_DENIED 'cannot create it' "$name"
   fi

@@ -2,10 +2,43 @@ import { FileOpError } from '../shared/files/file-op-error.js';
 import type { SourceEntry, WalkSource } from '../shared/files/walk-engine.js';
 import { answerValues, parseMeta, scriptPath } from './files-exec.js';
 import type { FilesAgent } from './files-agent.js';
+import { tarFiles } from './tar-entries.js';
 
 /** A walk over the docker helper (files-script.ts): one request per directory listed or file read. */
 export class AgentWalkSource implements WalkSource {
+  /** Contents fetched ahead by prefetch(), taken by read(). */
+  private readonly fetched = new Map<string, Buffer | 'large' | null>();
+
   constructor(private readonly agent: FilesAgent) {}
+
+  /** One request for the files of one directory: their contents arrive as tar archives of six checked descriptors each. */
+  async prefetch(files: string[][], maxBytes: number): Promise<void> {
+    const dir = files[0]!.slice(0, -1);
+    const names = files.map((f) => f[f.length - 1]!);
+    let answer: Buffer[];
+    try {
+      answer = await this.agent.request(['B', scriptPath(dir), String(maxBytes), ...names.map((n) => scriptPath([n]))]);
+    } catch (err) {
+      if (err instanceof FileOpError) return;
+      throw err;
+    }
+    const key = (name: string) => [...dir, name].join('/');
+    let open = new Map<string, string>();
+    for (let i = 1; i < answer.length; i++) {
+      const f = answer[i]!;
+      const text = f.subarray(1).toString('utf8');
+      if (f[0] === 0x6f /* o */) open.set(text, answer[++i]!.subarray(1).toString('utf8'));
+      else if (f[0] === 0x73 /* s */) this.fetched.set(key(text), null);
+      else if (f[0] === 0x74 /* t */) {
+        const archive = tarFiles(Buffer.from(text.replace(/\s+/g, ''), 'base64'));
+        for (const [fd, name] of open) {
+          const data = archive.get(fd);
+          this.fetched.set(key(name), data === undefined ? null : data.length > maxBytes ? 'large' : data);
+        }
+        open = new Map();
+      }
+    }
+  }
 
   async start(path: string[]): Promise<{ rel: string[] } & SourceEntry> {
     const [, rel, meta] = answerValues(await this.agent.request(['T', scriptPath(path)]));
@@ -26,6 +59,12 @@ export class AgentWalkSource implements WalkSource {
   }
 
   async read(file: string[], maxBytes: number): Promise<Buffer | 'large' | null> {
+    const key = file.join('/');
+    if (this.fetched.has(key)) {
+      const data = this.fetched.get(key)!;
+      this.fetched.delete(key);
+      return data;
+    }
     let values: string[];
     try {
       values = answerValues(await this.agent.request(['R', scriptPath(file), '0', '0', String(maxBytes + 1), String(maxBytes)]));

@@ -38,6 +38,7 @@ const source: WalkSource = {
     const data = await ask<Uint8Array | 'large' | null>('read', { file, max });
     return data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : data;
   },
+  prefetch: (files, max) => ask<void>('prefetch', { files, max }),
 };
 
 runWalk((workerData as { query: WalkQuery }).query, source).then(

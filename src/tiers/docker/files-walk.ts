@@ -40,8 +40,14 @@ export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () =
       if (m.t === 'fail') return settle(() => reject(new FileOpError(m.failure!)));
       if (m.t !== 'ask') return;
       const a = m.args;
-      const answer =
-        m.op === 'start' ? source.start(a.path as string[]) : m.op === 'list' ? source.list(a.dir as string[]) : source.read(a.file as string[], a.max as number);
+      const answer: Promise<unknown> =
+        m.op === 'start'
+          ? source.start(a.path as string[])
+          : m.op === 'list'
+            ? source.list(a.dir as string[])
+            : m.op === 'prefetch'
+              ? (source.prefetch?.(a.files as string[][], a.max as number) ?? Promise.resolve())
+              : source.read(a.file as string[], a.max as number);
       answer.then(
         (data) => {
           if (!settled) worker.postMessage({ t: 'reply', id: m.id, ok: true, data });

@@ -31,7 +31,13 @@ export interface WalkSource {
   list(dir: string[]): Promise<SourceEntry[] | null>;
   /** A regular file's content; 'large' over maxBytes; null when it is not a regular file there (any more). */
   read(file: string[], maxBytes: number): Promise<Buffer | 'large' | null>;
+  /** Files of one directory about to be read, in order (a source that reads in batches fetches them now). */
+  prefetch?(files: string[][], maxBytes: number): Promise<void>;
 }
+
+/** A prefetch batch at most: files, and bytes by their listed sizes. */
+const PREFETCH_FILES = 256;
+const PREFETCH_BYTES = 16 * 1024 * 1024;
 
 /**
  * One fs.list, fs.search or fs.grep: a depth-first walk by name (each
@@ -89,6 +95,23 @@ export async function runWalk(q: WalkQuery, src: WalkSource, now: () => number =
     if (!q.noIgnore && list.some((e) => e.name === '.gitignore' && e.type === 'file')) {
       ignores = ignores.with(physical.join('/'), await readText(src, [...physical, '.gitignore']));
     }
+    // The files of this directory that grep will read, for a source that fetches them in batches.
+    const reads = q.kind === 'grep' && src.prefetch ? list.filter((e) => e.type === 'file' && e.size <= q.maxFileBytes) : [];
+    let fetched = 0;
+    const prefetchFrom = async (e: SourceEntry) => {
+      let i = reads.indexOf(e);
+      if (i < fetched) return;
+      const batch: string[][] = [];
+      for (let bytes = 0; i < reads.length && batch.length < PREFETCH_FILES && (batch.length === 0 || bytes + reads[i]!.size <= PREFETCH_BYTES); i++) {
+        const r = reads[i]!;
+        if (!q.noIgnore && ignores.ignores([...physical, r.name].join('/'), false)) continue;
+        if (matcher && !matcher(relParts.length === 0 ? r.name : `${relParts.join('/')}/${r.name}`, r.name)) continue;
+        bytes += r.size;
+        batch.push([...physical, r.name]);
+      }
+      fetched = i;
+      if (batch.length > 0) await src.prefetch!(batch, q.maxFileBytes);
+    };
     for (const e of list) {
       if (shouldStop()) return;
       visited++;
@@ -104,6 +127,7 @@ export async function runWalk(q: WalkQuery, src: WalkSource, now: () => number =
         const typeOk = q.searchType === 'any' || (q.searchType === 'dir' ? isDir : e.type === 'file');
         if (typeOk && matcher!(rel, e.name) && take()) entries.push(listed(rel, e));
       } else if (e.type === 'file' && (!matcher || matcher(rel, e.name))) {
+        if (reads.length > 0 && e.size <= q.maxFileBytes) await prefetchFrom(e);
         await grepFile([...physical, e.name], rel);
       }
       const deeper = q.kind !== 'list' || (q.recursive && (q.maxDepth === null || depth + 1 < q.maxDepth));

@@ -205,16 +205,20 @@ agent() {
         V) resolve "$B" 0 1 "$D"
            [ -n "$name" ] || fail PATH_EXISTS 'the workspace itself'
            [ "$exists" = 1 ] && [ "$C" != 1 ] && fail PATH_EXISTS '' "$name"
-           to=$name
+           to=$name dest=$PWD/$name
            command exec 5< . 2>/dev/null || fail PERMISSION_DENIED 'cannot open the directory' ''
            resolve "$A" 0 0 0
            [ -n "$name" ] || fail INVALID_PARAMS 'the workspace itself cannot be moved'
+           case $dest/ in "$PWD/$name/"*) fail INVALID_PARAMS 'a directory cannot move into itself' "$name" ;; esac
            if [ "$C" = 1 ] || { [ -d "$name" ] && [ ! -L "$name" ]; }; then
              [ "$C" = 1 ] || { [ ! -e "/proc/self/fd/5/$to" ] && [ ! -L "/proc/self/fd/5/$to" ]; } || fail PATH_EXISTS '' "$to"
-             mv -f -T -- "./$name" "/proc/self/fd/5/$to" 2>/dev/null || fail INVALID_PARAMS 'cannot move it there (into itself, or over a directory?)' "$name"
+             mv -f -T -- "./$name" "/proc/self/fd/5/$to" 2>/dev/null || fail PERMISSION_DENIED 'cannot move it there (over a directory, or a path the tier protects?)' "$name"
            else
-             ln -T -- "./$name" "/proc/self/fd/5/$to" 2>/dev/null || fail PATH_EXISTS '' "$to"
-             rm -f -- "./$name"
+             if ! ln -T -- "./$name" "/proc/self/fd/5/$to" 2>/dev/null; then
+               { [ -e "/proc/self/fd/5/$to" ] || [ -L "/proc/self/fd/5/$to" ]; } && fail PATH_EXISTS 'the destination' ''
+               fail PERMISSION_DENIED 'it cannot be moved (a path the tier protects?)' "$name"
+             fi
+             rm -f -- "./$name" 2>/dev/null || fail PERMISSION_DENIED 'it cannot be moved (a path the tier protects?)' "$name"
            fi
            printf 'vOK\0e\0' ;;
         *) fail INVALID_PARAMS "unknown request $op" ;;
@@ -251,7 +255,7 @@ write() {
     [ "%{h%% *}" = "$5" ] || fail FILE_CHANGED 'its content is not what expect_hash says' "$name"
   fi
   if [ "$2" = 1 ]; then
-    mv -f -T -- "./$t" "./$name" 2>/dev/null || fail NOT_A_FILE 'it cannot be replaced (a directory, or a protected path)' "$name"
+    mv -f -T -- "./$t" "./$name" 2>/dev/null || fail PERMISSION_DENIED 'it cannot be replaced (a path the tier protects?)' "$name"
   elif ln -T -- "./$t" "./$name" 2>/dev/null; then
     rm -f -- "./$t"
   else

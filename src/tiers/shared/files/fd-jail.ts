@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { fail, fromErrno } from './file-op-error.js';
 
 /** open(2) flags Node does not name (the same on x86_64 and aarch64). */
@@ -190,4 +190,22 @@ export function closeQuietly(fd: number): void {
 /** The FileStat type of lstat/fstat data. */
 export function entryType(st: Stats): 'file' | 'dir' | 'symlink' | 'other' {
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+/** The id of the mount a descriptor is on (/proc/self/fdinfo: st_dev cannot tell two bind mounts of one filesystem apart). */
+export function mountId(fd: number): number {
+  const m = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m ? Number(m[1]) : -1;
+}
+
+/**
+ * Whether the entry `fd` (opened from its directory `dirFd`) is a mount
+ * point: its own mount is not its directory's. The isolated tiers mount
+ * what they protect (workspace-guard.ts) over the workspace; a process
+ * outside the sandbox's mount namespace — a files helper — could rename or
+ * unlink such a dentry (the kernel refuses that only to processes that see
+ * the mount), so every change of an entry checks this first.
+ */
+export function isMountPoint(fd: number, dirFd: number): boolean {
+  return mountId(fd) !== mountId(dirFd);
 }

@@ -5,7 +5,6 @@ import {
   fchmodSync,
   fstatSync,
   linkSync,
-  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -18,7 +17,7 @@ import {
   type Stats,
 } from 'node:fs';
 import type { FileStat, ReadRequest, ReadResult, WriteRequest, WriteResult } from '../../tier-files.js';
-import { at, closeQuietly, entryType, O_PATH, type Jail, type Resolved } from './fd-jail.js';
+import { at, closeQuietly, entryType, isMountPoint, O_PATH, type Jail, type Resolved } from './fd-jail.js';
 import { fail, fromErrno } from './file-op-error.js';
 
 /** Open what an O_PATH descriptor refers to for reading: a FIFO does not block, a symlink is not followed. */
@@ -98,6 +97,7 @@ export class JailOps {
       if (r.st) {
         if (!r.st.isFile()) throw fail('NOT_A_FILE', r.rel, r.st.isDirectory() ? 'a directory' : 'not a regular file');
         if (!req.overwrite) throw fail('PATH_EXISTS', r.rel);
+        refuseProtected(r);
         mode = r.st.mode & 0o777;
       }
       const temp = `.trl-write-${randomBytes(8).toString('hex')}`;
@@ -202,6 +202,7 @@ export class JailOps {
   remove(path: string[], recursive: boolean): { removed: number } {
     return this.with(path, { follow: false, missingOk: false }, (r) => {
       if (r.name === null) throw fail('INVALID_PARAMS', r.rel, 'the workspace itself cannot be removed');
+      refuseProtected(r);
       if (!r.st!.isDirectory()) {
         unlinkSync(at(r.parent, r.name));
         return { removed: 1 };
@@ -222,9 +223,11 @@ export class JailOps {
   move(from: string[], to: string[], overwrite: boolean, makeParents: boolean): void {
     this.with(from, { follow: false, missingOk: false }, (src) => {
       if (src.name === null) throw fail('INVALID_PARAMS', src.rel, 'the workspace itself cannot be moved');
+      refuseProtected(src);
       this.with(to, { follow: false, missingOk: true, makeParents: makeParents ? 0o755 : null }, (dst) => {
         if (dst.name === null) throw fail('PATH_EXISTS', dst.rel, 'the workspace itself');
         if (dst.st && !overwrite) throw fail('PATH_EXISTS', dst.rel);
+        if (dst.st) refuseProtected(dst);
         const a = at(src.parent, src.name!);
         const b = at(dst.parent, dst.name);
         try {
@@ -267,6 +270,11 @@ export interface PendingWrite {
   error?: Record<string, unknown>;
 }
 
+/** PERMISSION_DENIED for an entry the tier mounted over the workspace (fd-jail.ts isMountPoint). */
+function refuseProtected(r: Resolved): void {
+  if (r.fd !== null && r.name !== null && isMountPoint(r.fd, r.parent)) throw fail('PERMISSION_DENIED', r.rel, 'a path the tier protects (mounted read-only, or not to be created)');
+}
+
 function requireFile(r: Resolved): void {
   const st = r.st!;
   if (st.isFile()) return;
@@ -299,47 +307,36 @@ function renameNoReplace(dir: number, existing: string, name: string, rel: strin
   unlinkSync(at(dir, existing));
 }
 
-/** Remove everything below a directory descriptor, never following a link; returns how many entries went. */
+/**
+ * Remove everything below a directory descriptor, never following a link
+ * and never a protected mount point (which then keeps its directory: the
+ * removal fails there); returns how many entries went.
+ */
 function removeContents(dirFd: number, rel: string[]): number {
   let removed = 0;
-  for (const e of readdirSync(at(dirFd), { withFileTypes: true })) {
-    let isDir = e.isDirectory();
-    if (!isDir && !e.isFile() && !e.isSymbolicLink()) isDir = safeLstat(dirFd, e.name)?.isDirectory() ?? false;
-    if (isDir) {
-      let child: number;
-      try {
-        child = openSync(at(dirFd, e.name), O_PATH | constants.O_NOFOLLOW);
-      } catch {
-        continue;
-      }
-      try {
-        // Swapped for a link since the listing: remove the link, do not descend.
-        if (fstatSync(child).isDirectory()) {
-          removed += removeContents(child, [...rel, e.name]);
-          rmdirSync(at(dirFd, e.name));
-        } else unlinkSync(at(dirFd, e.name));
-      } finally {
-        closeQuietly(child);
-      }
-    } else {
-      try {
-        unlinkSync(at(dirFd, e.name));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, [...rel, e.name]);
-        continue;
-      }
+  for (const name of readdirSync(at(dirFd))) {
+    let child: number;
+    try {
+      child = openSync(at(dirFd, name), O_PATH | constants.O_NOFOLLOW);
+    } catch {
+      continue; // gone since the listing
+    }
+    try {
+      if (isMountPoint(child, dirFd)) throw fail('PERMISSION_DENIED', [...rel, name], 'a path the tier protects (mounted read-only, or not to be created)');
+      // Swapped for a link since the listing: the link is removed, nothing below it.
+      if (fstatSync(child).isDirectory()) {
+        removed += removeContents(child, [...rel, name]);
+        rmdirSync(at(dirFd, name));
+      } else unlinkSync(at(dirFd, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw fromErrno(err, [...rel, name]);
+    } finally {
+      closeQuietly(child);
     }
     removed++;
   }
   return removed;
-}
-
-function safeLstat(dirFd: number, name: string): Stats | null {
-  try {
-    return lstatSync(at(dirFd, name));
-  } catch {
-    return null;
-  }
 }
 
 /** Up to `length` bytes from `position`. */

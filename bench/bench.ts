@@ -10,6 +10,7 @@ import { writeResults } from './lib/results.js';
 import { errorRow, type Row } from './lib/row.js';
 import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/timeout.js';
+import { measureCliPing } from './metrics/cli-ping.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
@@ -40,6 +41,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'throughput', title: 'commands/s with concurrent clients vs bare spawns', run: measureThroughput },
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
   { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
+  { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
 ];
 
 function log(message: string): void {

@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startDaemon, waitFor, type Daemon } from './helpers/daemon.js';
 import { mask, modeOf, newSecret, Recorder, runCli } from './helpers/secrets.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 
 const R = '[REDACTED]';
 const HEX64 = /^[0-9a-f]{64}$/;

@@ -8,16 +8,17 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { TrlHttpClient } from '../src/client/http-client.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { exitWithin, makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
 import { freePort, makeToken, openWs, portOpen, request, rpc, startHttpDaemon, waitForHttpUrl, type HttpDaemon } from './helpers/http.js';
+import { type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useHttpDaemon } from './helpers/fixture.js';
 
 /** Start a daemon that must refuse; returns its exit code and output, and checks nothing listens. */
 async function refusesToStart(flags: string[], env: Record<string, string>, port?: number): Promise<{ code: number | null | 'timeout'; out: string; d: Daemon }> {
   const d = await startDaemon({ flags, env, noWait: true });
-  const code = await exitWithin(d, 10_000);
+  const code = await exitWithin(d);
   if (code === 'timeout') await d.stop('SIGKILL');
   assert.equal(fs.existsSync(d.socketPath), false, 'a daemon that refused to start left a socket');
   if (port !== undefined) assert.equal(await portOpen(port), false, `something listens on port ${port} after the refusal`);
@@ -136,13 +137,9 @@ describe('HTTP start-up checks', () => {
 });
 
 describe('bearer token on every request', () => {
-  let h: HttpDaemon;
-  before(async () => {
-    h = await startHttpDaemon();
-  });
-  after(async () => {
+  const h = useHttpDaemon();
+  after(() => {
     assert.ok(!h.d.logs().includes(h.token), 'the daemon logged its token');
-    await h.d.shutdownClean();
   });
 
   const body = JSON.stringify({ id: 1, method: 'system.ping', params: {} });
@@ -225,17 +222,9 @@ describe('bearer token on every request', () => {
 });
 
 describe('CORS', () => {
-  let plain: HttpDaemon;
-  let cors: HttpDaemon;
   const listed = 'https://app.example.com';
-  before(async () => {
-    plain = await startHttpDaemon();
-    cors = await startHttpDaemon({ flags: ['--cors-origin', `${listed}, http://localhost:5173`] });
-  });
-  after(async () => {
-    await plain?.d.shutdownClean();
-    await cors?.d.shutdownClean();
-  });
+  const plain = useHttpDaemon();
+  const cors = useHttpDaemon({ flags: ['--cors-origin', `${listed}, http://localhost:5173`] });
 
   const preflight = (h: HttpDaemon, origin: string) =>
     request(`${h.url}/v1/rpc`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' } });

@@ -7,21 +7,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import {
-  assertSleepsGone,
-  connect,
-  expectCode,
-  findSleeps,
-  killSleeps,
-  makeTempDir,
-  procAlive,
-  sleep,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, expectCode } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const INFO_KEYS = [
   'command_id',
@@ -53,8 +44,6 @@ function assertInfoShape(i: Info): void {
 }
 
 describe('background commands and driving them', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let sid: string;
   let wd: string;
   const spawned: number[] = [];
@@ -64,16 +53,15 @@ describe('background commands and driving them', () => {
     return n;
   };
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--kill-grace-s', '1', '--default-working-dir', wd] });
-    c = await connect(d);
+    return { flags: ['--kill-grace-s', '1', '--default-working-dir', wd] };
+  });
+  before(async () => {
     sid = (await c.call('session.create', {})).session_id;
   });
-  after(async () => {
+  after(() => {
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
     fs.rmSync(wd, { recursive: true, force: true });
   });
 
@@ -230,7 +218,7 @@ describe('background commands and driving them', () => {
     assert.ok(await waitFor(() => [a, b, f].every((x) => findSleeps(x).length > 0), 3000), 'the sleeps did not start');
     const sig = await c.call('exec.signal', { command_id: s.command_id, signal: 'SIGTERM' });
     assert.ok(sig.delivered >= 1);
-    await assertSleepsGone([a, b, f], 2000, 'after exec.signal SIGTERM: ');
+    await assertSleepsGone([a, b, f], 'after exec.signal SIGTERM: ');
     const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
     assert.equal(r.stdout, '');
     assert.equal(r.signal, 'SIGTERM');
@@ -286,7 +274,7 @@ describe('background commands and driving them', () => {
     assert.equal(r.exit_code, 137);
     assert.equal(r.stdout, 'ready\n');
     assert.equal((await info(s.command_id))['state'], 'killed');
-    await assertSleepsGone([n1, n2], 2000, 'after exec.cancel: ');
+    await assertSleepsGone([n1, n2], 'after exec.cancel: ');
     const next = await c.call('exec.run', { session_id: sid, command: 'echo alive' });
     assert.equal(next.stdout, 'alive\n');
     assert.notEqual((await c.call('session.info', { session_id: sid })).state, 'terminated');
@@ -309,7 +297,7 @@ describe('background commands and driving them', () => {
       const fg = await fgP;
       assert.equal(fg.signal, 'SIGTERM');
       assert.equal(fg.running, false);
-      await assertSleepsGone([a, b, f], 2000, 'after exec.cancel {session_id}: ');
+      await assertSleepsGone([a, b, f], 'after exec.cancel {session_id}: ');
       for (const id of [bg1.command_id, bg2.command_id]) assert.equal((await info(id))['state'], 'killed');
       const next = await c.call('exec.run', { session_id: s2, command: 'echo still-here' });
       assert.equal(next.stdout, 'still-here\n');

@@ -7,31 +7,20 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  connect,
-  expectCode,
-  issuePaths,
-  makeTempDir,
-  rawCall,
-  rawConnect,
-  startDaemon,
-  type Daemon,
-  type RawConnection,
-  type TrlClient,
-} from './helpers/daemon.js';
+import { connect, expectCode, issuePaths, type TrlClient } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { rawCall, rawConnect, type RawConnection } from './helpers/raw-connection.js';
 
 const MAX_REQ = 65536;
 const UNKNOWN_ID = '6f1c2a9e-0000-4000-8000-00000000beef';
 
 describe('bad input', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { d, c } = useDaemon({ flags: ['--max-request-bytes', String(MAX_REQ)] });
   let work: string;
   let sid: string;
 
   before(async () => {
-    d = await startDaemon({ flags: ['--max-request-bytes', String(MAX_REQ)] });
-    c = await connect(d);
     work = fs.realpathSync(makeTempDir('/tmp/trl-bad-'));
     fs.writeFileSync(path.join(work, 'a-file'), 'x');
     fs.writeFileSync(path.join(work, 'not-exec'), '#!/bin/sh\n', { mode: 0o644 });
@@ -47,9 +36,7 @@ describe('bad input', () => {
     assert.equal(typeof pong.version, 'string');
     fresh.close();
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -9,19 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import {
-  connect,
-  findSleeps,
-  killSleeps,
-  MAIN_JS,
-  makeTempDir,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
 import { Tmux, tmuxUnavailable } from './helpers/tmux.js';
+import { connect } from './helpers/client.js';
+import { type Daemon, MAIN_JS, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 interface CliRun {
   code: number | null;
@@ -109,24 +102,20 @@ describe('trl exec streams live', () => {
 
 describe('trl shell: detach and re-attach (tmux)', () => {
   const unavailable = tmuxUnavailable();
-  let d: Daemon;
-  let c: TrlClient;
   let tmux: Tmux;
   let wd: string;
   const spawned: number[] = [];
 
-  before(async () => {
-    if (unavailable) return;
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--default-working-dir', wd, '--default-timeout-s', '0'] });
-    c = await connect(d);
+    return { flags: ['--default-working-dir', wd, '--default-timeout-s', '0'] };
+  });
+  before(async () => {
     tmux = new Tmux();
   });
-  after(async () => {
+  after(() => {
     tmux?.killServer();
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
     if (wd) fs.rmSync(wd, { recursive: true, force: true });
   });
 
@@ -146,9 +135,9 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     spawned.push(n);
 
     // 1. an interactive shell in a 120x40 terminal
-    tmux.newSession('one', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40);
-    const prompt = await tmux.waitForScreen('one', (s) => s.trim().length > 0, 10_000);
-    assert.ok(prompt.ok, 'trl shell showed nothing (no prompt) within 10 s');
+    tmux.newSession('one', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40, { SHELL: '/bin/sh' }); // the plain shell: this is about detaching, not the user's rc files
+    const prompt = await tmux.waitForScreen('one', (s) => s.trim().length > 0);
+    assert.ok(prompt.ok, 'trl shell showed nothing (no prompt)');
     assert.ok(!tmux.paneDead('one'), `trl shell exited at once:\n${prompt.screen}`);
     // `cd /tmp && sleep N &` would background the cd as well (it is one AND-list): cd first, then the job
     tmux.sendText('one', `cd /tmp; sleep ${n} &`);
@@ -165,11 +154,11 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     const shellId = running[0]!['command_id'] as string;
 
     // 3. re-attach with `trl shell -s ID`: same shell, cwd /tmp, the job listed
-    tmux.newSession('two', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40);
-    await tmux.waitForScreen('two', (s) => s.trim().length > 0, 5000);
+    tmux.newSession('two', trl('shell', '--socket', d.socketPath, '-s', sid), 120, 40, { SHELL: '/bin/sh' });
+    await tmux.waitForScreen('two', (s) => s.trim().length > 0);
     tmux.sendText('two', 'echo "mark-$((6*7))"; pwd; jobs');
     tmux.sendKeys('two', 'Enter');
-    const shown = await tmux.waitForScreen('two', (s) => /^mark-42\s*$/m.test(s) && /Running/.test(s.slice(s.lastIndexOf('mark-42'))), 5000);
+    const shown = await tmux.waitForScreen('two', (s) => /^mark-42\s*$/m.test(s) && /Running/.test(s.slice(s.lastIndexOf('mark-42'))));
     assert.ok(shown.ok, `no output of pwd; jobs after re-attaching:\n${shown.screen}`);
     const afterMark = shown.screen.slice(shown.screen.lastIndexOf('mark-42')).split('\n').map((l) => l.trim());
     assert.ok(afterMark.includes('/tmp'), `pwd after re-attaching is not /tmp:\n${shown.screen}`);
@@ -187,17 +176,17 @@ describe('trl shell: detach and re-attach (tmux)', () => {
 
     // 4. re-attach with `trl attach CMDID`
     tmux.newSession('three', trl('attach', '--socket', d.socketPath, shellId), 120, 40);
-    await tmux.waitForScreen('three', (s) => s.trim().length > 0, 5000);
+    await tmux.waitForScreen('three', (s) => s.trim().length > 0);
     tmux.sendText('three', 'echo "attached-$((2+3))"; pwd');
     tmux.sendKeys('three', 'Enter');
-    const att = await tmux.waitForScreen('three', (s) => /^attached-5\s*$/m.test(s) && /^\/tmp\s*$/m.test(s.slice(s.lastIndexOf('attached-5'))), 5000);
+    const att = await tmux.waitForScreen('three', (s) => /^attached-5\s*$/m.test(s) && /^\/tmp\s*$/m.test(s.slice(s.lastIndexOf('attached-5'))));
     assert.ok(att.ok, `trl attach: no output from the shell:\n${att.screen}`);
     assert.ok(findSleeps(n).length > 0, 'the job is gone');
 
     // the shell's terminal has the size of the terminal the client runs in
     tmux.sendText('three', 'echo "size:$(stty size)"');
     tmux.sendKeys('three', 'Enter');
-    const sized = await tmux.waitForScreen('three', (s) => /^size:\d+ \d+\s*$/m.test(s), 5000);
+    const sized = await tmux.waitForScreen('three', (s) => /^size:\d+ \d+\s*$/m.test(s));
     assert.ok(sized.ok, `no stty size output:\n${sized.screen}`);
     assert.match(sized.screen, /^size:40 120\s*$/m, 'the pty does not have the size of the terminal the client runs in');
 

@@ -26,18 +26,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  assertSleepsGone,
-  expectCode,
-  killSleeps,
-  sleep,
-  uniqueSleep,
-  waitFor,
-  waitForOutput,
-  type TrlClient,
-} from './helpers/daemon.js';
-import { assertExitData, collectStream, MiB } from './helpers/streams.js';
+import { assertExitData, collectStream } from './helpers/streams.js';
 import { removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, type TierDaemon, type TierName } from './helpers/tiers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
+import { MiB } from './helpers/memory.js';
+import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Limits enforcement values of system.info that hold a whole session (process count, memory ceiling). */
 const SESSION_LIMITS_ENFORCED = ['cgroup-v2', 'cgroup-v1', 'cgroup-hybrid', 'container-cgroup'];
@@ -159,7 +154,7 @@ function conformance(tier: TierName): void {
       const d = await destroy(sid);
       assert.equal(d.state, 'terminated');
       assert.ok(d.killed_processes >= 2, `session.destroy killed_processes = ${d.killed_processes}, two sleeps were running`);
-      await assertSleepsGone([n], 5000, 'after session.destroy: ');
+      await assertSleepsGone([n], 'after session.destroy: ');
       await expectCode(c, 'exec.run', { session_id: sid, command: 'true' }, 'SESSION_NOT_FOUND');
     });
 
@@ -202,7 +197,7 @@ function conformance(tier: TierName): void {
       assert.equal(info.state, 'timed_out');
       assert.equal(info.timed_out, true);
       await waitSessionSleep(sid, n, false);
-      await assertSleepsGone([n], 3000, 'after the timeout: ');
+      await assertSleepsGone([n], 'after the timeout: ');
       // the session is fine afterwards
       assert.equal((await run(sid, 'echo next')).stdout, 'next\n');
       await destroy(sid);
@@ -222,7 +217,7 @@ function conformance(tier: TierName): void {
       assert.deepEqual(res.cancelled, [s.command_id]);
       const w = await call('exec.wait', { command_id: s.command_id, timeout_s: 15 });
       await waitSessionSleep(sid, n, false);
-      await assertSleepsGone([n], 3000, 'after exec.cancel: ');
+      await assertSleepsGone([n], 'after exec.cancel: ');
       // SIGTERM is ignored by the whole tree (inherited ignore), so it takes the SIGKILL after the grace
       assert.equal(w.signal, 'SIGKILL', `result of the cancelled SIGTERM-ignoring tree: ${JSON.stringify(w)}`);
       assert.equal(w.exit_code, 137);

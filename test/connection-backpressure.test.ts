@@ -12,9 +12,12 @@ import * as net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { MAX_IN_FLIGHT, TURN_BYTES } from '../src/server/request-gate.js';
-import { connect, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { startHttpDaemon, type HttpDaemon } from './helpers/http.js';
-import { MiB, rssBytes, RssSampler } from './helpers/streams.js';
+import { connect, type TrlClient } from './helpers/client.js';
+import { type Daemon } from './helpers/daemon.js';
+import { MiB, rssBytes, RssSampler } from './helpers/memory.js';
+import { waitFor } from './helpers/wait.js';
+import { useHttpDaemon } from './helpers/fixture.js';
 
 /** Pipelined 1 MiB answers a stuck client asks for: unbounded, that is 800 MiB in the daemon; bounded, a few MiB. */
 const N = 800;
@@ -213,13 +216,7 @@ describe('a client that pipelines requests and never reads', () => {
 });
 
 describe('legitimate pipelining', () => {
-  let h: HttpDaemon;
-  before(async () => {
-    h = await startHttpDaemon();
-  });
-  after(async () => {
-    await h?.d.shutdownClean();
-  });
+  const h = useHttpDaemon();
 
   const pong = (a: any) => (a.ok === true && typeof a.data.uptime_s === 'number' ? null : `not a pong: ${JSON.stringify(a).slice(0, 200)}`);
   const pings = () => Array.from({ length: PINGS }, (_, i) => JSON.stringify({ id: i, method: 'system.ping' }));
@@ -253,13 +250,7 @@ describe('legitimate pipelining', () => {
 });
 
 describe('an answer larger than one turn may hand over, coming late', () => {
-  let h: HttpDaemon;
-  before(async () => {
-    h = await startHttpDaemon();
-  });
-  after(async () => {
-    await h?.d.shutdownClean();
-  });
+  const h = useHttpDaemon();
 
   // 4 MiB on each stream (the default max_output_bytes keeps it all), after the turn that dispatched it
   const big = { id: 'big', method: 'exec.run', params: { command: `sleep 0.2; ${PRINT_4MIB('x')}; ${PRINT_4MIB('y')} >&2` } };
@@ -311,16 +302,12 @@ describe('an answer larger than one turn may hand over, coming late', () => {
 });
 
 describe(`requests in flight per connection (at most ${MAX_IN_FLIGHT})`, () => {
-  let h: HttpDaemon;
+  const h = useHttpDaemon();
   let c: TrlClient;
   before(async () => {
-    h = await startHttpDaemon();
     c = await connect(h.d);
   });
-  after(async () => {
-    c?.close();
-    await h?.d.shutdownClean();
-  });
+  after(() => c?.close());
 
   /**
    * MAX_IN_FLIGHT long-polls on a silent command, then a plain read of its
@@ -382,15 +369,12 @@ describe(`requests in flight per connection (at most ${MAX_IN_FLIGHT})`, () => {
 });
 
 describe('max_http_connections', () => {
-  let h: HttpDaemon;
   const open: net.Socket[] = [];
-  before(async () => {
-    h = await startHttpDaemon({ flags: ['--max-http-connections', '4'] });
-  });
-  after(async () => {
+  // the sockets close first: a request left unfinished would hold the daemon's shutdown
+  after(() => {
     for (const s of open) s.destroy();
-    await h?.d.shutdownClean();
   });
+  const h = useHttpDaemon({ flags: ['--max-http-connections', '4'] });
 
   it('closes connections past the cap at once, and accepts again once one closes', async () => {
     for (let i = 0; i < 4; i++) {

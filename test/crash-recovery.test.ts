@@ -9,21 +9,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, afterEach, describe, it } from 'node:test';
-import {
-  canConnect,
-  cgroupDirsNamed,
-  connect,
-  findSleeps,
-  killSleeps,
-  makeTempDir,
-  procAlive,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
-import { anyCall, cgroupSkip, killPids, taggedProcs } from './helpers/resources.js';
+import { cgroupDirsNamed, cgroupSkip } from './helpers/cgroups.js';
+import { anyCall, connect, type TrlClient } from './helpers/client.js';
+import { canConnect, type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { taggedProcs } from './helpers/process-tags.js';
+import { findSleeps, killPids, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const MODES = [
   { name: 'per-session cgroups', flags: [] as string[], cgroups: true },

@@ -10,34 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MAX_DURATION_S } from '../src/protocol/common.js';
-import {
-  connect,
-  expectCode,
-  findSleeps,
-  makeTempDir,
-  procAlive,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  waitForOutput,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
 import { newSecret } from './helpers/secrets.js';
+import { connect, expectCode, waitForOutput } from './helpers/client.js';
+import { makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { findSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('daemon hardening', () => {
-  let d: Daemon;
-  let c: TrlClient;
-  before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+  const { d, c } = useDaemon();
 
   it('refuses durations past the longest timer, naming the maximum, and honours the maximum itself', async () => {
     const over = MAX_DURATION_S + 1;

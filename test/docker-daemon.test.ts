@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { MAIN_JS, startDaemon, waitFor } from './helpers/daemon.js';
 import { containersLabelled, containerTop, dockerSkip, inspectRaw, startTcpProxy } from './helpers/docker.js';
-import { removeWorkspace, startTierDaemon, tierWorkspace, TEST_IMAGE, type TierDaemon } from './helpers/tiers.js';
+import { removeWorkspace, startTierDaemon, tierWorkspace, TEST_IMAGE } from './helpers/tiers.js';
+import { MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
+import { useTierDaemon } from './helpers/fixture.js';
 
 const DOCKER_FLAGS = ['--tiers', 'host,docker', '--runtime', 'docker', '--docker-image', TEST_IMAGE, '--docker-network', 'host'];
 
@@ -22,16 +24,13 @@ function userProcesses(containerId: string): string[] {
 }
 
 describe('docker tier through the daemon', { concurrency: false }, () => {
-  let h: TierDaemon;
   let ws: string;
   const mark = randomBytes(8).toString('hex');
-
-  before(async () => {
+  const h = useTierDaemon('docker', () => {
     ws = tierWorkspace();
-    h = await startTierDaemon('docker', { flags: ['--default-working-dir', ws] });
+    return { flags: ['--default-working-dir', ws] };
   });
-  after(async () => {
-    await h?.close();
+  after(() => {
     removeWorkspace(ws);
   });
 

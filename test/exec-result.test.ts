@@ -3,8 +3,10 @@
  * timeouts, idle timeouts, the head+tail output cap, encodings, stdin, check.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { assertSameString, connect, expectCode, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { before, describe, it } from 'node:test';
+import { expectCode } from './helpers/client.js';
+import { useDaemon } from './helpers/fixture.js';
+import { assertSameString } from './helpers/same-string.js';
 
 const RESULT_KEYS = [
   'command_id',
@@ -19,6 +21,8 @@ const RESULT_KEYS = [
   'oom_killed',
   'stdout_truncated_bytes',
   'stderr_truncated_bytes',
+  'stdout_invalid_utf8',
+  'stderr_invalid_utf8',
   'stdout_bytes',
   'stderr_bytes',
   'working_dir',
@@ -55,18 +59,11 @@ function assertHeadTail(got: string, full: string, kept: number): void {
 }
 
 describe('exec.run result', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon();
   let sid: string;
 
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     sid = (await c.call('session.create', {})).session_id;
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
   });
 
   const run = (command: string, extra: Record<string, unknown> = {}) => c.call('exec.run', { session_id: sid, command, ...extra });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { expectCode, makeTempDir } from './helpers/daemon.js';
+import { expectCode } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, TIER_NAMES, WORKSPACE_UID, type TierDaemon } from './helpers/tiers.js';
 
 for (const tier of TIER_NAMES) {

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { expectCode } from './helpers/daemon.js';
+import { expectCode } from './helpers/client.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, TIER_NAMES, WORKSPACE_UID, type TierDaemon } from './helpers/tiers.js';
 
 const SECRET = 'outside-secret-5c1e';

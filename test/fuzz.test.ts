@@ -23,8 +23,10 @@ import fc from 'fast-check';
 import { ERROR_CODES } from '../src/protocol/errors.js';
 import { STREAM_EVENTS } from '../src/protocol/exec.js';
 import { isMethodName } from '../src/protocol/methods.js';
-import { connect, makeTempDir, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
-import { anyCall, zombieChildrenOf } from './helpers/resources.js';
+import { anyCall, connect, type TrlClient } from './helpers/client.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { zombieChildrenOf } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const SEED = Number(process.env.TRL_FUZZ_SEED ?? 20261122);
 const RUNS = Number(process.env.TRL_FUZZ_RUNS ?? 20_000);

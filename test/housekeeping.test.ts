@@ -5,38 +5,23 @@
  * after thousands of commands that leave orphaned grandchildren behind.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  connect,
-  expectCode,
-  findSleeps,
-  killSleeps,
-  sleep,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
-import { anyCall, zombieChildrenOf } from './helpers/resources.js';
+import { after, afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { anyCall, expectCode } from './helpers/client.js';
+import { useDaemon } from './helpers/fixture.js';
+import { findSleeps, killSleeps, uniqueSleep, zombieChildrenOf } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('housekeeping: idle and TTL expiry, command retention', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon({ flags: ['--max-idle-sec', '2', '--session-ttl-sec', '3', '--command-retention-s', '1', '--kill-grace-s', '1'] });
   const spawned: number[] = [];
   const token = () => {
     const n = uniqueSleep();
     spawned.push(n);
     return n;
   };
-  before(async () => {
-    d = await startDaemon({ flags: ['--max-idle-sec', '2', '--session-ttl-sec', '3', '--command-retention-s', '1', '--kill-grace-s', '1'] });
-    c = await connect(d);
-  });
   afterEach(() => killSleeps(spawned));
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     killSleeps(spawned);
   });
 
@@ -126,16 +111,7 @@ describe('housekeeping: idle and TTL expiry, command retention', () => {
 });
 
 describe('housekeeping: no zombies after 2,000 short commands', () => {
-  let d: Daemon;
-  let c: TrlClient;
-  before(async () => {
-    d = await startDaemon({ flags: ['--session-max-commands', '100000', '--kill-grace-s', '1'] });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+  const { d, c } = useDaemon({ flags: ['--session-max-commands', '100000', '--kill-grace-s', '1'] });
 
   it('system.stats.zombie_children is 0 and /proc shows no zombie child of the daemon', async () => {
     const TOTAL = 2000;
@@ -189,17 +165,8 @@ describe('housekeeping: no zombies after 2,000 short commands', () => {
 });
 
 describe('housekeeping: at most max_retained_commands finished commands are kept', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon({ flags: ['--max-retained-commands', '3'] });
 
-  before(async () => {
-    d = await startDaemon({ flags: ['--max-retained-commands', '3'] });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
 
   it('forgets the oldest finished commands first, never a running one', async () => {
     const sid = (await c.call('session.create', {})).session_id;

@@ -12,21 +12,23 @@ import { TrlHttpClient } from '../src/client/http-client.js';
 import { TrlWsClient } from '../src/client/ws-client.js';
 import { connectTrl } from '../src/client/connect.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { killSleeps, makeTempDir, sleep, uniqueSleep, waitFor } from './helpers/daemon.js';
 import { openWs, request, rpc, rpcStream, selfSignedCert, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
 import { runCli } from './helpers/secrets.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeTempDir } from './helpers/daemon.js';
+import { killSleeps, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
+import { useHttpDaemon } from './helpers/fixture.js';
 
 describe('POST /v1/rpc', () => {
-  let h: HttpDaemon;
   let wd: string;
   const sleeps: number[] = [];
-  before(async () => {
+  const h = useHttpDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    h = await startHttpDaemon({ flags: ['--max-request-bytes', '4096', '--default-working-dir', wd, '--kill-grace-s', '1'] });
+    return { flags: ['--max-request-bytes', '4096', '--default-working-dir', wd, '--kill-grace-s', '1'] };
   });
   afterEach(() => killSleeps(sleeps));
-  after(async () => {
-    await h?.d.shutdownClean();
+  after(() => {
     if (wd) fs.rmSync(wd, { recursive: true, force: true });
   });
 
@@ -236,15 +238,9 @@ describe('POST /v1/rpc', () => {
 });
 
 describe('max_streams_per_client', () => {
-  let h: HttpDaemon;
+  const h = useHttpDaemon({ flags: ['--max-streams-per-client', '2', '--kill-grace-s', '1'] });
   const sleeps: number[] = [];
-  before(async () => {
-    h = await startHttpDaemon({ flags: ['--max-streams-per-client', '2', '--kill-grace-s', '1'] });
-  });
   afterEach(() => killSleeps(sleeps));
-  after(async () => {
-    await h?.d.shutdownClean();
-  });
 
   it('caps open HTTP streams per client address with RESOURCE_PRESSURE naming the setting; an ended stream frees its slot', async () => {
     const n = uniqueSleep();

@@ -13,8 +13,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { expectCode } from './helpers/daemon.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, WORKSPACE_UID, type TierDaemon, type TierName } from './helpers/tiers.js';
+import { expectCode } from './helpers/client.js';
 
 const ISOLATED: TierName[] = ['sandbox', 'docker'];
 

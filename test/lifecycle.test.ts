@@ -5,26 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  assertSleepsGone,
-  cgroupDirsNamed,
-  canConnect,
-  connect,
-  expectCode,
-  exitWithin,
-  findSleeps,
-  killSleeps,
-  makeTempDir,
-  rawConnect,
-  sleep,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type RawLine,
-  type TrlClient,
-} from './helpers/daemon.js';
+import { after, afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupDirsNamed } from './helpers/cgroups.js';
+import { connect, expectCode } from './helpers/client.js';
+import { canConnect, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { assertSleepsGone, findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { rawConnect, type RawLine } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const SESSION_KEYS = [
   'session_id',
@@ -48,8 +37,6 @@ const SESSION_KEYS = [
 ].sort();
 
 describe('sessions and concurrency', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let wd: string;
   const spawned: number[] = [];
   const token = () => {
@@ -58,15 +45,12 @@ describe('sessions and concurrency', () => {
     return n;
   };
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
-    d = await startDaemon({ flags: ['--kill-grace-s', '1', '--default-working-dir', wd, '--default-timeout-s', '2'] });
-    c = await connect(d);
+    return { flags: ['--kill-grace-s', '1', '--default-working-dir', wd, '--default-timeout-s', '2'] };
   });
   afterEach(() => killSleeps(spawned));
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     killSleeps(spawned);
     if (wd) fs.rmSync(wd, { recursive: true, force: true });
   });
@@ -231,7 +215,7 @@ describe('sessions and concurrency', () => {
     assert.notEqual(settled, 'hung', 'the exec.run of a destroyed session never answered');
     if (settled !== 'hung' && settled.ok) assert.notEqual(settled.r.signal, null, 'the command reports no signal');
     assert.ok(Date.now() - t0 < 3000);
-    await assertSleepsGone([n], 1000);
+    await assertSleepsGone([n]);
     assert.ok(destroyed.killed_processes >= 1, `killed_processes = ${destroyed.killed_processes}, but the running command's sleep was killed`);
   });
 
@@ -244,7 +228,7 @@ describe('sessions and concurrency', () => {
     assert.equal(r.signal, 'SIGKILL');
     assert.equal(r.exit_code, 137);
     assert.ok(wall >= 1900 && wall < 4000, `timeout 1 s + grace 1 s took ${wall} ms`);
-    await assertSleepsGone([n], 1000);
+    await assertSleepsGone([n]);
   });
 
   it('session.destroy waits the grace for SIGTERM-ignoring processes; force: true does not', async () => {
@@ -258,11 +242,11 @@ describe('sessions and concurrency', () => {
     let t0 = Date.now();
     await c.call('session.destroy', { session_id: s1.session_id });
     const graceful = Date.now() - t0;
-    await assertSleepsGone([slow], 1000);
+    await assertSleepsGone([slow]);
     t0 = Date.now();
     await c.call('session.destroy', { session_id: s2.session_id, force: true });
     const forced = Date.now() - t0;
-    await assertSleepsGone([fast], 1000);
+    await assertSleepsGone([fast]);
     assert.ok(graceful >= 900, `non-forced destroy returned after ${graceful} ms, before the 1 s grace`);
     assert.ok(forced < 800, `forced destroy took ${forced} ms`);
   });
@@ -279,19 +263,10 @@ describe('sessions and concurrency', () => {
 });
 
 describe('limits (each crossed)', () => {
-  let d: Daemon;
-  let c: TrlClient;
-
-  before(async () => {
-    d = await startDaemon({
+  const { c } = useDaemon({
       flags: ['--max-sessions', '3', '--session-max-commands', '3', '--max-stdin-bytes', '1024', '--max-output-bytes', '4096'],
     });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+
 
   it('--max-sessions: the 4th live session → MAX_SESSIONS_REACHED; a freed slot can be reused', async () => {
     const ids: string[] = [];
@@ -359,7 +334,7 @@ describe('daemon start-up and shutdown', () => {
       return;
     }
     const d = await startDaemon({ allowRoot: false, noWait: true });
-    const code = await exitWithin(d, 10_000);
+    const code = await exitWithin(d);
     if (code === 'timeout') await d.stop('SIGKILL');
     assert.notEqual(code, 'timeout', 'the daemon started as root without --allow-root');
     assert.notEqual(code, 0);
@@ -370,7 +345,7 @@ describe('daemon start-up and shutdown', () => {
 
   it('refuses a bad setting, naming the flag', async () => {
     const d = await startDaemon({ flags: ['--max-sessions', '0'], noWait: true });
-    const code = await exitWithin(d, 10_000);
+    const code = await exitWithin(d);
     if (code === 'timeout') await d.stop('SIGKILL');
     assert.notEqual(code, 'timeout');
     assert.notEqual(code, 0);
@@ -390,12 +365,12 @@ describe('daemon start-up and shutdown', () => {
     assert.ok(await waitFor(() => findSleeps(n).length === 2, 2000));
     const t0 = Date.now();
     d.proc.kill('SIGTERM');
-    const code = await exitWithin(d, 8000);
+    const code = await exitWithin(d);
     assert.equal(code, 0, `exit code ${String(code)}; stderr tail:\n${d.stderr().slice(-1500)}`);
     assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
     assert.ok(['answered', 'rejected'].includes(await running));
     assert.equal(fs.existsSync(d.socketPath), false);
-    await assertSleepsGone([n], 1000, 'after SIGTERM: ');
+    await assertSleepsGone([n], 'after SIGTERM: ');
     c.close();
     await d.dispose();
   });
@@ -418,9 +393,9 @@ describe('daemon start-up and shutdown', () => {
     assert.ok(e !== null, 'session.create succeeded during shutdown');
     assert.ok(e.code === 'SHUTTING_DOWN' || e.code === 'CONNECTION_CLOSED', `got ${e.code}`);
     assert.equal(await canConnect(d.socketPath), false, 'a new connection was accepted during shutdown');
-    const code = await exitWithin(d, 8000);
+    const code = await exitWithin(d);
     assert.equal(code, 0);
-    await assertSleepsGone([n], 1000, 'after the drain: ');
+    await assertSleepsGone([n], 'after the drain: ');
     assert.equal(fs.existsSync(d.socketPath), false);
     c.close();
     await d.dispose();
@@ -456,7 +431,7 @@ describe('daemon start-up and shutdown', () => {
         assert.ok(fs.existsSync(first.socketPath), 'expected a stale socket after SIGKILL');
         const second = await startDaemon({ dir, flags: mode.flags });
         try {
-          await assertSleepsGone([n], 5000, "the new daemon did not reap its dead predecessor's processes: ");
+          await assertSleepsGone([n], "the new daemon did not reap its dead predecessor's processes: ");
           const left = await waitFor(() => cgroupDirsNamed(instance).length === 0, 3000);
           assert.ok(left, `the dead predecessor's cgroups were not removed: ${cgroupDirsNamed(instance).join(', ')}`);
           const c2 = await connect(second);

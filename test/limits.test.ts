@@ -9,17 +9,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, sleep, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
-import {
-  anyCall,
-  cgroupSkip,
-  killPids,
-  procCpuSeconds,
-  readFileOrNull,
-  sessionCgroupDirs,
-  sessionTagOf,
-  taggedProcs,
-} from './helpers/resources.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupSkip, readFileOrNull, sessionCgroupDirs } from './helpers/cgroups.js';
+import { anyCall, connect, expectCode, type TrlClient } from './helpers/client.js';
+import { startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { sessionTagOf, taggedProcs } from './helpers/process-tags.js';
+import { killPids, procCpuSeconds } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const MIB = 1024 * 1024;
 
@@ -156,16 +153,7 @@ describe('limits: the daemon maxima', () => {
 });
 
 describe('limits: per-process rlimits (cpu_s, nofile)', () => {
-  let d: Daemon;
-  let c: TrlClient;
-  before(async () => {
-    d = await startDaemon({ flags: ['--kill-grace-s', '1'] });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+  const { c } = useDaemon({ flags: ['--kill-grace-s', '1'] });
 
   it('nofile: the session\'s commands see RLIMIT_NOFILE and cannot open more files', async () => {
     const s = await anyCall(c, 'session.create', { limits: { nofile: 64 } });
@@ -218,18 +206,13 @@ describe('limits: per-process rlimits (cpu_s, nofile)', () => {
 });
 
 describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgroupSkip('memory, cpu and pid limits') }, () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon({ flags: ['--kill-grace-s', '1'] });
   let instance: string;
   const leftovers: string[] = [];
   before(async () => {
-    d = await startDaemon({ flags: ['--kill-grace-s', '1'] });
-    c = await connect(d);
     instance = (await anyCall(c, 'system.info')).instance_id;
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     for (const p of leftovers) killPids(taggedProcs(p));
   });
 
@@ -367,16 +350,7 @@ describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgro
 });
 
 describe('limits: rlimits only (--cgroups off), where no cgroup can hold them', () => {
-  let d: Daemon;
-  let c: TrlClient;
-  before(async () => {
-    d = await startDaemon({ flags: ['--cgroups', 'off', '--kill-grace-s', '1'] });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
+  const { c } = useDaemon({ flags: ['--cgroups', 'off', '--kill-grace-s', '1'] });
 
   it('system.info says rlimits-only', async () => {
     const info = await anyCall(c, 'system.info');

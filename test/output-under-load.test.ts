@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 
 const COMMANDS = 300;
 const CONCURRENCY = 16;
@@ -27,19 +27,14 @@ function startHogs(): ChildProcess[] {
 }
 
 describe('output under CPU starvation', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon({ flags: ['--max-running-commands', '1024', '--max-session-running', '1024', '--session-max-commands', '100000', '--log-level', 'info'] });
   let hogs: ChildProcess[] = [];
 
   before(async () => {
-    d = await startDaemon({ flags: ['--max-running-commands', '1024', '--max-session-running', '1024', '--session-max-commands', '100000', '--log-level', 'info'] });
-    c = await connect(d);
     hogs = startHogs();
   });
   after(async () => {
     for (const h of hogs) h.kill('SIGKILL');
-    c?.close();
-    await d?.shutdownClean();
   });
 
   it(`keeps every byte of ${BURST} commands that exit at the same instant`, async () => {

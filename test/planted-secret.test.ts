@@ -18,8 +18,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, sleep, startDaemon, type Daemon } from './helpers/daemon.js';
 import { around, filesUnder, mask, modeOf, Recorder, runCli, scanFiles, sha256, tmpFilesNewerThan, writeFileMode } from './helpers/secrets.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 const R = '[REDACTED]';
 

@@ -8,20 +8,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  assertSleepsGone,
-  cgroupDirsNamed,
-  connect,
-  findSleeps,
-  killSleeps,
-  procAlive,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-  type TrlClient,
-} from './helpers/daemon.js';
+import { after, afterEach, describe, it } from 'node:test';
+import { cgroupDirsNamed } from './helpers/cgroups.js';
+import { useDaemon } from './helpers/fixture.js';
+import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const VARIANTS: Array<{ name: string; spawn: (n: number) => string }> = [
   { name: 'sleep N &', spawn: (n) => `sleep ${n} &` },
@@ -60,8 +51,7 @@ function cgroupsWritable(): boolean {
 
 for (const mode of MODES) {
   describe(`process trees: ${mode.name}`, { skip: cgroupSkip(mode) }, () => {
-    let d: Daemon;
-    let c: TrlClient;
+    const { d, c } = useDaemon({ flags: [...mode.flags, '--kill-grace-s', '2'] });
     const spawned: number[] = [];
     const token = () => {
       const n = uniqueSleep();
@@ -69,14 +59,8 @@ for (const mode of MODES) {
       return n;
     };
 
-    before(async () => {
-      d = await startDaemon({ flags: [...mode.flags, '--kill-grace-s', '2'] });
-      c = await connect(d);
-    });
     afterEach(() => killSleeps(spawned));
-    after(async () => {
-      c?.close();
-      await d?.shutdownClean();
+    after(() => {
       killSleeps(spawned);
     });
 
@@ -111,7 +95,7 @@ for (const mode of MODES) {
         assert.equal(destroyed.session_id, s.session_id);
         assert.equal(destroyed.state, 'terminated');
         assert.ok(destroyed.killed_processes >= 1, `killed_processes = ${destroyed.killed_processes}`);
-        await assertSleepsGone([n], 1000, 'after session.destroy: ');
+        await assertSleepsGone([n], 'after session.destroy: ');
       });
     }
 
@@ -128,7 +112,7 @@ for (const mode of MODES) {
       assert.equal(r.timed_out, true);
       assert.equal(r.stdout, 'spawned\n');
       assert.ok(wall >= 1900 && wall < 2000 + 2000 + 1500, `exec.run took ${wall} ms for a 2 s timeout (grace 2 s)`);
-      await assertSleepsGone([a, b, cc, dd, main], 1500, 'after the timeout: ');
+      await assertSleepsGone([a, b, cc, dd, main], 'after the timeout: ');
       // the session survives its command's timeout
       const r2 = await c.call('exec.run', { session_id: s.session_id, command: 'echo alive' });
       assert.equal(r2.stdout, 'alive\n');
@@ -143,10 +127,10 @@ for (const mode of MODES) {
       assert.ok(await waitFor(() => findSleeps(keep).length === 1, 1000));
       const r = await c.call('exec.run', { session_id: s.session_id, command: `setsid sleep ${victim} & sleep 30`, timeout_s: 1 });
       assert.equal(r.timed_out, true);
-      await assertSleepsGone([victim], 1500, 'after the timeout: ');
+      await assertSleepsGone([victim], 'after the timeout: ');
       assert.equal(findSleeps(keep).length, 1, 'the earlier background process of the session was killed by another command\'s timeout');
       await c.call('session.destroy', { session_id: s.session_id, force: true });
-      await assertSleepsGone([keep], 1000, 'after session.destroy: ');
+      await assertSleepsGone([keep], 'after session.destroy: ');
     });
 
     it('destroying one session leaves other sessions\' processes alone', async () => {
@@ -158,10 +142,10 @@ for (const mode of MODES) {
       await c.call('exec.run', { session_id: s2.session_id, command: `setsid sleep ${theirs} &` });
       assert.ok(await waitFor(() => findSleeps(mine).length === 1 && findSleeps(theirs).length === 1, 1000));
       await c.call('session.destroy', { session_id: s1.session_id, force: true });
-      await assertSleepsGone([mine], 1000);
+      await assertSleepsGone([mine]);
       assert.equal(findSleeps(theirs).length, 1, 'destroying s1 killed a process of s2');
       await c.call('session.destroy', { session_id: s2.session_id, force: true });
-      await assertSleepsGone([theirs], 1000);
+      await assertSleepsGone([theirs]);
     });
 
     it('an ephemeral session (no session_id) is destroyed with its background processes when the command ends, promptly', async () => {
@@ -173,7 +157,7 @@ for (const mode of MODES) {
         const r = await c.call('exec.run', { command: `setsid sleep ${n} & (sleep ${n} &) & echo eph` });
         const wall = Date.now() - t0;
         assert.equal(r.stdout, 'eph\n');
-        await assertSleepsGone([n], 1500, `round ${i}, after the ephemeral command: `);
+        await assertSleepsGone([n], `round ${i}, after the ephemeral command: `);
         // the result is due when the main process exits (+ <=100 ms), not after a kill grace (2 s here)
         assert.ok(wall < 1000, `round ${i}: the ephemeral exec.run took ${wall} ms`);
       }
@@ -188,7 +172,7 @@ for (const mode of MODES) {
       assert.equal(r.stdout, 'eph\n');
       // PROTOCOL §6 Completion: the result is due when the main process exits (+ <=100 ms)
       assert.ok(wall < 1000, `the ephemeral exec.run took ${wall} ms (kill grace is 2 s)`);
-      await assertSleepsGone([n], 2000 + 2000, 'after the ephemeral session ended: ');
+      await assertSleepsGone([n], 'after the ephemeral session ended: ');
     });
 
     if (mode.flags.length === 0) it('session.destroy releases the session\'s cgroups', async () => {
@@ -222,7 +206,7 @@ for (const mode of MODES) {
       const code = await d.stop('SIGTERM');
       assert.equal(code, 0, `daemon exit code ${code}; stderr tail:\n${d.stderr().slice(-2000)}`);
       assert.equal(fs.existsSync(d.socketPath), false, 'the socket file is still there after SIGTERM');
-      await assertSleepsGone([n1, n2], 1000, 'after daemon SIGTERM: ');
+      await assertSleepsGone([n1, n2], 'after daemon SIGTERM: ');
       assert.deepEqual(cgroupDirsNamed(instance), [], 'the daemon left its cgroups behind');
     });
   });

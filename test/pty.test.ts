@@ -6,24 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertSleepsGone, connect, expectCode, findSleeps, killSleeps, startDaemon, uniqueSleep, waitFor, waitForOutput, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { assertExitData, streamAll } from './helpers/streams.js';
+import { expectCode, waitForOutput } from './helpers/client.js';
+import { useDaemon } from './helpers/fixture.js';
+import { assertSleepsGone, findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('pty commands', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon();
   let sid: string;
   const spawned: number[] = [];
 
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     sid = (await c.call('session.create', {})).session_id;
   });
   after(async () => {
     killSleeps(spawned);
-    c?.close();
-    await d?.shutdownClean();
   });
 
   it('the command sees a terminal of the given size; stderr merges into stdout', async () => {
@@ -90,7 +88,7 @@ describe('pty commands', () => {
     assert.ok(r.stdout.includes('read:abc'), `the line read through the terminal: ${JSON.stringify(r.stdout)}`);
     assert.ok(!r.stdout.includes('after-sleep'), `the command went on after Ctrl-C: ${JSON.stringify(r.stdout)}`);
     assert.ok(r.signal === 'SIGINT' || r.exit_code === 130, `expected an interrupt, got exit ${r.exit_code} signal ${r.signal}`);
-    await assertSleepsGone([n], 2000, 'after Ctrl-C: ');
+    await assertSleepsGone([n], 'after Ctrl-C: ');
   });
 
   it('exec.resize of a non-pty command → INVALID_PARAMS; of an unknown one → COMMAND_NOT_FOUND', async () => {

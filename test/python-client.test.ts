@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 /** The classic ten-line client, then a script that drives a whole session and prints every response. */
 const CLIENT = String.raw`

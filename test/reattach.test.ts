@@ -5,25 +5,21 @@
  * finished commands are forgotten after command_retention_s.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, sleep, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { before, describe, it } from 'node:test';
 import { assertExitData, collectStream, numberedLines, numberedLoop, streamAll } from './helpers/streams.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, expectCode } from './helpers/client.js';
+import { useDaemon } from './helpers/fixture.js';
+import { waitFor } from './helpers/wait.js';
 
 type Out = { data: string; encoding: string; offset: number; next_offset: number; eof: boolean; dropped_bytes: number };
 
 describe('output after the fact: attach and exec.output', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { d, c } = useDaemon();
   let sid: string;
 
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     sid = (await c.call('session.create', {})).session_id;
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
   });
 
   const output = (p: Record<string, unknown>) => c.call('exec.output', p as never) as Promise<Out>;
@@ -222,17 +218,8 @@ describe('output after the fact: attach and exec.output', () => {
 });
 
 describe('command retention (--command-retention-s 1)', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon({ flags: ['--command-retention-s', '1'] });
 
-  before(async () => {
-    d = await startDaemon({ flags: ['--command-retention-s', '1'] });
-    c = await connect(d);
-  });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
-  });
 
   it('a finished command is readable, then COMMAND_NOT_FOUND after its retention; a running one is never forgotten', async () => {
     const sid = (await c.call('session.create', {})).session_id;

@@ -12,9 +12,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startDaemon, type Daemon, type RawLine } from './helpers/daemon.js';
 import { mask, newSecret, Recorder, sha256 } from './helpers/secrets.js';
 import { collectRaw } from './helpers/streams.js';
+import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { type RawLine } from './helpers/raw-connection.js';
 
 const R = '[REDACTED]';
 

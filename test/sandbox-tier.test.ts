@@ -10,8 +10,12 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { connect, expectCode, makeTempDir, procAlive, startDaemon, waitFor, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { tierWorkspace, WORKSPACE_UID } from './helpers/tiers.js';
+import { connect, expectCode } from './helpers/client.js';
+import { makeTempDir, startDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { procAlive } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Skip with the reason, or fail under TRL_REQUIRE_TIERS=1 (CI), when the sandbox tier is not usable here. */
 function sandboxProblem(info: any): string | null {
@@ -20,14 +24,12 @@ function sandboxProblem(info: any): string | null {
 }
 
 describe('sandbox tier', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let home: string;
   let ws: string;
   let skip: string | null = null;
   const mark = randomBytes(8).toString('hex');
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     home = makeTempDir('/tmp/trl-sbhome-');
     fs.chmodSync(home, 0o755); // readable by the user the sandbox's commands run as
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
@@ -40,15 +42,14 @@ describe('sandbox tier', () => {
     fs.mkdirSync(path.join(ws, '.git', 'hooks'), { recursive: true });
     fs.writeFileSync(path.join(ws, '.bashrc'), '# rc\n');
     if (process.getuid?.() === 0) execFileSync('chown', ['-R', `${WORKSPACE_UID}:${WORKSPACE_UID}`, ws]);
-    d = await startDaemon({ flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: home } });
-    c = await connect(d);
+    return { flags: ['--tiers', 'host,sandbox', '--runtime', 'sandbox', '--default-working-dir', ws], env: { HOME: home } };
+  });
+  before(async () => {
     skip = sandboxProblem(await c.call('system.info', {}));
     if (skip && process.env.TRL_REQUIRE_TIERS === '1') throw new Error(`${skip} (TRL_REQUIRE_TIERS=1)`);
     if (skip) console.log(`# skipping sandbox tests: ${skip}`);
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     fs.rmSync(home, { recursive: true, force: true });
     fs.rmSync(ws, { recursive: true, force: true });
   });

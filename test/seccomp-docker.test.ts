@@ -15,8 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { engineArch, type SeccompArch } from '../src/tiers/shared/seccomp/arch.js';
 import { dockerSeccompProfile } from '../src/tiers/shared/seccomp/docker-profile.js';
-import { makeTempDir, waitFor } from './helpers/daemon.js';
 import { dockerSkip, TEST_IMAGE } from './helpers/docker.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 
 const skip = dockerSkip('the docker seccomp profile');
 const RUN_TIMEOUT_MS = 60_000;

@@ -14,7 +14,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { ARCH_INFO, nativeArch } from '../src/tiers/shared/seccomp/arch.js';
 import { seccompFilter } from '../src/tiers/shared/seccomp/bpf.js';
 import { seccompLauncher } from '../src/tiers/shared/seccomp/launcher.js';
-import { makeTempDir, waitFor } from './helpers/daemon.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
 
 const arch = nativeArch();
 const which = (cmd: string): string | null => {

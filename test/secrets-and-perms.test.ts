@@ -8,23 +8,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  assertSleepsGone,
-  canConnect,
-  connect,
-  descendants,
-  findSleeps,
-  killSleeps,
-  makeTempDir,
-  procAlive,
-  procCmdline,
-  rawCall,
-  rawConnect,
-  startDaemon,
-  uniqueSleep,
-  waitFor,
-  type Daemon,
-} from './helpers/daemon.js';
+import { connect } from './helpers/client.js';
+import { canConnect, type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { assertSleepsGone, descendants, findSleeps, killSleeps, procAlive, procCmdline, uniqueSleep } from './helpers/processes.js';
+import { rawCall, rawConnect } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -222,10 +210,10 @@ describe('socket permissions and single instance', () => {
 
   it('a second daemon on the same socket refuses to start and leaves the first one working', async () => {
     const second = await startDaemon({ socketPath, dir: base, noWait: true });
-    const code = await Promise.race([second.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+    const code = await exitWithin(second);
     if (code === 'timeout') {
       await second.stop('SIGKILL');
-      assert.fail('the second daemon did not exit within 10 s');
+      assert.fail('the second daemon did not exit');
     }
     assert.notEqual(code, 0, 'the second daemon exited 0');
     assert.match(second.logs(), /already running/i);
@@ -256,7 +244,7 @@ describe('socket permissions and single instance', () => {
         ['a regular file at the socket path', path.join(safe, 'trl.sock'), /not a socket/i],
       ] as const) {
         const bad = await startDaemon({ socketPath: sock, dir: root, noWait: true });
-        const code = await Promise.race([bad.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+        const code = await exitWithin(bad);
         if (code === 'timeout') await bad.stop('SIGKILL');
         assert.notEqual(code, 'timeout', `${what}: the daemon started`);
         assert.notEqual(code, 0, `${what}: exit code 0`);
@@ -282,7 +270,7 @@ describe('socket permissions and single instance', () => {
       const code = await d.stop('SIGTERM');
       assert.equal(code, 0);
       assert.equal(fs.existsSync(socketPath), false, 'the socket is still there');
-      await assertSleepsGone([n], 1000, 'after SIGTERM: ');
+      await assertSleepsGone([n], 'after SIGTERM: ');
       const survivors = kids.filter((k) => procAlive(k.pid) && (procCmdline(k.pid) ?? []).join(' ') === k.cmdline);
       assert.deepEqual(survivors, [], 'children of the daemon survived its SIGTERM');
     } finally {

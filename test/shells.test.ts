@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { connect, makeTempDir, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
 import { removeShellLinks, skipMissing, testShells, type TestShell } from './helpers/shells.js';
-import { removeWorkspace, startTierDaemon, tierWorkspace, type TierDaemon } from './helpers/tiers.js';
+import { removeWorkspace, tierWorkspace } from './helpers/tiers.js';
+import { type TrlClient } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon, useTierDaemon } from './helpers/fixture.js';
 
 /** Values whose quoting differs from shell to shell; none holds a NUL, the separator of the check. */
 const TRICKY = [
@@ -137,18 +139,13 @@ function shellChecks(shell: TestShell, ctx: () => { c: TrlClient; work: string; 
 }
 
 describe('state capture in each shell, host tier', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon();
   let work: string;
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     work = fs.realpathSync(makeTempDir('/tmp/trl-shells-'));
     fs.mkdirSync(path.join(work, 'sub'));
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
     removeShellLinks();
   });
@@ -156,15 +153,13 @@ describe('state capture in each shell, host tier', () => {
 });
 
 describe('state capture in zsh, sandbox tier', () => {
-  let tier: TierDaemon;
+  const tier = useTierDaemon('sandbox');
   let work: string;
   before(async () => {
-    tier = await startTierDaemon('sandbox');
     work = tierWorkspace('trl-shells-sb-');
     fs.mkdirSync(path.join(work, 'sub'));
   });
-  after(async () => {
-    await tier?.close();
+  after(() => {
     if (work) removeWorkspace(work);
   });
   const zsh = testShells().find((s) => s.name === 'zsh')!;

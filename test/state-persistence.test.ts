@@ -7,23 +7,20 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, makeTempDir, startDaemon, type Daemon, type TrlClient } from './helpers/daemon.js';
+import { expectCode } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
 
 describe('session state persistence', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { c } = useDaemon();
   let work: string;
 
   before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
     work = fs.realpathSync(makeTempDir('/tmp/trl-state-'));
     fs.mkdirSync(path.join(work, 'sub'));
     fs.mkdirSync(path.join(work, 'other'));
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -6,26 +6,23 @@
  * how much it missed (`gap`) before the `exit`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { connect, rawConnect, sleep, startDaemon, waitFor, type Daemon, type RawConnection, type TrlClient } from './helpers/daemon.js';
-import { assertExitData, collectRaw, MiB, RssSampler } from './helpers/streams.js';
+import { after, describe, it } from 'node:test';
+import { assertExitData, collectRaw } from './helpers/streams.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { useDaemon } from './helpers/fixture.js';
+import { MiB, RssSampler } from './helpers/memory.js';
+import { rawConnect, type RawConnection } from './helpers/raw-connection.js';
+import { waitFor } from './helpers/wait.js';
 
 const GiB = 1024 * MiB;
 const RSS_LIMIT = 200 * 1000 * 1000;
 
 describe('a client that stops reading its stream', () => {
-  let d: Daemon;
-  let c: TrlClient;
+  const { d, c } = useDaemon();
   let raw: RawConnection | undefined;
 
-  before(async () => {
-    d = await startDaemon();
-    c = await connect(d);
-  });
   after(async () => {
     raw?.close();
-    c?.close();
-    await d?.shutdownClean();
   });
 
   it('does not block a command printing 1 GiB nor grow the daemon past 200 MB; on resuming it gets gap then exit', async () => {

@@ -7,27 +7,28 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, expectCode, makeTempDir, waitFor, type Daemon, type TrlClient, startDaemon } from './helpers/daemon.js';
-import { assertExitData, collectStream, MiB, sha256File, streamAll } from './helpers/streams.js';
+import { assertExitData, collectStream, sha256File, streamAll } from './helpers/streams.js';
+import { connect, expectCode } from './helpers/client.js';
+import { makeTempDir } from './helpers/daemon.js';
+import { useDaemon } from './helpers/fixture.js';
+import { MiB } from './helpers/memory.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('exec.stream', () => {
-  let d: Daemon;
-  let c: TrlClient;
   let sid: string;
   let wd: string;
   let tmp: string;
 
-  before(async () => {
+  const { d, c } = useDaemon(() => {
     wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
     tmp = makeTempDir('/tmp/trl-stream-');
     // a large per-stream cap, so that the 50 MiB test cannot lose bytes to the head+tail policy
-    d = await startDaemon({ flags: ['--default-working-dir', wd, '--max-output-bytes', String(128 * MiB)] });
-    c = await connect(d);
+    return { flags: ['--default-working-dir', wd, '--max-output-bytes', String(128 * MiB)] };
+  });
+  before(async () => {
     sid = (await c.call('session.create', {})).session_id;
   });
-  after(async () => {
-    c?.close();
-    await d?.shutdownClean();
+  after(() => {
     fs.rmSync(wd, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   });

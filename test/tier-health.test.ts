@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { connect, expectCode, MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { connect, expectCode } from './helpers/client.js';
+import { MAIN_JS, startDaemon } from './helpers/daemon.js';
 
 /** An engine address where nothing listens. */
 const NO_ENGINE = { DOCKER_HOST: 'unix:///nonexistent/trl-no-docker.sock' };

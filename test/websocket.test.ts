@@ -6,22 +6,17 @@
  * request size cap. A real daemon and real WebSockets.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { TrlWsClient } from '../src/client/ws-client.js';
 import { TrlClientError } from '../src/client/client-error.js';
-import { killSleeps, uniqueSleep } from './helpers/daemon.js';
-import { openWs, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
+import { openWs } from './helpers/http.js';
+import { killSleeps, uniqueSleep } from './helpers/processes.js';
+import { useHttpDaemon } from './helpers/fixture.js';
 
 describe('GET /v1/ws', () => {
-  let h: HttpDaemon;
+  const h = useHttpDaemon({ flags: ['--max-request-bytes', '4096', '--kill-grace-s', '1'] });
   const sleeps: number[] = [];
-  before(async () => {
-    h = await startHttpDaemon({ flags: ['--max-request-bytes', '4096', '--kill-grace-s', '1'] });
-  });
   afterEach(() => killSleeps(sleeps));
-  after(async () => {
-    await h?.d.shutdownClean();
-  });
 
   it('answers pipelined requests by id, one JSON message per text frame', async () => {
     const ws = await openWs(h, { token: h.token });

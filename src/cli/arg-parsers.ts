@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { ENV_NAME_RE } from '../protocol/common.js';
+import { ENV_NAME_RE } from '../protocol/names.js';
 
 /**
  * Collector for repeatable `-e K=V`: splits on the first `=` (the value may
@@ -16,6 +16,12 @@ export function collectEnv(pair: string, previous: Record<string, string> | unde
     throw new InvalidArgumentError(`'${name}' is not a valid variable name (must match ${ENV_NAME_RE.source})`);
   }
   return { ...previous, [name]: pair.slice(eq + 1) };
+}
+
+/** Collector for a repeatable variable name (`--secret-key`, `--unset-env`). */
+export function collectVarName(name: string, previous: string[] | undefined): string[] {
+  if (!ENV_NAME_RE.test(name)) throw new InvalidArgumentError(`'${name}' is not a variable name (must match ${ENV_NAME_RE.source})`);
+  return [...(previous ?? []), name];
 }
 
 /** A number of seconds, fractions allowed, 0 = none. */

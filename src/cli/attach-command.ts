@@ -3,6 +3,7 @@ import type { AnyTrlClient } from '../client/connect.js';
 import type { ParamsOf, ResultOf } from '../protocol/methods.js';
 import { parseOffset } from './arg-parsers.js';
 import { runAttached } from './attach-runner.js';
+import { resolveCommand } from './refs.js';
 import { addClientOptions, runWithClient, type ClientOptions } from './connect.js';
 import { DETACH_KEYS_HELP } from './detach-keys.js';
 import { EXIT } from './exit-codes.js';
@@ -43,17 +44,18 @@ export function registerAttachCommand(program: Command): void {
   const cmd = program
     .command('attach')
     .description("join a running command: its output live, your keyboard as its input")
-    .argument('<id>', 'command id')
+    .argument('<id>', 'command id, or a unique prefix of one')
     .option('--from <offset>', 'replay its buffered output from this byte offset (default: all of it)', parseOffset)
     .option('--no-replay', 'show only new output')
     .addHelpText('after', ATTACH_HELP);
   usageErrorsExit125(cmd);
   addClientOptions(cmd);
 
-  cmd.action(async (id: string, opts: AttachOptions) => {
+  cmd.action(async (ref: string, opts: AttachOptions) => {
     await runWithClient(
       opts,
       async (client) => {
+        const id = await resolveCommand(client, ref);
         const info = await client.call('exec.info', { command_id: id });
         return attachToCommand(client, info, {
           reattach: `trl attach ${id}`,

@@ -28,6 +28,8 @@ export interface AttachOptions {
    * dies of it; in `detach` mode trl just dies of it, leaving the command.
    */
   signals: 'forward' | 'detach';
+  /** Sees the output as it is written (FullScreenGuard). */
+  watch?: ((chunk: Buffer, stream: 'stdout' | 'stderr') => void) | undefined;
 }
 
 export type AttachOutcome =
@@ -99,7 +101,7 @@ export async function runAttached(o: AttachOptions): Promise<AttachOutcome> {
       }),
     );
 
-    const ended = pipeEvents(o.events).then((end): AttachOutcome => ({ kind: 'exit', end }));
+    const ended = pipeEvents(o.events, { watch: o.watch }).then((end): AttachOutcome => ({ kind: 'exit', end }));
     ended.catch(() => {}); // after a detach, the closing connection must not count as unhandled
     return await Promise.race([ended, left]);
   } finally {

@@ -28,6 +28,8 @@ export async function runWithClient(
   opts: ClientOptions,
   fn: (client: AnyTrlClient) => Promise<number | void>,
   failureExit: number = EXIT.FAILURE,
+  /** A more precise status for some failures (exec: a program not found is 127). */
+  statusOf?: (err: unknown) => number | undefined,
 ): Promise<void> {
   let client: AnyTrlClient | undefined;
   try {
@@ -35,7 +37,7 @@ export async function runWithClient(
     process.exitCode = (await fn(client)) ?? EXIT.OK;
   } catch (err) {
     reportError(err);
-    process.exitCode = failureExit;
+    process.exitCode = statusOf?.(err) ?? failureExit;
   } finally {
     client?.close();
   }

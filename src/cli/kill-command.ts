@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { addClientOptions, runWithClient, type ClientOptions } from './connect.js';
 import { EXIT } from './exit-codes.js';
 import { printJson, warn } from './output.js';
+import { resolveCommand } from './refs.js';
 import { parseSignal } from './signal-names.js';
 
 interface KillOptions extends ClientOptions {
@@ -9,26 +10,30 @@ interface KillOptions extends ClientOptions {
 }
 
 const HELP_AFTER = `
-Without -s: cancel the command (exec.cancel): SIGTERM to its whole process
-tree, a grace period, then SIGKILL. Exit status 1 if it was not running.
+Without --signal: cancel the command (exec.cancel): SIGTERM to its whole
+process tree, a grace period, then SIGKILL. Exit status 1 if it was not running.
 
-With -s: deliver that one signal to its whole process tree (exec.signal) and
-nothing more, e.g. -s INT to interrupt, -s HUP to reload, -s KILL.
+With --signal: deliver that one signal to its whole process tree (exec.signal)
+and nothing more, e.g. --signal INT to interrupt, --signal HUP to reload.
+(-s means a session everywhere in trl, so the signal has no short flag.)
+
+ID is a command id or a unique prefix of one (trl ps lists them).
 
 The session survives either way.`;
 
-/** `trl kill ID [-s SIG]`. */
+/** `trl kill ID [--signal SIG]`. */
 export function registerKillCommand(program: Command): void {
   const cmd = program
     .command('kill')
     .description("stop a running command (or send it a signal)")
-    .argument('<id>', 'command id')
-    .option('-s, --signal <sig>', 'send this signal instead of cancelling (name or number: INT, SIGTERM, 9)', parseSignal)
+    .argument('<id>', 'command id, or a unique prefix of one')
+    .option('--signal <sig>', 'send this signal instead of cancelling (name or number: INT, SIGTERM, 9)', parseSignal)
     .addHelpText('after', HELP_AFTER);
   addClientOptions(cmd);
 
-  cmd.action(async (id: string, opts: KillOptions) => {
+  cmd.action(async (ref: string, opts: KillOptions) => {
     await runWithClient(opts, async (client) => {
+      const id = await resolveCommand(client, ref);
       if (opts.signal !== undefined) {
         const data = await client.call('exec.signal', { command_id: id, signal: opts.signal });
         if (opts.json) printJson(data);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseOffset } from './arg-parsers.js';
 import type { AnyTrlClient } from '../client/connect.js';
 import type { ResultOf } from '../protocol/methods.js';
+import { resolveCommand } from './refs.js';
 import { addClientOptions, runWithClient, type ClientOptions } from './connect.js';
 import { EXIT } from './exit-codes.js';
 import { printJson, warn } from './output.js';
@@ -41,15 +42,16 @@ export function registerLogsCommand(program: Command): void {
   const cmd = program
     .command('logs')
     .description("print a command's buffered output; -f follows it until it ends")
-    .argument('<id>', 'command id')
+    .argument('<id>', 'command id, or a unique prefix of one')
     .option('-f, --follow', 'keep printing new output until the command ends')
     .option('--from <offset>', 'start at this byte offset of the stream (default 0)', parseOffset)
     .option('--stderr', 'show the stderr stream instead of stdout')
     .addHelpText('after', HELP_AFTER);
   addClientOptions(cmd);
 
-  cmd.action(async (id: string, opts: LogsOptions) => {
+  cmd.action(async (ref: string, opts: LogsOptions) => {
     await runWithClient(opts, async (client) => {
+      const id = await resolveCommand(client, ref);
       const stream: OutputStream = opts.stderr ? 'stderr' : 'stdout';
       const from = opts.from ?? 0;
       if (opts.follow) return follow(client, id, stream, from, opts.json === true);

@@ -1,4 +1,33 @@
 import { TrlClientError } from '../client/client-error.js';
+import { CliError } from './cli-error.js';
+
+/**
+ * The daemon's messages name protocol methods and parameters (they are read
+ * by programs too); a person at the CLI is told the command to run instead.
+ */
+const CLI_WORDS: [RegExp, string][] = [
+  [/\bsession\.list\b/g, 'trl session ls'],
+  [/\bsession\.create\b/g, 'trl session create'],
+  [/\bsession\.destroy\b/g, 'trl session rm'],
+  [/\bsession\.update\b/g, 'trl session update'],
+  [/\bsession\.info\b/g, 'trl session info'],
+  [/\bexec\.start\b/g, 'trl start'],
+  [/\bexec\.list\b/g, 'trl ps'],
+  [/\bexec\.output\b/g, 'trl logs'],
+  [/\bexec\.cancel\b/g, 'trl kill'],
+  [/\bexec\.wait\b/g, 'trl logs -f'],
+  [/\bexec\.input\b/g, 'trl attach'],
+  [/\bstdin_open: true\b/g, 'trl start -i (or -t)'],
+  [/\bpass `token`/g, 'set TRL_AUTH_TOKEN'],
+  [/\bwith --tiers\b/g, 'with trl serve --tiers'],
+];
+
+/** A daemon message in the CLI's terms. */
+export function inCliTerms(message: string): string {
+  let out = message;
+  for (const [re, words] of CLI_WORDS) out = out.replace(re, words);
+  return out;
+}
 
 /** Print `value` as pretty JSON on stdout (the `--json` mode of every client command). */
 export function printJson(value: unknown): void {
@@ -16,12 +45,16 @@ export function warn(message: string): void {
  * connection failure (it already says how to fix it).
  */
 export function reportError(err: unknown): void {
+  if (err instanceof CliError) {
+    warn(err.message);
+    return;
+  }
   if (err instanceof TrlClientError) {
     if (err.code === 'CONNECTION_CLOSED') {
       warn(err.message);
       return;
     }
-    warn(`${err.code}: ${err.message}`);
+    warn(`${err.code}: ${inCliTerms(err.message)}`);
     for (const line of detailLines(err.details)) process.stderr.write(`  ${line}\n`);
     return;
   }

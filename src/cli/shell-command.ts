@@ -1,7 +1,9 @@
+import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
 import type { AnyTrlClient } from '../client/connect.js';
 import type { ResultOf } from '../protocol/methods.js';
 import { attachToCommand } from './attach-command.js';
+import { resolveSession } from './refs.js';
 import { addClientOptions, runWithClient, type ClientOptions } from './connect.js';
 import { DETACH_KEYS_HELP } from './detach-keys.js';
 import { EXIT } from './exit-codes.js';
@@ -34,14 +36,14 @@ Exit status: the shell's own when it ends; 0 after a detach; 125 when trl fails.
 
 Examples:
   trl shell                 # new session, new shell
-  trl shell -s "$S"         # join the shell of session $S (or start it)`;
+  trl shell -s work         # join the shell of session "work" (or start it)`;
 
 /** `trl shell [-s ID]`: a detachable interactive shell in a session. */
 export function registerShellCommand(program: Command): void {
   const cmd = program
     .command('shell')
     .description('an interactive shell in a session that survives detaching (Ctrl-P Ctrl-Q)')
-    .option('-s, --session <id>', 'join (or start) the shell of this session (default: a new session)')
+    .option('-s, --session <session>', 'join (or start) the shell of this session: id, unique id prefix or name (default: a new session)')
     .addHelpText('after', HELP_AFTER);
   usageErrorsExit125(cmd);
   addClientOptions(cmd);
@@ -50,7 +52,7 @@ export function registerShellCommand(program: Command): void {
     await runWithClient(
       opts,
       async (client) => {
-        const sessionId = opts.session ?? (await newSession(client, opts.json === true));
+        const sessionId = opts.session !== undefined ? await resolveSession(client, opts.session) : await newSession(client, opts.json === true);
         const { info, started } = await findOrStartShell(client, sessionId, opts.json === true);
         if (opts.json) {
           printJson({ session_id: sessionId, command_id: info.command_id, started });
@@ -72,7 +74,7 @@ async function newSession(client: AnyTrlClient, quiet: boolean): Promise<string>
 /** The session's running `trl shell` shell (the oldest, if several), else a new one. */
 async function findOrStartShell(client: AnyTrlClient, sessionId: string, quiet: boolean): Promise<{ info: CommandInfo; started: boolean }> {
   const session = await client.call('session.info', { session_id: sessionId });
-  const argv = [session.shell, '-i'];
+  const argv = [interactiveShell(session.shell, session.runtime), '-i'];
   const { commands } = await client.call('exec.list', { session_id: sessionId });
   const existing = commands
     .filter((c) => c.state === 'running' && c.pty && c.background && isCommandText(c.command, argv))
@@ -89,6 +91,29 @@ async function findOrStartShell(client: AnyTrlClient, sessionId: string, quiet: 
   });
   if (!quiet) warn(`started shell ${started.command_id} in session ${sessionId}`);
   return { info: await client.call('exec.info', { command_id: started.command_id }), started: true };
+}
+
+/**
+ * The shell to be interactive in: the session's, unless that is the plain
+ * /bin/sh default (dash: no history, no line editing), then the user's $SHELL
+ * or bash when this machine has it (the host's /usr is the sandbox's too; a
+ * container has only its image's shells, so docker keeps the session's).
+ */
+function interactiveShell(sessionShell: string, tier: string): string {
+  if (sessionShell !== '/bin/sh' || tier === 'docker') return sessionShell;
+  for (const candidate of [process.env['SHELL'], '/bin/bash', '/usr/bin/bash']) {
+    if (candidate && candidate.startsWith('/') && isExecutable(candidate)) return candidate;
+  }
+  return sessionShell;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether exec.list's `command` text is this argv (joined with spaces, quoted or not). */

@@ -9,7 +9,9 @@ type OutputStream = 'stdout' | 'stderr';
 
 export interface PipeOptions {
   /** Show only this stream (written to trl's stdout); default both, each to its own. */
-  only?: OutputStream;
+  only?: OutputStream | undefined;
+  /** Sees every chunk before it is written. */
+  watch?: ((chunk: Buffer, stream: OutputStream) => void) | undefined;
 }
 
 /**
@@ -25,7 +27,9 @@ export async function pipeEvents(events: AsyncIterable<StreamEvent>, options: Pi
       case 'stderr': {
         if (options.only !== undefined && ev.event !== options.only) break;
         const target = options.only !== undefined || ev.event === 'stdout' ? process.stdout : process.stderr;
-        await writeBytes(target, Buffer.from(String(ev.data ?? ''), 'base64'));
+        const bytes = Buffer.from(String(ev.data ?? ''), 'base64');
+        options.watch?.(bytes, ev.event);
+        await writeBytes(target, bytes);
         break;
       }
       case 'gap': {

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { LineReader } from '../protocol/line-reader.js';
 import { TrlClientError } from './client-error.js';
+import { noDaemonHint } from './no-daemon-hint.js';
 import { MessageRouter, RoutedClient, type OpenStream } from './message-router.js';
 
 export type { OpenStream };
@@ -38,7 +39,7 @@ export class TrlClient extends RoutedClient {
       const onError = (err: NodeJS.ErrnoException) => {
         const hint =
           err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-            ? `no trl daemon listens on ${path}; start one with \`trl serve\` (or pass --socket)`
+            ? noDaemonHint(path)
             : `cannot connect to ${path}: ${err.message}`;
         reject(new TrlClientError({ code: 'CONNECTION_CLOSED', message: hint }));
       };

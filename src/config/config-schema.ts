@@ -3,6 +3,7 @@ import { MAX_DURATION_S } from '../protocol/common.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../protocol/transport.js';
 import { corsOriginProblem, parseHttpAddress } from './http-settings.js';
 import { TIER_NAMES, type TierName } from '../protocol/common.js';
+import { COMPAT_NAMES } from '../compat/profile.js';
 
 declare module 'zod' {
   interface GlobalMeta {
@@ -28,14 +29,16 @@ const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an abs
 
 const daemonSettings = {
   socket_path: absolutePath.min(1).optional()
-    .meta({ default_text: '`$XDG_RUNTIME_DIR/trl/trl.sock`, else `/tmp/trl-<uid>/trl.sock`' })
-    .describe('Unix socket path; its directory must be `0700` and yours (created so when missing)'),
+    .meta({ default_text: '`$XDG_RUNTIME_DIR/trl/trl.sock`, else `/tmp/trl-<uid>/trl.sock` (`--compat claw-core`: `/tmp/trl.sock`)' })
+    .describe('Unix socket path; its directory must be `0700` and yours (created so when missing), or sticky and world-writable such as `/tmp` (the daemon then uses only names it creates itself)'),
   allow_root: bool.default(false).describe('allow running as root: every host-tier command then runs as root (dangerous on a real machine)'),
   env_file: z.string().min(1).optional()
     .meta({ default_text: "`.env` in the daemon's cwd, if present" })
     .describe('runtime-level variables for every child; must be yours and `0600` (not group- or world-readable)'),
   log_file: z.string().min(1).optional().meta({ default_text: 'stderr' }).describe('write the logs (JSON lines) to this file, created `0600`, instead of stderr'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('how much is logged'),
+  compat: z.enum(COMPAT_NAMES).optional().meta({ default_text: "none: trl's own behaviour" })
+    .describe("behave as another runtime's clients expect: `claw-core` (socket `/tmp/trl.sock`, no state carried between commands, timeouts as `COMMAND_TIMEOUT` errors, `-1` for signal deaths, duplicate names, any executable as shell, sessions in `/tmp`; docs/claw-core.md says more)"),
 };
 
 const sessionSettings = {

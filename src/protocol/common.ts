@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { ENV_NAME_RE, TIER_NAMES } from './names.js';
 
-/** Names a child process can receive: POSIX-portable environment names. */
-export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export { ENV_NAME_RE, TIER_NAMES, type TierName } from './names.js';
 
 export const EnvName = z
   .string()
@@ -55,9 +55,6 @@ export type Encoding = z.infer<typeof Encoding>;
 export const SessionId = z.string().min(1).max(128).describe('a session id returned by session.create');
 export const CommandId = z.string().min(1).max(128).describe('a command id returned by exec.*');
 
-/** The isolation tiers, by the names the wire uses (`runtime`): the one list of them (a tier's code is a folder of src/tiers/, registered in src/server/tier-registry.ts). */
-export const TIER_NAMES = ['host', 'sandbox', 'docker'] as const;
-export type TierName = (typeof TIER_NAMES)[number];
 export const Runtime = z.enum(TIER_NAMES);
 export type Runtime = z.infer<typeof Runtime>;
 

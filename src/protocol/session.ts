@@ -4,11 +4,11 @@ import { AbsolutePath, EnvMap, EnvName, Limits, NoNul, Runtime, SessionId, Times
 export const SessionState = z.enum(['creating', 'idle', 'running', 'terminated']);
 
 export const SessionCreateParams = z.strictObject({
-  shell: AbsolutePath.optional().describe('POSIX shell used for `command`; default /bin/sh'),
+  shell: AbsolutePath.optional().describe('POSIX shell used for `command` (under `--compat claw-core` any executable, run as `<shell> -c <command>`); default /bin/sh'),
   env: EnvMap.optional().describe('session-level environment variables'),
-  working_dir: AbsolutePath.optional().describe("initial cwd; default: the daemon's default_working_dir"),
+  working_dir: AbsolutePath.optional().describe("initial cwd; default: the daemon's default_working_dir (`--compat claw-core`: /tmp)"),
   workspace: AbsolutePath.optional().describe("sandbox and docker: the one host directory the session can write, under the daemon's workspace roots; default: working_dir"),
-  name: z.string().min(1).max(128).optional().describe('human label, unique among live sessions'),
+  name: z.string().min(1).max(128).optional().describe('human label, unique among live sessions (under `--compat claw-core` not necessarily)'),
   timeout_s: WholeSeconds.optional().describe('default per-command timeout in seconds; 0 = none'),
   runtime: Runtime.optional().describe('isolation tier; default: the daemon default'),
   limits: Limits.optional(),
@@ -32,7 +32,7 @@ export const SessionInfo = z.object({
   last_activity: Timestamp,
   command_count: z.number().int(),
   running: z.array(z.string()).describe('ids of running commands'),
-  timeout_s: z.number(),
+  timeout_s: z.number().int(),
   limits: z.record(z.string(), z.number()),
   secret_keys: z.array(z.string()).describe('names marked secret explicitly (values are never returned)'),
   redact_output: z.boolean(),

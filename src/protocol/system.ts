@@ -1,14 +1,14 @@
 import { z } from 'zod';
 
 export const PingParams = z.strictObject({});
-export const PingResult = z.object({ uptime_s: z.number(), version: z.string() });
+export const PingResult = z.object({ uptime_s: z.number().int().describe('whole seconds since the daemon started'), version: z.string() });
 
 export const StatsParams = z.strictObject({});
 export const StatsResult = z.object({
   active_sessions: z.number().int(),
   running_commands: z.number().int(),
   total_commands_run: z.number().int(),
-  uptime_s: z.number(),
+  uptime_s: z.number().int().describe('whole seconds since the daemon started'),
   memory_rss_bytes: z.number().int(),
   open_fds: z.number().int(),
   zombie_children: z.number().int().describe('exited children of the daemon not yet reaped (should stay 0)'),

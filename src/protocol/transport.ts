@@ -27,7 +27,7 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   {
     name: 'Unix socket',
     framing: 'NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined',
-    auth: "socket `0600` in a `0700` directory owned by the daemon's user",
+    auth: "socket `0600` in a `0700` directory owned by the daemon's user, or made by the daemon directly in a sticky directory such as `/tmp` (`--compat claw-core`: `/tmp/trl.sock`)",
     enabled: 'on by default (`--socket-path`); `--no-unix-socket` turns it off when `--http` is given',
     built: true,
   },

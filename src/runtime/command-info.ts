@@ -15,7 +15,7 @@ export function commandInfo(cmd: Command): CommandInfo {
     background: cmd.background,
     started_at: cmd.startedAt.toISOString(),
     ended_at: cmd.endedAt?.toISOString() ?? null,
-    duration_ms: done ? Math.round(cmd.durationMs * 1000) / 1000 : null,
+    duration_ms: done ? Math.round(cmd.durationMs) : null,
     exit_code: exitCodeOf(cmd),
     signal: cmd.exit?.signal ?? null,
     timed_out: cmd.killReason === 'timeout' || cmd.killReason === 'idle_timeout',

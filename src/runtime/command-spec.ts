@@ -1,4 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
+import { profileOf } from '../compat/profile.js';
 import type { Config } from '../config/config-schema.js';
 import { TrlError } from '../protocol/errors.js';
 import type { ExecStreamParams } from '../protocol/exec.js';
@@ -32,10 +33,18 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
   if (params.pty && env.TERM === undefined) env.TERM = 'xterm-256color';
 
   // Background and terminal commands never change the session: no state capture.
-  const persist = (params.persist_state ?? true) && params.command !== undefined && !background && !params.pty;
+  const profile = profileOf(config);
+  const persist = (params.persist_state ?? profile.persistState) && params.command !== undefined && !background && !params.pty;
   let program: CommandSpec['program'];
-  if (params.command !== undefined) {
-    program = { kind: 'shell', shell: session.shell, script: persist ? captureScript(params.command) : params.command };
+  if (params.command !== undefined && !persist && !params.pty && profile.shellAsProgram) {
+    // No shell code of trl's before the command: any executable can be the shell, as `<shell> -c <command>`.
+    program = { kind: 'argv', argv: [session.shell, '-c', params.command] };
+  } else if (params.command !== undefined) {
+    // Under a terminal the shell runs its command as a job (set -m), as an interactive shell does: a
+    // Ctrl-C reaches that job alone, and the shell ends by it only if the job did (a program that
+    // handles the interrupt and exits 3 makes the command exit 3).
+    const script = persist ? captureScript(params.command) : params.pty ? `set -m\n${params.command}` : params.command;
+    program = { kind: 'shell', shell: session.shell, script };
   } else {
     const argv = params.argv!;
     const resolved = resolveProgram(argv[0]!, env.PATH, cwd);
@@ -45,7 +54,8 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     }
     program = { kind: 'argv', argv: [resolved, ...argv.slice(1)] };
   }
-  const timeoutS = params.timeout_s ?? session.timeoutS;
+  // A background command (a server, a watcher) has no timeout unless given one: the session's idle and TTL rules bound it.
+  const timeoutS = params.timeout_s ?? (background ? 0 : session.timeoutS);
   return {
     sessionId: session.id,
     text: params.command ?? params.argv!.join(' '),

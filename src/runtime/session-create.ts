@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { profileOf } from '../compat/profile.js';
 import { TrlError } from '../protocol/errors.js';
 import type { SessionCreateParams } from '../protocol/session.js';
 import { WorkspaceAccessError } from '../tiers/shared/run-as.js';
@@ -33,7 +34,7 @@ export async function createSession(st: EngineState, params: SessionCreateParams
     throw invalidParam('network', `the ${tierName} tier cannot cut the network; use an isolated runtime (sandbox or docker) for network: false`);
   }
   if (params.image !== undefined && !tier.images) throw invalidParam('image', `image applies only to tiers that run images (not ${tierName})`);
-  if (params.name !== undefined && [...st.sessions.values()].some((s) => s.name === params.name)) {
+  if (params.name !== undefined && profileOf(config).uniqueNames && [...st.sessions.values()].some((s) => s.name === params.name)) {
     throw invalidParam('name', `a live session is already named '${params.name}'; pick another name or destroy that session`);
   }
   const shell = params.shell ?? tier.defaultShell ?? config.default_shell;
@@ -109,7 +110,8 @@ function refuseUnderPressure(st: EngineState): void {
 function placeSession(st: EngineState, tier: Tier, params: SessionCreateParams): { cwd: string; workspace: string } {
   const defaultCwd = st.config.default_working_dir ?? process.cwd();
   if (!tier.isolated) {
-    const cwd = params.working_dir ?? params.workspace ?? defaultCwd;
+    // A profile may start host sessions elsewhere (claw-core: /tmp); an isolated tier's workspace default stays.
+    const cwd = params.working_dir ?? params.workspace ?? st.config.default_working_dir ?? profileOf(st.config).workingDir ?? defaultCwd;
     requireDirectory('working_dir', cwd);
     const workspace = params.workspace ?? cwd;
     if (params.workspace !== undefined) requireDirectory('workspace', workspace);

@@ -1,3 +1,4 @@
+import { profileOf } from '../compat/profile.js';
 import { TrlError } from '../protocol/errors.js';
 import type { SessionInfo } from '../protocol/session.js';
 import { invalidParam, requireDirectory } from './checks.js';
@@ -24,7 +25,7 @@ export function updateSession(st: EngineState, params: SessionUpdate): SessionIn
     const secrets = secretValues({ ...s.envRecord(), ...(params.env ?? {}) }, new Set([...s.secretKeys, ...(params.secret_keys ?? [])]));
     requireDirectory('working_dir', params.working_dir, (p) => redactText(p, secrets));
   }
-  if (params.name !== undefined && [...st.sessions.values()].some((o) => o !== s && o.name === params.name)) {
+  if (params.name !== undefined && profileOf(st.config).uniqueNames && [...st.sessions.values()].some((o) => o !== s && o.name === params.name)) {
     throw invalidParam('name', `a live session is already named '${params.name}'; pick another name`);
   }
   if (s.foreground && (params.env || params.unset_env || params.working_dir)) {

@@ -6,9 +6,9 @@ import { openFdCount } from './daemon-resources.js';
 import type { EngineState } from './engine-state.js';
 import { limitsInForce } from './limits-in-force.js';
 
-/** Seconds since the daemon started, to the hundredth. */
+/** Whole seconds since the daemon started (an integer: claw-core's clients decode it as one). */
 export function uptime(st: EngineState): number {
-  return Math.round((Date.now() - st.startedAt) / 10) / 100;
+  return Math.floor((Date.now() - st.startedAt) / 1000);
 }
 
 /** system.stats: sessions and commands now, per tier, and the daemon's own resources. */

@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { invalidParam } from './checks.js';
 
 /**
@@ -130,8 +130,8 @@ export class WorkspacePolicy {
 }
 
 /** Directories and files of the daemon a workspace must keep away from. */
-export function daemonOwnPaths(opts: { socketPath: string; files: (string | undefined)[]; installDir: string }): string[] {
-  const paths = [dirname(opts.socketPath), opts.installDir];
+export function daemonOwnPaths(opts: { runtimePaths: string[]; files: (string | undefined)[]; installDir: string }): string[] {
+  const paths = [...opts.runtimePaths, opts.installDir];
   for (const f of opts.files) if (f) paths.push(f);
   return paths;
 }

@@ -6,6 +6,7 @@ import type { TierName } from '../protocol/common.js';
 import { LocalMachine } from '../tiers/host/local-machine.js';
 import { newInstanceId } from '../tiers/shared/instance-id.js';
 import { daemonIsDead } from '../tiers/shared/process-table.js';
+import { profileOf } from '../compat/profile.js';
 import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { AuditLog } from '../runtime/audit-log.js';
@@ -16,7 +17,8 @@ import { loadEnvFile } from './env-file.js';
 import { Dispatcher } from './dispatch.js';
 import { planHttp } from './http-setup.js';
 import type { HttpTransport } from './http-transport.js';
-import { claimSocket, prepareRuntimeDir, readRecord, recordPath, removeQuietly, writeRecord } from './runtime-dir.js';
+import { claimSocket, prepareRuntimeDir, readRecord, removeRuntimeFiles, runtimePaths, writeRecord } from './runtime-dir.js';
+import { checkOwnSocket } from './shared-dir.js';
 import { hardenProcess } from './harden-process.js';
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeTiers, createTiers } from './tiers.js';
@@ -68,15 +70,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   try {
     // HTTP settings, token and TLS files are checked before anything listens (DESIGN §5).
     const httpPlan = await planHttp(config, process.env);
-    const socketPath = config.socket_path ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
-    prepareRuntimeDir(socketPath);
-    if (config.unix_socket) await claimSocket(socketPath);
-    else refuseLivePredecessor(socketPath);
+    const socketPath = config.socket_path ?? profileOf(config).socketPath ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
+    const { shared } = prepareRuntimeDir(socketPath);
+    if (config.unix_socket) await claimSocket(socketPath, shared);
+    else refuseLivePredecessor(socketPath, shared);
 
     const instanceId = newInstanceId();
     machine = new LocalMachine(instanceId, config.cgroups);
     tiers = await createTiers({ machine, socketPath }, config);
-    await reapPredecessor(socketPath, machine, tiers, log);
+    await reapPredecessor(socketPath, shared, machine, tiers, log);
     await reapDeadInstances(machine, tiers, log);
     const workspaces = workspacePolicy(config, socketPath);
     const health = await checkTiers(tiers, config, log);
@@ -94,7 +96,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const httpUrl = http ? await http.listen() : null;
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);
-    writeRecord(socketPath, { instance_id: instanceId, pid: process.pid, started_at: new Date().toISOString(), socket_path: socketPath });
+    try {
+      // In a shared directory (/tmp): the name is still the socket made 0600 above, ours.
+      if (config.unix_socket && shared) checkOwnSocket(socketPath, uid);
+      writeRecord(socketPath, { instance_id: instanceId, pid: process.pid, started_at: new Date().toISOString(), socket_path: socketPath }, shared);
+    } catch (err) {
+      await transport.close();
+      if (config.unix_socket) removeRuntimeFiles(socketPath, shared, true);
+      throw err;
+    }
     const enforcement = tiers.get(config.runtime)!.enforcement();
     log.info(
       {
@@ -128,8 +138,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         await stopAccepting;
         await closeTiers(ownTiers, ownMachine);
         if (audit) closeAuditLog(audit, log);
-        if (config.unix_socket) removeQuietly(socketPath);
-        removeQuietly(recordPath(socketPath));
+        removeRuntimeFiles(socketPath, shared, config.unix_socket);
         process.off('SIGTERM', signalHandler);
         process.off('SIGINT', signalHandler);
         log.info('stopped');
@@ -162,7 +171,7 @@ function workspacePolicy(config: Config, socketPath: string): WorkspacePolicy {
   const policy = new WorkspacePolicy({
     roots,
     daemonPaths: daemonOwnPaths({
-      socketPath,
+      runtimePaths: runtimePaths(socketPath),
       files: [config.env_file ?? resolve('.env'), config.log_file, config.audit_key_file, ...audit],
       installDir: INSTALL_DIR,
     }),
@@ -175,8 +184,8 @@ function workspacePolicy(config: Config, socketPath: string): WorkspacePolicy {
 }
 
 /** HTTP only (no socket to probe): a live daemon's record in the runtime directory means it is already running. */
-function refuseLivePredecessor(socketPath: string): void {
-  const other = readRecord(socketPath);
+function refuseLivePredecessor(socketPath: string, shared: boolean): void {
+  const other = readRecord(socketPath, shared);
   if (other && other.pid !== process.pid && !daemonIsDead(other.pid)) {
     throw new StartupError(`a trl daemon (pid ${other.pid}) already uses the runtime directory of ${socketPath}; stop it first or choose another --socket-path`);
   }
@@ -197,8 +206,8 @@ async function reapDeadInstances(machine: LocalMachine, tiers: Map<TierName, Tie
 }
 
 /** Kill what a crashed daemon on this socket left behind; a live one never gets here (claimSocket refused). */
-async function reapPredecessor(socketPath: string, machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
-  const predecessor = readRecord(socketPath);
+async function reapPredecessor(socketPath: string, shared: boolean, machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
+  const predecessor = readRecord(socketPath, shared);
   if (!predecessor || !daemonIsDead(predecessor.pid)) return;
   let killed = await machine.reapInstance(predecessor.instance_id);
   for (const t of tiers.values()) killed += await t.reapInstance(predecessor.instance_id);

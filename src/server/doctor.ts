@@ -3,6 +3,7 @@ import type { TierName } from '../protocol/common.js';
 import { LocalMachine } from '../tiers/host/local-machine.js';
 import { newInstanceId } from '../tiers/shared/instance-id.js';
 import type { Enforcement, Requirement } from '../tiers/tier.js';
+import { profileOf } from '../compat/profile.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { closeTiers, createTiers } from './tiers.js';
 
@@ -25,7 +26,7 @@ export interface TierReport {
  */
 export async function checkMachine(config: Config): Promise<TierReport[]> {
   const machine = new LocalMachine(newInstanceId(), config.cgroups);
-  const socketPath = config.socket_path ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
+  const socketPath = config.socket_path ?? profileOf(config).socketPath ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
   const tiers = await createTiers({ machine, socketPath }, config).catch(async (err: unknown) => {
     await machine.close();
     throw err;

@@ -12,11 +12,13 @@ import { FILES_PATH, serveFiles } from './http-files.js';
 import { HttpSocketGate } from './http-socket-gate.js';
 import type { Engine } from '../runtime/engine.js';
 import { StartupError } from './startup-error.js';
+import type { McpRoute } from './mcp-route.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { authError, WsTransport } from './ws-transport.js';
 
 const RPC_PATH = '/v1/rpc';
 const WS_PATH = '/v1/ws';
+const MCP_PATH = '/mcp';
 
 /**
  * HTTP(S) transport (PROTOCOL §1): `POST /v1/rpc` takes one request envelope
@@ -34,6 +36,8 @@ export class HttpTransport {
   private readonly ws: WsTransport;
   private readonly streams = new Set<ResponseConnection>();
   private readonly gates = new WeakMap<Socket, HttpSocketGate>();
+  /** The MCP endpoint, loaded on its first request (src/server/mcp-route.ts). */
+  private mcpRoute: Promise<McpRoute> | null = null;
   /** Whether connections are being dropped at max_http_connections (logged once per episode). */
   private atCap = false;
   private url = '';
@@ -112,7 +116,20 @@ export class HttpTransport {
       if (req.method !== 'GET') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${WS_PATH} is a WebSocket endpoint: GET with an Upgrade: websocket header`), { Allow: 'GET, OPTIONS' });
       return this.refuse(req, res, 426, new TrlError('INVALID_PARAMS', `${WS_PATH} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), { Upgrade: 'websocket' });
     }
-    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH}, or GET/PUT ${FILES_PATH}`));
+    if (path === MCP_PATH) return this.mcp(req, res);
+    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH}, GET/PUT ${FILES_PATH}, or ${MCP_PATH} (MCP)`));
+  }
+
+  /** MCP over Streamable HTTP for agents, behind the same token. */
+  private mcp(req: IncomingMessage, res: ServerResponse): void {
+    this.mcpRoute ??= import('./mcp-route.js').then((m) => new m.McpRoute(this.dispatcher, this.plan.maxRequestBytes, this.log));
+    this.mcpRoute
+      .then((route) => route.handle(req, res))
+      .catch((err: unknown) => {
+        this.log.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'MCP request failed');
+        if (!res.headersSent) this.json(res, 500, { id: null, ok: false, error: { code: 'INTERNAL_ERROR', message: 'the MCP endpoint failed; see the daemon log' } });
+        else res.destroy();
+      });
   }
 
   /** The body, capped at max_request_bytes (413 REQUEST_TOO_LARGE past it, and the connection is closed). */
@@ -214,6 +231,7 @@ export class HttpTransport {
   /** Stop accepting; resolves once every connection has closed (see closeConnections). */
   close(): Promise<void> {
     this.ws.close();
+    void this.mcpRoute?.then((route) => route.close());
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 

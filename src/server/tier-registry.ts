@@ -1,10 +1,11 @@
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { TierName } from '../protocol/common.js';
 import { headPathOf } from '../runtime/audit-head.js';
 import type { LocalMachine } from '../tiers/host/local-machine.js';
 import type { DockerSettings } from '../tiers/docker/docker-tier.js';
 import type { Tier } from '../tiers/tier.js';
+import { runtimePaths } from './runtime-dir.js';
 
 /** What every tier may use: the daemon's local machine (cgroups, pipes, ghosts) and its socket's path. */
 export interface TierContext {
@@ -51,7 +52,7 @@ export function dockerSettings(c: Config): DockerSettings {
 
 /** What a sandbox hides besides the home's secret stores: the daemon's own files and runtime directory, and the operator's list. */
 function sandboxHidden(c: Config, socketPath: string): string[] {
-  const hide = [dirname(socketPath), ...c.sandbox_hide];
+  const hide = [...runtimePaths(socketPath), ...c.sandbox_hide];
   for (const f of [c.env_file ?? resolve('.env'), c.log_file, c.audit_log, c.audit_log && headPathOf(c.audit_log), c.audit_key_file]) if (f) hide.push(resolve(f));
   return hide;
 }

@@ -11,7 +11,8 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { sleep, startDaemon, type Daemon, type StartOptions } from './daemon.js';
+import { type Daemon, startDaemon, type StartOptions } from './daemon.js';
+import { DEADLINE_MS, waitFor } from './wait.js';
 
 export function makeToken(): string {
   return randomBytes(32).toString('hex');
@@ -34,26 +35,28 @@ export interface HttpStartOptions extends Omit<StartOptions, 'noWait'> {
   unixSocket?: boolean;
 }
 
-/** The `http` field of the daemon's "trl listening" log line, once it is there. */
-export async function waitForHttpUrl(d: Daemon, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const line of d.stderr().split('\n')) {
-      if (!line.includes('"trl listening"')) continue;
-      try {
-        const url = (JSON.parse(line) as { http?: unknown }).http;
-        if (typeof url === 'string') return url;
-      } catch {
-        /* a partial line: read again */
-      }
+/** The `http` field of the daemon's "trl listening" log line, or null while it is not there. */
+function loggedHttpUrl(d: Daemon): string | null {
+  for (const line of d.stderr().split('\n')) {
+    if (!line.includes('"trl listening"')) continue;
+    try {
+      const url = (JSON.parse(line) as { http?: unknown }).http;
+      if (typeof url === 'string') return url;
+    } catch {
+      /* a partial line: read again */
     }
-    if (d.hasExited()) throw new Error(`the daemon exited before serving HTTP.\nstderr:\n${d.stderr()}\nstdout:\n${d.stdout()}`);
-    if (Date.now() > deadline) {
-      await d.stop();
-      throw new Error(`the daemon did not log an HTTP URL within ${timeoutMs} ms.\nstderr:\n${d.stderr()}`);
-    }
-    await sleep(20);
   }
+  return null;
+}
+
+/** The URL the daemon serves HTTP on, once it logged it. */
+export async function waitForHttpUrl(d: Daemon): Promise<string> {
+  await waitFor(() => loggedHttpUrl(d) !== null || d.hasExited());
+  const url = loggedHttpUrl(d);
+  if (url !== null) return url;
+  if (d.hasExited()) throw new Error(`the daemon exited before serving HTTP.\nstderr:\n${d.stderr()}\nstdout:\n${d.stdout()}`);
+  await d.stop();
+  throw new Error(`the daemon did not log an HTTP URL.\nstderr:\n${d.stderr()}`);
 }
 
 export async function startHttpDaemon(opts: HttpStartOptions = {}): Promise<HttpDaemon> {
@@ -225,7 +228,7 @@ export function rpcStream(h: HttpDaemon, method: string, params: unknown, id: st
             req.destroy();
             res.destroy();
           },
-          waitLines: async (n, timeoutMs = 10_000) => {
+          waitLines: async (n, timeoutMs = DEADLINE_MS) => {
             const deadline = Date.now() + timeoutMs;
             let closed = false;
             void ended.then(() => (closed = true));
@@ -294,7 +297,7 @@ export function openWs(h: { url: string }, opts: { token?: string | null; protoc
       });
     });
     ws.once('error', (e) => reject(e));
-    const nextWhere = async (pred: (m: any) => boolean, timeoutMs = 10_000) => {
+    const nextWhere = async (pred: (m: any) => boolean, timeoutMs = DEADLINE_MS) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const i = queue.findIndex(pred);

@@ -9,8 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAIN_JS, rawCall, rawConnect, type Daemon, type RawConnection, type RawLine } from './daemon.js';
 import { collectRaw, type Collected } from './streams.js';
+import { type Daemon, MAIN_JS } from './daemon.js';
+import { rawCall, rawConnect, type RawConnection, type RawLine } from './raw-connection.js';
 
 export const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 

@@ -1,13 +1,14 @@
 /**
  * Helpers for streaming tests (exec.stream / exec.attach events, exec.output
- * paging) and for watching the daemon's memory. Everything here reads what a
- * real daemon sent; nothing is simulated.
+ * paging). Everything here reads what a real daemon sent; nothing is
+ * simulated.
  */
 import assert from 'node:assert/strict';
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { OpenStream, TrlClient } from '../../src/client/client.js';
-import type { RawConnection, RawLine } from './daemon.js';
+import type { RawConnection, RawLine } from './raw-connection.js';
+import { DEADLINE_MS } from './wait.js';
 
 export type Encoding = 'utf8' | 'base64';
 
@@ -195,7 +196,7 @@ export class StreamCollector {
  */
 export async function collectStream(open: OpenStream, opts: CollectOptions & { timeoutMs?: number } = {}): Promise<Collected> {
   const col = new StreamCollector(opts);
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? DEADLINE_MS;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
     timer = setTimeout(
@@ -237,7 +238,7 @@ export async function streamAll(
  */
 export async function collectRaw(conn: RawConnection, streamId: string, opts: CollectOptions & { timeoutMs?: number } = {}): Promise<Collected> {
   const col = new StreamCollector(opts);
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? DEADLINE_MS);
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`stream ${streamId} did not end in time; events so far: ${col.result.kinds.slice(-20).join(',')}`);
@@ -279,47 +280,6 @@ export function assertExitData(exit: Record<string, unknown> | null, commandId?:
   return exit;
 }
 
-// ---------------------------------------------------------------- memory
-
-/** Resident set size of a process in bytes (VmRSS), or null if it is gone. */
-export function rssBytes(pid: number): number | null {
-  let status: string;
-  try {
-    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return m ? Number(m[1]) * 1024 : null;
-}
-
-/** Samples a process's RSS every intervalMs until stopped; reports the maximum. */
-export class RssSampler {
-  max = 0;
-  samples = 0;
-  private readonly timer: NodeJS.Timeout;
-  constructor(
-    private readonly pid: number,
-    intervalMs = 25,
-  ) {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), intervalMs);
-  }
-  sample(): void {
-    const r = rssBytes(this.pid);
-    if (r !== null) {
-      this.samples++;
-      if (r > this.max) this.max = r;
-    }
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.max;
-  }
-}
-
-export const MiB = 1024 * 1024;
 
 /** sha256 of a file, hex. */
 export function sha256File(file: string): string {

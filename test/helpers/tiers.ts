@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
-import { connect, REPO_ROOT, startDaemon, type Daemon, type StartOptions, type TrlClient } from './daemon.js';
+import { connect, type TrlClient } from './client.js';
+import { type Daemon, REPO_ROOT, startDaemon, type StartOptions } from './daemon.js';
 
 export type TierName = 'host' | 'sandbox' | 'docker';
 export const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];

@@ -4,7 +4,7 @@
  * touched. Kill the server in `after` with `killServer()`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DEADLINE_MS, waitFor } from './wait.js';
 
 /** Null if tmux can run here, else the reason it cannot. */
 export function tmuxUnavailable(): string | null {
@@ -72,15 +72,10 @@ export class Tmux {
   }
 
   /** Poll the screen until pred(screen) holds; returns the last screen and whether it matched. */
-  async waitForScreen(name: string, pred: (screen: string) => boolean, timeoutMs = 5000): Promise<{ ok: boolean; screen: string }> {
-    const deadline = Date.now() + timeoutMs;
+  async waitForScreen(name: string, pred: (screen: string) => boolean): Promise<{ ok: boolean; screen: string }> {
     let screen = '';
-    for (;;) {
-      screen = this.capture(name);
-      if (pred(screen)) return { ok: true, screen };
-      if (Date.now() >= deadline) return { ok: false, screen };
-      await sleep(50);
-    }
+    const ok = await waitFor(() => pred((screen = this.capture(name))), DEADLINE_MS, 50);
+    return { ok, screen };
   }
 
   killSession(name: string): void {

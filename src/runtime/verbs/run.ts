@@ -1,3 +1,4 @@
+import { profileOf } from '../../compat/profile.js';
 import { TrlError } from '../../protocol/errors.js';
 import type { ExecResult, ExecRunParams } from '../../protocol/exec.js';
 import { settledWithin } from '../../tiers/shared/timers.js';
@@ -15,7 +16,8 @@ export async function run(st: EngineState, params: ExecRunParams): Promise<ExecR
     return execResult(cmd, session.cwd, encoding);
   }
   await cmd.done;
-  const result = execResult(cmd, session.cwd, encoding);
+  // A compatibility profile may answer otherwise (claw-core: a timeout is an error, a signal death exit_code -1).
+  const result = profileOf(st.config).runResult(execResult(cmd, session.cwd, encoding));
   if (params.check && result.exit_code !== 0) {
     throw new TrlError('COMMAND_FAILED', `the command exited with ${result.exit_code}${result.signal ? ` (${result.signal})` : ''}; see details for its output`, { result });
   }

@@ -9,6 +9,7 @@ import { describeEngineError, engineEndpoint } from './engine-errors.js';
 import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
 import { FifoDir } from './fifo-dir.js';
+import { networkProblem } from './network-check.js';
 import { WarmPool } from './warm-pool.js';
 import { DockerSession, oomCounterOfContainer, removeContainer, type StartedContainer } from './docker-session.js';
 import { fifoDirPrefix, removeFifoDirs } from '../shared/fifo-pool.js';
@@ -163,13 +164,16 @@ export class DockerTier implements Tier {
     } catch {
       /* the default workspace cannot be one (its user cannot write it): nothing to keep warm */
     }
+    // The tier works without it; sessions asking for a network are refused (createSession) until it is fixed.
+    const network = await networkProblem(this.docker, this.settings.network, this.endpoint);
     return {
       available: true,
       isolated: true,
       detail:
         `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.settings.user ?? 'an unprivileged user'}, ` +
         `no capabilities, no-new-privileges, seccomp (no Unix sockets without network, no keyrings), network none unless asked (then ${this.settings.network})` +
-        (this.pool ? `, ${this.settings.warmPool} warm` : ''),
+        (this.pool ? `, ${this.settings.warmPool} warm` : '') +
+        (network ? `; sessions with network: true are refused: ${network}` : ''),
     };
   }
 
@@ -203,8 +207,12 @@ export class DockerTier implements Tier {
         (err) => describeEngineError(Object.assign(err as object, { statusCode: 404 }), { endpoint: this.endpoint, image }),
       ),
       found(
-        async () => `${network} (${(await docker.getNetwork(network).inspect()).Driver} driver)`,
-        () => `docker network ${network} does not exist: docker network create ${network} or set --docker-network`,
+        async () => {
+          const problem = await networkProblem(docker, network, this.endpoint);
+          if (problem) throw new Error(problem);
+          return network.startsWith('container:') ? network : `${network} (${(await docker.getNetwork(network).inspect()).Driver} driver)`;
+        },
+        (err) => (err as Error).message,
       ),
     ]);
     reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
@@ -242,6 +250,11 @@ export class DockerTier implements Tier {
 
   async createSession(opts: SessionOptions): Promise<TierSession> {
     const shape = this.shapeOf(opts);
+    // Asked each time: an operator may create the network while the daemon runs.
+    if (opts.network && this.docker) {
+      const problem = await networkProblem(this.docker, this.settings.network, this.endpoint);
+      if (problem) throw new Error(problem);
+    }
     // Once per daemon: exits are then reported by events from the first command on.
     await this.events?.ready();
     let started: StartedContainer | null = null;

@@ -13,6 +13,10 @@ async function loadPty(): Promise<NodePty> {
 }
 
 
+/** After the input's end, how long the output must be quiet before another ^D, and how many at most. */
+const EOF_QUIET_MS = 200;
+const MAX_EOFS = 20;
+
 /**
  * Spawn under a pseudo-terminal (@lydell/node-pty, prebuilt binaries). The
  * child is a session leader with the terminal as its controlling tty; its
@@ -50,6 +54,8 @@ export async function spawnPty(
   });
   const exited = new Promise<ExitStatus>((resolve) => {
     term.onExit(({ exitCode, signal }) => {
+      eofPending = false;
+      if (eofTimer) clearTimeout(eofTimer);
       // What the program wrote before it exited is in the terminal's buffer: take it now (pipe-drain.ts).
       const internals = term as unknown as { _fd?: number; _socket?: import('node:stream').Readable };
       if (!ended && internals._socket) drainPipeNow(internals._socket, internals._fd, (chunk) => stdout.write(chunk));
@@ -64,6 +70,27 @@ export async function spawnPty(
       resolve({ code: sig ? null : exitCode, signal: sig });
     });
   });
+  // A terminal has no end of input of its own: its end is ^D, typed at a prompt, as a person would. A ^D
+  // that arrives while the program is still busy with earlier input can be eaten (a line editor
+  // switching modes), so once the input has ended one is sent whenever the output falls quiet, until
+  // the program exits: the terminal's way of saying "no more", as ssh -t does.
+  let eofPending = false;
+  let eofsSent = 0;
+  let eofTimer: NodeJS.Timeout | null = null;
+  const sendEof = () => {
+    if (ended || !eofPending || eofsSent >= MAX_EOFS) return;
+    try {
+      term.write('\x04');
+      eofsSent++;
+    } catch {
+      return; // already gone
+    }
+    eofTimer ??= setTimeout(function again() {
+      eofTimer = null;
+      sendEof();
+    }, EOF_QUIET_MS);
+  };
+  term.onData(() => eofTimer?.refresh());
   const stdin = new Writable({
     write(chunk: Buffer, _enc, cb) {
       try {
@@ -74,12 +101,8 @@ export async function spawnPty(
       }
     },
     final(cb) {
-      // A terminal has no EOF of its own: send ^D, as a person would.
-      try {
-        term.write('\x04');
-      } catch {
-        /* already gone */
-      }
+      eofPending = true;
+      sendEof();
       cb();
     },
   });

@@ -7,7 +7,7 @@ import { LocalProcesses, type Launch } from '../host/local-processes.js';
 import type { LocalMachine } from '../host/local-machine.js';
 import { parentOf, TAG_VAR } from '../shared/process-table.js';
 import { isolatedUser, type RunAs } from '../shared/run-as.js';
-import { seccompLauncher } from '../shared/seccomp/index.js';
+import { releaseTerminal, seccompLauncher } from '../shared/seccomp/index.js';
 import { shellQuote } from '../shared/shell-quote.js';
 import { settledWithin } from '../shared/timers.js';
 import { guardWorkspace } from '../shared/workspace-guard.js';
@@ -104,13 +104,16 @@ export class SandboxSession implements TierSession {
     const channel = envChannel(this.parts.machine.fifos, { ...spec.env, [TAG_VAR]: tag });
     const ns = ['-m', '-p', '-i', '-u', ...(this.network ? [] : ['-n']), ...(process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'])];
     const user = this.runAs ? [`--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
+    // Under a terminal: the spawned leader gives the terminal up, the command's launcher takes it
+    // inside the PID namespace (else job control and `tty` would find no terminal there).
+    const release = spec.pty ? `${releaseTerminal(perl, []).map(shellQuote).join(' ')} ` : '';
     const entry =
       // Read-write: opening a pipe for reading alone waits for a writer, and the daemon's may be gone.
       `exec ${ENV_FD}<>"$1"; shift\n` +
-      `exec ${shellQuote(nsenter)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
+      `exec ${release}${shellQuote(nsenter)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
       `${shellQuote(setpriv)} ${user.join(' ')} --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"`;
     const filter = this.network ? this.parts.filters.network : this.parts.filters.isolated;
-    const launcher = seccompLauncher({ filter, cwd: spec.cwd, argv, perl, envFd: ENV_FD });
+    const launcher = seccompLauncher({ filter, cwd: spec.cwd, argv, perl, envFd: ENV_FD, takeTerminal: spec.pty !== undefined });
     const prologue = this.procs.prologue;
     return {
       file: '/bin/sh',

@@ -6,5 +6,5 @@
 export { engineArch, nativeArch, SECCOMP_ARCHES, type SeccompArch } from './arch.js';
 export { seccompFilter, type FilterOptions } from './bpf.js';
 export { dockerSeccompProfile, type DockerProfileOptions } from './docker-profile.js';
-export { LAUNCHER_FAILED, seccompLauncher, type LauncherOptions } from './launcher.js';
+export { LAUNCHER_FAILED, releaseTerminal, seccompLauncher, type LauncherOptions } from './launcher.js';
 export { seccompPolicy, type PolicyOptions, type SeccompRule } from './policy.js';

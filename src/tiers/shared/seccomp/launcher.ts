@@ -46,7 +46,20 @@ export interface LauncherOptions {
    * values never appear in an argv.
    */
   envFd?: number;
+  /**
+   * Make the terminal on stdin the command's controlling terminal: a new
+   * session (setsid) that takes the terminal (TIOCSCTTY), so job control,
+   * `tty` and Ctrl-C work as in a login. The host side must have released the
+   * terminal first (releaseTerminal); SIGHUP, ignored across that release, is
+   * restored to its default here. Failing to take it is not fatal: the command
+   * runs without a controlling terminal, as a pipe command would.
+   */
+  takeTerminal?: boolean;
 }
+
+/** TIOCSCTTY and TIOCNOTTY (asm-generic: x86_64 and aarch64 alike). */
+const TIOCSCTTY = 0x540e;
+const TIOCNOTTY = 0x5422;
 
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
@@ -57,8 +70,9 @@ const SECCOMP_SET_MODE_FILTER = 1;
  * unsigned short count, padding, a pointer to the instructions (kept alive
  * in $f until exec).
  */
-function script(arch: SeccompArch, envFd: number | undefined): string {
+function script(arch: SeccompArch, envFd: number | undefined, takeTerminal: boolean): string {
   const nr = ARCH_INFO[arch].syscalls;
+  const terminal = takeTerminal ? `$SIG{HUP}='DEFAULT';syscall(${nr.setsid})>=0 and ioctl(STDIN,${TIOCSCTTY},0);` : '';
   const env =
     envFd === undefined
       ? ''
@@ -70,6 +84,7 @@ function script(arch: SeccompArch, envFd: number | undefined): string {
     `$SIG{__WARN__}=sub{};`,
     `my($h,$d)=splice(@ARGV,0,2);`,
     env,
+    terminal,
     `sub fail{print STDERR "trl: cannot install the seccomp filter ($_[0]: $_[1]): the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER, Linux 3.17+)\\n";exit ${LAUNCHER_FAILED}}`,
     `my$f=pack('H*',$h);`,
     `my$p=pack('S x6 P',length($f)/8,$f);`,
@@ -91,8 +106,19 @@ export function seccompLauncher(opts: LauncherOptions): string[] {
   if (!isAbsolute(perl)) throw new Error(`the seccomp launcher needs perl's absolute path (got ${perl}): resolve it once in the daemon, not through the command's PATH`);
   if (opts.argv.length === 0) throw new Error('the seccomp launcher needs a command to run');
   if (opts.filter.length === 0 || opts.filter.length % 8 !== 0 || opts.filter.length / 8 > 0xffff) throw new Error(`not a seccomp filter: ${opts.filter.length} bytes (a whole number of 8-byte instructions is expected)`);
-  const key = `${arch}:${opts.envFd ?? ''}`;
+  const key = `${arch}:${opts.envFd ?? ''}:${opts.takeTerminal === true}`;
   let text = scripts.get(key);
-  if (!text) scripts.set(key, (text = script(arch, opts.envFd)));
+  if (!text) scripts.set(key, (text = script(arch, opts.envFd, opts.takeTerminal === true)));
   return [perl, '-t', '-C0', '-e', text, '--', opts.filter.toString('hex'), opts.cwd, ...opts.argv];
+}
+
+/**
+ * The host side's half of takeTerminal: `[perl, -e, SCRIPT, --, ...argv]`
+ * run by the session leader that holds the terminal (the process a PTY was
+ * spawned with): it gives the terminal up (TIOCNOTTY, whose SIGHUP to its own
+ * group is ignored) and execs argv. Across a PID namespace the terminal's
+ * session would otherwise stay outside, where the command cannot see it.
+ */
+export function releaseTerminal(perl: string, argv: readonly string[]): string[] {
+  return [perl, '-e', `$SIG{HUP}='IGNORE';ioctl(STDIN,${TIOCNOTTY},0);exec{$ARGV[0]}@ARGV;exit 127`, '--', ...argv];
 }

@@ -37,6 +37,7 @@ for (const tier of TIER_NAMES) {
       for (const r of reports) {
         assert.equal(r.inside + Object.values(r.refused).reduce((a, b) => a + b, 0) + r.escapes >= r.attempts, true, `${r.method}: every attempt answered`);
         assert.equal(r.escapes, 0, `${r.method} escaped: ${r.examples.join('; ')}`);
+        assert.deepEqual(r.unexpected, [], `${r.method}: refused only with the jail's codes`);
       }
     });
   });

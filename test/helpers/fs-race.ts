@@ -29,7 +29,12 @@ export interface RaceReport {
   escapes: number;
   /** What the escapes were, a few of them. */
   examples: string[];
+  /** Refusals with a code the jail does not give (INTERNAL_ERROR …): a few messages. */
+  unexpected: string[];
 }
+
+/** What a call racing the swaps may be refused with. */
+export const EXPECTED_REFUSALS: readonly string[] = ['PATH_OUTSIDE_WORKSPACE', 'PATH_NOT_FOUND', 'NOT_A_DIRECTORY', 'NOT_A_FILE', 'PATH_EXISTS', 'PERMISSION_DENIED'];
 
 /** Requests in flight at once per method: enough to overlap the swaps, few enough for a loaded machine. */
 const IN_FLIGHT = 4;
@@ -84,7 +89,7 @@ function note(r: RaceReport, what: string): void {
 }
 
 async function raceOne(client: TrlClient, sid: string, tag: string, method: RaceMethod, attempts: number): Promise<RaceReport> {
-  const report: RaceReport = { method, attempts, inside: 0, refused: {}, escapes: 0, examples: [] };
+  const report: RaceReport = { method, attempts, inside: 0, refused: {}, escapes: 0, examples: [], unexpected: [] };
   let next = 0;
   const one = async (i: number): Promise<void> => {
     const params: Record<string, unknown> =
@@ -103,7 +108,10 @@ async function raceOne(client: TrlClient, sid: string, tag: string, method: Race
       const code = (e as { code?: string }).code ?? 'THROWN';
       // The inside file lacks `outside`: the edit found the inside file, which is no escape.
       if (method === 'fs.edit' && code === 'INVALID_PARAMS' && /does not occur/.test(String((e as Error).message))) report.inside++;
-      else report.refused[code] = (report.refused[code] ?? 0) + 1;
+      else {
+        report.refused[code] = (report.refused[code] ?? 0) + 1;
+        if (!EXPECTED_REFUSALS.includes(code) && report.unexpected.length < 5) report.unexpected.push(`${code}: ${String((e as Error).message).slice(0, 300)}`);
+      }
       return;
     }
     const escaped =
@@ -131,7 +139,7 @@ export function formatRace(tier: string, reports: RaceReport[]): string {
       const refused = Object.entries(r.refused)
         .map(([c, n]) => `${c} ${n}`)
         .join(', ');
-      return `${tier.padEnd(8)} ${r.method.padEnd(9)} attempts ${String(r.attempts).padStart(5)}  inside ${String(r.inside).padStart(5)}  refused ${refused || '0'}  escapes ${r.escapes}${r.examples.length ? `  (${r.examples.join('; ')})` : ''}`;
+      return `${tier.padEnd(8)} ${r.method.padEnd(9)} attempts ${String(r.attempts).padStart(5)}  inside ${String(r.inside).padStart(5)}  refused ${refused || '0'}  escapes ${r.escapes}${r.examples.length ? `  (${r.examples.join('; ')})` : ''}${r.unexpected.length ? `\n         unexpected: ${r.unexpected.join(' | ')}` : ''}`;
     })
     .join('\n');
 }

@@ -107,6 +107,14 @@ export class Jail {
           let target: string;
           try {
             target = readlinkSync(at(dir, name));
+          } catch (err) {
+            // Replaced since it was opened (no longer a link, or gone): resolve the name again. Whatever
+            // link is read here, its target is resolved inside the jail like any other.
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== 'EINVAL' && code !== 'ENOENT') throw fromErrno(err, [...rel(), name]);
+            if (++links > MAX_LINKS) throw fail('PATH_NOT_FOUND', [...rel(), name], 'it kept changing while it was being resolved');
+            queue.unshift(name);
+            continue;
           } finally {
             closeQuietly(fd);
           }

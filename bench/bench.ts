@@ -11,6 +11,7 @@ import { errorRow, type Row } from './lib/row.js';
 import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/timeout.js';
 import { measureCliPing } from './metrics/cli-ping.js';
+import { measureFiles } from './metrics/files.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
@@ -42,6 +43,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
   { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
   { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
+  { key: 'files', title: 'fs.read of 1 MiB vs cat, fs.grep over 10,000 files vs grep -rn', run: measureFiles },
 ];
 
 function log(message: string): void {

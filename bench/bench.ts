@@ -11,6 +11,7 @@ import { errorRow, type Row } from './lib/row.js';
 import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/timeout.js';
 import { measureCliPing } from './metrics/cli-ping.js';
+import { measureFiles } from './metrics/files.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMcpRoundTrip } from './metrics/mcp-round-trip.js';
 import { measureMemory } from './metrics/memory.js';
@@ -44,6 +45,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
   { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
   { key: 'mcp', title: 'MCP tool call round trip (stdio, HTTP) vs exec.run', run: (ctx) => measureMcpRoundTrip(ctx, DAEMON_ENV) },
+  { key: 'files', title: 'fs.read of 1 MiB vs cat, fs.grep over 10,000 files vs grep -rn', run: measureFiles },
 ];
 
 /** The keys `--only` accepts. */

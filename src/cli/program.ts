@@ -22,6 +22,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['attach'], load: async () => (await import('./attach-command.js')).registerAttachCommand },
   { names: ['shell'], load: async () => (await import('./shell-command.js')).registerShellCommand },
   { names: ['audit'], load: async () => (await import('./audit-command.js')).registerAuditCommand },
+  { names: ['fs'], load: async () => (await import('./fs-command.js')).registerFsCommand },
 ];
 
 /** The `trl` command line: the daemon (`serve`) and thin client commands over the SDK. */

@@ -4,7 +4,9 @@ import type { StreamEvent } from '../protocol/envelope.js';
 import type { ErrorObject } from '../protocol/errors.js';
 import { LineReader } from '../protocol/line-reader.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
+import type { Readable } from 'node:stream';
 import type { OpenStream } from './client.js';
+import type { WatchStream } from './message-router.js';
 import { TrlClientError } from './client-error.js';
 import { EventQueue } from './event-queue.js';
 
@@ -93,10 +95,64 @@ export class TrlHttpClient {
    * command runs on.
    */
   async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
+    const { data, events } = await this.openStream<{ stream_id: string; command_id: string }>(method, params);
+    return { stream_id: data.stream_id, command_id: data.command_id, events };
+  }
+
+  /** fs.watch: change events under a directory until fs.unwatch (or close); the iterator ends after `exit`. */
+  async watch(params: ParamsOf<'fs.watch'>): Promise<WatchStream> {
+    const { data, events } = await this.openStream<{ stream_id: string; path: string }>('fs.watch', params as Record<string, unknown>);
+    return { stream_id: data.stream_id, path: data.path, events };
+  }
+
+  /** GET /v1/files: a file's bytes as a stream, with its size. */
+  async download(params: { session_id: string; path: string; offset?: number; length?: number }): Promise<{ size: number; stream: Readable }> {
+    const res = await this.files('GET', params);
+    if (res.statusCode !== 200) throw errorOf(await readAll(res), res);
+    return { size: Number(res.headers['x-trl-size'] ?? res.headers['content-length'] ?? 0), stream: res };
+  }
+
+  /** PUT /v1/files: the whole file from bytes or a stream of `size` bytes (atomic; see fs.write for the options). */
+  async upload(
+    params: { session_id: string; path: string; overwrite?: boolean; mode?: string; make_parents?: boolean; expect_hash?: string },
+    body: Buffer | Readable,
+    size: number = Buffer.isBuffer(body) ? body.length : -1,
+  ): Promise<ResultOf<'fs.write'>> {
+    if (size < 0) throw closedError('upload: give the size of a streamed body');
+    const query: Record<string, string> = { session_id: params.session_id, path: params.path };
+    if (params.overwrite) query.overwrite = '1';
+    if (params.make_parents) query.make_parents = '1';
+    if (params.mode !== undefined) query.mode = params.mode;
+    if (params.expect_hash !== undefined) query.expect_hash = params.expect_hash;
+    const res = await this.files('PUT', query, body, size);
+    return unwrap(parseEnvelope(await readAll(res), res)) as ResultOf<'fs.write'>;
+  }
+
+  private files(method: 'GET' | 'PUT', params: Record<string, unknown>, body?: Buffer | Readable, size?: number): Promise<IncomingMessage> {
+    if (this.closed) return Promise.reject(closedError('this client is closed'));
+    const url = new URL('v1/files', this.rpcUrl.href.replace(/v1\/rpc$/, ''));
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const request = this.secure ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(url, {
+        method,
+        agent: this.agent,
+        headers: { Authorization: `Bearer ${this.token}`, ...(size !== undefined ? { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' } : {}) },
+      });
+      req.once('response', resolve);
+      req.once('error', (err) => reject(closedError(`cannot reach ${url.origin}: ${err.message}`)));
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else body.pipe(req);
+    });
+  }
+
+  /** A streaming method over one POST: its answer's data, and its events (the body's NDJSON lines). */
+  private async openStream<T>(method: string, params: Record<string, unknown>): Promise<{ data: T; events: AsyncIterable<StreamEvent> }> {
     const res = await this.post(method, params);
     this.open.add(res);
     res.once('close', () => this.open.delete(res));
-    return new Promise<OpenStream>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const q = new EventQueue();
       let first: Envelope | null = null;
       let finished = false;
@@ -116,8 +172,7 @@ export class TrlHttpClient {
               res.destroy();
               return;
             }
-            const data = msg.data as { stream_id: string; command_id: string };
-            resolve({ stream_id: data.stream_id, command_id: data.command_id, events: closingIterable(q, res) });
+            resolve({ data: msg.data as T, events: closingIterable(q, res) });
             return;
           }
           if (typeof msg.stream_id !== 'string') return;
@@ -187,6 +242,11 @@ function parseEnvelope(body: string, res: IncomingMessage): Envelope {
     /* below */
   }
   throw closedError(`the daemon answered HTTP ${res.statusCode} without a response envelope: ${body.slice(0, 200)}`);
+}
+
+function errorOf(body: string, res: IncomingMessage): TrlClientError {
+  const msg = parseEnvelope(body, res);
+  return new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `HTTP ${res.statusCode} without an error` });
 }
 
 function unwrap(msg: Envelope): unknown {

@@ -10,6 +10,13 @@ export interface OpenStream {
   events: AsyncIterable<StreamEvent>;
 }
 
+/** An fs.watch stream: its id, the directory watched, and its `change` events (then `exit`). */
+export interface WatchStream {
+  stream_id: string;
+  path: string;
+  events: AsyncIterable<StreamEvent>;
+}
+
 interface Pending {
   resolve: (data: unknown) => void;
   reject: (err: Error) => void;
@@ -41,13 +48,19 @@ export class MessageRouter {
 
   /** Open a streaming method: its ids, and its events as an async iterator ending after `exit` (or `error`). */
   async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    const data = (await this.call(method, params)) as { stream_id: string; command_id: string };
+    const { data, events } = await this.open<{ stream_id: string; command_id: string }>(method, params);
+    return { stream_id: data.stream_id, command_id: data.command_id, events };
+  }
+
+  /** Any streaming method: its answer's data, and its events. */
+  async open<T extends { stream_id: string }>(method: string, params: Record<string, unknown>): Promise<{ data: T; events: EventQueue }> {
+    const data = (await this.call(method, params)) as T;
     const q = new EventQueue();
     if (this.closedError) q.fail(this.closedError);
     for (const ev of this.early.get(data.stream_id) ?? []) q.push(ev);
     this.early.delete(data.stream_id);
     if (!this.closedError) this.streams.set(data.stream_id, q);
-    return { stream_id: data.stream_id, command_id: data.command_id, events: q };
+    return { data, events: q };
   }
 
   /** One message from the daemon. */
@@ -112,6 +125,12 @@ export abstract class RoutedClient {
    */
   stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
     return this.router.stream(method, params);
+  }
+
+  /** fs.watch: change events under a directory until fs.unwatch (or close); the iterator ends after `exit`. */
+  async watch(params: ParamsOf<'fs.watch'>): Promise<WatchStream> {
+    const { data, events } = await this.router.open<{ stream_id: string; path: string }>('fs.watch', params as Record<string, unknown>);
+    return { stream_id: data.stream_id, path: data.path, events };
   }
 
   abstract close(): void;

@@ -141,6 +141,14 @@ const transportSettings = {
   max_http_connections: int(1).default(256).describe('open HTTP connections at most, WebSockets included; past it new ones are closed at once (logged)'),
 };
 
+const fileSettings = {
+  max_read_bytes: int(1024).default(10 * 1024 * 1024)
+    .describe('largest content one `fs.read` returns (and the largest file `fs.edit` and line-mode `fs.read` take); larger files are read by byte range or with `GET /v1/files`'),
+  max_upload_bytes: int(1024).default(1024 * 1024 * 1024).describe('largest body of `PUT /v1/files`; past it `FILE_TOO_LARGE` and nothing is written'),
+  fs_timeout_s: z.coerce.number().positive().max(MAX_DURATION_S).default(10)
+    .describe('time bound of one `fs.list`, `fs.search` or `fs.grep` walk (it answers what it found, with `timed_out`) and of any other file operation (it fails)'),
+};
+
 const auditSettings = {
   audit_log: z.string().min(1).optional().meta({ see: 'security.md#audit-log' })
     .describe('append one hash-chained JSON line per state-changing call to this file (mode `0600`), its head to `FILE.head`; check them with `trl audit verify FILE`, `trl audit head FILE`'),
@@ -155,6 +163,7 @@ export const SETTING_GROUPS = [
   { title: 'Limits', keys: Object.keys(limitSettings) },
   { title: 'Tiers', keys: Object.keys(tierSettings) },
   { title: 'HTTP and WebSocket', keys: Object.keys(transportSettings) },
+  { title: 'Files', keys: Object.keys(fileSettings) },
   { title: 'Audit log', keys: Object.keys(auditSettings) },
 ] as ReadonlyArray<{ title: string; keys: ConfigKey[] }>;
 
@@ -168,6 +177,7 @@ export const ConfigSchema = z.strictObject({
   ...limitSettings,
   ...tierSettings,
   ...transportSettings,
+  ...fileSettings,
   ...auditSettings,
 });
 

@@ -2,6 +2,7 @@ export * from './common.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './exec.js';
+export * from './files.js';
 export * from './methods.js';
 export * from './session.js';
 export * from './system.js';

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Encoding } from '../protocol/common.js';
 import type { CommandInfo, ExecResult, ExecRunParams, ExecStreamParams } from '../protocol/exec.js';
 import type { SessionCreateParams, SessionInfo } from '../protocol/session.js';
@@ -18,6 +19,17 @@ import { run } from './verbs/run.js';
 import { signal } from './verbs/signal.js';
 import { start, stream } from './verbs/start.js';
 import { wait } from './verbs/wait.js';
+import type { FsEditParams, FsReadParams, FsWriteParams } from '../protocol/files.js';
+import type { ParamsOf } from '../protocol/methods.js';
+import { fsMkdir, fsMove, fsRemove } from './files/change.js';
+import { fsEdit } from './files/edit.js';
+import { fsRead } from './files/read.js';
+import { fsStat } from './files/stat.js';
+import { download, upload, type UploadOptions } from './files/transfer.js';
+import { fsGrep, fsList, fsSearch } from './files/walk.js';
+import { fsUnwatch, fsWatch, type WatchTarget } from './files/watch.js';
+import { fsWrite } from './files/write.js';
+
 
 const HOUSEKEEPING_MS = 1000;
 
@@ -99,6 +111,52 @@ export class Engine {
   }
   resize(id: string, cols: number, rows: number) {
     return resize(this.st, id, cols, rows);
+  }
+
+  // ---- files (PROTOCOL §7): each verb a file of files/
+  readFile(p: FsReadParams) {
+    return fsRead(this.st, p);
+  }
+  writeFile(p: FsWriteParams) {
+    return fsWrite(this.st, p);
+  }
+  editFile(p: FsEditParams) {
+    return fsEdit(this.st, p);
+  }
+  listFiles(p: ParamsOf<'fs.list'>) {
+    return fsList(this.st, p);
+  }
+  searchFiles(p: ParamsOf<'fs.search'>) {
+    return fsSearch(this.st, p);
+  }
+  grepFiles(p: ParamsOf<'fs.grep'>) {
+    return fsGrep(this.st, p);
+  }
+  statFile(p: ParamsOf<'fs.stat'>) {
+    return fsStat(this.st, p);
+  }
+  makeDirectory(p: ParamsOf<'fs.mkdir'>) {
+    return fsMkdir(this.st, p);
+  }
+  removeFile(p: ParamsOf<'fs.remove'>) {
+    return fsRemove(this.st, p);
+  }
+  moveFile(p: ParamsOf<'fs.move'>) {
+    return fsMove(this.st, p);
+  }
+  watchFiles(p: ParamsOf<'fs.watch'>, streamId: string, target: WatchTarget) {
+    return fsWatch(this.st, p, streamId, target);
+  }
+  unwatchFiles(streamId: string): boolean {
+    return fsUnwatch(this.st, streamId);
+  }
+  /** GET /v1/files. */
+  downloadFile(p: { session_id: string; path: string; offset: number; length: number | null }) {
+    return download(this.st, p);
+  }
+  /** PUT /v1/files. */
+  uploadFile(p: UploadOptions, body: Readable) {
+    return upload(this.st, p, body);
   }
 
   // ---- the daemon

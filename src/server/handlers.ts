@@ -4,6 +4,7 @@ import type { Command } from '../runtime/command.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Connection } from './connection.js';
 import { StreamPump } from './stream-pump.js';
+import { WatchPump } from './watch-pump.js';
 
 /** A streaming method's answer: the response data, then `start` once the response is on the wire. */
 export class Streamed<T> {
@@ -54,4 +55,21 @@ export const handlers: Handlers = {
   'exec.signal': (p, rt) => rt.signal(p.command_id, p.signal),
   'exec.cancel': (p, rt) => rt.cancel(p),
   'exec.resize': (p, rt) => rt.resize(p.command_id, p.cols, p.rows),
+  'fs.read': (p, rt) => rt.readFile(p),
+  'fs.write': (p, rt) => rt.writeFile(p),
+  'fs.edit': (p, rt) => rt.editFile(p),
+  'fs.list': (p, rt) => rt.listFiles(p),
+  'fs.search': (p, rt) => rt.searchFiles(p),
+  'fs.grep': (p, rt) => rt.grepFiles(p),
+  'fs.stat': (p, rt) => rt.statFile(p),
+  'fs.mkdir': (p, rt) => rt.makeDirectory(p),
+  'fs.remove': (p, rt) => rt.removeFile(p),
+  'fs.move': (p, rt) => rt.moveFile(p),
+  'fs.watch': async (p, rt, conn) => {
+    const pump = new WatchPump(conn);
+    const watch = await rt.watchFiles(p, pump.streamId, pump);
+    pump.stopWatch = watch.stop;
+    return new Streamed({ stream_id: pump.streamId, path: watch.path }, (onEnd) => pump.start(onEnd));
+  },
+  'fs.unwatch': (p, rt) => ({ stream_id: p.stream_id, stopped: rt.unwatchFiles(p.stream_id) }),
 };

@@ -8,7 +8,9 @@ import { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
 import { ResponseConnection, unusedConnection } from './http-connection.js';
 import type { HttpPlan } from './http-setup.js';
+import { FILES_PATH, serveFiles } from './http-files.js';
 import { HttpSocketGate } from './http-socket-gate.js';
+import type { Engine } from '../runtime/engine.js';
 import { StartupError } from './startup-error.js';
 import type { McpRoute } from './mcp-route.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
@@ -24,7 +26,8 @@ const MCP_PATH = '/mcp';
  * and answers its response envelope (HTTP 200 for every protocol answer);
  * streaming methods answer NDJSON — the response envelope, then one event per
  * line as it happens, the body ending after `exit`/`error`. `GET /v1/ws`
- * upgrades to the WebSocket transport. Every request but a CORS preflight
+ * upgrades to the WebSocket transport; GET and PUT on /v1/files move whole
+ * files (http-files.ts). Every request but a CORS preflight
  * needs the bearer token.
  */
 export class HttpTransport {
@@ -44,6 +47,9 @@ export class HttpTransport {
     private readonly plan: HttpPlan,
     private readonly dispatcher: Dispatcher,
     private readonly log: Logger,
+    /** For the files route (GET/PUT /v1/files). */
+    private readonly engine: Engine,
+    private readonly maxUploadBytes: number,
   ) {
     this.cors = new CorsPolicy(plan.corsOrigins);
     this.slots = new StreamSlots(plan.maxStreamsPerClient);
@@ -103,12 +109,16 @@ export class HttpTransport {
       if (req.method !== 'POST') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${RPC_PATH} takes POST with one request envelope as the body`), { Allow: 'POST, OPTIONS' });
       return this.readBody(req, res);
     }
+    if (path === FILES_PATH) {
+      void serveFiles(req, res, this.engine, this.maxUploadBytes);
+      return;
+    }
     if (path === WS_PATH) {
       if (req.method !== 'GET') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${WS_PATH} is a WebSocket endpoint: GET with an Upgrade: websocket header`), { Allow: 'GET, OPTIONS' });
       return this.refuse(req, res, 426, new TrlError('INVALID_PARAMS', `${WS_PATH} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), { Upgrade: 'websocket' });
     }
     if (path === MCP_PATH) return this.mcp(req, res);
-    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH} or ${MCP_PATH} (MCP)`));
+    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH}, GET/PUT ${FILES_PATH}, or ${MCP_PATH} (MCP)`));
   }
 
   /** MCP over Streamable HTTP for agents, behind the same token. */

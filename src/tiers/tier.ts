@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { TierFiles } from './tier-files.js';
 
 /**
  * One isolation tier behind one small interface (the README's architecture): start a session,
@@ -82,6 +83,11 @@ export interface TierSession {
   oomKills(): Promise<number>;
   /** Tier-specific facts for session.info (container id, sandbox pid); never a secret. */
   describe(): Record<string, string>;
+  /**
+   * The session's files, jailed in its workspace where each file is opened
+   * (tier-files.ts); set up on first use, released by destroy().
+   */
+  files(opts: { opTimeoutMs: number }): TierFiles;
   /** Kill everything (SIGTERM, grace, SIGKILL) and release the session's resources; `pgids` are the running commands' leaders. */
   destroy(graceMs: number, pgids: number[]): Promise<number>;
 }

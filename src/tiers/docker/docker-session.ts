@@ -1,8 +1,10 @@
 import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
+import type { TierFiles } from '../tier-files.js';
 import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
 import { HOLDER_PIDS } from './container.js';
+import { DockerFiles } from './files.js';
 import type { EngineEvents } from './engine-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './exec.js';
 import type { FifoDir } from './fifo-dir.js';
@@ -37,6 +39,8 @@ export interface StartedContainer {
   image: string;
   /** USER or UID:GID its execs run as. */
   user: string;
+  /** The workspace, at the same path inside (where the files helper finds it). */
+  workspace: string;
   /** The workspace guard it was made with (a warm one must match the workspace now). */
   guardKey: string;
   /** Let go of what the container mounted over (its ghosts), once it is removed. */
@@ -83,6 +87,7 @@ export class DockerSession implements TierSession {
   private destroyed: Promise<number> | null = null;
   private readonly prefix: string;
   private readonly hostSide: HostSideKill;
+  private filesHandle: DockerFiles | null = null;
 
   constructor(
     private readonly ctx: DockerSessionContext,
@@ -95,6 +100,12 @@ export class DockerSession implements TierSession {
 
   describe(): Record<string, string> {
     return { container_id: this.c.container.id.slice(0, 12), image: this.c.image };
+  }
+
+  files(opts: { opTimeoutMs: number }): TierFiles {
+    if (this.destroyed) throw new Error('the session has ended');
+    this.filesHandle ??= new DockerFiles(this.c.container, this.ctx.user, this.c.workspace, opts.opTimeoutMs);
+    return this.filesHandle;
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
@@ -294,6 +305,7 @@ export class DockerSession implements TierSession {
   }
 
   private async destroyNow(graceMs: number): Promise<number> {
+    await this.filesHandle?.close();
     for (const e of this.running.values()) e.signalled = true;
     let killed = 0;
     try {

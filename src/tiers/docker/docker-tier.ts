@@ -346,6 +346,7 @@ export class DockerTier implements Tier {
         fifos,
         image: shape.image,
         user: shape.user,
+        workspace: shape.workspace,
         imageEnvKeys: [...keys].filter(unsettable),
         oomCounter: oomCounterOfContainer(container.id, info.State.Pid),
         guardKey: guardKey(guard),

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { Enforcement, KillScope, Requirement, SessionOptions, SessionUsage, SpawnedProcess, SpawnSpec, Tier, TierHealth, TierSession } from '../tier.js';
+import type { TierFiles } from '../tier-files.js';
+import type { PinnedWorkspace } from '../shared/files/pinned-workspace.js';
 import { TAG_VAR } from '../shared/process-table.js';
+import { pinHostWorkspace } from './files.js';
 import type { LocalMachine } from './local-machine.js';
 import { LocalProcesses, type Launch } from './local-processes.js';
 
@@ -43,7 +46,8 @@ export class HostTier implements Tier {
   }
 
   async createSession(opts: SessionOptions): Promise<TierSession> {
-    return new HostSession(new LocalProcesses(this.machine, opts.sessionTag, opts.limits));
+    const workspace = pinHostWorkspace(opts.workspace);
+    return new HostSession(new LocalProcesses(this.machine, opts.sessionTag, opts.limits), workspace);
   }
 
   baseEnv(runtimeEnv: ReadonlyMap<string, string>): Map<string, string> {
@@ -66,7 +70,10 @@ export class HostTier implements Tier {
 
 /** A host session: its processes, started as they are, with the cgroup and rlimit prologue. */
 class HostSession implements TierSession {
-  constructor(private readonly procs: LocalProcesses) {}
+  constructor(
+    private readonly procs: LocalProcesses,
+    private readonly workspace: PinnedWorkspace,
+  ) {}
 
   describe(): Record<string, string> {
     return {};
@@ -96,7 +103,12 @@ class HostSession implements TierSession {
     return this.procs.oomKills();
   }
 
-  destroy(graceMs: number, pgids: number[]): Promise<number> {
+  files(opts: { opTimeoutMs: number }): TierFiles {
+    return this.workspace.open(opts.opTimeoutMs);
+  }
+
+  async destroy(graceMs: number, pgids: number[]): Promise<number> {
+    await this.workspace.close();
     return this.procs.destroy(graceMs, pgids);
   }
 }

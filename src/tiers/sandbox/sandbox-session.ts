@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import type { Argv, KillScope, SessionOptions, SessionUsage, SpawnedProcess, SpawnSpec, TierSession } from '../tier.js';
+import type { TierFiles } from '../tier-files.js';
+import type { PinnedWorkspace } from '../shared/files/pinned-workspace.js';
 import { LocalProcesses, type Launch } from '../host/local-processes.js';
 import type { LocalMachine } from '../host/local-machine.js';
 import { parentOf, TAG_VAR } from '../shared/process-table.js';
@@ -11,6 +13,7 @@ import { settledWithin } from '../shared/timers.js';
 import { guardWorkspace } from '../shared/workspace-guard.js';
 import { openLayout, type BoundLayout } from './bound-layout.js';
 import { envChannel } from './env-channel.js';
+import { pinSandboxWorkspace } from './files.js';
 import { START_TIMEOUT_MS, waitReady } from './wait-ready.js';
 
 /** The command's environment reaches the launcher on this descriptor (seccomp/launcher.ts). */
@@ -48,6 +51,7 @@ export class SandboxSession implements TierSession {
     private readonly network: boolean,
     private readonly runAs: RunAs | null,
     private readonly ghosts: string[],
+    private readonly workspace: PinnedWorkspace,
   ) {}
 
   /** Start the sandbox and wait until its mounts are in place. */
@@ -73,8 +77,10 @@ export class SandboxSession implements TierSession {
     }
     try {
       const nsPid = await waitReady(child);
+      // Before any command runs: nothing inside can have moved the way to it yet.
+      const workspace = pinSandboxWorkspace(nsPid, opts.workspace, runAs);
       const procs = new LocalProcesses(parts.machine, opts.sessionTag, opts.limits);
-      const session = new SandboxSession(parts, procs, child, nsPid, opts.network, runAs, guard.ghosts);
+      const session = new SandboxSession(parts, procs, child, nsPid, opts.network, runAs, guard.ghosts, workspace);
       parts.live.add(session);
       return session;
     } catch (err) {
@@ -171,7 +177,12 @@ export class SandboxSession implements TierSession {
     }
   }
 
+  files(opts: { opTimeoutMs: number }): TierFiles {
+    return this.workspace.open(opts.opTimeoutMs);
+  }
+
   async destroy(graceMs: number, pgids: number[]): Promise<number> {
+    await this.workspace.close();
     const killed = await this.procs.destroy(graceMs, pgids);
     await this.kill();
     return killed;
@@ -185,6 +196,7 @@ export class SandboxSession implements TierSession {
    */
   async kill(): Promise<void> {
     if (!this.parts.live.delete(this)) return;
+    await this.workspace.close();
     if (this.holder.exitCode === null && this.holder.signalCode === null) {
       const gone = new Promise((r) => this.holder.once('exit', r));
       if (parentOf(this.nsPid) === this.holder.pid) {

@@ -1,0 +1,93 @@
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { at, entryType, type Jail } from './fd-jail.js';
+import { readUpTo } from './jail-ops.js';
+import type { SourceEntry, WalkSource } from './walk-engine.js';
+
+const READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW;
+
+/**
+ * A walk over a jail of descriptors: each directory is reached by a fresh
+ * resolution that must end on a real directory (a symlink met there is an
+ * entry, never a way in), its entries are lstat'ed through its descriptor,
+ * and a file is opened by name in its directory with O_NOFOLLOW (a FIFO
+ * does not block, a device is no regular file).
+ */
+export class JailWalkSource implements WalkSource {
+  constructor(private readonly jail: Jail) {}
+
+  async start(path: string[]): Promise<{ rel: string[] } & SourceEntry> {
+    const r = this.jail.resolve(path, { follow: true, missingOk: false });
+    try {
+      const st = r.st!;
+      return { rel: r.rel, name: r.name ?? '', type: entryType(st), size: st.size, mtimeMs: st.mtimeMs };
+    } finally {
+      r.close();
+    }
+  }
+
+  async list(dir: string[]): Promise<SourceEntry[] | null> {
+    let r;
+    try {
+      r = this.jail.resolve(dir, { follow: false, missingOk: false });
+    } catch {
+      return null;
+    }
+    try {
+      if (!r.st!.isDirectory()) return null;
+      const fd = r.fd!;
+      const out: SourceEntry[] = [];
+      for (const name of readdirSync(at(fd))) {
+        let st;
+        try {
+          st = lstatSync(at(fd, name));
+        } catch {
+          continue; // gone since the listing
+        }
+        const type = entryType(st);
+        let target: string | undefined;
+        if (type === 'symlink') {
+          try {
+            target = readlinkSync(at(fd, name));
+          } catch {
+            target = undefined;
+          }
+        }
+        out.push({ name, type, size: st.size, mtimeMs: st.mtimeMs, ...(target !== undefined ? { target } : {}) });
+      }
+      return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  async read(file: string[], maxBytes: number): Promise<Buffer | 'large' | null> {
+    const dir = file.slice(0, -1);
+    const name = file[file.length - 1]!;
+    let r;
+    try {
+      r = this.jail.resolve(dir, { follow: false, missingOk: false });
+    } catch {
+      return null;
+    }
+    try {
+      if (!r.st!.isDirectory()) return null;
+      let fd: number;
+      try {
+        fd = openSync(at(r.fd!, name), READ);
+      } catch {
+        return null; // a symlink (ELOOP), gone, or not readable
+      }
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile()) return null;
+        if (st.size > maxBytes) return 'large';
+        const data = readUpTo(fd, 0, maxBytes + 1);
+        return data.length > maxBytes ? 'large' : data;
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      r.close();
+    }
+  }
+}

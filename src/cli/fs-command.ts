@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { AnyTrlClient } from '../client/connect.js';
 import type { TrlHttpClient } from '../client/http-client.js';
 import { addClientOptions, runWithClient, type ClientOptions } from './connect.js';
+import { resolveSession } from './refs.js';
 import { EXIT } from './exit-codes.js';
 import { formatTable, printJson, warn } from './output.js';
 import { readAllStdin } from './read-stdin.js';
@@ -33,7 +34,7 @@ Examples:
 /** `trl fs cat|ls|grep|edit|put|get`: the files API of a session (PROTOCOL §7). */
 export function registerFsCommand(program: Command): void {
   const fs = program.command('fs').description("read, list, search and change files in a session's workspace").addHelpText('after', HELP_AFTER);
-  const sub = (name: string, description: string) => addClientOptions(fs.command(name).description(description).requiredOption('-s, --session <id>', 'the session whose workspace is used'));
+  const sub = (name: string, description: string) => addClientOptions(fs.command(name).description(description).requiredOption('-s, --session <session>', 'the session whose workspace is used: name, id, or unique id prefix'));
 
   sub('cat', 'print a file (text by lines, or bytes with --bytes)')
     .argument('<path>')
@@ -41,6 +42,7 @@ export function registerFsCommand(program: Command): void {
     .option('--bytes', 'raw bytes (any file, binary included) instead of text')
     .action((path: string, o: FsOptions & { lines?: string; bytes?: boolean }) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         if (o.bytes) return void (await copyOut(c, o.session, path, process.stdout));
         const range = lineRange(o.lines);
         const r = await c.call('fs.read', { session_id: o.session, path, ...range });
@@ -58,6 +60,7 @@ export function registerFsCommand(program: Command): void {
     .option('--offset <n>', 'skip this many', Number)
     .action((path: string | undefined, o: FsOptions & { recursive?: boolean; all?: boolean; limit?: number; offset?: number }) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         const r = await c.call('fs.list', { session_id: o.session, path, recursive: o.recursive, no_ignore: o.all, limit: o.limit, offset: o.offset });
         if (o.json) return printJson(r);
         process.stdout.write(formatTable([['TYPE', 'SIZE', 'MODIFIED', 'NAME'], ...r.entries.map((e) => [e.type, String(e.size), e.mtime.slice(0, 19).replace('T', ' '), e.symlink_target ? `${e.name} -> ${e.symlink_target}` : e.name])]));
@@ -76,6 +79,7 @@ export function registerFsCommand(program: Command): void {
     .option('--offset <n>', 'skip this many', Number)
     .action((pattern: string, path: string | undefined, o: FsOptions & { glob?: string; ignoreCase?: boolean; fixedStrings?: boolean; all?: boolean; limit?: number; offset?: number }) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         const r = await c.call('fs.grep', { session_id: o.session, pattern, path, glob: o.glob, case_insensitive: o.ignoreCase, literal: o.fixedStrings, no_ignore: o.all, limit: o.limit, offset: o.offset });
         if (o.json) return printJson(r);
         for (const m of r.matches) process.stdout.write(`${m.path}:${m.line}:${m.text}\n`);
@@ -93,6 +97,7 @@ export function registerFsCommand(program: Command): void {
     .option('-n, --dry-run', 'change nothing; print the unified diff')
     .action((path: string, o: FsOptions & { old: string; new: string; all?: boolean; expectHash?: string; dryRun?: boolean }) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         const r = await c.call('fs.edit', { session_id: o.session, path, edits: [{ old: o.old, new: o.new, replace_all: o.all }], expect_hash: o.expectHash, dry_run: o.dryRun });
         if (o.json) return printJson(r);
         if (r.diff !== null) process.stdout.write(r.diff);
@@ -108,6 +113,7 @@ export function registerFsCommand(program: Command): void {
     .option('-p, --parents', 'create missing parent directories')
     .action((local: string, path: string, o: FsOptions & { overwrite?: boolean; mode?: string; parents?: boolean }) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         const params = { session_id: o.session, path, overwrite: o.overwrite, mode: o.mode, make_parents: o.parents };
         let r;
         if (isHttp(c) && local !== '-') r = await c.upload(params, createReadStream(local), statSync(local).size);
@@ -129,6 +135,7 @@ export function registerFsCommand(program: Command): void {
     .argument('[local]', 'default: stdout')
     .action((path: string, local: string | undefined, o: FsOptions) =>
       runWithClient(o, async (c) => {
+        o.session = await resolveSession(c, o.session);
         const out = local === undefined || local === '-' ? process.stdout : createWriteStream(local);
         await copyOut(c, o.session, path, out);
       }),

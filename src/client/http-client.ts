@@ -101,7 +101,7 @@ export class TrlHttpClient {
 
   /** fs.watch: change events under a directory until fs.unwatch (or close); the iterator ends after `exit`. */
   async watch(params: ParamsOf<'fs.watch'>): Promise<WatchStream> {
-    const { data, events } = await this.openStream<{ stream_id: string; path: string }>('fs.watch', params as Record<string, unknown>);
+    const { data, events } = await this.openStream<{ stream_id: string; path: string }>('fs.watch', params);
     return { stream_id: data.stream_id, path: data.path, events };
   }
 
@@ -128,7 +128,7 @@ export class TrlHttpClient {
     return unwrap(parseEnvelope(await readAll(res), res)) as ResultOf<'fs.write'>;
   }
 
-  private files(method: 'GET' | 'PUT', params: Record<string, unknown>, body?: Buffer | Readable, size?: number): Promise<IncomingMessage> {
+  private files(method: 'GET' | 'PUT', params: Record<string, string | number | boolean | undefined>, body?: Buffer | Readable, size?: number): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(closedError('this client is closed'));
     const url = new URL('v1/files', this.rpcUrl.href.replace(/v1\/rpc$/, ''));
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));

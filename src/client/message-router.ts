@@ -129,7 +129,7 @@ export abstract class RoutedClient {
 
   /** fs.watch: change events under a directory until fs.unwatch (or close); the iterator ends after `exit`. */
   async watch(params: ParamsOf<'fs.watch'>): Promise<WatchStream> {
-    const { data, events } = await this.router.open<{ stream_id: string; path: string }>('fs.watch', params as Record<string, unknown>);
+    const { data, events } = await this.router.open<{ stream_id: string; path: string }>('fs.watch', params);
     return { stream_id: data.stream_id, path: data.path, events };
   }
 

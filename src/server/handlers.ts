@@ -68,7 +68,7 @@ export const handlers: Handlers = {
   'fs.watch': async (p, rt, conn) => {
     const pump = new WatchPump(conn);
     const watch = await rt.watchFiles(p, pump.streamId, pump);
-    pump.stopWatch = watch.stop;
+    pump.stopWatch = () => watch.stop();
     return new Streamed({ stream_id: pump.streamId, path: watch.path }, (onEnd) => pump.start(onEnd));
   },
   'fs.unwatch': (p, rt) => ({ stream_id: p.stream_id, stopped: rt.unwatchFiles(p.stream_id) }),

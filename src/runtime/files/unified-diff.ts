@@ -54,11 +54,17 @@ function backtrack(trace: Int32Array[], last: Int32Array, a: string[], b: string
     const prevK = k === -step || (k !== step && v[off + k - 1]! < v[off + k + 1]!) ? k + 1 : k - 1;
     const prevX = v[off + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) ops.push({ kind: ' ', line: a[--x]! }), y--;
+    while (x > prevX && y > prevY) {
+      ops.push({ kind: ' ', line: a[--x]! });
+      y--;
+    }
     if (x === prevX) ops.push({ kind: '+', line: b[--y]! });
     else ops.push({ kind: '-', line: a[--x]! });
   }
-  while (x > 0 && y > 0) ops.push({ kind: ' ', line: a[--x]! }), y--;
+  while (x > 0 && y > 0) {
+    ops.push({ kind: ' ', line: a[--x]! });
+    y--;
+  }
   void last;
   return ops.reverse();
 }

@@ -14,7 +14,7 @@ const live = new WeakMap<EngineState, Map<string, (reason: string) => void>>();
 
 function registry(st: EngineState): Map<string, (reason: string) => void> {
   let m = live.get(st);
-  if (!m) live.set(st, (m = new Map()));
+  if (!m) live.set(st, (m = new Map<string, (reason: string) => void>()));
   return m;
 }
 

@@ -138,7 +138,7 @@ export class JailFiles implements TierFiles {
           return reject(new FileOpError(h.failure as FileOpFailure));
         }
         if (h.event) sink.change(h.event as never);
-        else if (h.ended) end(String(h.ended));
+        else if (h.ended) end(typeof h.ended === 'string' ? h.ended : JSON.stringify(h.ended));
       }, (err) => {
         if (!answered) {
           answered = true;

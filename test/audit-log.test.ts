@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mask, modeOf, newSecret, Recorder, runCli } from './helpers/secrets.js';
 import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
-import { waitFor } from './helpers/wait.js';
+import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 const R = '[REDACTED]';
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -113,7 +113,7 @@ describe('audit log', () => {
     await rec.ok('exec.wait', { command_id: can.command_id, timeout_s: 10 });
 
     // reads change nothing: no line
-    await waitFor(() => entries(auditFile).filter((e) => e.method === 'exec.end').length >= 5, 3000);
+    await waitFor(() => entries(auditFile).filter((e) => e.method === 'exec.end').length >= 5);
     const before = countLines();
     await rec.ok('session.info', { session_id: s.session_id });
     await rec.ok('session.list', {});
@@ -125,7 +125,7 @@ describe('audit log', () => {
     assert.equal(countLines(), before, 'read-only calls wrote audit lines');
 
     await rec.ok('session.destroy', { session_id: s.session_id });
-    await waitFor(() => entries(auditFile).some((e) => e.method === 'session.destroy'), 3000);
+    await waitFor(() => entries(auditFile).some((e) => e.method === 'session.destroy'));
 
     const text = fs.readFileSync(auditFile, 'utf8');
     assert.ok(!text.includes(S), `the audit log holds a secret value: ${mask(text, [S]).slice(0, 500)}`);
@@ -304,7 +304,7 @@ describe('audit log file mode', () => {
     fs.chmodSync(file, 0o644);
     const d = await startDaemon({ flags: ['--audit-log', file], noWait: true });
     try {
-      const started = await waitFor(() => d.hasExited() || fs.existsSync(d.socketPath), 10_000, 25);
+      const started = await waitFor(() => d.hasExited() || fs.existsSync(d.socketPath), DEADLINE_MS, 25);
       assert.ok(started, 'the daemon neither started nor refused within 10 s');
       if (!d.hasExited()) {
         assert.equal(modeOf(file), '600', 'the daemon writes its audit log into a file others can read');

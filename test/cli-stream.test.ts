@@ -14,7 +14,7 @@ import { connect } from './helpers/client.js';
 import { type Daemon, MAIN_JS, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
 import { findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
-import { waitFor } from './helpers/wait.js';
+import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 interface CliRun {
   code: number | null;
@@ -124,7 +124,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
   async function detach(name: string): Promise<void> {
     tmux.sendKeys(name, 'C-p');
     tmux.sendKeys(name, 'C-q');
-    const gone = await waitFor(() => tmux.paneDead(name), 5000, 50);
+    const gone = await waitFor(() => tmux.paneDead(name), DEADLINE_MS, 50);
     assert.ok(gone, `the client in ${name} did not exit after Ctrl-P Ctrl-Q; screen:\n${tmux.capture(name)}`);
     tmux.killSession(name);
   }
@@ -142,7 +142,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     // `cd /tmp && sleep N &` would background the cd as well (it is one AND-list): cd first, then the job
     tmux.sendText('one', `cd /tmp; sleep ${n} &`);
     tmux.sendKeys('one', 'Enter');
-    assert.ok(await waitFor(() => findSleeps(n).length > 0, 5000), `the background job did not start; screen:\n${tmux.capture('one')}`);
+    assert.ok(await waitFor(() => findSleeps(n).length > 0), `the background job did not start; screen:\n${tmux.capture('one')}`);
 
     // 2. detach: the client exits, the shell and its job stay
     await detach('one');
@@ -193,7 +193,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     // 5. exiting the shell ends the command and the client
     tmux.sendText('three', 'kill %1; exit');
     tmux.sendKeys('three', 'Enter');
-    assert.ok(await waitFor(() => tmux.paneDead('three'), 5000), `the client did not exit with the shell:\n${tmux.capture('three')}`);
+    assert.ok(await waitFor(() => tmux.paneDead('three')), `the client did not exit with the shell:\n${tmux.capture('three')}`);
     const st = await c.call('exec.info', { command_id: shellId });
     assert.notEqual(st.state, 'running');
     await c.call('session.destroy', { session_id: sid, force: true });

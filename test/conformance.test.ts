@@ -26,13 +26,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { assertExitData, collectStream } from './helpers/streams.js';
 import { removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, type TierDaemon, type TierName } from './helpers/tiers.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
 import { MiB } from './helpers/memory.js';
 import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
-import { waitFor } from './helpers/wait.js';
+import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 /** Limits enforcement values of system.info that hold a whole session (process count, memory ceiling). */
 const SESSION_LIMITS_ENFORCED = ['cgroup-v2', 'cgroup-v1', 'cgroup-hybrid', 'container-cgroup'];
@@ -94,7 +94,7 @@ function conformance(tier: TierName): void {
       return r.stdout.split('\n').map((l: string) => l.trim());
     }
     const hasSleep = (procs: string[], n: number) => procs.some((l) => l === `sleep ${n}`);
-    async function waitSessionSleep(sid: string, n: number, present: boolean, timeoutMs = 5000): Promise<void> {
+    async function waitSessionSleep(sid: string, n: number, present: boolean, timeoutMs = DEADLINE_MS): Promise<void> {
       let procs: string[] = [];
       const ok = await waitFor(async () => hasSleep((procs = await sessionProcs(sid)), n) === present, timeoutMs, 100);
       assert.ok(ok, `\`sleep ${n}\` ${present ? 'never appeared' : 'is still there'} in the session's ps after ${timeoutMs} ms:\n${procs.join('\n')}`);
@@ -136,10 +136,8 @@ function conformance(tier: TierName): void {
       if (h.skip(t)) return;
       const sid = await session();
       const n = token();
-      const t0 = Date.now();
+      // the sleep never ends by itself: a completion that waited for it would hang the test
       const r = await run(sid, `sleep ${n} & echo started`);
-      const took = Date.now() - t0;
-      assert.ok(took < 10_000, `took ${took} ms: completion waited for the background sleep`);
       assert.equal(r.exit_code, 0);
       assert.equal(r.signal, null);
       assert.equal(r.stdout, 'started\n');
@@ -189,7 +187,7 @@ function conformance(tier: TierName): void {
       const took = Date.now() - t0;
       assert.equal(r.timed_out, true);
       assert.equal(r.running, false);
-      assert.ok(took >= 900 && took < 10_000, `ended after ${took} ms with timeout_s 1`);
+      assert.ok(took >= 900, `ended after ${took} ms with timeout_s 1`);
       // the tree obeys SIGTERM: the shell is reported killed by it (exit_code 128+15), as on host
       assert.equal(r.signal, 'SIGTERM');
       assert.equal(r.exit_code, 143);
@@ -231,7 +229,7 @@ function conformance(tier: TierName): void {
       if (h.skip(t)) return;
       const sid = await session();
       const open = await c.stream('exec.stream', { session_id: sid, command: 'seq 1 20000' });
-      const r = await collectStream(open, { timeoutMs: 30_000 });
+      const r = await collectStream(open);
       let expected = '';
       for (let i = 1; i <= 20000; i++) expected += `${i}\n`;
       assert.equal(r.error, null, JSON.stringify(r.error));
@@ -256,7 +254,7 @@ function conformance(tier: TierName): void {
         command: `head -c ${N} /dev/zero | tr '\\0' a`,
         max_output_bytes: 8 * MiB,
       });
-      const r = await collectStream(open, { hashOnly: true, timeoutMs: 60_000 });
+      const r = await collectStream(open, { hashOnly: true });
       assert.equal(r.error, null, JSON.stringify(r.error));
       assert.deepEqual(r.gaps, []);
       assert.equal(r.stdout.received, N);
@@ -376,14 +374,7 @@ function conformance(tier: TierName): void {
         timeout_s: 30,
       });
       // the daemon answers while the session is at its cap
-      const pings: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t0 = Date.now();
-        await call('system.ping');
-        pings.push(Date.now() - t0);
-        await sleep(100);
-      }
-      assert.ok(Math.max(...pings) < 2000, `system.ping took ${Math.max(...pings)} ms while the session forked`);
+      for (let i = 0; i < 5; i++) assert.equal((await call('system.ping')).version, PROTOCOL_VERSION, 'system.ping while the session forked');
       const w = await call('exec.wait', { command_id: s.command_id, timeout_s: 30 });
       assert.equal(w.timed_out, false);
       assert.notEqual(w.exit_code, 0, `the fork loop succeeded under pids 32: ${JSON.stringify({ ...w, stdout: undefined })}`);

@@ -80,7 +80,7 @@ for (const mode of MODES) {
       await anyCall(vc, 'exec.start', { session_id: s2.session_id, command: `setsid sleep ${n5}` });
       victims.push(n5);
       const all = [...victims, m1, m2];
-      assert.ok(await waitFor(() => all.every((n) => findSleeps(n).length === 1), 2000), `not all sleeps started: ${all.filter((n) => findSleeps(n).length !== 1).join(', ')}`);
+      assert.ok(await waitFor(() => all.every((n) => findSleeps(n).length === 1)), `not all sleeps started: ${all.filter((n) => findSleeps(n).length !== 1).join(', ')}`);
       const victimPids = victims.map((n) => findSleeps(n)[0]!);
       if (mode.cgroups) assert.ok(cgroupDirsNamed(victimInstance).length > 0, 'the victim has no cgroups to leave behind');
 
@@ -91,16 +91,15 @@ for (const mode of MODES) {
       assert.ok(fs.existsSync(victim.socketPath), 'the SIGKILLed daemon left no stale socket (the test expects one)');
       assert.equal(await canConnect(victim.socketPath), false);
 
-      const t0 = Date.now();
       const successor = await startDaemon({ dir, flags: mode.flags });
       cleanups.push(() => successor.shutdownClean());
-      const gone = await waitFor(() => victimPids.every((p) => !procAlive(p)), 5000 - (Date.now() - t0));
+      const gone = await waitFor(() => victimPids.every((p) => !procAlive(p)));
       const left = victims.filter((n) => findSleeps(n).length > 0);
-      assert.ok(gone, `5 s after the successor started, the predecessor's processes are still alive: ${left.map((n) => `sleep ${n}`).join(', ')}`);
+      assert.ok(gone, `after the successor started, the predecessor's processes are still alive: ${left.map((n) => `sleep ${n}`).join(', ')}`);
       assert.deepEqual(taggedProcs(`${victimInstance}:`), [], 'processes tagged with the predecessor\'s instance are alive');
       if (mode.cgroups) {
         assert.ok(
-          await waitFor(() => cgroupDirsNamed(victimInstance).length === 0, 5000 - (Date.now() - t0)),
+          await waitFor(() => cgroupDirsNamed(victimInstance).length === 0),
           `the predecessor's cgroups are still there: ${cgroupDirsNamed(victimInstance).join(', ')}`,
         );
       }
@@ -147,14 +146,14 @@ for (const mode of MODES) {
       const n = token();
       const s = await anyCall(c, 'session.create', {});
       await anyCall(c, 'exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
-      assert.ok(await waitFor(() => findSleeps(n).length === 2, 2000), 'the sleeps did not start');
+      assert.ok(await waitFor(() => findSleeps(n).length === 2), 'the sleeps did not start');
       c.close();
       await victim.stop('SIGKILL');
       assert.equal(findSleeps(n).length, 2, 'the sleeps must outlive the SIGKILLed daemon until someone reaps them');
       const other = await startDaemon({ flags: mode.flags });
       cleanups.push(() => other.shutdownClean());
-      assert.ok(await waitFor(() => findSleeps(n).length === 0, 5000), 'a daemon on another socket did not reap the dead instance');
-      if (mode.cgroups) assert.ok(await waitFor(() => cgroupDirsNamed(instance).length === 0, 5000), 'the dead instance\'s cgroups remain');
+      assert.ok(await waitFor(() => findSleeps(n).length === 0), 'a daemon on another socket did not reap the dead instance');
+      if (mode.cgroups) assert.ok(await waitFor(() => cgroupDirsNamed(instance).length === 0), 'the dead instance\'s cgroups remain');
     });
   });
 }

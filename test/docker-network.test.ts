@@ -77,7 +77,7 @@ describe('docker sessions with network: true', { skip }, () => {
   it('--docker-network none (no connectivity) is refused for network: true too, through the CLI', async () => {
     const r = await dockerDaemon(ws, 'none');
     try {
-      const cli = await runCli(['session', 'create', '--runtime', 'docker', '--workspace', ws, '--network', '--socket', r.d.socketPath], { timeoutMs: 60_000 });
+      const cli = await runCli(['session', 'create', '--runtime', 'docker', '--workspace', ws, '--network', '--socket', r.d.socketPath]);
       assert.equal(cli.code, 1, cli.stdout + cli.stderr);
       assert.match(cli.stderr, /RUNTIME_UNAVAILABLE: could not start a 'docker' session: docker network none has no connectivity \(driver null\).*set --docker-network/);
     } finally {
@@ -94,7 +94,7 @@ describe('docker sessions with network: true', { skip }, () => {
     } finally {
       await r.close();
     }
-    const doctor = await runCli(['doctor', '--tiers', 'host,docker', '--runtime', 'docker', '--docker-image', TEST_IMAGE, '--default-working-dir', ws, '--json'], { timeoutMs: 60_000 });
+    const doctor = await runCli(['doctor', '--tiers', 'host,docker', '--runtime', 'docker', '--docker-image', TEST_IMAGE, '--default-working-dir', ws, '--json']);
     const docker = JSON.parse(doctor.stdout).tiers.find((x: { tier: string }) => x.tier === 'docker');
     const need = docker.requirements.find((q: { need: string }) => /network/.test(q.need));
     assert.equal(need.present, false);

@@ -7,14 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { TrlHttpClient } from '../src/client/http-client.js';
 import { TrlWsClient } from '../src/client/ws-client.js';
 import { connectTrl } from '../src/client/connect.js';
 import { TrlClientError } from '../src/client/client-error.js';
+import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { openWs, request, rpc, rpcStream, selfSignedCert, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
 import { runCli } from './helpers/secrets.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempDir } from './helpers/daemon.js';
 import { killSleeps, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
@@ -96,7 +97,7 @@ describe('POST /v1/rpc', () => {
   for (const [transport, open] of clients) it(`every method works over ${transport} with the SDK client`, async () => {
     const c = await open();
     try {
-      assert.equal(typeof (await c.call('system.info', {})).version, 'string');
+      assert.equal((await c.call('system.info', {})).version, PROTOCOL_VERSION);
       assert.equal(typeof (await c.call('system.stats', {})).active_sessions, 'number');
       const s = await c.call('session.create', { name: 'http-one', env: { GREETING: 'hello' } });
       assert.equal(s.working_dir, wd);
@@ -150,10 +151,15 @@ describe('POST /v1/rpc', () => {
   });
 
   it('exec.stream answers NDJSON: the response, then each event as it happens, ending after exit', async () => {
-    const started = Date.now();
-    const s = await rpcStream(h, 'exec.stream', { command: 'echo a; sleep 1; echo b' }, 'st-1');
+    // the command prints b only once the test has seen a: a body buffered until the end would hang
+    const gate = path.join(wd, 'stream-gate');
+    const s = await rpcStream(h, 'exec.stream', { command: `echo a; while [ ! -e '${gate}' ]; do sleep 0.05; done; echo b` }, 'st-1');
     assert.equal(s.status, 200);
     assert.match(String(s.headers['content-type']), /^application\/x-ndjson/);
+    const early = await s.waitLines(2);
+    assert.equal(early[1]!.msg.event, 'stdout', `the second line is not the first output: ${JSON.stringify(early[1]!.msg)}`);
+    assert.equal(early[1]!.msg.data, 'a\n');
+    fs.writeFileSync(gate, '');
     const lines = await s.done;
     assert.equal(await s.ended, true, 'the body must end after the exit event');
     const [first, ...events] = lines;
@@ -169,9 +175,6 @@ describe('POST /v1/rpc', () => {
     assert.equal(exit.msg.data.command_id, commandId);
     const firstData = out[0]!;
     assert.equal(firstData.msg.data, 'a\n');
-    // 'a' must arrive while the command still sleeps, not buffered until it ends
-    assert.ok(exit.at - firstData.at >= 700, `the first event came ${exit.at - firstData.at} ms before the exit event; it must not wait for the end`);
-    assert.ok(firstData.at - started < 900, `the first event took ${firstData.at - started} ms`);
   });
 
   it('a stream that cannot open answers one JSON envelope', async () => {
@@ -272,7 +275,7 @@ describe('max_streams_per_client', () => {
       const firsts = await Promise.all(pair.map(async (p) => (await p.done)[0]!.msg));
       return firsts.every((m) => m.ok === true);
     };
-    assert.ok(await waitFor(twoOpen, 3000), 'the slot of a client that disconnected was not freed');
+    assert.ok(await waitFor(twoOpen), 'the slot of a client that disconnected was not freed');
   });
 
   it('caps open streams per WebSocket, independently of other sockets', async () => {
@@ -366,12 +369,9 @@ describe('HTTP only', () => {
       const st = await rpcStream(h, 'exec.stream', { command: `echo go; sleep ${n}` });
       await st.waitLines(2);
       const ws = await openWs(h, { token: h.token });
-      const t0 = Date.now();
       assert.equal(await h.d.stop(), 0, h.d.stderr().slice(-3000));
-      assert.ok(Date.now() - t0 < 10_000);
       await st.ended;
       await ws.closed;
-      await sleep(50);
     } finally {
       killSleeps([n]);
       await h.d.dispose();

@@ -174,7 +174,7 @@ describe('limits: per-process rlimits (cpu_s, nofile)', () => {
     await anyCall(c, 'session.destroy', { session_id: s.session_id });
   });
 
-  it('cpu_s: 2 kills a CPU spinner by SIGXCPU or SIGKILL within ~6 s; the session survives', async () => {
+  it('cpu_s: 2 kills a CPU spinner by SIGXCPU or SIGKILL (not its 30 s timeout); the session survives', async () => {
     const s = await anyCall(c, 'session.create', { limits: { cpu_s: 2 } });
     const lim = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'ulimit -t' });
     assert.equal(lim.stdout, '2\n');
@@ -186,7 +186,6 @@ describe('limits: per-process rlimits (cpu_s, nofile)', () => {
       r.signal === 'SIGXCPU' || r.signal === 'SIGKILL' || r.exit_code === 128 + 24 || r.exit_code === 137,
       `the spinner did not die by SIGXCPU/SIGKILL: exit_code ${r.exit_code}, signal ${r.signal}`,
     );
-    assert.ok(wall < 6500, `the spinner with cpu_s 2 lived ${wall} ms`);
     assert.ok(wall >= 1500, `the spinner died after ${wall} ms, before it could use 2 CPU seconds`);
     const next = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo alive' });
     assert.equal(next.stdout, 'alive\n');
@@ -253,9 +252,8 @@ describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgro
     const ok = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo fine' });
     assert.equal(ok.oom_killed, false, `a plain echo reports oom_killed ${JSON.stringify(ok.oom_killed)}`);
     const hog = hasPython() ? `python3 -c "b = b'x' * (1 << 30); print(len(b))"` : 'head -c 1073741824 /dev/zero | tail';
-    const t0 = Date.now();
     const r = await anyCall(c, 'exec.run', { session_id: s.session_id, command: hog, timeout_s: 60 });
-    assert.ok(Date.now() - t0 < 30_000, 'the hog was not stopped within 30 s');
+    assert.equal(r.timed_out, false, 'the hog ran into its 60 s timeout: the memory limit did not stop it');
     assert.notEqual(r.stdout, String(1 << 30) + '\n', 'the 1 GiB allocation succeeded under a 256 MiB limit');
     assert.ok(r.signal === 'SIGKILL' || r.exit_code === 137, `not killed by SIGKILL: exit_code ${r.exit_code}, signal ${r.signal}, stderr ${r.stderr.slice(0, 300)}`);
     assert.equal(r.oom_killed, true, `oom_killed = ${JSON.stringify(r.oom_killed)} for a command the OOM killer killed`);
@@ -288,7 +286,7 @@ describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgro
     leftovers.push(tag.prefix);
     const st = await anyCall(c, 'exec.start', { session_id: s.session_id, command: 'while :; do :; done', timeout_s: 30 });
     try {
-      assert.ok(await waitFor(() => taggedProcs(tag.prefix).length > 0, 2000), 'the spinner does not show up');
+      assert.ok(await waitFor(() => taggedProcs(tag.prefix).length > 0), 'the spinner does not show up');
       await sleep(500); // let the quota settle in
       const pids = taggedProcs(tag.prefix);
       const cpu = () => pids.reduce((sum, p) => sum + (procCpuSeconds(p) ?? 0), 0);
@@ -341,7 +339,7 @@ describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgro
     const info = await anyCall(c, 'session.info', { session_id: s.session_id });
     assert.ok(info.usage.pids <= 16 && info.usage.pids >= 1, `usage.pids = ${info.usage.pids}`);
     await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
-    assert.ok(await waitFor(() => taggedProcs(tag.prefix).length === 0, 2000), 'session.destroy left processes behind');
+    assert.ok(await waitFor(() => taggedProcs(tag.prefix).length === 0), 'session.destroy left processes behind');
     const s2 = await anyCall(c, 'session.create', { limits: { pids: 16 } });
     const ok = await anyCall(c, 'exec.run', { session_id: s2.session_id, command: 'echo ok' });
     assert.equal(ok.stdout, 'ok\n');

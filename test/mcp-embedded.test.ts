@@ -48,7 +48,7 @@ describe('trl mcp with no daemon running', () => {
       assert.equal(existsSync(join(xdg, 'trl', 'trl.sock')), false, 'it does not take the shared default socket');
       await conn.close();
       await assertSleepsGone([s], 'after the client left: ');
-      assert.equal(await waitFor(() => !procAlive(conn.pid!), 10_000), true, 'trl mcp exits');
+      assert.equal(await waitFor(() => !procAlive(conn.pid!)), true, 'trl mcp exits');
       assert.equal(existsSync(own), false, 'its runtime directory is removed');
     } finally {
       killSleeps([s]);

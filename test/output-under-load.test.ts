@@ -15,10 +15,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useDaemon } from './helpers/fixture.js';
 
-const COMMANDS = 300;
+const COMMANDS = 150;
 const CONCURRENCY = 16;
 /** Commands released at the same instant: their exits and their pipes' data arrive in one burst of events. */
-const BURST = 400;
+const BURST = 200;
 
 /** Busy loops on every core, twice over, at the daemon's own priority. */
 function startHogs(): ChildProcess[] {

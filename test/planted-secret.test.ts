@@ -19,7 +19,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { around, filesUnder, mask, modeOf, Recorder, runCli, scanFiles, sha256, tmpFilesNewerThan, writeFileMode } from './helpers/secrets.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 const R = '[REDACTED]';
@@ -45,7 +44,9 @@ describe('planted secret', () => {
   before(async () => {
     marker = path.join('/tmp', `trl-planted-marker-${randomBytes(6).toString('hex')}`);
     fs.writeFileSync(marker, '');
-    await sleep(20); // everything written from now on is -newer than the marker
+    // dated a minute back: everything written from now on is -newer than the marker
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(marker, past, past);
     base = makeTempDir('/tmp/trl-planted-');
     runtimeDir = path.join(base, 'run');
     envFile = path.join(base, '.env'); // the daemon's cwd: the default .env

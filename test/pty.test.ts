@@ -44,7 +44,7 @@ describe('pty commands', () => {
   });
 
   it('exec.stream of a pty command carries only stdout events (terminal line endings)', async () => {
-    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: 'echo one; echo two >&2', pty: { cols: 100, rows: 30 } }, { timeoutMs: 10_000 });
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: 'echo one; echo two >&2', pty: { cols: 100, rows: 30 } });
     assert.equal(r.stderr.chunks, 0, 'a pty stream sent stderr events');
     assert.equal(r.stdout.text, 'one\r\ntwo\r\n');
     const exit = assertExitData(r.exit, r.command_id);
@@ -80,11 +80,10 @@ describe('pty commands', () => {
     await waitForOutput(c, s.command_id, 'ready');
     // Ctrl-C while the shell is still forking sleep is a shell race (dash -c catches SIGINT and
     // waits for the child started after it): send it once sleep runs, as a person would
-    assert.ok(await waitFor(() => findSleeps(n).length > 0, 5000), 'sleep did not start');
-    const t0 = Date.now();
+    assert.ok(await waitFor(() => findSleeps(n).length > 0), 'sleep did not start');
     await c.call('exec.input', { command_id: s.command_id, data: '\x03' });
-    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
-    assert.ok(Date.now() - t0 < 3000, 'Ctrl-C did not interrupt the command promptly');
+    // the sleep lasts hours: only the interrupt ends the command within the wait
+    const r = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 60 });
     assert.ok(r.stdout.includes('read:abc'), `the line read through the terminal: ${JSON.stringify(r.stdout)}`);
     assert.ok(!r.stdout.includes('after-sleep'), `the command went on after Ctrl-C: ${JSON.stringify(r.stdout)}`);
     assert.ok(r.signal === 'SIGINT' || r.exit_code === 130, `expected an interrupt, got exit ${r.exit_code} signal ${r.signal}`);

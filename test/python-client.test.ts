@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 
 /** The classic ten-line client, then a script that drives a whole session and prints every response. */
@@ -104,7 +105,7 @@ describe('a ten-line Python client', () => {
 
     assert.equal(out.ping.id, 1);
     assert.equal(out.ping.ok, true);
-    assert.equal(typeof out.ping.data.version, 'string');
+    assert.equal(out.ping.data.version, PROTOCOL_VERSION);
     assert.equal(typeof out.ping.data.uptime_s, 'number');
 
     assert.equal(out.create.id, 'create-1');

@@ -233,9 +233,7 @@ describe('output redaction', () => {
       const response = await rec.call('exec.stream', { session_id: s.session_id, command });
       assert.equal(response.ok, true, m(JSON.stringify(response)).slice(0, 600));
       const pinged: { reply?: Promise<RawLine> } = {};
-      const collected = await collectRaw(rec.conn, response.data.stream_id as string, {
-        timeoutMs: 60_000,
-        onEvent: (ev) => {
+      const collected = await collectRaw(rec.conn, response.data.stream_id as string, { onEvent: (ev) => {
           if (ev.event !== 'stdout' || pinged.reply) return;
           // On another connection, while the near misses are being redacted; the command goes on once it answered.
           pinged.reply = pinger.call('system.ping', {}).then((r) => (fs.writeFileSync(gate, ''), r));

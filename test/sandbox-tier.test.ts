@@ -120,7 +120,7 @@ describe('sandbox tier', () => {
     const info = await c.call('session.info', { session_id: sid });
     const sandboxPid = Number(info.isolation.detail.sandbox_pid);
     await c.call('session.destroy', { session_id: sid });
-    assert.ok(await waitFor(() => !procAlive(sandboxPid), 3000), 'the sandbox is gone after session.destroy');
+    assert.ok(await waitFor(() => !procAlive(sandboxPid)), 'the sandbox is gone after session.destroy');
   });
 
   it('has no network unless asked: a host loopback listener is unreachable, then reachable with network: true', async (t) => {
@@ -219,7 +219,7 @@ describe('sandbox tier and the daemon', () => {
       assert.ok(procAlive(pid));
       process.kill(d.pid, 'SIGKILL');
       await d.exited;
-      assert.ok(await waitFor(() => !procAlive(pid), 3000), 'sandbox pid 1 is gone');
+      assert.ok(await waitFor(() => !procAlive(pid)), 'sandbox pid 1 is gone');
     } finally {
       c.close();
       await d.dispose();

@@ -12,7 +12,7 @@ import { connect } from './helpers/client.js';
 import { canConnect, type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { assertSleepsGone, descendants, findSleeps, killSleeps, procAlive, procCmdline, uniqueSleep } from './helpers/processes.js';
 import { rawCall, rawConnect } from './helpers/raw-connection.js';
-import { waitFor } from './helpers/wait.js';
+import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -189,7 +189,7 @@ describe('socket permissions and single instance', () => {
     const d2 = await startDaemon({ socketPath: null, env: { XDG_RUNTIME_DIR: xdg }, dir: xdg, noWait: true });
     try {
       assert.equal(d2.socketPath, sock);
-      const listening = await waitFor(() => canConnect(sock), 5000, 50);
+      const listening = await waitFor(() => canConnect(sock), DEADLINE_MS, 50);
       assert.ok(listening, `the daemon does not listen on ${sock}; it said:\n${d2.logs().slice(0, 1500)}`);
       assert.equal((fs.statSync(sock).mode & 0o777).toString(8), '600');
       assert.equal((fs.statSync(path.dirname(sock)).mode & 0o777).toString(8), '700');
@@ -264,7 +264,7 @@ describe('socket permissions and single instance', () => {
       const c = await connect(socketPath);
       const s = await c.call('session.create', {});
       await c.call('exec.run', { session_id: s.session_id, command: `sleep ${n} & nohup sleep ${n} >/dev/null 2>&1 & echo ok` });
-      assert.ok(await waitFor(() => findSleeps(n).length === 2, 1000), 'background sleeps did not start');
+      assert.ok(await waitFor(() => findSleeps(n).length === 2), 'background sleeps did not start');
       const kids = descendants(d.pid);
       c.close();
       const code = await d.stop('SIGTERM');

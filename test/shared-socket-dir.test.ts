@@ -71,7 +71,7 @@ describe('a socket directly in a sticky world-writable directory', () => {
       assert.ok(st.isSocket());
       assert.equal(st.mode & 0o777, 0o600);
       assert.equal(st.uid, process.getuid!());
-      assert.ok(await waitFor(() => fs.existsSync(`${socketPath}.daemon.json`), 10_000), 'the daemon record was written');
+      assert.ok(await waitFor(() => fs.existsSync(`${socketPath}.daemon.json`)), 'the daemon record was written');
       const rec = fs.lstatSync(`${socketPath}.daemon.json`);
       assert.ok(rec.isFile());
       assert.equal(rec.mode & 0o777, 0o600);
@@ -155,7 +155,7 @@ describe('a socket directly in a sticky world-writable directory', () => {
     fs.symlinkSync(target, `${socketPath}.daemon.json`);
     const d = await startDaemon({ socketPath });
     try {
-      assert.ok(await waitFor(() => fs.lstatSync(`${socketPath}.daemon.json`).isFile(), 10_000), 'the link is replaced by a file');
+      assert.ok(await waitFor(() => fs.lstatSync(`${socketPath}.daemon.json`).isFile()), 'the link is replaced by a file');
       assert.equal(fs.readFileSync(target, 'utf8'), 'keep me\n');
     } finally {
       await d.shutdownClean();
@@ -215,8 +215,8 @@ describe('--compat claw-core without --socket-path', () => {
     proc.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     try {
-      assert.ok(await waitFor(async () => fs.existsSync(socketPath) && (await canConnect(socketPath)), 20_000), `no socket at ${socketPath}: ${out}`);
-      assert.ok(await waitFor(() => out.includes('listening on unix:/tmp/trl.sock'), 10_000), out);
+      assert.ok(await waitFor(async () => fs.existsSync(socketPath) && (await canConnect(socketPath))), `no socket at ${socketPath}: ${out}`);
+      assert.ok(await waitFor(() => out.includes('listening on unix:/tmp/trl.sock')), out);
       const conn = await rawConnect(socketPath);
       const created = await rawCall(conn, 'a', 'session.create', {});
       assert.equal(created.data.working_dir, '/tmp');

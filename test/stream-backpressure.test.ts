@@ -1,20 +1,21 @@
 /**
  * PROTOCOL §6: "A slow client never blocks the command and never grows the
  * daemon's memory past the command's own buffer." A client that stops reading
- * its exec.stream while the command prints 1 GiB: the command finishes, the
+ * its exec.stream while the command prints 256 MiB: the command finishes, the
  * daemon's RSS stays bounded, and the client, once it reads again, is told
  * how much it missed (`gap`) before the `exit`.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { assertExitData, collectRaw } from './helpers/streams.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { useDaemon } from './helpers/fixture.js';
 import { MiB, RssSampler } from './helpers/memory.js';
 import { rawConnect, type RawConnection } from './helpers/raw-connection.js';
-import { waitFor } from './helpers/wait.js';
+import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
-const GiB = 1024 * MiB;
+/** 64 times the stream's 4 MiB buffer, and more than the daemon's 200 MB RSS bound: buffering it all would show. */
+const FLOOD = 256 * MiB;
 const RSS_LIMIT = 200 * 1000 * 1000;
 
 describe('a client that stops reading its stream', () => {
@@ -25,7 +26,7 @@ describe('a client that stops reading its stream', () => {
     raw?.close();
   });
 
-  it('does not block a command printing 1 GiB nor grow the daemon past 200 MB; on resuming it gets gap then exit', async () => {
+  it('does not block a command printing 256 MiB nor grow the daemon past 200 MB; on resuming it gets gap then exit', async () => {
     const info = await c.call('system.info', {});
     assert.equal(info.pid, d.pid, 'system.info pid is not the daemon process');
     const sid = (await c.call('session.create', {})).session_id;
@@ -36,12 +37,12 @@ describe('a client that stops reading its stream', () => {
       raw.send({
         id: 'slow',
         method: 'exec.stream',
-        params: { session_id: sid, command: `yes | head -c ${GiB}`, max_output_bytes: 4 * MiB, timeout_s: 120 },
+        params: { session_id: sid, command: `yes | head -c ${FLOOD}`, max_output_bytes: 4 * MiB, timeout_s: 120 },
       });
       // read up to the response, then stop reading altogether
       let opened: { stream_id: string; command_id: string } | undefined;
       while (!opened) {
-        const l = await raw.next(10_000);
+        const l = await raw.next();
         if (l.id === 'slow') {
           assert.equal(l.ok, true, `exec.stream failed: ${JSON.stringify(l.error)}`);
           opened = l.data as { stream_id: string; command_id: string };
@@ -57,21 +58,22 @@ describe('a client that stops reading its stream', () => {
           last = (await c.call('exec.info', { command_id: opened.command_id })) as unknown as Record<string, unknown>;
           return last['state'] !== 'running';
         },
-        60_000,
+        DEADLINE_MS,
         100,
       );
       assert.ok(finished, `the command did not finish while its client was not reading (after ${Date.now() - t0} ms): ${JSON.stringify(last)}`);
       assert.equal(last['state'], 'exited', `state: ${JSON.stringify(last)}`);
       assert.equal(last['exit_code'], 0);
-      assert.equal(last['stdout_bytes'], GiB);
-      // stay stalled a little longer: the daemon must not pile up the stream meanwhile
-      await sleep(300);
+      assert.equal(last['stdout_bytes'], FLOOD);
+      // stay stalled for a few more RSS samples: the daemon must not pile up the stream meanwhile
+      const samplesSoFar = sampler.samples;
+      await waitFor(() => sampler.samples >= samplesSoFar + 3);
       const stalledMax = sampler.max;
       assert.ok(stalledMax < RSS_LIMIT, `daemon RSS reached ${(stalledMax / 1e6).toFixed(0)} MB while the client was stalled (limit 200 MB)`);
 
       // read again: head (what was not sent yet), a gap, the tail, exit
       raw.socket.resume();
-      const r = await collectRaw(raw, opened.stream_id, { timeoutMs: 30_000 });
+      const r = await collectRaw(raw, opened.stream_id);
       gapsSeen = r.gaps.map((g) => ({ ...g, received: r.stdout.received }));
       assert.ok(r.gaps.length >= 1, `no gap event; events: ${r.kinds.slice(0, 10).join(',')}…`);
       for (const g of r.gaps) assert.equal(g.stream, 'stdout');
@@ -79,15 +81,15 @@ describe('a client that stops reading its stream', () => {
       assert.equal(r.kinds.indexOf('exit'), r.kinds.length - 1);
       assert.equal(r.afterEnd, 0);
       // every byte is either received or reported dropped
-      assert.equal(r.stdout.received + r.stdout.dropped, GiB, `received ${r.stdout.received} + dropped ${r.stdout.dropped} != ${GiB}`);
-      assert.equal(r.stdout.end, GiB);
+      assert.equal(r.stdout.received + r.stdout.dropped, FLOOD, `received ${r.stdout.received} + dropped ${r.stdout.dropped} != ${FLOOD}`);
+      assert.equal(r.stdout.end, FLOOD);
       assert.ok(r.stdout.received <= 4 * MiB + 1 * MiB, `received ${r.stdout.received} bytes: more than the buffer (+ what was in flight)`);
       // what arrived is what `yes` prints, at the right offsets
       assert.match(r.stdout.text, /^(y\n)+$/);
       const exit = assertExitData(r.exit, opened.command_id);
       assert.equal(exit['exit_code'], 0);
-      assert.equal(exit['stdout_bytes'], GiB);
-      assert.equal(exit['stdout_truncated_bytes'], GiB - 4 * MiB);
+      assert.equal(exit['stdout_bytes'], FLOOD);
+      assert.equal(exit['stdout_truncated_bytes'], FLOOD - 4 * MiB);
     } finally {
       const max = sampler.stop();
       console.log(`# gaps ${JSON.stringify(gapsSeen)}`);
@@ -102,14 +104,12 @@ describe('a client that stops reading its stream', () => {
     const stalled = await rawConnect(d.socketPath);
     try {
       stalled.send({ id: 1, method: 'exec.stream', params: { session_id: sid, command: `yes | head -c ${256 * MiB}` } });
-      const l = await stalled.next(10_000);
+      const l = await stalled.next();
       assert.equal(l.ok, true, JSON.stringify(l));
       stalled.socket.pause();
       const command_id = (l.data as { command_id: string }).command_id;
       // other clients are served while it runs
-      const t0 = Date.now();
-      await c.call('system.ping', {});
-      assert.ok(Date.now() - t0 < 2000, 'the daemon was slow to answer a ping while pushing to a stalled client');
+      assert.equal((await c.call('system.ping', {})).version, PROTOCOL_VERSION);
       const w = await c.call('exec.wait', { command_id, timeout_s: 60 });
       assert.equal(w.exit_code, 0);
       // the foreground slot is free once the command ended, although its stream was never read

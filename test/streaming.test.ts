@@ -42,7 +42,7 @@ describe('exec.stream', () => {
       c,
       'exec.stream',
       { session_id: sid, command, encoding: 'base64', max_output_bytes: 64 * MiB, timeout_s: 60 },
-      { hashOnly: true, timeoutMs: 60_000 },
+      { hashOnly: true },
     );
     assert.deepEqual(r.gaps, [], 'a fast reader with a large enough buffer must not see a gap');
     assert.equal(r.error, null, `error event: ${JSON.stringify(r.error)}`);
@@ -66,7 +66,7 @@ describe('exec.stream', () => {
   it('a UTF-8 character split across two writes arrives intact in utf8 mode (stdout and stderr)', async () => {
     // € = e2 82 ac, 😀 = f0 9f 98 80: each written in two parts 300 ms apart
     const command = `printf '\\342\\202'; printf '\\360\\237' >&2; sleep 0.3; printf '\\254\\n'; printf '\\230\\200\\n' >&2`;
-    const r = await streamAll(c, 'exec.stream', { session_id: sid, command }, { timeoutMs: 10_000 });
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command });
     assert.equal(r.stdout.text, '€\n');
     assert.equal(r.stderr.text, '😀\n');
     assert.equal(r.stdout.end, 4, 'stdout offsets count bytes');
@@ -80,7 +80,7 @@ describe('exec.stream', () => {
   it('3 MB of multi-byte characters in utf8 mode: no character split at any chunk boundary', async () => {
     // 31-byte lines of ten 3-byte characters: the daemon's reads split characters all the time
     const line = '€'.repeat(10) + '\n';
-    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: `yes '${'€'.repeat(10)}' | head -n 100000` }, { timeoutMs: 20_000 });
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: `yes '${'€'.repeat(10)}' | head -n 100000` });
     assert.ok(!r.stdout.text.includes('\uFFFD'), 'a replacement character: a character was split across events');
     assert.ok(r.stdout.text === line.repeat(100000), 'the text differs from what the command printed');
     assert.equal(r.stdout.end, 3_100_000);
@@ -90,7 +90,7 @@ describe('exec.stream', () => {
 
   it('the same split character in base64 mode gives the exact bytes', async () => {
     const command = `printf '\\342\\202'; sleep 0.2; printf '\\254\\n'`;
-    const r = await streamAll(c, 'exec.stream', { session_id: sid, command, encoding: 'base64' }, { timeoutMs: 10_000 });
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command, encoding: 'base64' });
     assert.deepEqual([...r.stdout.bytes], [0xe2, 0x82, 0xac, 0x0a]);
   });
 
@@ -111,13 +111,11 @@ describe('exec.stream', () => {
   });
 
   it('a timed-out stream ends with an exit event saying so', async () => {
-    const t0 = Date.now();
-    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: 'echo before; sleep 20', timeout_s: 0.5 }, { timeoutMs: 15_000 });
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command: 'echo before; sleep 20', timeout_s: 0.5 });
     assert.equal(r.stdout.text, 'before\n');
     const exit = assertExitData(r.exit, r.command_id);
     assert.equal(exit['timed_out'], true);
     assert.notEqual(exit['exit_code'], 0);
-    assert.ok(Date.now() - t0 < 10_000, 'the timeout was not enforced promptly');
   });
 
   it('is a foreground command: cd and export persist into the session', async () => {
@@ -143,7 +141,7 @@ describe('exec.stream', () => {
     } finally {
       other.close();
     }
-    const r = await collectStream(open, { timeoutMs: 10_000 });
+    const r = await collectStream(open);
     assert.equal(r.stdout.text, 'streamed\n');
     assert.equal(assertExitData(r.exit)['exit_code'], 0);
     // the slot is free again
@@ -159,7 +157,7 @@ describe('exec.stream', () => {
     assert.equal(r.stdout.text, 'ephemeral\n');
     assert.equal(r.stderr.text, 'e\n');
     assert.equal(assertExitData(r.exit, r.command_id)['exit_code'], 0);
-    assert.ok(await waitFor(async () => (await count()) === before, 2000), 'the ephemeral session was not destroyed');
+    assert.ok(await waitFor(async () => (await count()) === before), 'the ephemeral session was not destroyed');
   });
 
   it('streams an argv command (no shell)', async () => {

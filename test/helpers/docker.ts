@@ -5,9 +5,11 @@
  * running one command through a backend session directly.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { TierSession, ExitStatus, SpawnSpec } from '../../src/tiers/tier.js';
 import { ensureTestImage, TEST_IMAGE } from './tiers.js';
+import { waitFor } from './wait.js';
 
 export { ensureTestImage, TEST_IMAGE };
 export { removeWorkspace, tierWorkspace, WORKSPACE_UID } from './tiers.js';
@@ -102,7 +104,7 @@ export interface Ran {
   ms: number;
 }
 
-/** Spawn through a backend session, feed stdin, collect everything until the main process exits (and 50 ms more for the pipes). */
+/** Spawn through a backend session, feed stdin, collect everything until the main process exits and its output streams have ended. */
 export async function runIn(
   session: TierSession,
   spec: Partial<SpawnSpec> & { script?: string; input?: string; onSpawn?: (p: Awaited<ReturnType<TierSession['spawn']>>) => void | Promise<void> },
@@ -123,11 +125,14 @@ export async function runIn(
   proc.stdout.on('data', (c: Buffer) => out.push(c));
   proc.stderr.on('data', (c: Buffer) => err.push(c));
   proc.state?.on('data', (c: Buffer) => st.push(c));
+  const streams = [proc.stdout, proc.stderr, ...(proc.state ? [proc.state] : [])];
+  let ended = 0;
+  for (const s of streams) s.once('end', () => ended++);
   if (spec.input !== undefined) proc.stdin!.end(spec.input);
   await spec.onSpawn?.(proc);
   const status = await proc.exited;
   const ms = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await waitFor(() => ended === streams.length), `the exec exited but ${streams.length - ended} of its output streams never ended`);
   return {
     status,
     stdout: Buffer.concat(out).toString('utf8'),

@@ -69,7 +69,7 @@ export class Recorder {
   async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>, secrets: string[] = []): Promise<StreamResult> {
     const response = await this.call(method, params);
     assert.equal(response.ok, true, `${method} failed: ${mask(JSON.stringify(response), secrets).slice(0, 600)}`);
-    const collected = await collectRaw(this.conn, response.data.stream_id as string, { timeoutMs: 20_000 });
+    const collected = await collectRaw(this.conn, response.data.stream_id as string);
     return { response, collected };
   }
 

@@ -19,3 +19,20 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
     await delay(intervalMs);
   }
 }
+
+/**
+ * Whether `p` settles within the default deadline, and its outcome. For a call that must return
+ * "at once" (without waiting for something that would take far longer): give that something an
+ * unbounded or very long duration, and the deadline is only reached when the test fails.
+ */
+export async function settles<T>(p: Promise<T>): Promise<{ settled: false } | { settled: true; value: T }> {
+  let out: { settled: true; value: T } | undefined;
+  let failure: { error: unknown } | undefined;
+  p.then(
+    (value) => (out = { settled: true, value }),
+    (error: unknown) => (failure = { error }),
+  );
+  await waitFor(() => out !== undefined || failure !== undefined);
+  if (failure) throw failure.error;
+  return out ?? { settled: false };
+}

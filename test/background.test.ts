@@ -74,6 +74,7 @@ describe('background commands and driving them', () => {
     // the command ends only when the test opens its gate: an exec.start that waited for it would hang
     const gate = gatePath();
     const s = await c.call('exec.start', { session_id: sid, command: `echo started; echo warn >&2; while [ ! -e '${gate}' ]; do sleep 0.05; done; exit 5` });
+    const startReturnedAt = Date.now();
     assert.deepEqual(Object.keys(s).sort(), ['command_id', 'pid']);
     assert.equal(typeof s.command_id, 'string');
     assert.ok(Number.isInteger(s.pid) && s.pid > 1);
@@ -98,6 +99,7 @@ describe('background commands and driving them', () => {
     assertInfoShape(mine);
     assert.equal(mine['state'], 'running');
 
+    const gateOpenedAt = Date.now();
     fs.writeFileSync(gate, '');
     const w = await c.call('exec.wait', { command_id: s.command_id, timeout_s: 10 });
     assert.equal(w.stdout, 'started\n');
@@ -115,7 +117,8 @@ describe('background commands and driving them', () => {
     assert.equal(done['stdout_bytes'], 8);
     assert.equal(done['stderr_bytes'], 5);
     assert.equal(typeof done['duration_ms'], 'number');
-    assert.ok((done['duration_ms'] as number) >= 400);
+    // it ran from before exec.start returned until after the gate opened
+    assert.ok((done['duration_ms'] as number) >= gateOpenedAt - startReturnedAt, `duration_ms ${String(done['duration_ms'])}`);
     assert.ok(!Number.isNaN(Date.parse(done['ended_at'] as string)), 'ended_at is not a date');
     assert.ok(!procAlive(s.pid), 'the process is still alive after it ended');
   });

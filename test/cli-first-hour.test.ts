@@ -204,12 +204,15 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
 
   it('9: a busy session says which command holds it and how to run beside it; --wait waits for it', async () => {
     const s = (await c.call('session.create', {})).session_id;
-    const holder = await c.call('exec.stream', { session_id: s, command: 'sleep 2; echo held' });
+    // the holder runs until the test opens its gate: the session is surely busy however slow the CLI is
+    const gate = `${d.dir}/busy-gate`;
+    const holder = await c.call('exec.stream', { session_id: s, command: `until [ -e ${gate} ]; do sleep 0.05; done; echo held` });
     const busy = await trl('exec', '-s', s, '--', 'true');
     assert.equal(busy.code, 125);
-    assert.match(busy.stderr, new RegExp(`running ${holder.command_id.slice(0, 8)} \\(sleep 2; echo held`));
+    assert.match(busy.stderr, new RegExp(`running ${holder.command_id.slice(0, 8)} \\(until \\[ -e `));
     assert.match(busy.stderr, /trl start/);
     assert.match(busy.stderr, /--wait/);
+    fs.writeFileSync(gate, '');
     const waited = await trl('exec', '-s', s, '--wait', '--', 'echo', 'after');
     assert.equal(waited.code, 0, waited.stderr);
     assert.equal(waited.stdout, 'after\n');

@@ -60,8 +60,10 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
   };
   /** A shell in a tmux pane with trl on the daemon's socket, ready for keys. */
   const pane = async (name: string) => {
-    tmux!.newSession(name, ['bash', '--norc', '--noprofile'], 120, 30, { ...env, PS1: '$ ' });
-    await tmux!.waitForScreen(name, (s) => s.includes('$'));
+    // bash sets its own PS1 whatever the environment says: wait for its prompt, whatever it looks like.
+    tmux!.newSession(name, ['bash', '--norc', '--noprofile'], 120, 30, env);
+    const prompt = await tmux!.waitForScreen(name, (s) => /[$#] ?$/m.test(s));
+    assert.ok(prompt.ok, `no shell prompt in the pane:\n${prompt.screen}`);
     return {
       type: (line: string) => {
         tmux!.sendText(name, line);
@@ -106,7 +108,7 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
     await p.waitFor('EXIT=3');
     // And a Ctrl-C that does end the command ends it (a shell loop stops).
     p.type(`${trlLine("exec -t 'while :; do sleep 1; done'")}; echo "LOOP=$?"`);
-    await waitFor(async () => (await c.call('exec.list', {})).commands.some((x) => x.state === 'running' && (x.command ?? '').includes('while')));
+    assert.ok(await waitFor(async () => (await c.call('exec.list', {})).commands.some((x) => x.state === 'running' && (x.command ?? '').includes('while'))), 'the loop never ran');
     p.keys('C-c');
     await p.waitFor('LOOP=130');
   });

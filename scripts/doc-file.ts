@@ -25,9 +25,7 @@ async function generate(doc: DocFile, check: boolean): Promise<number> {
   if (check) {
     if (current === wanted) return 0;
     process.stderr.write(
-      current === null
-        ? `${doc.path} is missing; run \`npm run docs\` to generate it\n`
-        : `${doc.path} is out of date with ${doc.source}; run \`npm run docs\` and commit the result\n`,
+      current === null ? `${doc.path} is missing; run \`npm run docs\` to generate it\n` : `${doc.path} is out of date with ${doc.source}; run \`npm run docs\` and commit the result\n`,
     );
     return 1;
   }
@@ -47,7 +45,7 @@ export function runDocGenerator(name: string, doc: DocFile): void {
   generate(doc, argv.includes('--check')).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exit(2);
     },
   );

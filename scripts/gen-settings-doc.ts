@@ -13,7 +13,11 @@ const PATH = 'docs/operations.md';
 
 function docHeadings(): Map<string, Headings> {
   const dir = join(REPO_ROOT, 'docs');
-  return new Map(readdirSync(dir).filter((f) => f.endsWith('.md')).map((f) => [f, headingsOf(readFileSync(join(dir, f), 'utf8'))]));
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => [f, headingsOf(readFileSync(join(dir, f), 'utf8'))]),
+  );
 }
 
 runDocGenerator('gen-settings-doc', {

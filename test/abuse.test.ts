@@ -71,12 +71,19 @@ describe('a fork bomb in a session with limits.pids 64', { skip: cgroupSkip('a p
     // the bomb presses against the limit (the kernel refused forks), while other clients' pings keep being answered
     const refused = () => /max [1-9]/.test(readFileOrNull(path.join(pidsDir, 'pids.events')) ?? '');
     const answeredBefore = monitor.answered();
-    const pressing = await waitFor(() => {
-      maxCurrent = Math.max(maxCurrent, Number(readFileOrNull(path.join(pidsDir, 'pids.current')) ?? 0));
-      return refused() && maxCurrent >= 32 && monitor.answered() >= answeredBefore + 10;
-    }, DEADLINE_MS, 50);
+    const pressing = await waitFor(
+      () => {
+        maxCurrent = Math.max(maxCurrent, Number(readFileOrNull(path.join(pidsDir, 'pids.current')) ?? 0));
+        return refused() && maxCurrent >= 32 && monitor.answered() >= answeredBefore + 10;
+      },
+      DEADLINE_MS,
+      50,
+    );
     const fullAt = taggedProcs(tag.prefix).length;
-    assert.ok(pressing, `the bomb never hit the limit while pings were answered (pids.events: ${readFileOrNull(path.join(pidsDir, 'pids.events'))}, ${monitor.answered() - answeredBefore} pings answered)`);
+    assert.ok(
+      pressing,
+      `the bomb never hit the limit while pings were answered (pids.events: ${readFileOrNull(path.join(pidsDir, 'pids.events'))}, ${monitor.answered() - answeredBefore} pings answered)`,
+    );
     assert.ok(fullAt >= 16, `only ${fullAt} processes of the bomb are alive: it burnt out by itself, so destroy is not tested`);
     const events = readFileOrNull(path.join(pidsDir, 'pids.events'));
     const destroyed = await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
@@ -96,13 +103,17 @@ describe('a fork bomb in a session with limits.pids 64', { skip: cgroupSkip('a p
 
     const gone = await waitFor(() => taggedProcs(tag.prefix).length === 0);
     assert.ok(gone, `processes of the destroyed session are still alive: ${taggedProcs(tag.prefix).join(', ')}`);
-    assert.deepEqual(sessionCgroupDirs(instance, tag.session), [], 'the session\'s cgroups outlived session.destroy');
+    assert.deepEqual(sessionCgroupDirs(instance, tag.session), [], "the session's cgroups outlived session.destroy");
 
     let now = await anyCall(c, 'system.stats');
-    await waitFor(async () => {
-      now = await anyCall(c, 'system.stats');
-      return now.memory_rss_bytes <= base.memory_rss_bytes + 20 * MIB && now.open_fds <= base.open_fds + 16;
-    }, DEADLINE_MS, 250);
+    await waitFor(
+      async () => {
+        now = await anyCall(c, 'system.stats');
+        return now.memory_rss_bytes <= base.memory_rss_bytes + 20 * MIB && now.open_fds <= base.open_fds + 16;
+      },
+      DEADLINE_MS,
+      250,
+    );
     assert.ok(now.memory_rss_bytes <= base.memory_rss_bytes + 20 * MIB, `daemon RSS ${now.memory_rss_bytes} vs ${base.memory_rss_bytes} before the bomb`);
     assert.ok(now.open_fds <= base.open_fds + 16, `daemon fds ${now.open_fds} vs ${base.open_fds} before the bomb`);
     assert.equal(now.active_sessions, base.active_sessions);
@@ -223,7 +234,7 @@ describe('RESOURCE_PRESSURE: running commands', () => {
 });
 
 describe('RESOURCE_PRESSURE: the daemon protects itself', () => {
-  it('new sessions are refused while the daemon\'s open fds pass 90% of its RLIMIT_NOFILE, and accepted again after', async () => {
+  it("new sessions are refused while the daemon's open fds pass 90% of its RLIMIT_NOFILE, and accepted again after", async () => {
     const LIMIT = 128;
     const d = await startDaemon({ prelude: `ulimit -n ${LIMIT}` });
     const conns: RawConnection[] = [];
@@ -245,15 +256,19 @@ describe('RESOURCE_PRESSURE: the daemon protects itself', () => {
       const r = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo still' });
       assert.equal(r.stdout, 'still\n');
       for (const x of conns.splice(0)) x.close();
-      const back = await waitFor(async () => {
-        try {
-          const s2 = await anyCall(c!, 'session.create', {});
-          await anyCall(c!, 'session.destroy', { session_id: s2.session_id });
-          return true;
-        } catch {
-          return false;
-        }
-      }, DEADLINE_MS, 100);
+      const back = await waitFor(
+        async () => {
+          try {
+            const s2 = await anyCall(c!, 'session.create', {});
+            await anyCall(c!, 'session.destroy', { session_id: s2.session_id });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        DEADLINE_MS,
+        100,
+      );
       assert.ok(back, 'session.create is still refused after the connections closed');
       assert.equal(d.hasExited(), false);
     } finally {
@@ -263,7 +278,7 @@ describe('RESOURCE_PRESSURE: the daemon protects itself', () => {
     }
   });
 
-  it('new sessions are refused while the daemon\'s RSS passes --max-daemon-rss-bytes', async () => {
+  it("new sessions are refused while the daemon's RSS passes --max-daemon-rss-bytes", async () => {
     const d = await startDaemon({ flags: ['--max-daemon-rss-bytes', String(MIB)] });
     const c = await connect(d);
     try {

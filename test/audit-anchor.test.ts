@@ -171,7 +171,11 @@ describe('keyed audit log', () => {
     const lines = readLines(auditFile);
     const runIdx = lines.findIndex((l) => JSON.parse(l).method === 'exec.run');
     const forged = path.join(logDir, 'rewritten.jsonl');
-    fs.writeFileSync(forged, plainRewrite(lines, (es) => (es[runIdx]!.command = 'true')), { mode: 0o600 });
+    fs.writeFileSync(
+      forged,
+      plainRewrite(lines, (es) => (es[runIdx]!.command = 'true')),
+      { mode: 0o600 },
+    );
     const blind = await verify(['verify', forged]);
     assert.equal(blind.code, 0, `the recomputed chain is sound: only the key can tell (${blind.out})`);
     assert.match(blind.out, /^not checked: authenticity: the log has no key/m);
@@ -199,7 +203,10 @@ describe('keyed audit log', () => {
     const es = entries(auditFile);
     assert.ok(es.length > n);
     assert.equal(es[n]!.prev, es[n - 1]!.hash, 'the first line after the restart does not chain to the last one before it');
-    assert.ok(es.every((e) => e.kid === kid), 'a line after the restart is not under the same key');
+    assert.ok(
+      es.every((e) => e.kid === kid),
+      'a line after the restart is not under the same key',
+    );
     const r = await verify(['verify', auditFile], withKey);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, new RegExp(`^ok: ${es.length} lines, chain intact; authenticated with key id ${kid}; head in \\S+ \\(authenticated\\) matches line ${es.length}$`, 'm'));
@@ -215,7 +222,16 @@ describe('keyed audit log', () => {
       ['no key', () => undefined, {}, new RegExp(`is keyed \\(key id ${kid}\\) but the daemon has no audit key: set TRL_AUDIT_KEY or --audit-key-file`)],
       ['a cut tail', () => fs.writeFileSync(auditFile, lines.slice(0, -2).join('\n') + '\n'), withKey, /broken at line \d+: missing: .*the tail was cut/],
       ['a removed head', () => fs.rmSync(headFile), withKey, /head .* is missing, so a cut tail cannot be ruled out/],
-      ['a plain rewrite', () => fs.writeFileSync(auditFile, plainRewrite(lines, () => undefined)), withKey, /broken at line 1: it carries no MAC/],
+      [
+        'a plain rewrite',
+        () =>
+          fs.writeFileSync(
+            auditFile,
+            plainRewrite(lines, () => undefined),
+          ),
+        withKey,
+        /broken at line 1: it carries no MAC/,
+      ],
     ];
     for (const [what, damage, env, pattern] of cases) {
       damage();

@@ -46,7 +46,10 @@ async function verify(file: string): Promise<{ code: number | null; out: string 
 function intact(out: string, lines: number, file: string): void {
   const [first, ...rest] = out.trim().split('\n');
   assert.equal(first, `ok: ${lines} lines, chain intact; not authenticated; head in ${file}.head matches line ${lines}`, out);
-  assert.ok(rest.some((l) => /^not checked: authenticity: the log has no key/.test(l)), `the output does not say the log is not authenticated: ${out}`);
+  assert.ok(
+    rest.some((l) => /^not checked: authenticity: the log has no key/.test(l)),
+    `the output does not say the log is not authenticated: ${out}`,
+  );
 }
 
 async function expectBroken(file: string, line: number, what: string): Promise<void> {

@@ -84,7 +84,10 @@ describe('bad input', () => {
   it('bad env names → INVALID_PARAMS naming env', async () => {
     for (const bad of ['1ABC', 'A-B', 'A=B', '', 'A B', 'É']) {
       const e = await invalid('session.create', { env: { [bad]: 'x' } }, 'env');
-      assert.ok(issuePaths(e).some((p) => p.startsWith('env')), `details.issues for ${JSON.stringify(bad)}: ${JSON.stringify(e.details)}`);
+      assert.ok(
+        issuePaths(e).some((p) => p.startsWith('env')),
+        `details.issues for ${JSON.stringify(bad)}: ${JSON.stringify(e.details)}`,
+      );
       await invalid('exec.run', { session_id: sid, command: 'true', env: { [bad]: 'x' } }, 'env');
     }
     await invalid('session.update', { session_id: sid, unset_env: ['NOT-VALID'] }, 'unset_env');
@@ -158,7 +161,13 @@ describe('bad input', () => {
 
   it('a request without a usable id is answered with id null', async () => {
     const conn = await rawConnect(d.socketPath);
-    for (const req of [{ method: 'system.ping' }, { id: { x: 1 }, method: 'system.ping' }, { id: [1], method: 'system.ping' }, { id: 1.5, method: 'system.ping' }, { id: true, method: 'system.ping' }]) {
+    for (const req of [
+      { method: 'system.ping' },
+      { id: { x: 1 }, method: 'system.ping' },
+      { id: [1], method: 'system.ping' },
+      { id: 1.5, method: 'system.ping' },
+      { id: true, method: 'system.ping' },
+    ]) {
       conn.send(req);
       const r = await conn.next();
       assert.equal(r.id, null, `response to ${JSON.stringify(req)}: ${JSON.stringify(r)}`);

@@ -86,7 +86,7 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
     assert.equal(ok.status, 0, ok.stderr);
   });
 
-  it('a timeout prints claw-core\'s `COMMAND_TIMEOUT command timed out` and exits 2 (claw_core_exec.py) or 4 (claw_core_sessions.py)', async (t) => {
+  it("a timeout prints claw-core's `COMMAND_TIMEOUT command timed out` and exits 2 (claw_core_exec.py) or 4 (claw_core_sessions.py)", async (t) => {
     if (skipWithoutPeers(t, peers)) return;
     const s1 = uniqueSleep();
     const s2 = uniqueSleep();
@@ -198,7 +198,7 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
     }
   });
 
-  it('a session that names no working_dir starts in /tmp, as claw-core\'s do', async (t) => {
+  it("a session that names no working_dir starts in /tmp, as claw-core's do", async (t) => {
     if (skipWithoutPeers(t, peers)) return;
     const conn = await rawConnect(d.socketPath);
     try {
@@ -220,12 +220,15 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
     try {
       // Its python3 as the interpreter itself, not a version manager's shim (a second per start).
       fs.symlinkSync(python3(), path.join(bin, 'python3'));
-      fs.writeFileSync(path.join(bin, 'cargo'), `#!/bin/sh\n[ "$1" = run ] && shift\n[ "$1" = -- ] && shift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(STAND_IN)} "$@"\n`, { mode: 0o755 });
-      const socket = path.join(sticky, 'trl-smoke.sock');
-      const smoke = () => runClient(peers, 'smoke.sh', [socket], '', {
-        cwd: bin,
-        env: { PATH: `${bin}:${process.env.PATH ?? ''}`, TRL_ALLOW_ROOT: '1', TRL_TIERS: 'host', TRL_LOG_LEVEL: 'warn' },
+      fs.writeFileSync(path.join(bin, 'cargo'), `#!/bin/sh\n[ "$1" = run ] && shift\n[ "$1" = -- ] && shift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(STAND_IN)} "$@"\n`, {
+        mode: 0o755,
       });
+      const socket = path.join(sticky, 'trl-smoke.sock');
+      const smoke = () =>
+        runClient(peers, 'smoke.sh', [socket], '', {
+          cwd: bin,
+          env: { PATH: `${bin}:${process.env.PATH ?? ''}`, TRL_ALLOW_ROOT: '1', TRL_TIERS: 'host', TRL_LOG_LEVEL: 'warn' },
+        });
       let r = await smoke();
       if (r.status !== 0 && /^(FileNotFoundError|ConnectionRefusedError)/m.test(r.stderr) && !r.stdout.includes('{')) {
         // smoke.sh gives the daemon 4 s to make its socket, then sends anyway: a loaded machine can take longer to start node.
@@ -233,7 +236,10 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
         r = await smoke();
       }
       assert.equal(r.status, 0, `smoke.sh failed: ${r.stdout}${r.stderr}`);
-      const answers = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ok: boolean; data: any });
+      const answers = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { ok: boolean; data: any });
       assert.equal(answers.length, 4, r.stdout);
       const types = ['PingResult', 'CreateSessionResult', 'ExecRunResult', 'DestroySessionResult'];
       answers.forEach((a, i) => {
@@ -248,13 +254,13 @@ describe('claw-core clients against trl serve --compat claw-core', () => {
     }
   });
 
-  it('every answer decodes under claw-core\'s client types (compat mode)', async (t) => {
+  it("every answer decodes under claw-core's client types (compat mode)", async (t) => {
     if (skipWithoutPeers(t, peers)) return;
     await assertEveryAnswerDecodes(d, structs, work);
   });
 });
 
-describe('trl\'s own mode: every field claw-core types as an integer is one', () => {
+describe("trl's own mode: every field claw-core types as an integer is one", () => {
   let d: Daemon;
   let work: string;
 

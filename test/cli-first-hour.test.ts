@@ -146,7 +146,10 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
     const s = (await c.call('session.create', {})).session_id;
     const dir = makeTempDir('/tmp/trl-words-');
     fs.mkdirSync(`${dir}/a b`);
-    for (const words of [['cd', `${dir}/a b`], ['export', 'A=x y']]) {
+    for (const words of [
+      ['cd', `${dir}/a b`],
+      ['export', 'A=x y'],
+    ]) {
       const r = await trl('exec', '-s', s, '--', ...words);
       assert.equal(r.code, 0, `${words.join(' ')}: ${r.stderr}`);
     }
@@ -253,7 +256,7 @@ describe('the CLI, the way docker, ssh and tmux users expect', () => {
     assert.deepEqual([json.timed_out, json.exit_code, json.signal], [true, 143, 'SIGTERM']);
   });
 
-  it('16: trl shell is an interactive shell with line editing (the user\'s $SHELL or bash, not dash)', async (t) => {
+  it("16: trl shell is an interactive shell with line editing (the user's $SHELL or bash, not dash)", async (t) => {
     if (skipWithoutTmux(t)) return;
     if (!fs.existsSync('/bin/bash')) return t.skip('no bash here');
     const p = await pane('shell');

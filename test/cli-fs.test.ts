@@ -53,7 +53,10 @@ describe('trl fs (host tier)', () => {
     fs.writeFileSync(path.join(work, 'a.ts'), 'let x = 1;\nlet y = 1;\n// TODO: one\n');
     const listed = ok(await cli('fs', 'ls', '-s', 'files-cli', '--json'), 'ls');
     const names = JSON.parse(listed).entries.map((e: { path?: string; name?: string }) => e.name ?? e.path);
-    assert.ok(names.some((n: string) => n.endsWith('a.ts')), `a.ts not listed: ${listed}`);
+    assert.ok(
+      names.some((n: string) => n.endsWith('a.ts')),
+      `a.ts not listed: ${listed}`,
+    );
     const found = ok(await cli('fs', 'grep', '-s', 'files-cli', 'TODO', '--glob', '*.ts'), 'grep');
     assert.match(found, /a\.ts.*3.*TODO: one/);
 

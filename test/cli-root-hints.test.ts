@@ -38,7 +38,7 @@ async function withNoSocket<T>(fn: (socket: string) => T | Promise<T>): Promise<
 describe('trl as root is told about --allow-root before trl serve refuses', () => {
   it('trl doctor: the tier works, but trl serve will not start without --allow-root', { skip: notRoot }, async () => {
     const text = await runCli(['doctor', '--tiers', 'host'], { env: { TRL_ALLOW_ROOT: '' } });
-    assert.equal(text.code, 0, 'the exit status is still the default tier\'s');
+    assert.equal(text.code, 0, "the exit status is still the default tier's");
     assert.match(text.stdout, /the default tier 'host' works, but trl serve --runtime host will not start: you are root and --allow-root is not given/);
     assert.doesNotMatch(text.stdout, /will start\n/);
     const json = JSON.parse((await runCli(['doctor', '--tiers', 'host', '--json'], { env: { TRL_ALLOW_ROOT: '' } })).stdout);

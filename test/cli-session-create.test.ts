@@ -49,7 +49,27 @@ describe('trl session create flags and session info (host tier)', () => {
     const secret = newSecret();
     const created = JSON.parse(
       ok(
-        await cli('session', 'create', '--name', 'flags', '--limit', 'memory=64M', '--limit', 'pids=50', '--limit', 'nofile=256', '--secret-key', 'MY_VAL', '-e', `MY_VAL=${secret}`, '-e', 'OTHER=1', '--timeout', '7', '--json'),
+        await cli(
+          'session',
+          'create',
+          '--name',
+          'flags',
+          '--limit',
+          'memory=64M',
+          '--limit',
+          'pids=50',
+          '--limit',
+          'nofile=256',
+          '--secret-key',
+          'MY_VAL',
+          '-e',
+          `MY_VAL=${secret}`,
+          '-e',
+          'OTHER=1',
+          '--timeout',
+          '7',
+          '--json',
+        ),
         'create',
       ),
     );
@@ -182,8 +202,15 @@ describe('trl session create --network in the sandbox tier', () => {
     assert.equal(field(cutInfo, 'tier'), 'sandbox (isolated)');
     assert.match(field(cutInfo, 'isolation') ?? '', /sandbox_pid=\d+/);
     // What the commands see: only loopback without the network, more with it.
-    const ifaces = async (id: string) => ok(await cli('exec', '-s', id, '--', 'cat /proc/net/dev'), 'exec').split('\n').filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
+    const ifaces = async (id: string) =>
+      ok(await cli('exec', '-s', id, '--', 'cat /proc/net/dev'), 'exec')
+        .split('\n')
+        .filter((l) => /^\s*\w+:/.test(l))
+        .map((l) => l.trim().split(':')[0]);
     assert.deepEqual(await ifaces(cut), ['lo']);
-    assert.ok((await ifaces(open)).some((i) => i !== 'lo'), 'a session with --network sees the host interfaces');
+    assert.ok(
+      (await ifaces(open)).some((i) => i !== 'lo'),
+      'a session with --network sees the host interfaces',
+    );
   });
 });

@@ -147,9 +147,7 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     // 2. detach: the client exits, the shell and its job stay
     await detach('one');
     assert.ok(findSleeps(n).length > 0, 'the background job died when the client detached');
-    const running = ((await c.call('exec.list', { session_id: sid })).commands as Array<Record<string, unknown>>).filter(
-      (x) => x['state'] === 'running' && x['pty'] === true,
-    );
+    const running = ((await c.call('exec.list', { session_id: sid })).commands as Array<Record<string, unknown>>).filter((x) => x['state'] === 'running' && x['pty'] === true);
     assert.equal(running.length, 1, `expected the shell to run on in the session: ${JSON.stringify(running)}`);
     const shellId = running[0]!['command_id'] as string;
 
@@ -160,15 +158,17 @@ describe('trl shell: detach and re-attach (tmux)', () => {
     tmux.sendKeys('two', 'Enter');
     const shown = await tmux.waitForScreen('two', (s) => /^mark-42\s*$/m.test(s) && /Running/.test(s.slice(s.lastIndexOf('mark-42'))));
     assert.ok(shown.ok, `no output of pwd; jobs after re-attaching:\n${shown.screen}`);
-    const afterMark = shown.screen.slice(shown.screen.lastIndexOf('mark-42')).split('\n').map((l) => l.trim());
+    const afterMark = shown.screen
+      .slice(shown.screen.lastIndexOf('mark-42'))
+      .split('\n')
+      .map((l) => l.trim());
     assert.ok(afterMark.includes('/tmp'), `pwd after re-attaching is not /tmp:\n${shown.screen}`);
     assert.ok(
       afterMark.some((l) => /Running/.test(l) && l.includes(`sleep ${n}`)),
       `jobs does not list the sleep after re-attaching:\n${shown.screen}`,
     );
     assert.equal(
-      ((await c.call('exec.list', { session_id: sid })).commands as Array<Record<string, unknown>>).filter((x) => x['state'] === 'running' && x['pty'] === true)
-        .length,
+      ((await c.call('exec.list', { session_id: sid })).commands as Array<Record<string, unknown>>).filter((x) => x['state'] === 'running' && x['pty'] === true).length,
       1,
       '`trl shell -s ID` started a second shell instead of re-attaching',
     );

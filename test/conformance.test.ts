@@ -79,8 +79,7 @@ function conformance(tier: TierName): void {
       forget(sid);
       return r;
     }
-    const run = (session_id: string, command: string, extra: Record<string, unknown> = {}): Promise<any> =>
-      call('exec.run', { session_id, command, ...extra });
+    const run = (session_id: string, command: string, extra: Record<string, unknown> = {}): Promise<any> => call('exec.run', { session_id, command, ...extra });
     const token = (): number => {
       const n = uniqueSleep();
       sleeps.push(n);
@@ -178,7 +177,7 @@ function conformance(tier: TierName): void {
 
     // ------------------------------------------------------------ 4. timeouts and tree kill
 
-    it('timeout: timeout_s 1 kills the whole tree (`sh -c \'sleep N & sleep N; wait\'`), nothing is left', async (t) => {
+    it("timeout: timeout_s 1 kills the whole tree (`sh -c 'sleep N & sleep N; wait'`), nothing is left", async (t) => {
       if (h.skip(t)) return;
       const sid = await session();
       const n = token();
@@ -236,7 +235,10 @@ function conformance(tier: TierName): void {
       assert.ok(r.stdout.text === expected, `seq output differs: ${r.stdout.text.length} chars, expected ${expected.length}; starts ${JSON.stringify(r.stdout.text.slice(0, 40))}`);
       assert.equal(r.stderr.chunks, 0);
       assert.equal(r.kinds.at(-1), 'exit');
-      assert.ok(r.kinds.slice(0, -1).every((k) => k === 'stdout'), `events: ${[...new Set(r.kinds)].join(',')}`);
+      assert.ok(
+        r.kinds.slice(0, -1).every((k) => k === 'stdout'),
+        `events: ${[...new Set(r.kinds)].join(',')}`,
+      );
       assert.equal(r.afterEnd, 0);
       const exit = assertExitData(r.exit, open.command_id);
       assert.equal(exit['exit_code'], 0);
@@ -505,4 +507,3 @@ function conformance(tier: TierName): void {
     });
   });
 }
-

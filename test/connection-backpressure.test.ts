@@ -70,7 +70,7 @@ class Tally {
 
   /** Wait for n answers while they keep coming (a busy machine may be slow; a stalled connection fails after `stallMs`). */
   async all(n: number, stallMs: number): Promise<void> {
-    for (let seen = -1; seen < this.ids.size && this.ids.size < n && this.problems.length === 0; ) {
+    for (let seen = -1; seen < this.ids.size && this.ids.size < n && this.problems.length === 0;) {
       seen = this.ids.size;
       await waitFor(() => this.ids.size > seen || this.problems.length > 0, stallMs, 50);
     }
@@ -229,7 +229,10 @@ describe('legitimate pipelining', () => {
       onLines(sock, (line) => tally.add(line));
       sock.write(pings().join('\n') + '\n');
       await tally.all(PINGS, 60_000);
-      assert.deepEqual([...tally.ids].sort((a, b) => (a as number) - (b as number)), Array.from({ length: PINGS }, (_, i) => i));
+      assert.deepEqual(
+        [...tally.ids].sort((a, b) => (a as number) - (b as number)),
+        Array.from({ length: PINGS }, (_, i) => i),
+      );
     } finally {
       sock.destroy();
     }

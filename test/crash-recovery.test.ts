@@ -96,12 +96,9 @@ for (const mode of MODES) {
       const gone = await waitFor(() => victimPids.every((p) => !procAlive(p)));
       const left = victims.filter((n) => findSleeps(n).length > 0);
       assert.ok(gone, `after the successor started, the predecessor's processes are still alive: ${left.map((n) => `sleep ${n}`).join(', ')}`);
-      assert.deepEqual(taggedProcs(`${victimInstance}:`), [], 'processes tagged with the predecessor\'s instance are alive');
+      assert.deepEqual(taggedProcs(`${victimInstance}:`), [], "processes tagged with the predecessor's instance are alive");
       if (mode.cgroups) {
-        assert.ok(
-          await waitFor(() => cgroupDirsNamed(victimInstance).length === 0),
-          `the predecessor's cgroups are still there: ${cgroupDirsNamed(victimInstance).join(', ')}`,
-        );
+        assert.ok(await waitFor(() => cgroupDirsNamed(victimInstance).length === 0), `the predecessor's cgroups are still there: ${cgroupDirsNamed(victimInstance).join(', ')}`);
       }
       // the stale socket was replaced by a live one, and the record names the successor
       const sc = await connect(successor);
@@ -116,12 +113,15 @@ for (const mode of MODES) {
       assert.equal(r.stdout, 'fresh\n');
 
       // the bystander kept everything
-      assert.equal(findSleeps(m1).length, 1, 'the other daemon\'s background command was killed');
-      assert.equal(findSleeps(m2).length, 1, 'the other daemon\'s detached process was killed');
-      assert.ok((await anyCall(oc, 'session.list')).sessions.some((x: { session_id: string }) => x.session_id === os.session_id), 'the other daemon lost its session');
+      assert.equal(findSleeps(m1).length, 1, "the other daemon's background command was killed");
+      assert.equal(findSleeps(m2).length, 1, "the other daemon's detached process was killed");
+      assert.ok(
+        (await anyCall(oc, 'session.list')).sessions.some((x: { session_id: string }) => x.session_id === os.session_id),
+        'the other daemon lost its session',
+      );
       const still = await anyCall(oc, 'exec.run', { session_id: os.session_id, command: 'echo still' });
       assert.equal(still.stdout, 'still\n');
-      if (mode.cgroups) assert.ok(cgroupDirsNamed(otherInstance).length > 0, 'the other daemon\'s cgroups were removed');
+      if (mode.cgroups) assert.ok(cgroupDirsNamed(otherInstance).length > 0, "the other daemon's cgroups were removed");
     });
 
     it('a successor of a daemon that crashed with nothing running starts normally', async () => {
@@ -153,7 +153,7 @@ for (const mode of MODES) {
       const other = await startDaemon({ flags: mode.flags });
       cleanups.push(() => other.shutdownClean());
       assert.ok(await waitFor(() => findSleeps(n).length === 0), 'a daemon on another socket did not reap the dead instance');
-      if (mode.cgroups) assert.ok(await waitFor(() => cgroupDirsNamed(instance).length === 0), 'the dead instance\'s cgroups remain');
+      if (mode.cgroups) assert.ok(await waitFor(() => cgroupDirsNamed(instance).length === 0), "the dead instance's cgroups remain");
     });
   });
 }

@@ -51,10 +51,23 @@ describe('daemon log format', () => {
     assert.equal(await exited, 0, 'a clean shutdown');
     const lines = out.split(/\r?\n/).filter((l) => l.trim().length > 0);
     assert.ok(!out.includes(secret), `an env value reached the terminal:\n${mask(out, [secret])}`);
-    assert.deepEqual(lines.filter((l) => l.trimStart().startsWith('{')), [], 'no JSON line on a terminal');
-    assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} INFO {2}trl listening socket=\S+trl\.sock /.test(l)), `a readable listening line:\n${out}`);
-    assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} DEBUG command started .*env_keys=\["ALSO"\]/.test(l)), `env keys, not values:\n${mask(out, [secret])}`);
-    assert.ok(lines.some((l) => /^trl \S+ listening on unix:/.test(l)), 'the banner');
+    assert.deepEqual(
+      lines.filter((l) => l.trimStart().startsWith('{')),
+      [],
+      'no JSON line on a terminal',
+    );
+    assert.ok(
+      lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} INFO {2}trl listening socket=\S+trl\.sock /.test(l)),
+      `a readable listening line:\n${out}`,
+    );
+    assert.ok(
+      lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} DEBUG command started .*env_keys=\["ALSO"\]/.test(l)),
+      `env keys, not values:\n${mask(out, [secret])}`,
+    );
+    assert.ok(
+      lines.some((l) => /^trl \S+ listening on unix:/.test(l)),
+      'the banner',
+    );
     assert.ok(!/\x1b\[/.test(out), 'NO_COLOR: no colours');
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -68,7 +81,10 @@ describe('daemon log format', () => {
     } finally {
       await d.shutdownClean();
     }
-    const lines = d.stderr().split('\n').filter((l) => l.length > 0);
+    const lines = d
+      .stderr()
+      .split('\n')
+      .filter((l) => l.length > 0);
     assert.ok(lines.length > 3, 'some log lines');
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `not JSON: ${mask(l, [secret])}`);
     assert.ok(lines.some((l) => JSON.parse(l).msg === 'trl listening'));

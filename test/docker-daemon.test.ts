@@ -35,8 +35,7 @@ describe('docker tier through the daemon', { concurrency: false }, () => {
   });
 
   const create = async (extra: Record<string, unknown> = {}) => h.client!.call('session.create', { working_dir: ws, ...extra });
-  const run = (session_id: string, command: string, extra: Record<string, unknown> = {}) =>
-    h.client!.call('exec.run', { session_id, command, timeout_s: 30, ...extra });
+  const run = (session_id: string, command: string, extra: Record<string, unknown> = {}) => h.client!.call('exec.run', { session_id, command, timeout_s: 30, ...extra });
 
   it('writes the workspace; writes elsewhere stay in the container; /tmp persists and is not the host’s; host processes are invisible', async (t) => {
     if (h.skip(t)) return;
@@ -102,7 +101,7 @@ describe('docker tier through the daemon', { concurrency: false }, () => {
     assert.equal(inspectRaw(id), null, 'session.destroy removed the container');
   });
 
-  it("exec.cancel of sh -c 'trap \"\" TERM; sleep 1000 & wait' leaves no process in the container", async (t) => {
+  it('exec.cancel of sh -c \'trap "" TERM; sleep 1000 & wait\' leaves no process in the container', async (t) => {
     if (h.skip(t)) return;
     const s = await create();
     const id = s.isolation.detail.container_id!;

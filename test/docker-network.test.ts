@@ -46,7 +46,10 @@ async function dockerDaemon(ws: string, network: string | null): Promise<Running
 async function interfaces(c: TrlClient, session_id: string): Promise<string[]> {
   const r = await c.call('exec.run', { session_id, command: 'cat /proc/net/dev' });
   assert.equal(r.exit_code, 0, r.stderr);
-  return r.stdout.split('\n').filter((l: string) => /^\s*[\w.-]+:/.test(l)).map((l: string) => l.trim().split(':')[0]!);
+  return r.stdout
+    .split('\n')
+    .filter((l: string) => /^\s*[\w.-]+:/.test(l))
+    .map((l: string) => l.trim().split(':')[0]!);
 }
 
 describe('docker sessions with network: true', { skip }, () => {
@@ -106,7 +109,10 @@ describe('docker sessions with network: true', { skip }, () => {
     try {
       const s = await r.c.call('session.create', { runtime: 'docker', workspace: ws, network: true });
       assert.equal(s.isolation.network, true);
-      assert.ok((await interfaces(r.c, s.session_id)).some((i) => i !== 'lo'), 'an interface besides lo');
+      assert.ok(
+        (await interfaces(r.c, s.session_id)).some((i) => i !== 'lo'),
+        'an interface besides lo',
+      );
       await r.c.call('session.destroy', { session_id: s.session_id, force: true });
     } finally {
       await r.close();

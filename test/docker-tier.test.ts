@@ -27,20 +27,7 @@ import { DockerTier } from '../src/tiers/docker/docker-tier.js';
 import { fifoDirPrefix } from '../src/tiers/shared/fifo-pool.js';
 import { newInstanceId } from '../src/tiers/shared/instance-id.js';
 import { ConfigSchema, type Config } from '../src/config/config-schema.js';
-import {
-  containersLabelled,
-  containerTop,
-  deadPid,
-  dockerCli,
-  dockerSkip,
-  inspectRaw,
-  removeWorkspace,
-  runIn,
-  startTcpProxy,
-  TEST_IMAGE,
-  tierWorkspace,
-  WORKSPACE_UID,
-} from './helpers/docker.js';
+import { containersLabelled, containerTop, deadPid, dockerCli, dockerSkip, inspectRaw, removeWorkspace, runIn, startTcpProxy, TEST_IMAGE, tierWorkspace, WORKSPACE_UID } from './helpers/docker.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 const skip = dockerSkip('the docker tier');
@@ -131,7 +118,7 @@ async function untilTree(session: TierSession, tag: string, n: number): Promise<
   assert.ok(ok, `command ${tag}: ${found.length} of ${n} processes, or no \`sleep 1000\``);
 }
 
-describe('end marker (docker-demux): where an exec\'s output ends', () => {
+describe("end marker (docker-demux): where an exec's output ends", () => {
   const marker = Buffer.from(newEndMarker(), 'latin1');
   // Full of near misses: every proper prefix of the marker, each followed by a byte that breaks it.
   const nearMisses = Buffer.concat(Array.from({ length: marker.length }, (_, k) => Buffer.concat([marker.subarray(0, k), Buffer.from('\n')])));
@@ -143,7 +130,7 @@ describe('end marker (docker-demux): where an exec\'s output ends', () => {
     const cut = new EndMarkerCut(marker);
     const out: Buffer[] = [];
     let found = false;
-    for (let off = 0; off < stream.length && !found; ) {
+    for (let off = 0; off < stream.length && !found;) {
       const n = Math.max(1, sizes());
       const r = cut.push(stream.subarray(off, off + n));
       out.push(r.out);
@@ -305,7 +292,10 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
 
   it('completes when the main process exits although a background process holds stdout', async () => {
     // the background sleep outlives the test unless killed: a completion that waited for it would hang
-    for (const [tag, stateFd] of [['bgout1', false], ['bgout2', true]] as const) {
+    for (const [tag, stateFd] of [
+      ['bgout1', false],
+      ['bgout2', true],
+    ] as const) {
       const r = await runIn(session, { script: 'sleep 1000 & echo started', commandTag: tag, stateFd });
       assert.equal(r.stdout, 'started\n');
       assert.deepEqual(r.status, { code: 0, signal: null });
@@ -405,7 +395,7 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
     assert.deepEqual(r.status, { code: null, signal: 'SIGINT' });
   });
 
-  it("terminates sh -c 'trap \"\" TERM; sleep 1000 & wait' leaving no process in the container", async () => {
+  it('terminates sh -c \'trap "" TERM; sleep 1000 & wait\' leaving no process in the container', async () => {
     let killed = 0;
     const r = await runIn(session, {
       script: `sh -c 'trap "" TERM; sleep 1000 & wait'`,
@@ -514,7 +504,17 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
     const b = dockerBackend(newInstanceId(), config({ docker_user: '1000:1000' }));
     try {
       const s = await b.createSession({ sessionTag: 'user01', limits: {}, workspace, network: false, image: undefined });
-      assert.equal(b.baseEnv(new Map([['LANG', 'C.UTF-8'], ['AWS_SECRET', 'x']])).get('HOME'), '/tmp');
+      assert.equal(
+        b
+          .baseEnv(
+            new Map([
+              ['LANG', 'C.UTF-8'],
+              ['AWS_SECRET', 'x'],
+            ]),
+          )
+          .get('HOME'),
+        '/tmp',
+      );
       const r = await runIn(s, { script: `trap 'pwd >&3; printf "\\0" >&3; export -p >&3' EXIT\neval 'id -u; cd /tmp' 3>&-`, stateFd: true });
       assert.equal(r.stdout, '1000\n');
       assert.ok(r.state!.startsWith('/tmp\n\0'));
@@ -535,7 +535,15 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
   });
 
   it('passes only what a shell needs from the daemon environment', () => {
-    const env = backend.baseEnv(new Map([['LANG', 'C.UTF-8'], ['TZ', 'UTC'], ['AWS_SECRET_ACCESS_KEY', 'nope'], ['PATH', '/opt/daemon/bin'], ['HOME', '/home/d']]));
+    const env = backend.baseEnv(
+      new Map([
+        ['LANG', 'C.UTF-8'],
+        ['TZ', 'UTC'],
+        ['AWS_SECRET_ACCESS_KEY', 'nope'],
+        ['PATH', '/opt/daemon/bin'],
+        ['HOME', '/home/d'],
+      ]),
+    );
     assert.deepEqual(Object.fromEntries(env), {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: '/tmp',

@@ -98,11 +98,7 @@ describe('.env variables reach every child; the daemon environment wins', () => 
 
   before(async () => {
     const dir = makeTempDir();
-    writeFileMode(
-      path.join(dir, '.env'),
-      `# runtime variables\nFROM_FILE=file-value\nSHARED=from-file\nQUOTED="two words"\nFILE_API_TOKEN=${FILE_SECRET}\nLAYERED=runtime\n`,
-      0o600,
-    );
+    writeFileMode(path.join(dir, '.env'), `# runtime variables\nFROM_FILE=file-value\nSHARED=from-file\nQUOTED="two words"\nFILE_API_TOKEN=${FILE_SECRET}\nLAYERED=runtime\n`, 0o600);
     d = await startDaemon({ env: { SHARED: 'from-daemon-env' }, dir });
     rec = await Recorder.open(d);
   });
@@ -148,7 +144,7 @@ describe('.env variables reach every child; the daemon environment wins', () => 
   });
 });
 
-describe("no TRL_* variable of the daemon reaches a child", () => {
+describe('no TRL_* variable of the daemon reaches a child', () => {
   const TOKEN = `trl-auth-${newSecret('tok-')}-${newSecret('en-')}`;
   let d: Daemon;
   let rec: Recorder;
@@ -230,7 +226,10 @@ describe('TRL_* variables written in the .env file do not reach children either'
       const r = await rec.ok('exec.run', { command: 'env' });
       assert.match(r.stdout, /^OK_FROM_FILE=y$/m);
       assert.deepEqual(
-        r.stdout.split('\n').filter((l: string) => l.startsWith('TRL_')).map((l: string) => l.split('=')[0]),
+        r.stdout
+          .split('\n')
+          .filter((l: string) => l.startsWith('TRL_'))
+          .map((l: string) => l.split('=')[0]),
         [],
         'TRL_* from the .env file reached the child',
       );

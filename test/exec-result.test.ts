@@ -53,9 +53,7 @@ function assertHeadTail(got: string, full: string, kept: number): void {
     const marker = got.length - k - tail;
     if (tail >= 0 && t >= tail && marker >= 0 && marker <= 256) return;
   }
-  assert.fail(
-    `output is not head+tail of the real output with ${kept} bytes kept: length ${got.length}, common prefix ${h}, common suffix ${t}`,
-  );
+  assert.fail(`output is not head+tail of the real output with ${kept} bytes kept: length ${got.length}, common prefix ${h}, common suffix ${t}`);
 }
 
 describe('exec.run result', () => {

@@ -102,7 +102,11 @@ for (const tier of TIER_NAMES) {
       await err('fs.write', { path: 'w/new.sh', content: 'v3\n', overwrite: true, expect_hash: o.sha256 }, 'FILE_CHANGED');
       assert.equal(fs.readFileSync(path.join(ws, 'w/new.sh'), 'utf8'), 'v2\n');
       assert.notEqual(h.sha256, o.sha256);
-      assert.deepEqual(fs.readdirSync(path.join(ws, 'w')).filter((n) => n.includes('trl-write')), [], 'no temporary file is left behind');
+      assert.deepEqual(
+        fs.readdirSync(path.join(ws, 'w')).filter((n) => n.includes('trl-write')),
+        [],
+        'no temporary file is left behind',
+      );
     });
 
     it('edits: a non-unique old is refused naming the count, a stale precondition is refused, CRLF and the mode are kept, dry_run diffs', async (ctx) => {
@@ -118,7 +122,14 @@ for (const tier of TIER_NAMES) {
       assert.equal(dry.dry_run, true);
       assert.match(dry.diff, /^--- a.*\n\+\+\+ b.*\n@@ -1,4 \+1,4 @@\n-alpha\r\n\+ALPHA\r\n/);
       assert.equal(fs.readFileSync(path.join(ws, 'e/win.txt'), 'utf8'), 'alpha\r\nbeta\r\nbeta\r\ngamma\r\n', 'a dry run changes nothing');
-      const done = await call('fs.edit', { path: 'e/win.txt', edits: [{ old: 'alpha\nbeta\n', new: 'ALPHA\nbeta\nnew line\n' }, { old: 'gamma', new: 'GAMMA' }], expect_hash: read.sha256 });
+      const done = await call('fs.edit', {
+        path: 'e/win.txt',
+        edits: [
+          { old: 'alpha\nbeta\n', new: 'ALPHA\nbeta\nnew line\n' },
+          { old: 'gamma', new: 'GAMMA' },
+        ],
+        expect_hash: read.sha256,
+      });
       assert.deepEqual(done.replacements, [1, 1]);
       assert.equal(done.line_ending, 'crlf');
       assert.equal(fs.readFileSync(path.join(ws, 'e/win.txt'), 'utf8'), 'ALPHA\r\nbeta\r\nnew line\r\nbeta\r\nGAMMA\r\n', 'CRLF files stay CRLF');
@@ -143,11 +154,17 @@ for (const tier of TIER_NAMES) {
       put('tree/.git/HEAD', 'ref: TODO\n');
       for (let i = 0; i < 1205; i++) put(`tree/many/f${String(i).padStart(4, '0')}.txt`, i % 2 ? 'odd\n' : 'even\n');
       const top = await call('fs.list', { path: 'tree' });
-      assert.deepEqual(top.entries.map((e: any) => e.name), ['.gitignore', 'many', 'src']);
+      assert.deepEqual(
+        top.entries.map((e: any) => e.name),
+        ['.gitignore', 'many', 'src'],
+      );
       assert.equal(top.total, 3);
       assert.equal(top.ignored, 3, 'build/, debug.log and .git are left out');
       const all = await call('fs.list', { path: 'tree', no_ignore: true });
-      assert.deepEqual(all.entries.map((e: any) => e.name), ['.git', '.gitignore', 'build', 'debug.log', 'many', 'src']);
+      assert.deepEqual(
+        all.entries.map((e: any) => e.name),
+        ['.git', '.gitignore', 'build', 'debug.log', 'many', 'src'],
+      );
       const page = await call('fs.list', { path: 'tree/many' });
       assert.equal(page.entries.length, 100, '100 entries by default');
       assert.equal(page.total, 1205);
@@ -161,13 +178,22 @@ for (const tier of TIER_NAMES) {
       assert.equal(last.entries.length, 5);
       assert.equal(last.next_offset, null);
       const rec = await call('fs.list', { path: 'tree/src', recursive: true });
-      assert.deepEqual(rec.entries.map((e: any) => `${e.type}:${e.name}`), ['file:a.ts', 'file:b.ts', 'dir:deep', 'file:deep/c.ts']);
+      assert.deepEqual(
+        rec.entries.map((e: any) => `${e.type}:${e.name}`),
+        ['file:a.ts', 'file:b.ts', 'dir:deep', 'file:deep/c.ts'],
+      );
       const found = await call('fs.search', { path: 'tree', pattern: '*.ts' });
-      assert.deepEqual(found.matches.map((m: any) => m.name), ['src/a.ts', 'src/b.ts', 'src/deep/c.ts']);
+      assert.deepEqual(
+        found.matches.map((m: any) => m.name),
+        ['src/a.ts', 'src/b.ts', 'src/deep/c.ts'],
+      );
       const foundAll = await call('fs.search', { path: 'tree', pattern: '**/*.ts', no_ignore: true });
       assert.equal(foundAll.total, 4);
       const grep = await call('fs.grep', { path: 'tree', pattern: 'TODO \\w+' });
-      assert.deepEqual(grep.matches.map((m: any) => `${path.relative(ws, m.path)}:${m.line}:${m.text}`), ['tree/src/a.ts:2:// TODO one', 'tree/src/deep/c.ts:1:// TODO two']);
+      assert.deepEqual(
+        grep.matches.map((m: any) => `${path.relative(ws, m.path)}:${m.line}:${m.text}`),
+        ['tree/src/a.ts:2:// TODO one', 'tree/src/deep/c.ts:1:// TODO two'],
+      );
       assert.equal(grep.total, 2);
       const grepAll = await call('fs.grep', { path: 'tree', pattern: 'todo', case_insensitive: true, no_ignore: true, glob: '*.{ts,log}' });
       assert.equal(grepAll.total, 4);
@@ -218,7 +244,11 @@ for (const tier of TIER_NAMES) {
       await call('fs.edit', { path: 'audit/a.txt', edits: [{ old: secret, new: `${secret}-2` }] });
       await call('fs.move', { path: 'audit/a.txt', to: 'audit/b.txt' });
       await call('fs.remove', { path: 'audit/b.txt' });
-      const lines = fs.readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = fs
+        .readFileSync(auditFile(), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const mine = lines.filter((l) => l.session_id === sid && typeof l.method === 'string' && l.method.startsWith('fs.'));
       const write = mine.find((l) => l.method === 'fs.write' && l.path.endsWith('audit/a.txt'));
       assert.ok(write, 'the write is logged');

@@ -54,7 +54,11 @@ describe('files over HTTP: GET/PUT /v1/files', () => {
     const range = await request(url('up/a.txt', '&offset=9&length=7'), { headers: auth() });
     assert.equal(range.body, body.slice(9, 16));
     // Every upload is audited by path, size and hash; the content never is.
-    const records = fs.readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = fs
+      .readFileSync(auditFile(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const rec = records.find((r) => r.method === 'fs.put' && String(r.path).endsWith('up/a.txt'));
     assert.ok(rec, 'the upload is in the audit log');
     assert.equal(rec.size, body.length);

@@ -33,7 +33,10 @@ for (const tier of TIER_NAMES) {
       if (t.skip(ctx)) return;
       const reports = await runFsRace(t.client!, sid, ATTEMPTS);
       console.log(formatRace(tier, reports).replace(/^/gm, '# '));
-      assert.deepEqual(reports.map((r) => r.method), ['fs.read', 'fs.write', 'fs.edit', 'fs.list']);
+      assert.deepEqual(
+        reports.map((r) => r.method),
+        ['fs.read', 'fs.write', 'fs.edit', 'fs.list'],
+      );
       for (const r of reports) {
         assert.equal(r.inside + Object.values(r.refused).reduce((a, b) => a + b, 0) + r.escapes >= r.attempts, true, `${r.method}: every attempt answered`);
         assert.equal(r.escapes, 0, `${r.method} escaped: ${r.examples.join('; ')}`);

@@ -56,7 +56,10 @@ describe('fs.watch (host tier)', () => {
     assert.ok(await waitFor(() => has('rename', 'sub/b.txt') || has('create', 'sub/b.txt')), `no event for the renamed file: ${JSON.stringify(seen)}`);
     fs.rmSync(path.join(work, 'sub', 'b.txt'));
     assert.ok(await waitFor(() => has('remove', 'sub/b.txt')), `no remove event: ${JSON.stringify(seen)}`);
-    assert.ok(seen.every((e) => e.path.startsWith(work + '/')), `an event names a path outside the watched tree: ${JSON.stringify(seen)}`);
+    assert.ok(
+      seen.every((e) => e.path.startsWith(work + '/')),
+      `an event names a path outside the watched tree: ${JSON.stringify(seen)}`,
+    );
 
     const stopped = await c.call('fs.unwatch', { stream_id: w.stream_id });
     assert.equal(stopped.stopped, true);

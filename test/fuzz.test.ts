@@ -149,8 +149,13 @@ describe('protocol fuzzing', () => {
     await waitFor(allAnswered, LOST_AFTER_MS, 50);
     if (!allAnswered()) {
       // a command stopped by SIGSTOP in a session without a timeout may rightly wait forever: ending it answers its waiters
-      const stuck = conns.flatMap((c) => c.pending()).slice(0, 10).map((e) => `${e.c.what}: ${JSON.stringify(e.c).slice(0, 200)}`);
-      console.log(`# fuzz: still waiting after ${LOST_AFTER_MS} ms for ${conns.reduce((n, c) => n + c.inflight, 0)} answers; cancelling every command and destroying every fuzz session. Waiting for: ${stuck.join(' | ')}`);
+      const stuck = conns
+        .flatMap((c) => c.pending())
+        .slice(0, 10)
+        .map((e) => `${e.c.what}: ${JSON.stringify(e.c).slice(0, 200)}`);
+      console.log(
+        `# fuzz: still waiting after ${LOST_AFTER_MS} ms for ${conns.reduce((n, c) => n + c.inflight, 0)} answers; cancelling every command and destroying every fuzz session. Waiting for: ${stuck.join(' | ')}`,
+      );
       for (const id of commands) await control.call('exec.cancel', { command_id: id }).catch(() => undefined);
       for (const s of sessions.splice(0)) await control.call('session.destroy', { session_id: s, force: true }).catch(() => undefined);
       await waitFor(allAnswered, DEADLINE_MS, 50);
@@ -169,7 +174,10 @@ describe('protocol fuzzing', () => {
       return ` [case ${index}: ${JSON.stringify(c).slice(0, 300)}]`;
     };
     assert.equal(d.hasExited(), false, `the daemon exited during the fuzz run; stderr tail:\n${d.stderr().slice(-3000)}`);
-    assert.ok(conns.every((c) => !c.closed), 'the daemon closed a fuzz connection (only REQUEST_TOO_LARGE may, and no request was that large)');
+    assert.ok(
+      conns.every((c) => !c.closed),
+      'the daemon closed a fuzz connection (only REQUEST_TOO_LARGE may, and no request was that large)',
+    );
     assert.deepEqual(
       failures.slice(0, 15).map((f) => `${f.what}: ${f.problem}${describeCase(f.index)}`),
       [],
@@ -188,11 +196,15 @@ describe('protocol fuzzing', () => {
     // fuzz sessions whose create answer was an error cannot exist; ones we lost track of would show up here
     let list: string[] = [];
     let stats: Record<string, number> = {};
-    await waitFor(async () => {
-      list = (await anyCall(control, 'session.list')).sessions.map((s: { session_id: string }) => s.session_id);
-      stats = await anyCall(control, 'system.stats');
-      return list.length === purposeful.length && stats['active_sessions'] === purposeful.length && stats['running_commands'] === 0;
-    }, DEADLINE_MS, 100);
+    await waitFor(
+      async () => {
+        list = (await anyCall(control, 'session.list')).sessions.map((s: { session_id: string }) => s.session_id);
+        stats = await anyCall(control, 'system.stats');
+        return list.length === purposeful.length && stats['active_sessions'] === purposeful.length && stats['running_commands'] === 0;
+      },
+      DEADLINE_MS,
+      100,
+    );
     const leftovers = list.filter((id) => !purposeful.includes(id));
     // sessions the fuzz created and then lost track of (e.g. the pool trimmed them) are destroyed by the test, then counted
     for (const id of leftovers) await control.call('session.destroy', { session_id: id, force: true }).catch(() => undefined);

@@ -51,7 +51,7 @@ describe('housekeeping: idle and TTL expiry, command retention', () => {
     const elapsed = Date.now() - t0;
     assert.ok(expired, 'the idle session was not destroyed within ~5 s');
     assert.ok(elapsed >= 1900, `the idle session was destroyed after ${elapsed} ms (< 2 s idle)`);
-    assert.ok(await waitFor(() => findSleeps(n).length === 0), 'the expired session\'s detached process is still alive');
+    assert.ok(await waitFor(() => findSleeps(n).length === 0), "the expired session's detached process is still alive");
     assert.ok(!(await anyCall(c, 'session.list')).sessions.some((s: { session_id: string }) => s.session_id === idle.session_id));
     await expectCode(c, 'exec.run', { session_id: idle.session_id, command: 'true' }, 'SESSION_NOT_FOUND');
   });
@@ -80,7 +80,7 @@ describe('housekeeping: idle and TTL expiry, command retention', () => {
     assert.ok(expired, 'the busy session outlived its 3 s TTL');
     assert.ok(lastOk >= 2500, `the session died ${lastOk} ms after creation, before its 3 s TTL`);
     assert.equal(await alive(s.session_id), false);
-    assert.ok(await waitFor(() => findSleeps(n).length === 0), 'the expired session\'s background command is still alive');
+    assert.ok(await waitFor(() => findSleeps(n).length === 0), "the expired session's background command is still alive");
   });
 
   it('--command-retention-s 1: a finished command is readable for a while, then COMMAND_NOT_FOUND', async () => {
@@ -178,10 +178,14 @@ describe('housekeeping: no zombies after 500 short commands', () => {
     assert.ok(total >= TOTAL, `total_commands_run = ${total}`);
     // a child that exited a moment ago may not be reaped yet: give it a moment, then it must be 0
     let stats = await anyCall(c, 'system.stats');
-    await waitFor(async () => {
-      stats = await anyCall(c, 'system.stats');
-      return stats.zombie_children === 0 && zombieChildrenOf(d.pid).length === 0;
-    }, DEADLINE_MS, 50);
+    await waitFor(
+      async () => {
+        stats = await anyCall(c, 'system.stats');
+        return stats.zombie_children === 0 && zombieChildrenOf(d.pid).length === 0;
+      },
+      DEADLINE_MS,
+      50,
+    );
     assert.equal(stats.zombie_children, 0, 'system.stats.zombie_children');
     assert.deepEqual(zombieChildrenOf(d.pid), [], 'zombie children of the daemon in /proc');
     assert.equal(stats.running_commands, 0);
@@ -192,7 +196,6 @@ describe('housekeeping: no zombies after 500 short commands', () => {
 
 describe('housekeeping: at most max_retained_commands finished commands are kept', () => {
   const { c } = useDaemon({ flags: ['--max-retained-commands', '3'] });
-
 
   it('forgets the oldest finished commands first, never a running one', async () => {
     const sid = (await c.call('session.create', {})).session_id;

@@ -94,45 +94,46 @@ describe('POST /v1/rpc', () => {
     ['HTTP', () => TrlHttpClient.connect({ url: h.url, token: h.token })],
     ['WebSocket', () => TrlWsClient.connect({ url: h.url, token: h.token })],
   ] as const;
-  for (const [transport, open] of clients) it(`every method works over ${transport} with the SDK client`, async () => {
-    const c = await open();
-    try {
-      assert.equal((await c.call('system.info', {})).version, PROTOCOL_VERSION);
-      assert.equal(typeof (await c.call('system.stats', {})).active_sessions, 'number');
-      const s = await c.call('session.create', { name: 'http-one', env: { GREETING: 'hello' } });
-      assert.equal(s.working_dir, wd);
-      assert.ok((await c.call('session.list', {})).sessions.some((x) => x.session_id === s.session_id));
-      assert.equal((await c.call('session.info', { session_id: s.session_id })).name, 'http-one');
-      const run = await c.call('exec.run', { session_id: s.session_id, command: 'echo "$GREETING"; mkdir -p sub; cd sub; echo err >&2' });
-      assert.equal(run.stdout, 'hello\n');
-      assert.equal(run.stderr, 'err\n');
-      assert.equal(run.exit_code, 0);
-      assert.equal((await c.call('exec.run', { session_id: s.session_id, command: 'pwd' })).stdout.trim(), `${wd}/sub`, 'cwd persists across HTTP requests');
-      await c.call('session.update', { session_id: s.session_id, working_dir: wd });
-      const bg = await c.call('exec.start', { session_id: s.session_id, command: 'read line; echo "got $line"', stdin_open: true });
-      await c.call('exec.input', { command_id: bg.command_id, data: 'ping\n', eof: true });
-      const waited = await c.call('exec.wait', { command_id: bg.command_id, timeout_s: 5 });
-      assert.equal(waited.stdout, 'got ping\n');
-      assert.equal((await c.call('exec.output', { command_id: bg.command_id })).data, 'got ping\n');
-      assert.equal((await c.call('exec.info', { command_id: bg.command_id })).state, 'exited');
-      assert.ok((await c.call('exec.list', { session_id: s.session_id })).commands.length >= 3);
-      const n = uniqueSleep();
-      sleeps.push(n);
-      const long = await c.call('exec.start', { session_id: s.session_id, command: `sleep ${n}` });
-      await c.call('exec.signal', { command_id: long.command_id, signal: 'SIGTERM' });
-      assert.equal((await c.call('exec.wait', { command_id: long.command_id, timeout_s: 5 })).signal, 'SIGTERM');
-      const long2 = await c.call('exec.start', { session_id: s.session_id, command: `sleep ${n}` });
-      await c.call('exec.cancel', { command_id: long2.command_id });
-      const pty = await c.call('exec.start', { session_id: s.session_id, command: 'sleep 0.3; stty size', pty: { cols: 80, rows: 24 } });
-      await c.call('exec.resize', { command_id: pty.command_id, cols: 100, rows: 30 });
-      assert.match((await c.call('exec.wait', { command_id: pty.command_id, timeout_s: 5 })).stdout, /30 100/);
-      const err = await c.call('exec.run', { session_id: 'no-such-session', command: 'true' }).catch((e: unknown) => e);
-      assert.ok(err instanceof TrlClientError && err.code === 'SESSION_NOT_FOUND');
-      assert.equal((await c.call('session.destroy', { session_id: s.session_id })).state, 'terminated');
-    } finally {
-      c.close();
-    }
-  });
+  for (const [transport, open] of clients)
+    it(`every method works over ${transport} with the SDK client`, async () => {
+      const c = await open();
+      try {
+        assert.equal((await c.call('system.info', {})).version, PROTOCOL_VERSION);
+        assert.equal(typeof (await c.call('system.stats', {})).active_sessions, 'number');
+        const s = await c.call('session.create', { name: 'http-one', env: { GREETING: 'hello' } });
+        assert.equal(s.working_dir, wd);
+        assert.ok((await c.call('session.list', {})).sessions.some((x) => x.session_id === s.session_id));
+        assert.equal((await c.call('session.info', { session_id: s.session_id })).name, 'http-one');
+        const run = await c.call('exec.run', { session_id: s.session_id, command: 'echo "$GREETING"; mkdir -p sub; cd sub; echo err >&2' });
+        assert.equal(run.stdout, 'hello\n');
+        assert.equal(run.stderr, 'err\n');
+        assert.equal(run.exit_code, 0);
+        assert.equal((await c.call('exec.run', { session_id: s.session_id, command: 'pwd' })).stdout.trim(), `${wd}/sub`, 'cwd persists across HTTP requests');
+        await c.call('session.update', { session_id: s.session_id, working_dir: wd });
+        const bg = await c.call('exec.start', { session_id: s.session_id, command: 'read line; echo "got $line"', stdin_open: true });
+        await c.call('exec.input', { command_id: bg.command_id, data: 'ping\n', eof: true });
+        const waited = await c.call('exec.wait', { command_id: bg.command_id, timeout_s: 5 });
+        assert.equal(waited.stdout, 'got ping\n');
+        assert.equal((await c.call('exec.output', { command_id: bg.command_id })).data, 'got ping\n');
+        assert.equal((await c.call('exec.info', { command_id: bg.command_id })).state, 'exited');
+        assert.ok((await c.call('exec.list', { session_id: s.session_id })).commands.length >= 3);
+        const n = uniqueSleep();
+        sleeps.push(n);
+        const long = await c.call('exec.start', { session_id: s.session_id, command: `sleep ${n}` });
+        await c.call('exec.signal', { command_id: long.command_id, signal: 'SIGTERM' });
+        assert.equal((await c.call('exec.wait', { command_id: long.command_id, timeout_s: 5 })).signal, 'SIGTERM');
+        const long2 = await c.call('exec.start', { session_id: s.session_id, command: `sleep ${n}` });
+        await c.call('exec.cancel', { command_id: long2.command_id });
+        const pty = await c.call('exec.start', { session_id: s.session_id, command: 'sleep 0.3; stty size', pty: { cols: 80, rows: 24 } });
+        await c.call('exec.resize', { command_id: pty.command_id, cols: 100, rows: 30 });
+        assert.match((await c.call('exec.wait', { command_id: pty.command_id, timeout_s: 5 })).stdout, /30 100/);
+        const err = await c.call('exec.run', { session_id: 'no-such-session', command: 'true' }).catch((e: unknown) => e);
+        assert.ok(err instanceof TrlClientError && err.code === 'SESSION_NOT_FOUND');
+        assert.equal((await c.call('session.destroy', { session_id: s.session_id })).state, 'terminated');
+      } finally {
+        c.close();
+      }
+    });
 
   it('the CLI works over HTTP and WebSocket with --url and the token from TRL_AUTH_TOKEN', async () => {
     const env = { TRL_AUTH_TOKEN: h.token };

@@ -77,7 +77,11 @@ for (const tier of ISOLATED) {
 
     it('resolves symlinks before deciding: a link inside a root to /etc or /run is refused', async (ctx) => {
       if (t.skip(ctx)) return;
-      for (const [name, target] of [['to-etc', '/etc'], ['to-run', '/run'], ['to-outside', os.tmpdir()]] as const) {
+      for (const [name, target] of [
+        ['to-etc', '/etc'],
+        ['to-run', '/run'],
+        ['to-outside', os.tmpdir()],
+      ] as const) {
         const link = path.join(root, name);
         fs.symlinkSync(target, link);
         const e = await expectCode(t.client!, 'session.create', { workspace: link }, 'INVALID_PARAMS');
@@ -164,7 +168,10 @@ for (const tier of ISOLATED) {
         if (tier === 'sandbox') {
           // With network: true the same socket is reachable: the filter follows the session's network setting.
           const open = await create({ workspace: ws, network: true });
-          const r2 = await run(open.session_id, `perl -e 'use Socket; socket(S,AF_UNIX,SOCK_STREAM,0) or die "socket: $!"; connect(S, pack_sockaddr_un("${sockPath}")) or die "connect: $!"; print scalar <S>'`);
+          const r2 = await run(
+            open.session_id,
+            `perl -e 'use Socket; socket(S,AF_UNIX,SOCK_STREAM,0) or die "socket: $!"; connect(S, pack_sockaddr_un("${sockPath}")) or die "connect: $!"; print scalar <S>'`,
+          );
           assert.equal(r2.stdout, 'hello-unix\n', r2.stderr);
           await destroy(open.session_id);
         }
@@ -237,23 +244,27 @@ for (const tier of ISOLATED) {
     });
 
     // The sandbox's commands enter it from the host side (docker's are execs: nothing of theirs runs outside).
-    if (tier === 'sandbox') it("gives the caller's loader variables (LD_PRELOAD, LD_DEBUG) to the command only, never to what runs outside the sandbox", async (ctx) => {
-      if (t.skip(ctx)) return;
-      // LD_DEBUG=files makes every dynamically linked program that gets it name itself on stderr.
-      const s = await create({ workspace: project('loader'), env: { LD_DEBUG: 'files' } });
-      const r = await run(s.session_id, 'true');
-      assert.equal(r.exit_code, 0);
-      for (const outside of ['nsenter', 'setpriv', 'bwrap', 'perl']) {
-        assert.doesNotMatch(r.stderr, new RegExp(`needed by \\S*${outside}`), `${outside} ran with the caller's LD_DEBUG:\n${r.stderr.slice(0, 2000)}`);
-      }
-      assert.match(r.stderr + (await run(s.session_id, 'sh -c true')).stderr, /needed by|calling init/, 'the command itself gets it');
-      await destroy(s.session_id);
-    });
+    if (tier === 'sandbox')
+      it("gives the caller's loader variables (LD_PRELOAD, LD_DEBUG) to the command only, never to what runs outside the sandbox", async (ctx) => {
+        if (t.skip(ctx)) return;
+        // LD_DEBUG=files makes every dynamically linked program that gets it name itself on stderr.
+        const s = await create({ workspace: project('loader'), env: { LD_DEBUG: 'files' } });
+        const r = await run(s.session_id, 'true');
+        assert.equal(r.exit_code, 0);
+        for (const outside of ['nsenter', 'setpriv', 'bwrap', 'perl']) {
+          assert.doesNotMatch(r.stderr, new RegExp(`needed by \\S*${outside}`), `${outside} ran with the caller's LD_DEBUG:\n${r.stderr.slice(0, 2000)}`);
+        }
+        assert.match(r.stderr + (await run(s.session_id, 'sh -c true')).stderr, /needed by|calling init/, 'the command itself gets it');
+        await destroy(s.session_id);
+      });
 
     it('cannot leave its cgroup, nor see the cgroup hierarchy', async (ctx) => {
       if (t.skip(ctx)) return;
       const s = await create({ workspace: project('cgroup') });
-      const r = await run(s.session_id, 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/unified/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do echo $$ > $f 2>/dev/null && echo "moved via $f"; done; echo checked');
+      const r = await run(
+        s.session_id,
+        'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/unified/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do echo $$ > $f 2>/dev/null && echo "moved via $f"; done; echo checked',
+      );
       assert.doesNotMatch(r.stdout, /moved via/, r.stdout);
       await destroy(s.session_id);
     });

@@ -279,9 +279,8 @@ describe('sessions and concurrency', () => {
 
 describe('limits (each crossed)', () => {
   const { c } = useDaemon({
-      flags: ['--max-sessions', '3', '--session-max-commands', '3', '--max-stdin-bytes', '1024', '--max-output-bytes', '4096'],
-    });
-
+    flags: ['--max-sessions', '3', '--session-max-commands', '3', '--max-stdin-bytes', '1024', '--max-output-bytes', '4096'],
+  });
 
   it('--max-sessions: the 4th live session → MAX_SESSIONS_REACHED; a freed slot can be reused', async () => {
     const ids: string[] = [];

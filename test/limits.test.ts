@@ -155,7 +155,7 @@ describe('limits: the daemon maxima', () => {
 describe('limits: per-process rlimits (cpu_s, nofile)', () => {
   const { c } = useDaemon({ flags: ['--kill-grace-s', '1'] });
 
-  it('nofile: the session\'s commands see RLIMIT_NOFILE and cannot open more files', async () => {
+  it("nofile: the session's commands see RLIMIT_NOFILE and cannot open more files", async () => {
     const s = await anyCall(c, 'session.create', { limits: { nofile: 64 } });
     const r = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'ulimit -n' });
     assert.equal(r.stdout, '64\n');
@@ -217,13 +217,10 @@ describe('limits: per-session cgroups (memory, cpu_percent, pids)', { skip: cgro
 
   it('system.info says which enforcement is active: cgroups here', async () => {
     const info = await anyCall(c, 'system.info');
-    assert.ok(
-      ['cgroup-v2', 'cgroup-hybrid', 'cgroup-v1'].includes(info.enforcement.limits),
-      `cgroups are writable here but enforcement.limits = ${JSON.stringify(info.enforcement.limits)}`,
-    );
+    assert.ok(['cgroup-v2', 'cgroup-hybrid', 'cgroup-v1'].includes(info.enforcement.limits), `cgroups are writable here but enforcement.limits = ${JSON.stringify(info.enforcement.limits)}`);
   });
 
-  it('the session\'s cgroups carry its limits: pids.max, memory ceiling with swap capped, CPU quota', async () => {
+  it("the session's cgroups carry its limits: pids.max, memory ceiling with swap capped, CPU quota", async () => {
     const s = await anyCall(c, 'session.create', { limits: { pids: 64, memory_bytes: 256 * MIB, cpu_percent: 50 } });
     const tag = await sessionTagOf(c, s.session_id);
     leftovers.push(tag.prefix);

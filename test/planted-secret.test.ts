@@ -255,7 +255,7 @@ describe('planted secret', () => {
     assert.deepEqual(leaks, [], `error responses echo the value:\n${leaks.join('\n')}`);
   });
 
-  it('the daemon\'s stdout/stderr do not carry the value', () => {
+  it("the daemon's stdout/stderr do not carry the value", () => {
     const logs = d.logs();
     assert.ok(!logs.includes(S), `the daemon printed the value: ${around(logs, S)}`);
   });

@@ -116,7 +116,7 @@ for (const mode of MODES) {
       await c.call('session.destroy', { session_id: s.session_id, force: true });
     });
 
-    it('a timeout kills only that command\'s tree, not earlier background processes of the session', async () => {
+    it("a timeout kills only that command's tree, not earlier background processes of the session", async () => {
       const keep = token();
       const victim = token();
       const s = await c.call('session.create', {});
@@ -125,12 +125,12 @@ for (const mode of MODES) {
       const r = await c.call('exec.run', { session_id: s.session_id, command: `setsid sleep ${victim} & sleep 30`, timeout_s: 1 });
       assert.equal(r.timed_out, true);
       await assertSleepsGone([victim], 'after the timeout: ');
-      assert.equal(findSleeps(keep).length, 1, 'the earlier background process of the session was killed by another command\'s timeout');
+      assert.equal(findSleeps(keep).length, 1, "the earlier background process of the session was killed by another command's timeout");
       await c.call('session.destroy', { session_id: s.session_id, force: true });
       await assertSleepsGone([keep], 'after session.destroy: ');
     });
 
-    it('destroying one session leaves other sessions\' processes alone', async () => {
+    it("destroying one session leaves other sessions' processes alone", async () => {
       const mine = token();
       const theirs = token();
       const s1 = await c.call('session.create', {});
@@ -157,7 +157,7 @@ for (const mode of MODES) {
       assert.equal((await c.call('session.list', {})).sessions.length, before);
     });
 
-    it('an ephemeral command\'s SIGTERM-ignoring background child neither delays the result nor survives', async () => {
+    it("an ephemeral command's SIGTERM-ignoring background child neither delays the result nor survives", async () => {
       const n = token();
       const r = await c.call('exec.run', { command: `trap '' TERM; setsid sleep ${n} & echo eph` });
       assert.equal(r.stdout, 'eph\n');
@@ -166,24 +166,35 @@ for (const mode of MODES) {
       await assertSleepsGone([n], 'after the ephemeral session ended: ');
     });
 
-    if (mode.flags.length === 0) it('session.destroy releases the session\'s cgroups', async () => {
-      const instance = (await c.call('system.info', {})).instance_id;
-      const roots = cgroupDirsNamed(instance);
-      assert.ok(roots.length > 0, `no cgroup directory named after instance ${instance}`);
-      const subdirs = () => roots.flatMap((r) => fs.readdirSync(r, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(r, e.name)));
-      // Sessions of earlier tests (an ephemeral one may still be in its kill grace) are not ours to judge.
-      const earlier = new Set(subdirs());
-      const ids: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const s = await c.call('session.create', {});
-        await c.call('exec.run', { session_id: s.session_id, command: 'echo x' });
-        ids.push(s.session_id);
-      }
-      const ours = subdirs().filter((d) => !earlier.has(d));
-      assert.ok(ours.length >= 3, `expected per-session cgroups, found ${subdirs().join(', ')}`);
-      for (const id of ids) await c.call('session.destroy', { session_id: id });
-      assert.deepEqual(ours.filter((d) => fs.existsSync(d)), [], 'cgroups left behind by destroyed sessions');
-    });
+    if (mode.flags.length === 0)
+      it("session.destroy releases the session's cgroups", async () => {
+        const instance = (await c.call('system.info', {})).instance_id;
+        const roots = cgroupDirsNamed(instance);
+        assert.ok(roots.length > 0, `no cgroup directory named after instance ${instance}`);
+        const subdirs = () =>
+          roots.flatMap((r) =>
+            fs
+              .readdirSync(r, { withFileTypes: true })
+              .filter((e) => e.isDirectory())
+              .map((e) => path.join(r, e.name)),
+          );
+        // Sessions of earlier tests (an ephemeral one may still be in its kill grace) are not ours to judge.
+        const earlier = new Set(subdirs());
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const s = await c.call('session.create', {});
+          await c.call('exec.run', { session_id: s.session_id, command: 'echo x' });
+          ids.push(s.session_id);
+        }
+        const ours = subdirs().filter((d) => !earlier.has(d));
+        assert.ok(ours.length >= 3, `expected per-session cgroups, found ${subdirs().join(', ')}`);
+        for (const id of ids) await c.call('session.destroy', { session_id: id });
+        assert.deepEqual(
+          ours.filter((d) => fs.existsSync(d)),
+          [],
+          'cgroups left behind by destroyed sessions',
+        );
+      });
 
     it('daemon SIGTERM: exit 0, socket removed, every session process killed', async () => {
       const n1 = token();

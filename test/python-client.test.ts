@@ -35,7 +35,7 @@ out["create"] = call("session.create", {"shell": "/bin/sh", "env": {"PY_SESSION_
 sid = out["create"]["data"]["session_id"]
 out["run"] = call("exec.run", {"session_id": sid, "command": "echo \"$PY_SESSION_VAR $PY_CMD_VAR\"; cat; pwd; cd sub",
                                "timeout_s": 10, "stdin": "from-stdin\n", "env": {"PY_CMD_VAR": "from-command"}}, rid=2)
-out["run2"] = call("exec.run", {"session_id": sid, "command": "pwd; echo \"${"$"}{PY_CMD_VAR-unset}\""}, rid=3)
+out["run2"] = call("exec.run", {"session_id": sid, "command": "pwd; echo \"${'$'}{PY_CMD_VAR-unset}\""}, rid=3)
 out["list"] = call("session.list", rid=4)
 out["info"] = call("session.info", {"session_id": sid}, rid=5)
 out["destroy"] = call("session.destroy", {"session_id": sid, "force": True}, rid=6)
@@ -154,7 +154,10 @@ describe('a ten-line Python client', () => {
     const lines = JSON.parse(python('half_close_stream.py', [d.socketPath])) as Array<Record<string, any>>;
     assert.equal(lines[0]!.id, 'hs');
     assert.equal(lines[0]!.ok, true, JSON.stringify(lines[0]));
-    const out = lines.filter((l) => l.event === 'stdout').map((l) => l.data).join('');
+    const out = lines
+      .filter((l) => l.event === 'stdout')
+      .map((l) => l.data)
+      .join('');
     assert.equal(out, 'one\ntwo\n');
     assert.equal(lines[lines.length - 1]!.event, 'exit');
   });

@@ -29,7 +29,8 @@ describe('output after the fact: attach and exec.output', () => {
     const open = await first.stream('exec.stream', { session_id: sid, command: numberedLoop(N, 0.03) });
     // read until at least 5 lines arrived, then drop the connection
     let got = '';
-    const early = await collectStream(open, { onEvent: (ev) => {
+    const early = await collectStream(open, {
+      onEvent: (ev) => {
         if (ev.event === 'stdout') got += ev.data as string;
         return (got.match(/\n/g) ?? []).length >= 5;
       },
@@ -216,21 +217,24 @@ describe('output after the fact: attach and exec.output', () => {
 describe('command retention (--command-retention-s 1)', () => {
   const { c } = useDaemon({ flags: ['--command-retention-s', '1'] });
 
-
   it('a finished command is readable, then COMMAND_NOT_FOUND after its retention; a running one is never forgotten', async () => {
     const sid = (await c.call('session.create', {})).session_id;
     const long = await c.call('exec.start', { session_id: sid, command: 'sleep 2.5; echo late' });
     const r = await c.call('exec.run', { session_id: sid, command: 'echo kept' });
     assert.equal((await c.call('exec.info', { command_id: r.command_id })).state, 'exited');
     assert.equal((await c.call('exec.output', { command_id: r.command_id })).data, 'kept\n');
-    const gone = await waitFor(async () => {
-      try {
-        await c.call('exec.info', { command_id: r.command_id });
-        return false;
-      } catch (e) {
-        return (e as { code?: string }).code === 'COMMAND_NOT_FOUND';
-      }
-    }, DEADLINE_MS, 100);
+    const gone = await waitFor(
+      async () => {
+        try {
+          await c.call('exec.info', { command_id: r.command_id });
+          return false;
+        } catch (e) {
+          return (e as { code?: string }).code === 'COMMAND_NOT_FOUND';
+        }
+      },
+      DEADLINE_MS,
+      100,
+    );
     assert.ok(gone, 'the finished command was still known 4 s after it ended (retention 1 s)');
     await expectCode(c, 'exec.output', { command_id: r.command_id }, 'COMMAND_NOT_FOUND');
     await expectCode(c, 'exec.wait', { command_id: r.command_id }, 'COMMAND_NOT_FOUND');

@@ -20,8 +20,7 @@ import { type RawLine } from './helpers/raw-connection.js';
 const R = '[REDACTED]';
 
 /** Print $name in two writes (two processes, a pause between): the first `cut` bytes, then the rest. */
-const splitPrint = (name: string, cut = 10, pause = 0.3) =>
-  `{ printf %s "$${name}" | head -c ${cut}; sleep ${pause}; printf %s "$${name}" | tail -c +${cut + 1}; }`;
+const splitPrint = (name: string, cut = 10, pause = 0.3) => `{ printf %s "$${name}" | head -c ${cut}; sleep ${pause}; printf %s "$${name}" | tail -c +${cut + 1}; }`;
 
 describe('output redaction', () => {
   let d: Daemon;
@@ -97,11 +96,7 @@ describe('output redaction', () => {
   });
 
   it('in a streamed command (exec.stream events), split across writes, on both streams', async () => {
-    const { collected } = await rec.stream(
-      'exec.stream',
-      { session_id: sid, command: `echo start; ${splitPrint('API_TOKEN')}; echo; ${splitPrint('API_TOKEN', 3)} >&2; echo >&2` },
-      TRACKED,
-    );
+    const { collected } = await rec.stream('exec.stream', { session_id: sid, command: `echo start; ${splitPrint('API_TOKEN')}; echo; ${splitPrint('API_TOKEN', 3)} >&2; echo >&2` }, TRACKED);
     assert.equal(collected.exit?.['exit_code'], 0, JSON.stringify(collected.exit));
     assert.equal(collected.stdout.text, `start\n${R}\n`, m(collected.stdout.text));
     assert.equal(collected.stderr.text, `${R}\n`, m(collected.stderr.text));
@@ -233,7 +228,8 @@ describe('output redaction', () => {
       const response = await rec.call('exec.stream', { session_id: s.session_id, command });
       assert.equal(response.ok, true, m(JSON.stringify(response)).slice(0, 600));
       const pinged: { reply?: Promise<RawLine> } = {};
-      const collected = await collectRaw(rec.conn, response.data.stream_id as string, { onEvent: (ev) => {
+      const collected = await collectRaw(rec.conn, response.data.stream_id as string, {
+        onEvent: (ev) => {
           if (ev.event !== 'stdout' || pinged.reply) return;
           // On another connection, while the near misses are being redacted; the command goes on once it answered.
           pinged.reply = pinger.call('system.ping', {}).then((r) => (fs.writeFileSync(gate, ''), r));

@@ -153,7 +153,10 @@ describe('sandbox tier', () => {
     const r = await run(sid, 'ls -A ~/.ssh | wc -l; ls -A ~/.aws | wc -l; wc -c < ~/.netrc; cat ~/notes.txt; cat ~/.ssh/id_ed25519 2>&1; echo $HOME');
     assert.equal(r.exit_code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.deepEqual(lines.slice(0, 4).map((l) => l.trim()), ['0', '0', '0', 'readable']);
+    assert.deepEqual(
+      lines.slice(0, 4).map((l) => l.trim()),
+      ['0', '0', '0', 'readable'],
+    );
     assert.ok(!r.stdout.includes(mark), 'no planted secret reads through');
     assert.equal(lines[5], home);
     await c.call('session.destroy', { session_id: sid });

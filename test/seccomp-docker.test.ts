@@ -32,7 +32,7 @@ interface Ran {
 function demux(buf: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const size = buf.readUInt32BE(i + 4);
     (buf[i] === 2 ? err : out).push(buf.subarray(i + 8, i + 8 + size));
     i += 8 + size;

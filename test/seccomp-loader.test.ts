@@ -224,7 +224,14 @@ describe('seccomp launcher on the real kernel', { skip: skipAll }, () => {
   });
 
   it('keeps ordinary programs working: node threads and children, perl fork, ps, git, python threads', async (t) => {
-    const node = await run([process.execPath, '-e', 'const { Worker } = require("worker_threads"); const out = require("child_process").execFileSync("sh", ["-c", "echo child"]).toString().trim(); new Worker("require(\'worker_threads\').parentPort.postMessage(6*7)", { eval: true }).on("message", (m) => console.log(out, m))'], { cwd: dir });
+    const node = await run(
+      [
+        process.execPath,
+        '-e',
+        'const { Worker } = require("worker_threads"); const out = require("child_process").execFileSync("sh", ["-c", "echo child"]).toString().trim(); new Worker("require(\'worker_threads\').parentPort.postMessage(6*7)", { eval: true }).on("message", (m) => console.log(out, m))',
+      ],
+      { cwd: dir },
+    );
     assert.equal(node.code, 0, node.stderr);
     assert.equal(node.stdout, 'child 42\n');
     const fork = await perl('my $pid = fork // die "fork: $!"; if (!$pid) { exit 7 } waitpid($pid, 0); print $? >> 8, "\\n"');

@@ -149,7 +149,7 @@ describe('secrets never leave the environment', () => {
     }
   });
 
-  it('no file in the daemon\'s directory or /tmp holds a planted value', () => {
+  it("no file in the daemon's directory or /tmp holds a planted value", () => {
     const hits = [...filesContaining(d.dir, ALL), ...filesContaining('/tmp', ALL, started)];
     assert.deepEqual(hits, [], `files containing an env value: ${hits.join(', ')}`);
   });
@@ -218,7 +218,7 @@ describe('socket permissions and single instance', () => {
     assert.notEqual(code, 0, 'the second daemon exited 0');
     assert.match(second.logs(), /already running/i);
     // the first still owns the socket
-    assert.ok(fs.existsSync(socketPath), 'the second daemon removed the first one\'s socket');
+    assert.ok(fs.existsSync(socketPath), "the second daemon removed the first one's socket");
     const c = await connect(socketPath);
     const pong = await c.call('system.ping', {});
     assert.equal(typeof pong.uptime_s, 'number');

@@ -37,7 +37,7 @@ function privateDir(): string {
 /** Planting another user's files needs root (CI runs as root); elsewhere the reason is printed. */
 function skipUnlessRoot(t: TestContext): boolean {
   if (isRoot) return false;
-  const why = 'planting another user\'s files in the shared directory needs root';
+  const why = "planting another user's files in the shared directory needs root";
   console.log(`# skipping: ${why}`);
   t.skip(why);
   return true;
@@ -115,7 +115,7 @@ describe('a socket directly in a sticky world-writable directory', () => {
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 
-  it('refuses another user\'s symlink at the socket name and leaves its target untouched', async (t) => {
+  it("refuses another user's symlink at the socket name and leaves its target untouched", async (t) => {
     if (skipUnlessRoot(t)) return;
     const dir = sticky();
     const target = path.join(privateDir(), 'precious');
@@ -129,7 +129,7 @@ describe('a socket directly in a sticky world-writable directory', () => {
     assert.ok(fs.lstatSync(socketPath).isSymbolicLink(), "the other user's link is not removed");
   });
 
-  it('refuses another user\'s symlink or file at the record name, never writing through it', async (t) => {
+  it("refuses another user's symlink or file at the record name, never writing through it", async (t) => {
     if (skipUnlessRoot(t)) return;
     for (const kind of ['symlink', 'file'] as const) {
       const dir = sticky();
@@ -162,7 +162,7 @@ describe('a socket directly in a sticky world-writable directory', () => {
     }
   });
 
-  it('refuses another user\'s live socket at the name without connecting to it', async (t) => {
+  it("refuses another user's live socket at the name without connecting to it", async (t) => {
     if (skipUnlessRoot(t)) return;
     const dir = sticky();
     const socketPath = path.join(dir, 'trl.sock');
@@ -188,8 +188,20 @@ describe('a socket directly in a sticky world-writable directory', () => {
     const socketPath = path.join(dir, 'trl.sock');
     const d = await startDaemon({ socketPath });
     try {
-      const r = spawnSync('setpriv', [`--reuid=${OTHER}`, `--regid=${OTHER}`, '--clear-groups', '--', python3(), '-c',
-        'import socket, sys\ntry:\n  socket.socket(socket.AF_UNIX).connect(sys.argv[1]); print("connected")\nexcept PermissionError:\n  print("refused")', socketPath], { encoding: 'utf8' });
+      const r = spawnSync(
+        'setpriv',
+        [
+          `--reuid=${OTHER}`,
+          `--regid=${OTHER}`,
+          '--clear-groups',
+          '--',
+          python3(),
+          '-c',
+          'import socket, sys\ntry:\n  socket.socket(socket.AF_UNIX).connect(sys.argv[1]); print("connected")\nexcept PermissionError:\n  print("refused")',
+          socketPath,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.stdout.trim(), 'refused', `${r.stdout}${r.stderr}`);
     } finally {
       await d.shutdownClean();
@@ -229,4 +241,3 @@ describe('--compat claw-core without --socket-path', () => {
     assert.equal(fs.existsSync(`${socketPath}.daemon.json`), false, 'the record is removed at shutdown');
   });
 });
-

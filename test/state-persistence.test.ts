@@ -29,8 +29,7 @@ describe('session state persistence', () => {
     assert.equal(s.working_dir, work);
     return s.session_id;
   }
-  const run = (session_id: string, command: string, extra: Record<string, unknown> = {}) =>
-    c.call('exec.run', { session_id, command, ...extra });
+  const run = (session_id: string, command: string, extra: Record<string, unknown> = {}) => c.call('exec.run', { session_id, command, ...extra });
 
   it('`cd sub` then `pwd` prints …/sub (result, next command and session.info agree)', async () => {
     const sid = await newSession();
@@ -78,10 +77,7 @@ describe('session state persistence', () => {
 
   it('exported values survive exactly (newlines, =, quotes, spaces, unicode, empty)', async () => {
     const sid = await newSession();
-    const r = await run(
-      sid,
-      `export M="$(printf 'line1\\nk=v')"; export Q="it's \\"quoted\\" \\$HOME \\\\ back"; export U='é€😀'; export E=''`,
-    );
+    const r = await run(sid, `export M="$(printf 'line1\\nk=v')"; export Q="it's \\"quoted\\" \\$HOME \\\\ back"; export U='é€😀'; export E=''`);
     assert.equal(r.exit_code, 0, r.stderr);
     assert.equal((await run(sid, 'printf "%s|" "$M" "$Q" "$U" "${E-unset}"')).stdout, `line1\nk=v|it's "quoted" $HOME \\ back|é€😀||`);
     await c.call('session.destroy', { session_id: sid, force: true });

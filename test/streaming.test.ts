@@ -36,14 +36,8 @@ describe('exec.stream', () => {
   it('50 MiB of random bytes (and 3 MiB on stderr) reassemble exactly from base64 events, offsets contiguous, no gap', async () => {
     const out = path.join(tmp, 'out.bin');
     const err = path.join(tmp, 'err.bin');
-    const command =
-      `(head -c ${3 * MiB} /dev/urandom | tee ${err} >&2) & ` + `head -c ${50 * MiB} /dev/urandom | tee ${out}; wait`;
-    const r = await streamAll(
-      c,
-      'exec.stream',
-      { session_id: sid, command, encoding: 'base64', max_output_bytes: 64 * MiB, timeout_s: 60 },
-      { hashOnly: true },
-    );
+    const command = `(head -c ${3 * MiB} /dev/urandom | tee ${err} >&2) & ` + `head -c ${50 * MiB} /dev/urandom | tee ${out}; wait`;
+    const r = await streamAll(c, 'exec.stream', { session_id: sid, command, encoding: 'base64', max_output_bytes: 64 * MiB, timeout_s: 60 }, { hashOnly: true });
     assert.deepEqual(r.gaps, [], 'a fast reader with a large enough buffer must not see a gap');
     assert.equal(r.error, null, `error event: ${JSON.stringify(r.error)}`);
     assert.equal(r.afterEnd, 0, 'events after exit');

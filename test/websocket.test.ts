@@ -34,7 +34,10 @@ describe('GET /v1/ws', () => {
         assert.equal(m?.ok, true, `id ${i}: ${JSON.stringify(m)}`);
         if (i % 2 === 0) assert.equal(m.data.stdout, `${i}\n`);
       }
-      assert.ok(frames.every((f) => !f.binary && !f.data.includes('\n') && JSON.parse(f.data)), 'every frame is text holding one JSON object');
+      assert.ok(
+        frames.every((f) => !f.binary && !f.data.includes('\n') && JSON.parse(f.data)),
+        'every frame is text holding one JSON object',
+      );
     } finally {
       ws.close();
     }
@@ -169,7 +172,10 @@ describe('GET /v1/ws', () => {
       const st = await c.stream('exec.stream', { command: 'echo s1; echo s2 >&2' });
       const seen: string[] = [];
       for await (const ev of st.events) seen.push(ev.event === 'exit' ? 'exit' : `${ev.event}:${String(ev.data)}`);
-      assert.deepEqual(seen.filter((s) => s.startsWith('stdout')), ['stdout:s1\n']);
+      assert.deepEqual(
+        seen.filter((s) => s.startsWith('stdout')),
+        ['stdout:s1\n'],
+      );
       assert.equal(seen.at(-1), 'exit');
     } finally {
       c.close();

@@ -60,7 +60,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     else if (arg === '--only') {
       const value = argv[++i];
       if (!value) throw new Error(`--only needs metric keys, e.g. --only mcp,round_trip\n${USAGE}`);
-      only = value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+      only = value
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0);
     } else if (arg === '--help' || arg === '-h') return 'help';
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }

@@ -32,11 +32,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<Daemon> {
   const dir = await mkdtemp(join(tmpdir(), 'trl-bench-'));
   const socketPath = join(dir, 'trl.sock');
   const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])],
-    { cwd: dir, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])], {
+    cwd: dir,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -86,10 +86,7 @@ async function waitForSocket(child: ChildProcess, path: string, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `the daemon exited (code ${child.exitCode}, signal ${child.signalCode}) before listening on ${path}; ` +
-          `did \`npm run build\` succeed?\n${stderr()}`,
-      );
+      throw new Error(`the daemon exited (code ${child.exitCode}, signal ${child.signalCode}) before listening on ${path}; ` + `did \`npm run build\` succeed?\n${stderr()}`);
     }
     if (await canConnect(path)) return;
     if (Date.now() > deadline) {

@@ -34,9 +34,24 @@ export async function startBaselineContainer(image: string): Promise<{ id: strin
   await removeOrphans();
   const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   const out = await docker([
-    'run', '--detach', '--rm', '--init',
-    '--network', 'none', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--user', user,
-    '--label', `${BENCH_LABEL}=${process.pid}`, '--entrypoint', 'sleep', image, '2147483647',
+    'run',
+    '--detach',
+    '--rm',
+    '--init',
+    '--network',
+    'none',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--user',
+    user,
+    '--label',
+    `${BENCH_LABEL}=${process.pid}`,
+    '--entrypoint',
+    'sleep',
+    image,
+    '2147483647',
   ]);
   const id = out.trim();
   if (!/^[0-9a-f]{12,64}$/.test(id)) throw new Error(`docker run printed no container id: ${out.slice(0, 200)}`);
@@ -66,5 +81,8 @@ function alive(pid: number): boolean {
 /** Ids (12 characters) of the running containers whose name contains `namePart`. */
 export async function runningContainers(namePart: string): Promise<string[]> {
   const out = await docker(['ps', '--quiet', '--no-trunc', '--filter', 'status=running', '--filter', `name=${namePart}`]);
-  return out.split('\n').map((l) => l.trim().slice(0, 12)).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.trim().slice(0, 12))
+    .filter(Boolean);
 }

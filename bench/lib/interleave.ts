@@ -5,12 +5,7 @@ export type Sampler = () => Promise<number>;
  * Collect `n` samples from each side in alternating blocks (A B B A A B …), so
  * that slow phases of a noisy machine hit both sides alike.
  */
-export async function interleavedSamples(
-  n: number,
-  blockSize: number,
-  a: Sampler,
-  b: Sampler,
-): Promise<{ a: number[]; b: number[] }> {
+export async function interleavedSamples(n: number, blockSize: number, a: Sampler, b: Sampler): Promise<{ a: number[]; b: number[] }> {
   const out: { a: number[]; b: number[] } = { a: [], b: [] };
   let block = 0;
   while (out.a.length < n || out.b.length < n) {
@@ -47,6 +42,11 @@ export async function compareRoundTrips(
     await trl();
     await baseline();
   }
-  const s = await interleavedSamples(opts.n, opts.blockSize, () => timed(trl), () => timed(baseline));
+  const s = await interleavedSamples(
+    opts.n,
+    opts.blockSize,
+    () => timed(trl),
+    () => timed(baseline),
+  );
   return { trl: s.a, baseline: s.b };
 }

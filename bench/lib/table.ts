@@ -14,12 +14,9 @@ function cell(s: string): string {
 export function renderTable(rows: readonly Row[]): string {
   const lines = ['| metric | trl | baseline | ratio | budget | ok |', '|---|---:|---:|---:|---|---|'];
   for (const r of rows) {
-    const ok =
-      r.error !== undefined ? `error: ${r.error.split('\n')[0]}` : r.skipped !== undefined ? `skipped: ${r.skipped.split('\n')[0]}` : r.ok ? 'yes' : 'NO';
+    const ok = r.error !== undefined ? `error: ${r.error.split('\n')[0]}` : r.skipped !== undefined ? `skipped: ${r.skipped.split('\n')[0]}` : r.ok ? 'yes' : 'NO';
     const ratio = r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`;
-    lines.push(
-      `| ${cell(r.metric)} | ${num(r.trl, r.unit)} | ${num(r.baseline, r.unit)} | ${ratio} | ${cell(r.budget)} | ${cell(ok)} |`,
-    );
+    lines.push(`| ${cell(r.metric)} | ${num(r.trl, r.unit)} | ${num(r.baseline, r.unit)} | ${ratio} | ${cell(r.budget)} | ${cell(ok)} |`);
   }
   return lines.join('\n');
 }

@@ -38,11 +38,7 @@ const REFILL_TIMEOUT_MS = 60_000;
 const REFILL_SETTLE_MS = 250;
 
 export function dockerColdSkipped(why: string): Row[] {
-  return [
-    skippedRow(ROWS.createCold, 'ms', DOCKER_BUDGETS.createCold, why),
-    skippedRow(ROWS.execP50, 'ms', DOCKER_BUDGETS.execP50, why),
-    skippedRow(ROWS.execP99, 'ms', DOCKER_BUDGETS.execP99, why),
-  ];
+  return [skippedRow(ROWS.createCold, 'ms', DOCKER_BUDGETS.createCold, why), skippedRow(ROWS.execP50, 'ms', DOCKER_BUDGETS.execP50, why), skippedRow(ROWS.execP99, 'ms', DOCKER_BUDGETS.execP99, why)];
 }
 
 export function dockerWarmSkipped(why: string): Row[] {
@@ -69,7 +65,11 @@ export async function measureDockerCold(ctx: TierContext): Promise<MetricResult>
     try {
       const session = await openTierSession(client, 'docker');
       try {
-        const samples = await compareRoundTrips({ n, warmup, blockSize }, () => session.runTrue(), () => dockerExecTrue(container.id));
+        const samples = await compareRoundTrips(
+          { n, warmup, blockSize },
+          () => session.runTrue(),
+          () => dockerExecTrue(container.id),
+        );
         const trl = summarize(samples.trl);
         const cli = summarize(samples.baseline);
         return {

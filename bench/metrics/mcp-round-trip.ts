@@ -47,11 +47,26 @@ export async function measureMcpRoundTrip(ctx: MetricContext, daemonEnv: Record<
   const stdio = new Client({ name: 'trl-bench', version: '0' });
   const http = new Client({ name: 'trl-bench', version: '0' });
   try {
-    await stdio.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN, 'mcp', '--socket', daemon.socketPath], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' }, stderr: 'inherit' }));
+    await stdio.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MAIN, 'mcp', '--socket', daemon.socketPath],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' },
+        stderr: 'inherit',
+      }),
+    );
     await http.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const opts = { n: iterations, warmup, blockSize };
-    const viaStdio = await compareRoundTrips(opts, () => runTrue(stdio), () => direct.runTrue());
-    const viaHttp = await compareRoundTrips(opts, () => runTrue(http), () => direct.runTrue());
+    const viaStdio = await compareRoundTrips(
+      opts,
+      () => runTrue(stdio),
+      () => direct.runTrue(),
+    );
+    const viaHttp = await compareRoundTrips(
+      opts,
+      () => runTrue(http),
+      () => direct.runTrue(),
+    );
     const s = { mcp: summarize(viaStdio.trl), direct: summarize(viaStdio.baseline) };
     const h = { mcp: summarize(viaHttp.trl), direct: summarize(viaHttp.baseline) };
     const ratios = (x: { mcp: Summary; direct: Summary }) => ({ ratio_p50: x.mcp.p50 / x.direct.p50, ratio_p99: x.mcp.p99 / x.direct.p99 });

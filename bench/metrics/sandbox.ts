@@ -27,11 +27,7 @@ const ROWS = {
 } as const;
 
 export function sandboxSkipped(why: string): Row[] {
-  return [
-    skippedRow(ROWS.create, 'ms', SANDBOX_BUDGETS.create, why),
-    skippedRow(ROWS.execP50, 'ms', SANDBOX_BUDGETS.execP50, why),
-    skippedRow(ROWS.execP99, 'ms', SANDBOX_BUDGETS.execP99, why),
-  ];
+  return [skippedRow(ROWS.create, 'ms', SANDBOX_BUDGETS.create, why), skippedRow(ROWS.execP50, 'ms', SANDBOX_BUDGETS.execP50, why), skippedRow(ROWS.execP99, 'ms', SANDBOX_BUDGETS.execP99, why)];
 }
 
 /**
@@ -52,7 +48,11 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
     const baseline = await bwrapBaseline({ workspace: ctx.workspace, hide: [ctx.runtimeDir, join(ctx.workspace, '.env')] });
     const session = await openTierSession(client, 'sandbox');
     try {
-      const samples = await compareRoundTrips({ n: iterations, warmup, blockSize }, () => session.runTrue(), () => baseline.run());
+      const samples = await compareRoundTrips(
+        { n: iterations, warmup, blockSize },
+        () => session.runTrue(),
+        () => baseline.run(),
+      );
       const trl = summarize(samples.trl);
       const bare = summarize(samples.baseline);
       return {

@@ -56,9 +56,7 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
     const trl = rate('trl');
     const baseline = rate('baseline');
     return {
-      rows: [
-        makeRow(`commands/s, ${concurrency} concurrent clients`, '/s', { kind: 'ratio-min', limit: 0.85 }, trl.per_second, baseline.per_second),
-      ],
+      rows: [makeRow(`commands/s, ${concurrency} concurrent clients`, '/s', { kind: 'ratio-min', limit: 0.85 }, trl.per_second, baseline.per_second)],
       data: { concurrency, seconds_per_side: throughputSeconds, blocks_per_side: throughputBlocks, trl, baseline, blocks },
     };
   } finally {

@@ -23,11 +23,7 @@ async function fdCount(pid: number): Promise<number | null> {
 
 /** One sample: RSS and fds from /proc (independent of the daemon's own account), counters from system.stats. */
 export async function takeSample(pid: number, client: TrlClient, startedAt: number): Promise<Sample> {
-  const [rss, fds, stats] = await Promise.all([
-    readRssBytes(pid).catch(() => null),
-    fdCount(pid),
-    client.call('system.stats', {}).catch(() => null),
-  ]);
+  const [rss, fds, stats] = await Promise.all([readRssBytes(pid).catch(() => null), fdCount(pid), client.call('system.stats', {}).catch(() => null)]);
   return {
     t: Math.round((Date.now() - startedAt) / 100) / 10,
     rss_bytes: rss,

@@ -22,10 +22,7 @@ async function optionalText(module: string, name: string): Promise<string | null
 
 export async function loadCliDocInput(): Promise<{ program: Command; parts: CliDocParts }> {
   for (const key of Object.keys(process.env)) if (key !== 'PATH') delete process.env[key];
-  const [{ createProgram }, { defaultSocketPath }] = await Promise.all([
-    import('../../src/cli/program.js'),
-    import('../../src/protocol/transport.js'),
-  ]);
+  const [{ createProgram }, { defaultSocketPath }] = await Promise.all([import('../../src/cli/program.js'), import('../../src/protocol/transport.js')]);
   // `trl --help`: every command module is registered.
   const program = await createProgram(['node', 'trl', '--help']);
   const [exitTable, wordRule] = await Promise.all([optionalText('exit-codes.js', 'EXIT_TABLE'), optionalText('word-rule.js', 'WORD_RULE')]);

@@ -107,7 +107,14 @@ function commandSection(cmd: Command, help: Help, defaultTexts: ReadonlyMap<stri
     parts.push(`${own.length > 0 ? 'And' : 'Options:'} ${names} of [${code(commandPath(first))}](#${anchorOf(commandPath(first))}).`);
   }
   if (cmd.commands.length > 0) {
-    parts.push('Subcommands: ' + cmd.commands.filter((c) => !isHidden(c)).map((c) => `[${code(commandPath(c))}](#${anchorOf(commandPath(c))})`).join(', ') + '.');
+    parts.push(
+      'Subcommands: ' +
+        cmd.commands
+          .filter((c) => !isHidden(c))
+          .map((c) => `[${code(commandPath(c))}](#${anchorOf(commandPath(c))})`)
+          .join(', ') +
+        '.',
+    );
   }
   const after = helpText(cmd);
   if (after) parts.push('```text\n' + after + '\n```');
@@ -122,7 +129,9 @@ function argumentsTable(args: readonly Argument[], help: Help): string {
   return [
     '| Argument | Description |',
     '|---|---|',
-    ...args.map((a) => `| ${cell(code(help.argumentTerm(a)))} | ${[prose(a.description || ''), ...(a.argChoices ? [`one of ${a.argChoices.map(code).join(', ')}`] : [])].filter(Boolean).join('; ')} |`),
+    ...args.map(
+      (a) => `| ${cell(code(help.argumentTerm(a)))} | ${[prose(a.description || ''), ...(a.argChoices ? [`one of ${a.argChoices.map(code).join(', ')}`] : [])].filter(Boolean).join('; ')} |`,
+    ),
   ].join('\n');
 }
 

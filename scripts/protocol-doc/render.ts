@@ -13,13 +13,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 function errorSection(): string {
-  return [
-    '## Error codes',
-    '',
-    '| Code | Meaning |',
-    '|---|---|',
-    ...ERROR_CODES.map((c) => `| ${code(c)} | ${cell(ERROR_MEANINGS[c])} |`),
-  ].join('\n');
+  return ['## Error codes', '', '| Code | Meaning |', '|---|---|', ...ERROR_CODES.map((c) => `| ${code(c)} | ${cell(ERROR_MEANINGS[c])} |`)].join('\n');
 }
 
 function alternativeLabel(alt: JsonSchema): string {
@@ -50,11 +44,7 @@ function methodSection(name: string, spec: MethodSpec): string {
 /** The whole of docs/protocol.md; deterministic, so `--check` can compare it byte for byte. */
 export function renderProtocolDoc(): string {
   const methods: Array<[string, MethodSpec]> = Object.entries(METHODS);
-  const index = [
-    '| Method | Summary |',
-    '|---|---|',
-    ...methods.map(([name, spec]) => `| ${code(name)} | ${cell(spec.summary)}${spec.streaming ? ' (streaming)' : ''} |`),
-  ].join('\n');
+  const index = ['| Method | Summary |', '|---|---|', ...methods.map(([name, spec]) => `| ${code(name)} | ${cell(spec.summary)}${spec.streaming ? ' (streaming)' : ''} |`)].join('\n');
   const sections = [
     HEADER,
     transportSection(),

@@ -25,9 +25,7 @@ export function renderSettings(docs: ReadonlyMap<string, Headings>): string {
 
   const serve = new Command('serve');
   addConfigFlags(serve);
-  const sections = SETTING_GROUPS.map((g) =>
-    [`### ${g.title}`, '', '| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...g.keys.map((k) => row(k, optionOf(serve, k), docs))].join('\n'),
-  );
+  const sections = SETTING_GROUPS.map((g) => [`### ${g.title}`, '', '| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...g.keys.map((k) => row(k, optionOf(serve, k), docs))].join('\n'));
   return [
     '<!-- Generated from src/config/config-schema.ts by `npm run docs` (scripts/gen-settings-doc.ts): edit the schema, not these tables. -->',
     '',
@@ -67,8 +65,5 @@ function link(see: string, docs: ReadonlyMap<string, Headings>, key: ConfigKey):
 
 function aliasNote(): string {
   const names = ALIAS_ENTRIES.map(([alias, key]) => `${code(flagOf(alias))} and ${code(envNameOf(alias))} for ${code(flagOf(key))}`);
-  return (
-    `Old names keep working: ${names.join('; ')}. When an old and a new name are both given as flags, ` +
-    'or both as variables, the new one wins; a flag still wins over a variable.'
-  );
+  return `Old names keep working: ${names.join('; ')}. When an old and a new name are both given as flags, ` + 'or both as variables, the new one wins; a flag still wins over a variable.';
 }

@@ -43,7 +43,7 @@ any input.`;
 export function registerAttachCommand(program: Command): void {
   const cmd = program
     .command('attach')
-    .description("join a running command: its output live, your keyboard as its input")
+    .description('join a running command: its output live, your keyboard as its input')
     .argument('<id>', 'command id, or a unique prefix of one')
     .option('--from <offset>', 'replay its buffered output from this byte offset (default: all of it)', parseOffset)
     .option('--no-replay', 'show only new output')

@@ -34,7 +34,8 @@ Examples:
 /** `trl fs cat|ls|grep|edit|put|get`: the files API of a session (PROTOCOL §7). */
 export function registerFsCommand(program: Command): void {
   const fs = program.command('fs').description("read, list, search and change files in a session's workspace").addHelpText('after', HELP_AFTER);
-  const sub = (name: string, description: string) => addClientOptions(fs.command(name).description(description).requiredOption('-s, --session <session>', 'the session whose workspace is used: name, id, or unique id prefix'));
+  const sub = (name: string, description: string) =>
+    addClientOptions(fs.command(name).description(description).requiredOption('-s, --session <session>', 'the session whose workspace is used: name, id, or unique id prefix'));
 
   sub('cat', 'print a file (text by lines, or bytes with --bytes)')
     .argument('<path>')
@@ -63,7 +64,12 @@ export function registerFsCommand(program: Command): void {
         o.session = await resolveSession(c, o.session);
         const r = await c.call('fs.list', { session_id: o.session, path, recursive: o.recursive, no_ignore: o.all, limit: o.limit, offset: o.offset });
         if (o.json) return printJson(r);
-        process.stdout.write(formatTable([['TYPE', 'SIZE', 'MODIFIED', 'NAME'], ...r.entries.map((e) => [e.type, String(e.size), e.mtime.slice(0, 19).replace('T', ' '), e.symlink_target ? `${e.name} -> ${e.symlink_target}` : e.name])]));
+        process.stdout.write(
+          formatTable([
+            ['TYPE', 'SIZE', 'MODIFIED', 'NAME'],
+            ...r.entries.map((e) => [e.type, String(e.size), e.mtime.slice(0, 19).replace('T', ' '), e.symlink_target ? `${e.name} -> ${e.symlink_target}` : e.name]),
+          ]),
+        );
         pageNote(r);
       }),
     );
@@ -80,7 +86,17 @@ export function registerFsCommand(program: Command): void {
     .action((pattern: string, path: string | undefined, o: FsOptions & { glob?: string; ignoreCase?: boolean; fixedStrings?: boolean; all?: boolean; limit?: number; offset?: number }) =>
       runWithClient(o, async (c) => {
         o.session = await resolveSession(c, o.session);
-        const r = await c.call('fs.grep', { session_id: o.session, pattern, path, glob: o.glob, case_insensitive: o.ignoreCase, literal: o.fixedStrings, no_ignore: o.all, limit: o.limit, offset: o.offset });
+        const r = await c.call('fs.grep', {
+          session_id: o.session,
+          pattern,
+          path,
+          glob: o.glob,
+          case_insensitive: o.ignoreCase,
+          literal: o.fixedStrings,
+          no_ignore: o.all,
+          limit: o.limit,
+          offset: o.offset,
+        });
         if (o.json) return printJson(r);
         for (const m of r.matches) process.stdout.write(`${m.path}:${m.line}:${m.text}\n`);
         pageNote(r);
@@ -153,7 +169,7 @@ async function copyOut(c: AnyTrlClient, session_id: string, path: string, out: N
     await pipeline(d.stream, out);
     return;
   }
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const r = await c.call('fs.read', { session_id, path, offset, encoding: 'base64' });
     const bytes = Buffer.from(r.content, 'base64');
     await new Promise<void>((resolve, reject) => out.write(bytes, (err) => (err ? reject(err) : resolve())));

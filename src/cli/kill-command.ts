@@ -25,7 +25,7 @@ The session survives either way.`;
 export function registerKillCommand(program: Command): void {
   const cmd = program
     .command('kill')
-    .description("stop a running command (or send it a signal)")
+    .description('stop a running command (or send it a signal)')
     .argument('<id>', 'command id, or a unique prefix of one')
     .option('--signal <sig>', 'send this signal instead of cancelling (name or number: INT, SIGTERM, 9)', parseSignal)
     .addHelpText('after', HELP_AFTER);

@@ -21,7 +21,12 @@ export async function resolveSession(client: AnyTrlClient, ref: string): Promise
   if (named) return named.session_id;
   const matches = sessions.filter((s) => s.session_id.startsWith(ref.toLowerCase()));
   if (matches.length === 1) return matches[0]!.session_id;
-  if (matches.length > 1) throw ambiguous('session', ref, matches.map((s) => `${s.session_id}${s.name ? `  ${s.name}` : ''}`));
+  if (matches.length > 1)
+    throw ambiguous(
+      'session',
+      ref,
+      matches.map((s) => `${s.session_id}${s.name ? `  ${s.name}` : ''}`),
+    );
   throw new CliError(`no session named '${ref}' or whose id starts with it; list sessions with trl session ls, or create one with trl session create --name ${ref}`);
 }
 
@@ -31,6 +36,11 @@ export async function resolveCommand(client: AnyTrlClient, ref: string): Promise
   const { commands } = await client.call('exec.list', {});
   const matches = commands.filter((c) => c.command_id.startsWith(ref.toLowerCase()));
   if (matches.length === 1) return matches[0]!.command_id;
-  if (matches.length > 1) throw ambiguous('command', ref, matches.map((c) => `${c.command_id}  ${c.state}  ${(c.command ?? '').slice(0, 60)}`));
+  if (matches.length > 1)
+    throw ambiguous(
+      'command',
+      ref,
+      matches.map((c) => `${c.command_id}  ${c.state}  ${(c.command ?? '').slice(0, 60)}`),
+    );
   throw new CliError(`no command whose id starts with '${ref}'; list commands with trl ps`);
 }

@@ -17,10 +17,7 @@ to do).`;
 
 /** `trl serve`: run the daemon in the foreground. */
 export function registerServeCommand(program: Command): void {
-  const cmd = program
-    .command('serve')
-    .description('run the trl daemon in the foreground on a Unix socket')
-    .addHelpText('after', HELP_AFTER);
+  const cmd = program.command('serve').description('run the trl daemon in the foreground on a Unix socket').addHelpText('after', HELP_AFTER);
   addConfigFlags(cmd);
   cmd.action(async (_opts: unknown, self: Command) => {
     process.exitCode = await serve(self);
@@ -38,11 +35,7 @@ async function serve(cmd: Command): Promise<number> {
   }
 
   // Loaded here, not at the top: client commands never pay for the server's code.
-  const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([
-    import('../server/daemon.js'),
-    import('../server/logger.js'),
-    import('../server/startup-error.js'),
-  ]);
+  const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
   const log = createLogger(config.log_level, config.log_file);
   let daemon;
   try {
@@ -55,9 +48,7 @@ async function serve(cmd: Command): Promise<number> {
   }
 
   const where = [daemon.unixSocket ? `unix:${daemon.socketPath}` : null, daemon.httpUrl].filter(Boolean).join(' and ');
-  const tryIt = daemon.unixSocket
-    ? `trl ping --socket ${shellQuote(daemon.socketPath)}`
-    : `TRL_AUTH_TOKEN=… trl ping --url ${shellQuote(daemon.httpUrl ?? '')}`;
+  const tryIt = daemon.unixSocket ? `trl ping --socket ${shellQuote(daemon.socketPath)}` : `TRL_AUTH_TOKEN=… trl ping --url ${shellQuote(daemon.httpUrl ?? '')}`;
   process.stdout.write(`trl ${PROTOCOL_VERSION} listening on ${where} (default tier: ${config.runtime})\ntry: ${tryIt}\n`);
 
   let status: number = EXIT.OK;

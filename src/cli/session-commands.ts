@@ -13,39 +13,33 @@ interface RmOptions extends ClientOptions {
 
 /** `trl session create|ls|info|rm`. */
 export function registerSessionCommands(program: Command): void {
-  const session = program
-    .command('session')
-    .description('create, list, inspect, change and destroy sessions');
+  const session = program.command('session').description('create, list, inspect, change and destroy sessions');
 
-  addClientOptions(addCreateFlags(session.command('create').description('create a session and print its id'))).action(
-    async (opts: CreateFlags & ClientOptions, self: Command) => {
-      await runWithClient(opts, async (client) => {
-        const data = await client.call('session.create', createParams(opts, self));
-        if (opts.json) printJson(data);
-        else process.stdout.write(data.session_id + '\n');
-      });
-    },
-  );
-
-  addClientOptions(session.command('ls').alias('list').description('list live sessions')).action(
-    async (opts: ClientOptions) => {
-      await runWithClient(opts, async (client) => {
-        const data = await client.call('session.list', {});
-        if (opts.json) printJson(data);
-        else process.stdout.write(formatSessionList(data.sessions));
-      });
-    },
-  );
-
-  addClientOptions(
-    session.command('info').description("show one session (variable names only, never values)").argument('<session>', 'session name, id, or unique id prefix'),
-  ).action(async (id: string, opts: ClientOptions) => {
+  addClientOptions(addCreateFlags(session.command('create').description('create a session and print its id'))).action(async (opts: CreateFlags & ClientOptions, self: Command) => {
     await runWithClient(opts, async (client) => {
-      const data = await client.call('session.info', { session_id: await resolveSession(client, id) });
+      const data = await client.call('session.create', createParams(opts, self));
       if (opts.json) printJson(data);
-      else process.stdout.write(formatSessionInfo(data));
+      else process.stdout.write(data.session_id + '\n');
     });
   });
+
+  addClientOptions(session.command('ls').alias('list').description('list live sessions')).action(async (opts: ClientOptions) => {
+    await runWithClient(opts, async (client) => {
+      const data = await client.call('session.list', {});
+      if (opts.json) printJson(data);
+      else process.stdout.write(formatSessionList(data.sessions));
+    });
+  });
+
+  addClientOptions(session.command('info').description('show one session (variable names only, never values)').argument('<session>', 'session name, id, or unique id prefix')).action(
+    async (id: string, opts: ClientOptions) => {
+      await runWithClient(opts, async (client) => {
+        const data = await client.call('session.info', { session_id: await resolveSession(client, id) });
+        if (opts.json) printJson(data);
+        else process.stdout.write(formatSessionInfo(data));
+      });
+    },
+  );
 
   addClientOptions(
     addUpdateFlags(

@@ -29,9 +29,7 @@ const NETWORK_WORDS: Record<string, boolean> = { on: true, yes: true, true: true
 function parseNetwork(value: string): boolean {
   const on = NETWORK_WORDS[value.toLowerCase()];
   if (on === undefined) {
-    throw new InvalidArgumentError(
-      `expected on or off (none), got '${value}': a session cannot pick its docker network; the daemon's --docker-network is used for sessions with --network`,
-    );
+    throw new InvalidArgumentError(`expected on or off (none), got '${value}': a session cannot pick its docker network; the daemon's --docker-network is used for sessions with --network`);
   }
   return on;
 }
@@ -43,15 +41,19 @@ export function addCreateFlags(cmd: Command): Command {
     .addOption(new Option('--runtime <tier>', 'isolation tier (default: the daemon default, trl info shows it)').choices(TIER_NAMES))
     .addOption(new Option('--tier <tier>', 'same as --runtime').choices(TIER_NAMES).conflicts('runtime'))
     .option('--cwd <dir>', "initial working directory (default: the workspace, else the daemon's default_working_dir)")
-    .option('--workspace <dir>', 'sandbox and docker: the one host directory the session may write (default: --cwd); it must lie under the daemon\'s --workspace-roots')
+    .option('--workspace <dir>', "sandbox and docker: the one host directory the session may write (default: --cwd); it must lie under the daemon's --workspace-roots")
     .option('--network [on|off]', 'let commands use the network (sandbox and docker cut it by default; host always has it); --network none or --no-network: no network', parseNetwork)
     .option('--no-network', 'no network (isolated tiers only; the default there)')
     .option('--image <image>', "docker: the session's container image (default: the daemon's --docker-image)")
     .option('--limit <NAME=VALUE>', LIMIT_HELP, collectLimit)
     .option('-e, --env <NAME=VALUE>', 'session variable (repeatable); values are never shown again', collectEnv)
-    .option('--secret-key <NAME>', 'treat this variable as secret: its value is redacted from output, logs and the audit log (repeatable; names like *TOKEN*, *SECRET*, *KEY*, *PASSWORD* are secret anyway)', collectVarName)
+    .option(
+      '--secret-key <NAME>',
+      'treat this variable as secret: its value is redacted from output, logs and the audit log (repeatable; names like *TOKEN*, *SECRET*, *KEY*, *PASSWORD* are secret anyway)',
+      collectVarName,
+    )
     .option('--no-redact-output', 'do not replace secret values in command output with [REDACTED]')
-    .option('--shell <path>', 'absolute path of the shell that runs commands (default: the tier\'s, /bin/sh)')
+    .option('--shell <path>', "absolute path of the shell that runs commands (default: the tier's, /bin/sh)")
     .option('--timeout <seconds>', 'default per-command timeout, whole seconds (0 = none)', parseWholeSeconds);
 }
 

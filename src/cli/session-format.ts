@@ -8,16 +8,7 @@ export function formatSessionList(sessions: SessionInfo[]): string {
   if (sessions.length === 0) return 'no live sessions\n';
   return formatTable([
     ['ID', 'NAME', 'TIER', 'NET', 'STATE', 'CMDS', 'RUNNING', 'CWD'],
-    ...sessions.map((s) => [
-      s.session_id,
-      s.name ?? '-',
-      s.runtime,
-      s.isolation.network ? 'on' : 'off',
-      s.state,
-      String(s.command_count),
-      String(s.running.length),
-      s.working_dir,
-    ]),
+    ...sessions.map((s) => [s.session_id, s.name ?? '-', s.runtime, s.isolation.network ? 'on' : 'off', s.state, String(s.command_count), String(s.running.length), s.working_dir]),
   ]);
 }
 

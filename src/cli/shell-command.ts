@@ -76,9 +76,7 @@ async function findOrStartShell(client: AnyTrlClient, sessionId: string, quiet: 
   const session = await client.call('session.info', { session_id: sessionId });
   const argv = [interactiveShell(session.shell, session.runtime), '-i'];
   const { commands } = await client.call('exec.list', { session_id: sessionId });
-  const existing = commands
-    .filter((c) => c.state === 'running' && c.pty && c.background && isCommandText(c.command, argv))
-    .sort((a, b) => a.started_at.localeCompare(b.started_at))[0];
+  const existing = commands.filter((c) => c.state === 'running' && c.pty && c.background && isCommandText(c.command, argv)).sort((a, b) => a.started_at.localeCompare(b.started_at))[0];
   if (existing) return { info: existing, started: false };
 
   const started = await client.call('exec.start', {

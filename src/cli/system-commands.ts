@@ -5,32 +5,29 @@ import { formatBytes, formatDuration, formatFields, formatTable, printJson } fro
 
 /** `trl ping`, `trl stats`, `trl info`. */
 export function registerSystemCommands(program: Command): void {
-  addClientOptions(program.command('ping').description('check that the daemon answers'))
-    .action(async (opts: ClientOptions) => {
-      await runWithClient(opts, async (client) => {
-        const data = await client.call('system.ping', {});
-        if (opts.json) printJson(data);
-        else process.stdout.write(`pong: trl ${data.version}, up ${formatDuration(data.uptime_s)}\n`);
-      });
+  addClientOptions(program.command('ping').description('check that the daemon answers')).action(async (opts: ClientOptions) => {
+    await runWithClient(opts, async (client) => {
+      const data = await client.call('system.ping', {});
+      if (opts.json) printJson(data);
+      else process.stdout.write(`pong: trl ${data.version}, up ${formatDuration(data.uptime_s)}\n`);
     });
+  });
 
-  addClientOptions(program.command('stats').description('counters: sessions, commands, memory, file descriptors'))
-    .action(async (opts: ClientOptions) => {
-      await runWithClient(opts, async (client) => {
-        const data = await client.call('system.stats', {});
-        if (opts.json) printJson(data);
-        else process.stdout.write(formatStats(data));
-      });
+  addClientOptions(program.command('stats').description('counters: sessions, commands, memory, file descriptors')).action(async (opts: ClientOptions) => {
+    await runWithClient(opts, async (client) => {
+      const data = await client.call('system.stats', {});
+      if (opts.json) printJson(data);
+      else process.stdout.write(formatStats(data));
     });
+  });
 
-  addClientOptions(program.command('info').description('version, isolation tiers and their health, limits in force'))
-    .action(async (opts: ClientOptions) => {
-      await runWithClient(opts, async (client) => {
-        const data = await client.call('system.info', {});
-        if (opts.json) printJson(data);
-        else process.stdout.write(formatInfo(data));
-      });
+  addClientOptions(program.command('info').description('version, isolation tiers and their health, limits in force')).action(async (opts: ClientOptions) => {
+    await runWithClient(opts, async (client) => {
+      const data = await client.call('system.info', {});
+      if (opts.json) printJson(data);
+      else process.stdout.write(formatInfo(data));
     });
+  });
 }
 
 function formatStats(s: ResultOf<'system.stats'>): string {
@@ -64,13 +61,7 @@ function formatInfo(i: ResultOf<'system.info'>): string {
     out += indent(
       formatTable([
         ['TIER', 'AVAILABLE', 'ISOLATED', 'TRACKING/LIMITS', 'DETAIL'],
-        ...tiers.map(([name, t]) => [
-          name,
-          t.available ? 'yes' : 'no',
-          t.isolated ? 'yes' : 'no',
-          t.enforcement ? `${t.enforcement.process_tracking}/${t.enforcement.limits}` : '-',
-          t.detail,
-        ]),
+        ...tiers.map(([name, t]) => [name, t.available ? 'yes' : 'no', t.isolated ? 'yes' : 'no', t.enforcement ? `${t.enforcement.process_tracking}/${t.enforcement.limits}` : '-', t.detail]),
       ]),
     );
   }

@@ -26,7 +26,11 @@ export class TrlClient extends RoutedClient {
     this.socket = socket;
     this.router = new MessageRouter((message) => socket.write(message + '\n'));
     // No size cap on what the daemon sends: it is trusted, and a result may be large.
-    this.lines = new LineReader(Number.MAX_SAFE_INTEGER, (line) => this.router.receive(line), () => undefined);
+    this.lines = new LineReader(
+      Number.MAX_SAFE_INTEGER,
+      (line) => this.router.receive(line),
+      () => undefined,
+    );
     socket.on('data', (chunk: Buffer) => this.lines.push(chunk));
     socket.on('close', () => this.router.failAll('the connection to the trl daemon closed'));
     socket.on('error', (err) => this.router.failAll(`connection error: ${err.message}`));
@@ -37,10 +41,7 @@ export class TrlClient extends RoutedClient {
     return new Promise((resolve, reject) => {
       const socket = connect(path);
       const onError = (err: NodeJS.ErrnoException) => {
-        const hint =
-          err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-            ? noDaemonHint(path)
-            : `cannot connect to ${path}: ${err.message}`;
+        const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? noDaemonHint(path) : `cannot connect to ${path}: ${err.message}`;
         reject(new TrlClientError({ code: 'CONNECTION_CLOSED', message: hint }));
       };
       socket.once('error', onError);
@@ -50,8 +51,6 @@ export class TrlClient extends RoutedClient {
       });
     });
   }
-
-
 
   close(): void {
     this.socket.end();

@@ -52,9 +52,7 @@ export class TrlHttpClient {
   ) {
     this.secure = url.protocol === 'https:';
     this.rpcUrl = new URL('v1/rpc', url.href.endsWith('/') ? url.href : url.href + '/');
-    this.agent = this.secure
-      ? new HttpsAgent({ keepAlive: true, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true })
-      : new HttpAgent({ keepAlive: true });
+    this.agent = this.secure ? new HttpsAgent({ keepAlive: true, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true }) : new HttpAgent({ keepAlive: true });
   }
 
   /** Check the URL and the token with a `system.ping`, and resolve with the client. */
@@ -68,7 +66,7 @@ export class TrlHttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw closedError(`'${options.url}' is not an http:// or https:// URL`);
     if (url.username || url.password || url.search) throw closedError('put the token in the `token` option (or TRL_AUTH_TOKEN), never in the URL');
     const token = options.token ?? process.env.TRL_AUTH_TOKEN;
-    if (!token) throw closedError('no token: pass `token` (the daemon\'s TRL_AUTH_TOKEN) or set TRL_AUTH_TOKEN');
+    if (!token) throw closedError("no token: pass `token` (the daemon's TRL_AUTH_TOKEN) or set TRL_AUTH_TOKEN");
     const client = new TrlHttpClient(url, token, options);
     try {
       await client.call('system.ping', {});

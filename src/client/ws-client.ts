@@ -85,8 +85,6 @@ export class TrlWsClient extends RoutedClient {
     });
   }
 
-
-
   close(): void {
     this.ws.close(1000);
     this.router.failAll('this client is closed');

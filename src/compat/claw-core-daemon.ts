@@ -11,10 +11,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** claw-core's flags that trl takes under the same name (`--max-idle-sec`, `--session-ttl-sec`: trl's old names, still accepted). */
-const SAME = new Set([
-  '--socket-path', '--max-sessions', '--default-timeout-s', '--max-output-bytes', '--max-idle-sec',
-  '--session-ttl-sec', '--session-max-commands', '--env-file',
-]);
+const SAME = new Set(['--socket-path', '--max-sessions', '--default-timeout-s', '--max-output-bytes', '--max-idle-sec', '--session-ttl-sec', '--session-max-commands', '--env-file']);
 /** claw-core's flags without a counterpart in trl: dropped with their value. */
 const DROPPED: Record<string, string> = {
   '--fd-warning-threshold': 'trl refuses new sessions at 90% of its open-files limit',

@@ -33,11 +33,9 @@ export const CLAW_CORE_PROFILE: CompatProfile = {
 function clawCoreRunResult(result: ExecResult): ExecResult {
   if (result.timed_out) {
     const what = result.idle_timed_out ? 'printed nothing for idle_timeout_s' : 'ran past its timeout_s';
-    throw new TrlError(
-      'COMMAND_TIMEOUT',
-      `command timed out: it ${what} and was killed; its output so far is in error.details.result; pass a larger timeout_s (0 = none) or run it with exec.start`,
-      { result: { ...result, exit_code: -1 } },
-    );
+    throw new TrlError('COMMAND_TIMEOUT', `command timed out: it ${what} and was killed; its output so far is in error.details.result; pass a larger timeout_s (0 = none) or run it with exec.start`, {
+      result: { ...result, exit_code: -1 },
+    });
   }
   return result.signal !== null && !result.running ? { ...result, exit_code: -1 } : result;
 }

@@ -48,7 +48,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   }
   const runtime = parsed.data.runtime ?? (parsed.data.tiers.includes('host') ? 'host' : parsed.data.tiers[0]!);
   if (!parsed.data.tiers.includes(runtime)) {
-    throw new ConfigError([`${source.runtime ?? '--runtime'}: ${runtime} is not among the offered tiers (${source.tiers ?? '--tiers'} ${parsed.data.tiers.join(',')}); add it to --tiers or pick one of them`]);
+    throw new ConfigError([
+      `${source.runtime ?? '--runtime'}: ${runtime} is not among the offered tiers (${source.tiers ?? '--tiers'} ${parsed.data.tiers.join(',')}); add it to --tiers or pick one of them`,
+    ]);
   }
   return { ...parsed.data, runtime };
 }

@@ -42,10 +42,7 @@ export async function commandView(caller: TrlCaller, cmd: TrackedCommand, status
   const [out, err] = await Promise.all([view('stdout'), view('stderr')]);
   cmd.read.stdout = Math.max(cmd.read.stdout, out.to);
   cmd.read.stderr = Math.max(cmd.read.stderr, err.to);
-  const leftOut = [
-    ...(out.leftOut ? [{ stream: 'stdout' as const, ...out.leftOut }] : []),
-    ...(err.leftOut ? [{ stream: 'stderr' as const, ...err.leftOut }] : []),
-  ];
+  const leftOut = [...(out.leftOut ? [{ stream: 'stdout' as const, ...out.leftOut }] : []), ...(err.leftOut ? [{ stream: 'stderr' as const, ...err.leftOut }] : [])];
   return {
     command_id: cmd.commandId,
     session: cmd.session,

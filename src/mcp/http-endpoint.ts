@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createMcpHandler,
-  isInitializeRequest,
-  isLegacyRequest,
-  WebStandardStreamableHTTPServerTransport,
-  type McpHttpHandler,
-} from '@modelcontextprotocol/server';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { TrlCaller } from './caller.js';
 import { buildMcpServer } from './mcp-server.js';
 import { McpScope } from './scope.js';
@@ -62,7 +56,13 @@ export class McpHttpEndpoint {
       session.lastSeen = Date.now();
       return session.transport.handleRequest(request);
     }
-    const body: unknown = request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
+    const body: unknown =
+      request.method === 'POST'
+        ? await request
+            .clone()
+            .json()
+            .catch(() => undefined)
+        : undefined;
     if (!isInitializeRequest(body)) return rpcError(400, -32000, 'Bad Request: no Mcp-Session-Id header; open a session with an initialize request first');
     return this.open(request, body);
   }

@@ -64,10 +64,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
     for (;;) {
       const { done, value } = await reader.read();
       if (done || res.destroyed) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
+      if (!res.write(value))
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
     }
   } catch {
     /* the client went away, or the stream broke: end what we can */

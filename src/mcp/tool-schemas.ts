@@ -36,7 +36,9 @@ const OutputTokens = z
   .int()
   .min(1)
   .max(MAX_OUTPUT_TOKENS)
-  .describe(`output budget of this call in tokens (about 4 characters each; default ${DEFAULT_OUTPUT_TOKENS}): past it the head and the tail are kept and the middle is replaced by a line giving the byte offset to read it from`);
+  .describe(
+    `output budget of this call in tokens (about 4 characters each; default ${DEFAULT_OUTPUT_TOKENS}): past it the head and the tail are kept and the middle is replaced by a line giving the byte offset to read it from`,
+  );
 
 const WaitFor = z.string().min(1).max(1000).describe('return as soon as this text appears in output you have not seen yet (a prompt, "listening on")');
 
@@ -83,7 +85,9 @@ export const InputInput = z
     text: z.string().optional().describe('text to type (add "\\n", or the Enter key, to submit a line)'),
     keys: z.array(KeyName).max(100).optional().describe('keys to press after the text, in order, e.g. ["Enter"] or ["Ctrl-C"]'),
     eof: z.boolean().optional().describe('close the standard input after writing (end of input)'),
-    yield_s: YieldSeconds.describe(`wait up to this many seconds for the answer; the call returns once output has been quiet for ${SETTLE_MS} ms, the command ended, or wait_for appeared; default ${DEFAULT_YIELD_S}, at most ${MAX_YIELD_S}`).optional(),
+    yield_s: YieldSeconds.describe(
+      `wait up to this many seconds for the answer; the call returns once output has been quiet for ${SETTLE_MS} ms, the command ended, or wait_for appeared; default ${DEFAULT_YIELD_S}, at most ${MAX_YIELD_S}`,
+    ).optional(),
     wait_for: WaitFor.optional(),
     max_output_tokens: OutputTokens.optional(),
   })
@@ -128,9 +132,7 @@ export const CommandView = z.object({
   stdout_next_offset: z.number().int().describe('where the next read of stdout starts'),
   stderr_offset: z.number().int(),
   stderr_next_offset: z.number().int(),
-  left_out: z
-    .array(z.object({ stream: Stream, from: z.number().int(), to: z.number().int() }))
-    .describe('byte ranges the budget left out; read one with output and its <stream>_offset'),
+  left_out: z.array(z.object({ stream: Stream, from: z.number().int(), to: z.number().int() })).describe('byte ranges the budget left out; read one with output and its <stream>_offset'),
   lost_bytes: z.number().int().describe('bytes the daemon no longer holds (it keeps the head and tail of each stream, max_output_bytes)'),
   invalid_utf8: z.boolean().describe('output held bytes that are not UTF-8, shown as U+FFFD'),
 });

@@ -4,17 +4,11 @@ import { ENV_NAME_RE, TIER_NAMES } from './names.js';
 
 export { ENV_NAME_RE, TIER_NAMES, type TierName } from './names.js';
 
-export const EnvName = z
-  .string()
-  .regex(ENV_NAME_RE, { message: 'an env name must match ^[A-Za-z_][A-Za-z0-9_]*$' });
+export const EnvName = z.string().regex(ENV_NAME_RE, { message: 'an env name must match ^[A-Za-z_][A-Za-z0-9_]*$' });
 
-export const EnvValue = z
-  .string()
-  .refine((v) => !v.includes('\0'), { message: 'an env value must not contain a NUL byte' });
+export const EnvValue = z.string().refine((v) => !v.includes('\0'), { message: 'an env value must not contain a NUL byte' });
 
-export const EnvMap = z
-  .record(EnvName, EnvValue)
-  .describe('environment variables: names match ^[A-Za-z_][A-Za-z0-9_]*$, values are strings without NUL');
+export const EnvMap = z.record(EnvName, EnvValue).describe('environment variables: names match ^[A-Za-z_][A-Za-z0-9_]*$, values are strings without NUL');
 
 export const AbsolutePath = z
   .string()

@@ -40,7 +40,8 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   MAX_SESSIONS_REACHED: '`max_sessions` live sessions already exist',
   RESOURCE_PRESSURE: 'the daemon refuses new work to protect itself (file descriptors, memory, max concurrent commands)',
   COMMAND_NOT_FOUND: 'no command with this id (or it has been forgotten after its retention time)',
-  COMMAND_TIMEOUT: '`exec.wait`: its own wait timed out while the command still runs (a command that hits its own timeout is a result with `timed_out: true`); under `--compat claw-core`, `exec.run` of a command its timeout killed (its result, output so far included, in `details.result`)',
+  COMMAND_TIMEOUT:
+    '`exec.wait`: its own wait timed out while the command still runs (a command that hits its own timeout is a result with `timed_out: true`); under `--compat claw-core`, `exec.run` of a command its timeout killed (its result, output so far included, in `details.result`)',
   COMMAND_FAILED: 'only with `check: true`: the command exited non-zero (the result is in `details`)',
   SPAWN_FAILED: 'the shell or program could not be started (not found, not executable); nothing is left behind',
   RUNTIME_UNAVAILABLE: 'the requested isolation tier is not available or failed its health check',
@@ -75,9 +76,7 @@ export class TrlError extends Error {
   }
 
   toObject(): ErrorObject {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
   }
 }
 

@@ -48,7 +48,10 @@ export const ExecRunParams = z
   .superRefine(stdinChoice);
 export type ExecRunParams = z.infer<typeof ExecRunParams>;
 
-export const ExecStreamParams = z.strictObject({ ...execCommonShape }).superRefine(commandOrArgv).superRefine(stdinChoice);
+export const ExecStreamParams = z
+  .strictObject({ ...execCommonShape })
+  .superRefine(commandOrArgv)
+  .superRefine(stdinChoice);
 export type ExecStreamParams = z.infer<typeof ExecStreamParams>;
 export const ExecStartParams = ExecStreamParams;
 export type ExecStartParams = ExecStreamParams;
@@ -157,13 +160,22 @@ export const ExecResult = z.object({
   stdout: z.string(),
   stderr: z.string(),
   encoding: Encoding,
-  exit_code: z.number().int().nullable().describe('exit status, or 128+N when killed by signal N (as a shell reports it; `-1` in exec.run under `--compat claw-core`); `signal` then names the signal and `timed_out` says whether trl sent it for a timeout'),
+  exit_code: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'exit status, or 128+N when killed by signal N (as a shell reports it; `-1` in exec.run under `--compat claw-core`); `signal` then names the signal and `timed_out` says whether trl sent it for a timeout',
+    ),
   signal: z.string().nullable().describe('name of the signal that killed the command, e.g. SIGKILL'),
   duration_ms: z.number().int().describe('whole milliseconds'),
   timed_out: z.boolean(),
   idle_timed_out: z.boolean().describe('killed because it printed nothing for idle_timeout_s'),
   oom_killed: z.boolean().describe("the kernel's OOM killer killed a process of the session while the command ran (memory_bytes limit)"),
-  stdout_truncated_bytes: z.number().int().describe('bytes dropped from the middle of stdout (max_output_bytes); in utf8 the cut is marked in the text by a line `[trl: N bytes of output left out here …]`'),
+  stdout_truncated_bytes: z
+    .number()
+    .int()
+    .describe('bytes dropped from the middle of stdout (max_output_bytes); in utf8 the cut is marked in the text by a line `[trl: N bytes of output left out here …]`'),
   stderr_truncated_bytes: z.number().int().describe('the same for stderr'),
   stdout_invalid_utf8: z.boolean().describe('utf8 only: stdout held bytes that are not UTF-8, shown as U+FFFD (read it as base64 for the exact bytes)'),
   stderr_invalid_utf8: z.boolean().describe('the same for stderr'),

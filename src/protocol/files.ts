@@ -22,20 +22,12 @@ export const MAX_EDITS = 100;
 const FsPath = AnyPath.describe('relative to the session cwd, or absolute; must resolve inside the workspace (symlinks included)');
 const Session = SessionId.describe('the session whose workspace is the jail');
 const Offset = z.number().int().min(0).optional().describe('skip this many results (paging); default 0');
-const Limit = z
-  .number()
-  .int()
-  .min(1)
-  .optional()
-  .describe(`results per call: default ${DEFAULT_RESULTS}; more than ${MAX_RESULTS} is clamped to ${MAX_RESULTS}`);
+const Limit = z.number().int().min(1).optional().describe(`results per call: default ${DEFAULT_RESULTS}; more than ${MAX_RESULTS} is clamped to ${MAX_RESULTS}`);
 const NoIgnore = z.boolean().optional().describe('include what .gitignore files (and .git) exclude; default false');
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'a sha256 as fs.read or fs.stat return it: 64 lowercase hex digits' });
 /** A file mode: a number (420) or octal digits ("0644", "755"); permission bits only. */
 export const FileMode = z
-  .union([
-    z.number().int().min(0).max(0o777),
-    z.string().regex(/^0?[0-7]{3}$/, { message: 'octal permission bits such as "0644" or "755"' }),
-  ])
+  .union([z.number().int().min(0).max(0o777), z.string().regex(/^0?[0-7]{3}$/, { message: 'octal permission bits such as "0644" or "755"' })])
   .describe('permission bits: a number (420) or octal text ("0644"); setuid, setgid and sticky bits are refused');
 export type FileMode = z.infer<typeof FileMode>;
 

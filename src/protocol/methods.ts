@@ -26,7 +26,12 @@ export const METHODS = {
   'session.update': { params: session.SessionUpdateParams, result: session.SessionInfo, summary: 'Change env, cwd, name or default timeout between commands.' },
   'session.destroy': { params: session.SessionDestroyParams, result: session.SessionDestroyResult, summary: 'Kill every process of the session and release its resources.' },
   'exec.run': { params: exec.ExecRunParams, result: exec.ExecResult, summary: 'Run a command and return its buffered result (or, with yield_after_s, what it printed so far).' },
-  'exec.stream': { params: exec.ExecStreamParams, result: exec.StreamOpened, summary: 'Run a command in the foreground slot and stream its output as events (stdout, stderr, gap, exit).', streaming: true },
+  'exec.stream': {
+    params: exec.ExecStreamParams,
+    result: exec.StreamOpened,
+    summary: 'Run a command in the foreground slot and stream its output as events (stdout, stderr, gap, exit).',
+    streaming: true,
+  },
   'exec.start': { params: exec.ExecStartParams, result: exec.ExecStartResult, summary: 'Start a background command and return at once.' },
   'exec.list': { params: exec.ExecListParams, result: exec.ExecListResult, summary: 'Commands of a session, running and retained.' },
   'exec.info': { params: exec.ExecInfoParams, result: exec.CommandInfo, summary: 'State, exit fields and byte counts of one command.' },
@@ -37,9 +42,17 @@ export const METHODS = {
   'exec.signal': { params: exec.ExecSignalParams, result: exec.ExecSignalResult, summary: "Deliver a signal to the command's whole process tree." },
   'exec.cancel': { params: exec.ExecCancelParams, result: exec.ExecCancelResult, summary: "SIGTERM, grace, SIGKILL to a command's tree (or every command of a session); the session survives." },
   'exec.resize': { params: exec.ExecResizeParams, result: exec.ExecResizeResult, summary: 'Resize the pseudo-terminal of a pty command.' },
-  'fs.read': { params: fs.FsReadParams, result: fs.FsReadResult, summary: "Read a file of the session's workspace: by lines (numbered range, long lines clipped) or by bytes (base64 for binary); at most max_read_bytes." },
+  'fs.read': {
+    params: fs.FsReadParams,
+    result: fs.FsReadResult,
+    summary: "Read a file of the session's workspace: by lines (numbered range, long lines clipped) or by bytes (base64 for binary); at most max_read_bytes.",
+  },
   'fs.write': { params: fs.FsWriteParams, result: fs.FsWriteResult, summary: 'Write a whole file atomically (temporary file, then rename); refuses to replace one unless overwrite.' },
-  'fs.edit': { params: fs.FsEditParams, result: fs.FsEditResult, summary: 'Exact replacements, all or none, each matching once unless replace_all; optional precondition; dry_run returns a unified diff.' },
+  'fs.edit': {
+    params: fs.FsEditParams,
+    result: fs.FsEditResult,
+    summary: 'Exact replacements, all or none, each matching once unless replace_all; optional precondition; dry_run returns a unified diff.',
+  },
   'fs.list': { params: fs.FsListParams, result: fs.FsListResult, summary: 'Entries of a directory (or its whole tree), by name, paged; .gitignore respected unless no_ignore.' },
   'fs.search': { params: fs.FsSearchParams, result: fs.FsSearchResult, summary: 'Files and directories whose name (or path) matches a glob, paged; .gitignore respected unless no_ignore.' },
   'fs.grep': { params: fs.FsGrepParams, result: fs.FsGrepResult, summary: 'Lines matching a regular expression, paged, bounded in time; .gitignore respected unless no_ignore.' },
@@ -47,7 +60,12 @@ export const METHODS = {
   'fs.mkdir': { params: fs.FsMkdirParams, result: fs.FsMkdirResult, summary: 'Create a directory (and its parents with parents: true).' },
   'fs.remove': { params: fs.FsRemoveParams, result: fs.FsRemoveResult, summary: 'Remove a file, a symlink, or a directory (recursive: true unless empty); never follows a link.' },
   'fs.move': { params: fs.FsMoveParams, result: fs.FsMoveResult, summary: 'Rename a file or directory inside the workspace.' },
-  'fs.watch': { params: fs.FsWatchParams, result: fs.FsWatchOpened, summary: 'Stream change events (create, write, remove, rename) under a directory until fs.unwatch or the connection closes.', streaming: true },
+  'fs.watch': {
+    params: fs.FsWatchParams,
+    result: fs.FsWatchOpened,
+    summary: 'Stream change events (create, write, remove, rename) under a directory until fs.unwatch or the connection closes.',
+    streaming: true,
+  },
   'fs.unwatch': { params: fs.FsUnwatchParams, result: fs.FsUnwatchResult, summary: 'End an fs.watch stream (its last event is exit).' },
 } as const satisfies Record<string, MethodSpec>;
 

@@ -14,7 +14,10 @@ export const SessionCreateParams = z.strictObject({
   limits: Limits.optional(),
   network: z.boolean().optional().describe('whether commands may use the network; default false in sandbox and docker, always true on host'),
   image: NoNul.min(1).optional().describe("container image (docker tier only; default: the daemon's docker_image)"),
-  secret_keys: z.array(EnvName).optional().describe('env names whose values are secret: redacted from output, logs and the audit log (names that look secret — *TOKEN*, *SECRET*, *KEY*, *PASSWORD* — are included by default)'),
+  secret_keys: z
+    .array(EnvName)
+    .optional()
+    .describe('env names whose values are secret: redacted from output, logs and the audit log (names that look secret — *TOKEN*, *SECRET*, *KEY*, *PASSWORD* — are included by default)'),
   redact_output: z.boolean().optional().describe('replace secret values in command output with [REDACTED] (default true)'),
 });
 export type SessionCreateParams = z.infer<typeof SessionCreateParams>;

@@ -30,16 +30,19 @@ export const InfoResult = z.object({
   pid: z.number().int(),
   instance_id: z.string(),
   default_runtime: z.string(),
-  tiers: z.record(
-    z.string(),
-    z.object({
-      available: z.boolean(),
-      isolated: z.boolean(),
-      detail: z.string().describe('what the health check found; when unavailable, what to install or fix'),
-      enforcement: Enforcement.nullable().describe('how this tier tracks processes and enforces limits (null when not configured)'),
-    }),
-  ).describe('host, sandbox and docker, each health-checked at start by really spawning something'),
+  tiers: z
+    .record(
+      z.string(),
+      z.object({
+        available: z.boolean(),
+        isolated: z.boolean(),
+        detail: z.string().describe('what the health check found; when unavailable, what to install or fix'),
+        enforcement: Enforcement.nullable().describe('how this tier tracks processes and enforces limits (null when not configured)'),
+      }),
+    )
+    .describe('host, sandbox and docker, each health-checked at start by really spawning something'),
   enforcement: Enforcement.describe('the host tier (kept for clients that predate per-tier enforcement)'),
-  limits: z.record(z.string(), z.number())
+  limits: z
+    .record(z.string(), z.number())
     .describe('every numeric setting in force, by name (`max_sessions`, `max_idle_s` …); `max_idle_sec` and `session_ttl_sec` are deprecated copies of `max_idle_s` and `session_ttl_s`'),
 });

@@ -33,7 +33,8 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   },
   {
     name: 'HTTP',
-    framing: '`POST /v1/rpc`: one request envelope → one response envelope (HTTP 200 for every protocol answer); streaming methods answer `application/x-ndjson`: the response, then one event per line. `GET`/`PUT /v1/files?session_id=…&path=…` move a whole file as raw bytes (PUT: Content-Length needed, at most `max_upload_bytes`; `overwrite`, `mode`, `make_parents`, `expect_hash` as fs.write; GET: `offset`, `length`)',
+    framing:
+      '`POST /v1/rpc`: one request envelope → one response envelope (HTTP 200 for every protocol answer); streaming methods answer `application/x-ndjson`: the response, then one event per line. `GET`/`PUT /v1/files?session_id=…&path=…` move a whole file as raw bytes (PUT: Content-Length needed, at most `max_upload_bytes`; `overwrite`, `mode`, `make_parents`, `expect_hash` as fs.write; GET: `offset`, `length`)',
     auth: '`Authorization: Bearer <TRL_AUTH_TOKEN>` on every request (401 without it)',
     enabled: '`--http HOST:PORT` with `TRL_AUTH_TOKEN` in the environment; HTTPS with `--tls-cert` and `--tls-key`',
     built: true,
@@ -41,7 +42,7 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   {
     name: 'WebSocket',
     framing: '`GET /v1/ws` upgrade; one text frame carries what one NDJSON line carries',
-    auth: "bearer token on the upgrade request (browsers: offer the subprotocols `trl.v1` and `bearer.<token>`)",
+    auth: 'bearer token on the upgrade request (browsers: offer the subprotocols `trl.v1` and `bearer.<token>`)',
     enabled: 'served with HTTP (`--http`); WSS with TLS',
     built: true,
   },

@@ -41,9 +41,7 @@ export function formatLine(record: Record<string, unknown>, prev: string, key: A
 }
 
 /** One line taken apart, or a reason why it is not a line of an audit log. */
-export type ParsedLine =
-  | ({ ok: true; prev: unknown; hash: unknown; body: string } & ({ kid: string; mac: string } | { kid: null; mac: null }))
-  | { ok: false; reason: string };
+export type ParsedLine = ({ ok: true; prev: unknown; hash: unknown; body: string } & ({ kid: string; mac: string } | { kid: null; mac: null })) | { ok: false; reason: string };
 
 export function parseLine(text: string): ParsedLine {
   let rec: unknown;

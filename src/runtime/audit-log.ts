@@ -128,7 +128,10 @@ function checkExisting(path: string, key: AuditKey | null): { start: AuditHead; 
   const notes: string[] = [];
   if (!head && r.lines > 0) {
     // A keyed daemon always leaves a head: one missing was removed, perhaps to hide a cut tail.
-    if (key) throw new AuditRefusal(`the head ${headPath} of the keyed audit log ${path} is missing, so a cut tail cannot be ruled out; check the log against a head you pinned (trl audit verify ${path} --head HASH:LINES), then ${aside}`);
+    if (key)
+      throw new AuditRefusal(
+        `the head ${headPath} of the keyed audit log ${path} is missing, so a cut tail cannot be ruled out; check the log against a head you pinned (trl audit verify ${path} --head HASH:LINES), then ${aside}`,
+      );
     notes.push(`the audit log ${path} had no head file (written by an older trl?): ${headPath} is created now; a tail cut before now would not show`);
   }
   return { start: parseHead(r.head), notes };

@@ -91,7 +91,8 @@ function checkLines(lines: string[], complete: boolean, key: AuditKey | null, ha
     if (p.hash !== entryHash(prev, p.body)) throw new Broken(n, 'its content does not match its hash (the line was edited)');
     firstKid ??= p.kid;
     if (key) {
-      if (p.kid === null) throw new Broken(n, `it carries no MAC: it was not written by a daemon holding the key (id ${key.id}); the log is unkeyed, or was rewritten or extended by someone without the key`);
+      if (p.kid === null)
+        throw new Broken(n, `it carries no MAC: it was not written by a daemon holding the key (id ${key.id}); the log is unkeyed, or was rewritten or extended by someone without the key`);
       if (p.kid !== key.id) throw new Broken(n, `it was written under key id ${p.kid}, not under the given key (id ${key.id}): the wrong key, or a log from before a key change`);
       if (!lineMacValid(key, p.hash, p.mac)) throw new Broken(n, `its MAC does not verify under the key (id ${key.id}): the line was forged, or rewritten by someone without the key`);
     } else if (p.kid !== firstKid) {
@@ -149,7 +150,9 @@ function notChecked(key: AuditKey | null, keyIds: Set<string>, head: GivenHead |
   }
   if (!head) out.push('truncation: no head given, so a cut tail is not detectable (pin heads with `trl audit head FILE`, then pass --head HASH:LINES)');
   else if (head.source === 'sidecar') {
-    out.push(`truncation by someone who can also replace ${head.path ?? 'the sidecar head'}${headAuthenticated ? ' with an older head of this log' : ''}: compare with a head pinned elsewhere (--head)`);
+    out.push(
+      `truncation by someone who can also replace ${head.path ?? 'the sidecar head'}${headAuthenticated ? ' with an older head of this log' : ''}: compare with a head pinned elsewhere (--head)`,
+    );
   }
   return out;
 }

@@ -23,11 +23,7 @@ export function requireExecutable(shell: string): void {
     if (!statSync(shell).isFile()) throw new Error('not a file');
     accessSync(shell, constants.X_OK);
   } catch {
-    throw new TrlError(
-      'SPAWN_FAILED',
-      `shell '${shell}' is not an executable file; pass the absolute path of an installed POSIX shell such as /bin/sh or /bin/bash`,
-      { shell },
-    );
+    throw new TrlError('SPAWN_FAILED', `shell '${shell}' is not an executable file; pass the absolute path of an installed POSIX shell such as /bin/sh or /bin/bash`, { shell });
   }
 }
 

@@ -18,7 +18,10 @@ import { captureScript } from './state-capture.js';
 export function commandSpec(session: Session, params: ExecStreamParams, config: Config, background: boolean): CommandSpec {
   const stdin = params.stdin === undefined ? null : Buffer.from(params.stdin, params.stdin_encoding ?? 'utf8');
   if (stdin && stdin.length > config.max_stdin_bytes) {
-    throw invalidParam('stdin', `${stdin.length} bytes is over the stdin limit of ${config.max_stdin_bytes} bytes (max_stdin_bytes); write larger input to a file, or use stdin_open and exec.input in pieces`);
+    throw invalidParam(
+      'stdin',
+      `${stdin.length} bytes is over the stdin limit of ${config.max_stdin_bytes} bytes (max_stdin_bytes); write larger input to a file, or use stdin_open and exec.input in pieces`,
+    );
   }
   const maxOut = params.max_output_bytes ?? session.limits.max_output_bytes;
   if (maxOut > config.max_output_bytes) {

@@ -249,12 +249,7 @@ export class Command {
         this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }
       if (this.killing) await this.killing;
-      this.state =
-        this.killReason === 'timeout' || this.killReason === 'idle_timeout'
-          ? 'timed_out'
-          : this.killReason !== null
-            ? 'killed'
-            : 'exited';
+      this.state = this.killReason === 'timeout' || this.killReason === 'idle_timeout' ? 'timed_out' : this.killReason !== null ? 'killed' : 'exited';
       this.endedAt = new Date();
       this.stdinStream = null;
       this.resolveDone();

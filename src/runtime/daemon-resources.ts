@@ -12,7 +12,9 @@ export function openFdCount(): number {
 /** The daemon's soft (or hard) RLIMIT_NOFILE, from /proc/self/limits; null where unknown or unlimited. */
 export function fdLimit(which: 'soft' | 'hard' = 'soft'): number | null {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const fields = line?.slice('Max open files'.length).trim().split(/\s+/) ?? [];
     const n = Number(fields[which === 'soft' ? 0 : 1]);
     return Number.isFinite(n) ? n : null;

@@ -30,7 +30,6 @@ import { fsGrep, fsList, fsSearch } from './files/walk.js';
 import { fsUnwatch, fsWatch, type WatchTarget } from './files/watch.js';
 import { fsWrite } from './files/write.js';
 
-
 const HOUSEKEEPING_MS = 1000;
 
 /**

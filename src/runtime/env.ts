@@ -22,11 +22,7 @@ const SHELL_OWN = new Set(['PWD', 'SHLVL', '_', TAG_VAR]);
  * command exported or unset persists; its command-level variables do not
  * (unless the command itself changed them), nor do the shell's own.
  */
-export function persistEnv(
-  before: ReadonlyMap<string, string>,
-  captured: ReadonlyMap<string, string>,
-  commandEnv: Readonly<Record<string, string>>,
-): Map<string, string> {
+export function persistEnv(before: ReadonlyMap<string, string>, captured: ReadonlyMap<string, string>, commandEnv: Readonly<Record<string, string>>): Map<string, string> {
   const next = new Map(captured);
   const restore = (k: string) => {
     const v = before.get(k);

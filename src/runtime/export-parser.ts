@@ -51,7 +51,13 @@ export function parseRecords(input: Buffer): Map<string, string> | null {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SPACE = 0x20, TAB = 0x09, NL = 0x0a, SQ = 0x27, DQ = 0x22, BS = 0x5c, DOLLAR = 0x24;
+const SPACE = 0x20,
+  TAB = 0x09,
+  NL = 0x0a,
+  SQ = 0x27,
+  DQ = 0x22,
+  BS = 0x5c,
+  DOLLAR = 0x24;
 
 class WordReader {
   private pos = 0;

@@ -17,11 +17,9 @@ export async function createSession(st: EngineState, params: SessionCreateParams
   refuseUnderPressure(st);
   const { config } = st;
   if (st.sessions.size >= config.max_sessions) {
-    throw new TrlError(
-      'MAX_SESSIONS_REACHED',
-      `${st.sessions.size} sessions are live, the maximum (max_sessions ${config.max_sessions}); destroy one with session.destroy or raise --max-sessions`,
-      { max_sessions: config.max_sessions },
-    );
+    throw new TrlError('MAX_SESSIONS_REACHED', `${st.sessions.size} sessions are live, the maximum (max_sessions ${config.max_sessions}); destroy one with session.destroy or raise --max-sessions`, {
+      max_sessions: config.max_sessions,
+    });
   }
   const tierName = params.runtime ?? st.defaultTier;
   const tier = st.tiers.get(tierName);
@@ -92,7 +90,10 @@ export async function createSession(st: EngineState, params: SessionCreateParams
 function refuseUnderPressure(st: EngineState): void {
   const rss = process.memoryUsage.rss();
   if (rss > st.config.max_daemon_rss_bytes) {
-    throw new TrlError('RESOURCE_PRESSURE', `the daemon uses ${Math.round(rss / 1048576)} MiB, over max_daemon_rss_bytes; destroy idle sessions or finished commands' consumers, or raise --max-daemon-rss-bytes`);
+    throw new TrlError(
+      'RESOURCE_PRESSURE',
+      `the daemon uses ${Math.round(rss / 1048576)} MiB, over max_daemon_rss_bytes; destroy idle sessions or finished commands' consumers, or raise --max-daemon-rss-bytes`,
+    );
   }
   const fds = openFdCount();
   const limit = fdLimit();

@@ -43,16 +43,11 @@ const INSIDE = '[ -n "${__trl_n-}" ] && [ -e "/proc/$$/fd/$__trl_n" ]';
 
 /** bash, dash, busybox and other POSIX shells. */
 const POSIX_DUMP = `{ pwd; printf '\\0'; export -p; }`;
-const POSIX_TRAP =
-  `{ set +x; } 2>/dev/null; unset ${TAG_VAR}; ` +
-  `if ${INSIDE}; then ${POSIX_DUMP} >&"$__trl_n"; else ${POSIX_DUMP} >&${STATE_FD}; fi`;
+const POSIX_TRAP = `{ set +x; } 2>/dev/null; unset ${TAG_VAR}; ` + `if ${INSIDE}; then ${POSIX_DUMP} >&"$__trl_n"; else ${POSIX_DUMP} >&${STATE_FD}; fi`;
 
 /** mksh (and other ksh): `printf` is not a builtin there, `print` is; its xtrace ignores a redirected stderr. */
 const KSH_DUMP = `{ pwd; print -n '\\0'; export -p; }`;
-const KSH_TRAP =
-  `set +x; unset ${TAG_VAR}; if ${INSIDE}; then ` +
-  `[ /proc/$$/fd/${SPARE_FD} -ef "/proc/$$/fd/$__trl_n" ] && ${KSH_DUMP} >&${SPARE_FD}; ` +
-  `else ${KSH_DUMP} >&${STATE_FD}; fi`;
+const KSH_TRAP = `set +x; unset ${TAG_VAR}; if ${INSIDE}; then ` + `[ /proc/$$/fd/${SPARE_FD} -ef "/proc/$$/fd/$__trl_n" ] && ${KSH_DUMP} >&${SPARE_FD}; ` + `else ${KSH_DUMP} >&${STATE_FD}; fi`;
 
 /**
  * zsh reports NUL-terminated NAME=value records of its exported scalars

@@ -14,8 +14,29 @@ import { invalidParam } from './checks.js';
 
 /** Never a workspace, nor anything below them: the system, the kernel's views, the engines' state. */
 const SYSTEM_TREES = [
-  '/proc', '/sys', '/dev', '/run', '/boot', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32',
-  '/var/lib', '/var/run', '/var/lock', '/var/log', '/var/spool', '/var/cache', '/var/mail', '/var/backups', '/snap', '/lost+found',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run',
+  '/boot',
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/var/lib',
+  '/var/run',
+  '/var/lock',
+  '/var/log',
+  '/var/spool',
+  '/var/cache',
+  '/var/mail',
+  '/var/backups',
+  '/snap',
+  '/lost+found',
 ];
 
 /** Never a workspace themselves (a project directory below them is fine): shared or parent directories. */

@@ -23,7 +23,10 @@ export function openAuditLog(config: Config, env: NodeJS.ProcessEnv, log: Logger
     delete env[AUDIT_KEY_ENV];
   }
   if (!config.audit_log) {
-    if (key) throw new StartupError(`an audit key is set (${config.audit_key_file !== undefined ? '--audit-key-file' : AUDIT_KEY_ENV}) but there is no audit log to authenticate; add --audit-log FILE (TRL_AUDIT_LOG), or drop the key`);
+    if (key)
+      throw new StartupError(
+        `an audit key is set (${config.audit_key_file !== undefined ? '--audit-key-file' : AUDIT_KEY_ENV}) but there is no audit log to authenticate; add --audit-log FILE (TRL_AUDIT_LOG), or drop the key`,
+      );
     return null;
   }
   let opened;
@@ -38,7 +41,10 @@ export function openAuditLog(config: Config, env: NodeJS.ProcessEnv, log: Logger
   const { audit, notes } = opened;
   for (const note of notes) log.warn({ audit_log: audit.path }, note);
   // The head in the daemon's own log is one more copy of it outside the audit file.
-  log.info({ audit_log: audit.path, audit_head: formatPin(audit.head()), audit_key_id: audit.keyId }, audit.keyId ? 'audit log opened, authenticated with the audit key' : 'audit log opened (no audit key: not authenticated)');
+  log.info(
+    { audit_log: audit.path, audit_head: formatPin(audit.head()), audit_key_id: audit.keyId },
+    audit.keyId ? 'audit log opened, authenticated with the audit key' : 'audit log opened (no audit key: not authenticated)',
+  );
   return audit;
 }
 

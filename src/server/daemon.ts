@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type {Tier } from '../tiers/tier.js';
+import type { Tier } from '../tiers/tier.js';
 import type { TierName } from '../protocol/common.js';
 import { LocalMachine } from '../tiers/host/local-machine.js';
 import { newInstanceId } from '../tiers/shared/instance-id.js';
@@ -213,4 +213,3 @@ async function reapPredecessor(socketPath: string, shared: boolean, machine: Loc
   for (const t of tiers.values()) killed += await t.reapInstance(predecessor.instance_id);
   log.warn({ instance_id: predecessor.instance_id, pid: predecessor.pid, killed_processes: killed }, 'reaped the processes of a crashed predecessor');
 }
-

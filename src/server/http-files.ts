@@ -59,7 +59,10 @@ export async function serveFiles(req: IncomingMessage, res: ServerResponse, engi
     }
     if (req.method === 'PUT') {
       const declared = req.headers['content-length'];
-      if (declared === undefined) throw Object.assign(new TrlError('INVALID_PARAMS', `PUT ${FILES_PATH} needs a Content-Length (the size is checked before anything is written); send the file with its length`), { status: 411 });
+      if (declared === undefined)
+        throw Object.assign(new TrlError('INVALID_PARAMS', `PUT ${FILES_PATH} needs a Content-Length (the size is checked before anything is written); send the file with its length`), {
+          status: 411,
+        });
       const size = Number(declared);
       if (size > maxUpload) throw new TrlError('FILE_TOO_LARGE', `the upload is ${size} bytes, more than max_upload_bytes (${maxUpload}); nothing was written`, { max_upload_bytes: maxUpload });
       const mode = q.get('mode') ?? undefined;

@@ -56,7 +56,8 @@ export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<
     if (stray.length > 0) {
       throw new StartupError(`${stray.map((k) => '--' + k.replace(/_/g, '-')).join(', ')} only apply to HTTP, which is off; add --http HOST:PORT (TRL_HTTP) or drop them`);
     }
-    if (!config.unix_socket) throw new StartupError('nothing to serve: the Unix socket is off (unix_socket false, TRL_UNIX_SOCKET=0) and --http is not set; set --http HOST:PORT or turn the socket back on');
+    if (!config.unix_socket)
+      throw new StartupError('nothing to serve: the Unix socket is off (unix_socket false, TRL_UNIX_SOCKET=0) and --http is not set; set --http HOST:PORT or turn the socket back on');
     return null;
   }
   const address = parseHttpAddress(config.http);

@@ -63,7 +63,10 @@ export class HttpTransport {
     this.server.on('drop', (data?: { remoteAddress?: string }) => {
       if (this.atCap) return;
       this.atCap = true;
-      this.log.warn({ remote: data?.remoteAddress, max_http_connections: plan.maxConnections }, 'refusing new HTTP connections: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) or have clients close idle ones');
+      this.log.warn(
+        { remote: data?.remoteAddress, max_http_connections: plan.maxConnections },
+        'refusing new HTTP connections: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) or have clients close idle ones',
+      );
     });
     this.server.on('connection', (socket: Socket) => socket.once('close', () => (this.atCap = false)));
   }
@@ -72,7 +75,14 @@ export class HttpTransport {
   listen(): Promise<string> {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EADDRNOTAVAIL' ? 'no interface has that address' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'the port is in use'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'no interface has that address'
+              : err.code === 'EACCES'
+                ? 'permission denied (ports below 1024 need privileges)'
+                : err.message;
         reject(new StartupError(`cannot listen on --http ${this.plan.host}:${this.plan.port}: ${why}; choose another address or port`));
       };
       this.server.once('error', onError);
@@ -101,7 +111,10 @@ export class HttpTransport {
     const outcome = this.plan.auth.check(req, false);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (outcome !== 'ok') {
-      this.log.warn({ remote: req.socket.remoteAddress, method: req.method, path: path.slice(0, 200), reason: outcome === 'missing' ? 'no token' : 'wrong token' }, 'refused an HTTP request: authentication failed');
+      this.log.warn(
+        { remote: req.socket.remoteAddress, method: req.method, path: path.slice(0, 200), reason: outcome === 'missing' ? 'no token' : 'wrong token' },
+        'refused an HTTP request: authentication failed',
+      );
       this.refuse(req, res, 401, authError(outcome, false), { 'WWW-Authenticate': 'Bearer realm="trl"' });
       return;
     }
@@ -114,7 +127,8 @@ export class HttpTransport {
       return;
     }
     if (path === WS_PATH) {
-      if (req.method !== 'GET') return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${WS_PATH} is a WebSocket endpoint: GET with an Upgrade: websocket header`), { Allow: 'GET, OPTIONS' });
+      if (req.method !== 'GET')
+        return this.refuse(req, res, 405, new TrlError('METHOD_NOT_FOUND', `${WS_PATH} is a WebSocket endpoint: GET with an Upgrade: websocket header`), { Allow: 'GET, OPTIONS' });
       return this.refuse(req, res, 426, new TrlError('INVALID_PARAMS', `${WS_PATH} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), { Upgrade: 'websocket' });
     }
     if (path === MCP_PATH) return this.mcp(req, res);

@@ -37,7 +37,14 @@ export function prettyLine(line: string, color: boolean): string {
     if (HEAD_FIELDS.has(key)) continue;
     if (key === 'err' && isError(value)) {
       out += ` ${paint('90', 'err=')}${word(value.message)}`;
-      stack = value.stack ? '\n' + value.stack.split('\n').slice(1).map((l) => `    ${visible(l.trim())}`).join('\n') : '';
+      stack = value.stack
+        ? '\n' +
+          value.stack
+            .split('\n')
+            .slice(1)
+            .map((l) => `    ${visible(l.trim())}`)
+            .join('\n')
+        : '';
       continue;
     }
     out += ` ${paint('90', `${key}=`)}${word(value)}`;

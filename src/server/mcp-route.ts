@@ -42,10 +42,14 @@ export class McpRoute {
     private readonly maxRequestBytes: number,
     private readonly log: Logger,
   ) {
-    this.endpoint = new McpHttpEndpoint(dispatcherCaller(dispatcher), { timeout_s: 0 }, {
-      maxRequestBytes,
-      onError: (err) => this.log.warn({ err: { name: err.name, message: err.message } }, 'MCP endpoint error'),
-    });
+    this.endpoint = new McpHttpEndpoint(
+      dispatcherCaller(dispatcher),
+      { timeout_s: 0 },
+      {
+        maxRequestBytes,
+        onError: (err) => this.log.warn({ err: { name: err.name, message: err.message } }, 'MCP endpoint error'),
+      },
+    );
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

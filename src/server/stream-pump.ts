@@ -153,4 +153,3 @@ export class StreamPump {
     this.stopClose = null;
   }
 }
-

@@ -36,10 +36,7 @@ export class StreamSlots {
   }
 
   error(): TrlError {
-    return new TrlError(
-      'RESOURCE_PRESSURE',
-      `this client already has ${this.max} open streams (max_streams_per_client); let one finish, close one, or read output with exec.output instead`,
-    );
+    return new TrlError('RESOURCE_PRESSURE', `this client already has ${this.max} open streams (max_streams_per_client); let one finish, close one, or read output with exec.output instead`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type {Tier, TierHealth } from '../tiers/tier.js';
+import type { Tier, TierHealth } from '../tiers/tier.js';
 import { TIER_NAMES, type TierName } from '../protocol/common.js';
 import type { LocalMachine } from '../tiers/host/local-machine.js';
 import type { Config } from '../config/config-schema.js';
@@ -30,7 +30,9 @@ export async function checkTiers(tiers: Map<TierName, Tier>, config: Config, log
   }
   const main = health.get(config.runtime);
   if (!main?.available) {
-    throw new StartupError(`the default tier '${config.runtime}' failed its health check: ${main?.detail ?? 'it is not among --tiers'}; fix it, or start with another --runtime (trl doctor shows what each tier needs)`);
+    throw new StartupError(
+      `the default tier '${config.runtime}' failed its health check: ${main?.detail ?? 'it is not among --tiers'}; fix it, or start with another --runtime (trl doctor shows what each tier needs)`,
+    );
   }
   // The tiers not configured, so that system.info lists every tier and says why one is missing.
   for (const name of TIER_NAMES) {

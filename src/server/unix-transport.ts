@@ -88,11 +88,7 @@ export class UnixTransport {
     const finishIfDone = () => {
       if (peerEnded && gate.idle && !socket.destroyed) socket.end();
     };
-    const gate = new RequestGate<string>(
-      { unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() },
-      (line) => this.answer(line, conn, send),
-      finishIfDone,
-    );
+    const gate = new RequestGate<string>({ unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() }, (line) => this.answer(line, conn, send), finishIfDone);
     socket.on('close', () => {
       this.sockets.delete(socket);
       gate.close();

@@ -114,12 +114,17 @@ export class WsTransport {
     }
     if (this.cors.isForeign(req)) {
       this.log.warn({ remote, origin: String(req.headers.origin).slice(0, 200) }, 'refused a WebSocket upgrade from an origin not in cors_origin');
-      refuseUpgrade(socket, 403, 'Forbidden', new TrlError('AUTH_FAILED', 'this page\'s origin is not listed in the daemon\'s --cors-origin; add it there to connect from a browser'));
+      refuseUpgrade(socket, 403, 'Forbidden', new TrlError('AUTH_FAILED', "this page's origin is not listed in the daemon's --cors-origin; add it there to connect from a browser"));
       return;
     }
     const offered = offeredProtocols(req);
     if (offered.some((p) => p.startsWith(WS_BEARER_PREFIX)) && !offered.includes(WS_PROTOCOL)) {
-      refuseUpgrade(socket, 400, 'Bad Request', new TrlError('INVALID_PARAMS', `offer the subprotocol '${WS_PROTOCOL}' beside 'bearer.<token>' (e.g. new WebSocket(url, ['${WS_PROTOCOL}', 'bearer.' + token]))`));
+      refuseUpgrade(
+        socket,
+        400,
+        'Bad Request',
+        new TrlError('INVALID_PARAMS', `offer the subprotocol '${WS_PROTOCOL}' beside 'bearer.<token>' (e.g. new WebSocket(url, ['${WS_PROTOCOL}', 'bearer.' + token]))`),
+      );
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, remote));

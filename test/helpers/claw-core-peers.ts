@@ -34,7 +34,11 @@ export function clawCorePeers(): Peers {
   if (absent.length > 0) {
     return { dir: null, missing: `claw-core's clients are not in ${dir} (missing ${absent.join(', ')}): put the shared/ folder beside the repository or set TRL_CLAW_CORE_PEERS` };
   }
-  for (const [cmd, pkg] of [['python3', 'python3'], ['zsh', 'zsh'], ['bash', 'bash']] as const) {
+  for (const [cmd, pkg] of [
+    ['python3', 'python3'],
+    ['zsh', 'zsh'],
+    ['bash', 'bash'],
+  ] as const) {
     if (!which(cmd)) return { dir: null, missing: `${cmd}, which claw-core's clients use, is not installed: apt-get install -y ${pkg}` };
   }
   return { dir, missing: null };

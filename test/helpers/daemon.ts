@@ -131,8 +131,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} does not exist: run \`npm run build\` first`);
   const dir = opts.dir ?? makeTempDir();
   const env = cleanEnv(opts.env);
-  const socketPath =
-    opts.socketPath === null ? defaultSocketPath(env) : opts.socketPath === undefined ? path.join(dir, 'trl.sock') : opts.socketPath;
+  const socketPath = opts.socketPath === null ? defaultSocketPath(env) : opts.socketPath === undefined ? path.join(dir, 'trl.sock') : opts.socketPath;
   const args = ['--max-semi-space-size=1', MAIN_JS, 'serve'];
   if (opts.socketPath !== null) args.push('--socket-path', socketPath);
   if (opts.allowRoot !== false) args.push('--allow-root');
@@ -144,10 +143,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   const rootsGiven = (opts.flags ?? []).includes('--workspace-roots') || opts.env?.TRL_WORKSPACE_ROOTS !== undefined;
   if (!rootsGiven) args.push('--workspace-roots', fs.realpathSync(os.tmpdir()));
   if (opts.uid !== undefined) fs.chownSync(dir, opts.uid, opts.uid);
-  let [file, argv] =
-    opts.uid === undefined
-      ? [process.execPath, args]
-      : ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', process.execPath, ...args]];
+  let [file, argv] = opts.uid === undefined ? [process.execPath, args] : ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', process.execPath, ...args]];
   if (opts.prelude !== undefined) [file, argv] = ['/bin/sh', ['-c', `${opts.prelude} && exec "$@"`, 'sh', file, ...argv]];
   const proc = spawn(file, argv, {
     cwd: dir,

@@ -54,7 +54,7 @@ export function useDaemon(opts: StartOptions | (() => StartOptions) = {}): Daemo
     c?.close();
     await d?.shutdownClean();
   });
-  return { d: later(() => d, 'the suite\'s daemon'), c: later(() => c, 'the suite\'s client') };
+  return { d: later(() => d, "the suite's daemon"), c: later(() => c, "the suite's client") };
 }
 
 /** useDaemon for a daemon serving HTTP too (startHttpDaemon): `h.d`, `h.url`, `h.port`, `h.token`. */

@@ -171,8 +171,7 @@ export function validParams(method: string): fc.Arbitrary<Record<string, unknown
     },
     { requiredKeys: [] },
   );
-  const execParams = (withSession: fc.Arbitrary<Record<string, unknown>>) =>
-    fc.tuple(withSession, cmd, execOpts).map(([a, b, c]) => ({ ...a, ...b, ...c }));
+  const execParams = (withSession: fc.Arbitrary<Record<string, unknown>>) => fc.tuple(withSession, cmd, execOpts).map(([a, b, c]) => ({ ...a, ...b, ...c }));
   const inSession = fc.oneof({ weight: 5, arbitrary: fc.record({ session_id: sid }) }, { weight: 1, arbitrary: fc.constant({}) });
   switch (method) {
     case 'session.create':
@@ -191,7 +190,10 @@ export function validParams(method: string): fc.Arbitrary<Record<string, unknown
     case 'exec.list':
       return fc.record({ session_id: sid });
     case 'session.update':
-      return fc.record({ session_id: sid, env: fc.dictionary(safeEnvName, fc.string({ maxLength: 10 }), { maxKeys: 2 }), name: fc.string({ minLength: 1, maxLength: 10 }) }, { requiredKeys: ['session_id'] });
+      return fc.record(
+        { session_id: sid, env: fc.dictionary(safeEnvName, fc.string({ maxLength: 10 }), { maxKeys: 2 }), name: fc.string({ minLength: 1, maxLength: 10 }) },
+        { requiredKeys: ['session_id'] },
+      );
     case 'session.destroy':
       return fc.record({ session_id: sid, force: fc.boolean() }, { requiredKeys: ['session_id'] });
     case 'exec.run':
@@ -202,7 +204,10 @@ export function validParams(method: string): fc.Arbitrary<Record<string, unknown
     case 'exec.info':
       return fc.record({ command_id: cid });
     case 'exec.output':
-      return fc.record({ command_id: cid, offset: fc.nat(10), max_bytes: fc.integer({ min: 1, max: 100 }), wait_ms: fc.constantFrom(0, 20), stream: fc.constantFrom('stdout', 'stderr') }, { requiredKeys: ['command_id'] });
+      return fc.record(
+        { command_id: cid, offset: fc.nat(10), max_bytes: fc.integer({ min: 1, max: 100 }), wait_ms: fc.constantFrom(0, 20), stream: fc.constantFrom('stdout', 'stderr') },
+        { requiredKeys: ['command_id'] },
+      );
     case 'exec.attach':
       return fc.record({ command_id: cid, from_offset: fc.nat(5) }, { requiredKeys: ['command_id'] });
     case 'exec.wait':
@@ -248,9 +253,9 @@ export type Case = ReqCase | RawCase;
 
 export const idMode = fc.constantFrom<IdMode>('str', 'str', 'str', 'int', 'int', 'unicode', 'none', 'weird');
 export const req = (what: string, method: fc.Arbitrary<unknown>, params: fc.Arbitrary<unknown>, extra?: fc.Arbitrary<Record<string, unknown>>) =>
-  fc.record({ method, params, idMode, weird: fc.constantFrom(...WEIRD_IDS), extra: extra ?? fc.constant(undefined) }).map(
-    (r): Case => ({ kind: 'req', what, method: r.method, params: r.params, idMode: r.idMode, weird: r.weird, ...(r.extra ? { extra: r.extra } : {}) }),
-  );
+  fc
+    .record({ method, params, idMode, weird: fc.constantFrom(...WEIRD_IDS), extra: extra ?? fc.constant(undefined) })
+    .map((r): Case => ({ kind: 'req', what, method: r.method, params: r.params, idMode: r.idMode, weird: r.weird, ...(r.extra ? { extra: r.extra } : {}) }));
 
 export const realMethod = fc.constantFrom(...REAL_METHODS);
 export const validCall = realMethod.chain((m) => req('valid call', fc.constant(m), validParams(m)));
@@ -258,14 +263,42 @@ export const randomCall = realMethod.chain((m) => req('random params', fc.consta
 export const fakeMethod = fc
   .oneof(
     anyString,
-    fc.constantFrom('exec.Run', 'exec.run ', ' exec.run', 'EXEC.RUN', 'exec.', '.', 'exec', 'system.ping\u0000', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', 'session.create.x', 'exec_run', 'run', 'ping', 'ü.🙂'),
+    fc.constantFrom(
+      'exec.Run',
+      'exec.run ',
+      ' exec.run',
+      'EXEC.RUN',
+      'exec.',
+      '.',
+      'exec',
+      'system.ping\u0000',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'toString',
+      'valueOf',
+      'session.create.x',
+      'exec_run',
+      'run',
+      'ping',
+      'ü.🙂',
+    ),
   )
   .filter((m) => m.length > 0 && !isMethodName(m) && !/^(fs|file)\./i.test(m));
 export const unknownMethodCall = req('unknown method', fakeMethod, fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })));
 export const badEnvelope = fc.oneof(
   req('params not an object', realMethod, fc.oneof(fc.array(fc.integer(), { maxLength: 3 }), fc.string({ maxLength: 5 }), fc.integer(), fc.boolean())),
-  req('method not a string', fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.array(fc.constant('system.ping'), { maxLength: 2 }), fc.constant({ m: 1 }), fc.constant('')), fc.constant(undefined)),
-  req('extra envelope keys', realMethod.filter((m) => FIELDS[m]!.length === 0), fc.constant(undefined), fc.dictionary(fc.constantFrom('jsonrpc', 'x', 'data', 'ok', 'error', 'stream_id'), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 })),
+  req(
+    'method not a string',
+    fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.array(fc.constant('system.ping'), { maxLength: 2 }), fc.constant({ m: 1 }), fc.constant('')),
+    fc.constant(undefined),
+  ),
+  req(
+    'extra envelope keys',
+    realMethod.filter((m) => FIELDS[m]!.length === 0),
+    fc.constant(undefined),
+    fc.dictionary(fc.constantFrom('jsonrpc', 'x', 'data', 'ok', 'error', 'stream_id'), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
+  ),
   req('params null', fc.constantFrom('system.ping', 'system.stats', 'session.list'), fc.constant(null)),
 );
 /** JSON that might name a real method is dropped: only the safe generators may call those. */
@@ -279,7 +312,11 @@ export function namesRealMethod(text: string): boolean {
 }
 export const rawJson = fc.json({ maxDepth: 3 }).map((text): Case => ({ kind: 'raw', what: 'random JSON', text }));
 export const rawGarbage = fc
-  .oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ maxLength: 200 }), fc.constantFrom('{', '}', '{"id":', '[]', '{}', 'null', '""', '{"id":1,"method":"system.ping"', '\u0000', 'true false'))
+  .oneof(
+    fc.string({ unit: 'binary', maxLength: 200 }),
+    fc.string({ maxLength: 200 }),
+    fc.constantFrom('{', '}', '{"id":', '[]', '{}', 'null', '""', '{"id":1,"method":"system.ping"', '\u0000', 'true false'),
+  )
   .map((text): Case => ({ kind: 'raw', what: 'garbage', text }));
 export const rawBytes = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0)), { minLength: 1, maxLength: 64 })
@@ -287,7 +324,11 @@ export const rawBytes = fc
     fc.constantFrom(
       { kind: 'raw' as const, what: 'raw bytes', bytes: b },
       // a well-formed envelope with NUL / invalid UTF-8 bytes inside a string
-      { kind: 'raw' as const, what: 'bytes in a string', bytes: [...Buffer.from('{"id":{ID},"method":"session.create","params":{"name":"'), ...b.filter((x) => x !== 0x22 && x !== 0x5c && x !== 0x0a && x >= 0x20), ...Buffer.from('"}}')] },
+      {
+        kind: 'raw' as const,
+        what: 'bytes in a string',
+        bytes: [...Buffer.from('{"id":{ID},"method":"session.create","params":{"name":"'), ...b.filter((x) => x !== 0x22 && x !== 0x5c && x !== 0x0a && x >= 0x20), ...Buffer.from('"}}')],
+      },
       { kind: 'raw' as const, what: 'NUL in a line', bytes: [...Buffer.from('{"id":{ID},"method":"system.ping"}'), 0, 0] },
     ),
   )

@@ -22,7 +22,6 @@ export interface Failure {
   problem: string;
 }
 
-
 export const CODES = new Set<string>(ERROR_CODES);
 export const EVENTS = new Set<string>(STREAM_EVENTS);
 
@@ -119,8 +118,7 @@ export class FuzzConnection {
     this.inflight--;
     this.wake();
     const shared = this.shared.has(key);
-    const bad = (problem: string) =>
-      this.fail({ index: shared ? -1 : e.index, what: shared ? 'a request without a usable id' : e.c.what, problem: `${problem}; response ${line.slice(0, 400)}` });
+    const bad = (problem: string) => this.fail({ index: shared ? -1 : e.index, what: shared ? 'a request without a usable id' : e.c.what, problem: `${problem}; response ${line.slice(0, 400)}` });
     const code = shared ? undefined : e.code;
     const keys = Object.keys(msg).sort().join(',');
     if (msg['ok'] === true) {

@@ -127,7 +127,7 @@ export function mcpSuite(target: SuiteTarget): void {
       const list = (await ok('list', {})).structuredContent;
       const main = list.sessions.find((s: any) => s.session === 'main');
       assert.ok(main, 'list shows the main session');
-      assert.equal(main.runtime, target.tier, 'the tier is the operator\'s choice');
+      assert.equal(main.runtime, target.tier, "the tier is the operator's choice");
       assert.ok(list.commands.some((c: any) => c.command_id === a.command_id && c.exit_code === 7));
     });
 
@@ -215,7 +215,13 @@ export function mcpSuite(target: SuiteTarget): void {
         const body = expected.slice(pos, page.stdout_next_offset);
         assert.equal(page.stdout.slice(0, body.length), body, `page at ${pos}`);
         const rest = page.stdout.slice(body.length);
-        if (page.stdout_next_offset < expected.length) assert.match(rest, new RegExp(`^\\n\\[trl: ${expected.length - page.stdout_next_offset} more bytes of stdout after this \\(bytes ${page.stdout_next_offset} to ${expected.length}\\); continue with output .*"stdout_offset": ${page.stdout_next_offset}\\}\\]\\n$`));
+        if (page.stdout_next_offset < expected.length)
+          assert.match(
+            rest,
+            new RegExp(
+              `^\\n\\[trl: ${expected.length - page.stdout_next_offset} more bytes of stdout after this \\(bytes ${page.stdout_next_offset} to ${expected.length}\\); continue with output .*"stdout_offset": ${page.stdout_next_offset}\\}\\]\\n$`,
+            ),
+          );
         else assert.equal(rest, '');
         pos = page.stdout_next_offset;
         pages++;
@@ -265,7 +271,7 @@ export function mcpSuite(target: SuiteTarget): void {
 
     it('destroys its sessions when the client goes', async (t) => {
       if (skip(t)) return;
-      if (!target.endsWithClient) return t.skip('the 2026-07-28 protocol over HTTP has no client session: its trl sessions end at the daemon\'s idle timeout');
+      if (!target.endsWithClient) return t.skip("the 2026-07-28 protocol over HTTP has no client session: its trl sessions end at the daemon's idle timeout");
       const s = uniqueSleep();
       sleeps.push(s);
       await ok('run', { command: `sleep ${s}`, session: 'left-running', yield_s: 0.5 });

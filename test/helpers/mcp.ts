@@ -28,7 +28,12 @@ export interface McpConnection {
 
 /** Start `trl mcp ARGS` and connect to it over its stdin and stdout. */
 export async function connectStdio(era: Era, args: string[], env: Record<string, string> = {}): Promise<McpConnection> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', ...args], stderr: 'pipe', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env } });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN_JS, 'mcp', ...args],
+    stderr: 'pipe',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env },
+  });
   let err = '';
   const stream = transport.stderr as Readable | null;
   stream?.setEncoding('utf8');

@@ -88,4 +88,3 @@ export async function startPingMonitor(socketPath: string, intervalMs = 100): Pr
     },
   };
 }
-

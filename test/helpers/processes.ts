@@ -163,5 +163,11 @@ export async function assertSleepsGone(secs: number[], what = ''): Promise<void>
 /** Wait until each listed sleep runs (once); asserts it does. */
 export async function assertSleepsRunning(secs: number[], what = ''): Promise<void> {
   const up = await waitFor(() => secs.every((s) => findSleeps(s).length > 0));
-  assert.ok(up, `${what}never started: ${secs.filter((s) => findSleeps(s).length === 0).map((s) => `sleep ${s}`).join(', ')}`);
+  assert.ok(
+    up,
+    `${what}never started: ${secs
+      .filter((s) => findSleeps(s).length === 0)
+      .map((s) => `sleep ${s}`)
+      .join(', ')}`,
+  );
 }

@@ -199,10 +199,7 @@ export async function collectStream(open: OpenStream, opts: CollectOptions & { t
   const timeoutMs = opts.timeoutMs ?? DEADLINE_MS;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
-    timer = setTimeout(
-      () => rej(new Error(`stream ${open.stream_id} did not end within ${timeoutMs} ms; events so far: ${col.result.kinds.slice(-20).join(',')}`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => rej(new Error(`stream ${open.stream_id} did not end within ${timeoutMs} ms; events so far: ${col.result.kinds.slice(-20).join(',')}`)), timeoutMs);
   });
   const it = open.events[Symbol.asyncIterator]();
   try {
@@ -279,7 +276,6 @@ export function assertExitData(exit: Record<string, unknown> | null, commandId?:
   if (commandId !== undefined) assert.equal(exit['command_id'], commandId);
   return exit;
 }
-
 
 /** sha256 of a file, hex. */
 export function sha256File(file: string): string {

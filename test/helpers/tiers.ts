@@ -163,7 +163,10 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
 
 /** The daemon's own complaint (its `trl: …` line, else the first non-log line) out of startDaemon's error. */
 function startFailure(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('{'));
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('{'));
   const own = lines.find((l) => l.startsWith('trl:')) ?? lines.find((l) => !/^(stderr|stdout):$/.test(l) && !l.startsWith('the daemon exited')) ?? lines[0] ?? message;
   return own.slice(0, 400);
 }

@@ -98,7 +98,10 @@ describe('keyed audit chain', () => {
     assert.equal(noKey.ok, true);
     assert.equal(noKey.authenticatedWith, null);
     assert.deepEqual(noKey.keyIds, [key.id]);
-    assert.ok(noKey.notChecked.some((n) => n.startsWith('authenticity: no key given')), noKey.notChecked.join('\n'));
+    assert.ok(
+      noKey.notChecked.some((n) => n.startsWith('authenticity: no key given')),
+      noKey.notChecked.join('\n'),
+    );
 
     const other = new AuditKey(newKey());
     const wrong = verifyAudit(text, { key: other });
@@ -204,7 +207,11 @@ describe('audit heads', () => {
     assert.deepEqual(parseHead(`${h}:12\n`), { hash: h, lines: 12 });
     assert.deepEqual(parseHead(JSON.stringify({ lines: 3, hash: h })), { lines: 3, hash: h, time: undefined, kid: undefined, mac: undefined });
     for (const bad of [`12:${h}`, `${h}:`, 'x'.repeat(64) + ':1', '{"lines":-1}', `{"lines":1,"hash":"${h}","kid":"k"}`]) {
-      assert.throws(() => parseHead(bad), (e: Error) => !e.message.includes(bad), bad);
+      assert.throws(
+        () => parseHead(bad),
+        (e: Error) => !e.message.includes(bad),
+        bad,
+      );
     }
   });
 });
@@ -213,12 +220,15 @@ describe('AuditLog.open: continue or refuse', () => {
   const key = new AuditKey(newKey());
   const refuses = (file: string, k: AuditKey | null, pattern: RegExp) => {
     const before = fs.readFileSync(file, 'utf8');
-    assert.throws(() => AuditLog.open(file, k), (e: Error) => {
-      assert.ok(e instanceof AuditRefusal, String(e));
-      assert.match(e.message, pattern);
-      assert.match(e.message, /mv /, 'the refusal names how to start a new log');
-      return true;
-    });
+    assert.throws(
+      () => AuditLog.open(file, k),
+      (e: Error) => {
+        assert.ok(e instanceof AuditRefusal, String(e));
+        assert.match(e.message, pattern);
+        assert.match(e.message, /mv /, 'the refusal names how to start a new log');
+        return true;
+      },
+    );
     assert.equal(fs.readFileSync(file, 'utf8'), before, 'a refused log was modified');
   };
 
@@ -286,8 +296,7 @@ describe('loadAuditKey', () => {
     assert.equal(loadAuditKey({}, undefined), null);
     assert.equal(loadAuditKey({ TRL_AUDIT_KEY: secret }, undefined)!.id, new AuditKey(secret).id);
     assert.equal(loadAuditKey({}, file)!.id, new AuditKey(secret).id, 'the newline openssl writes is not part of the key');
-    const refusal = (f: () => unknown, pattern: RegExp) =>
-      assert.throws(f, (e: Error) => e instanceof AuditKeyError && pattern.test(e.message) && !e.message.includes(secret));
+    const refusal = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: Error) => e instanceof AuditKeyError && pattern.test(e.message) && !e.message.includes(secret));
     refusal(() => loadAuditKey({ TRL_AUDIT_KEY: secret }, file), /both TRL_AUDIT_KEY and an audit key file/);
     refusal(() => loadAuditKey({ TRL_AUDIT_KEY: 'short' }, undefined), /at least 32/);
     fs.chmodSync(file, 0o640);

@@ -34,8 +34,14 @@ describe('trl registers only the command it runs', () => {
   });
 
   it('trl help <command> loads that command', () => {
-    assert.deepEqual(modulesFor(argv('help', 'exec')).flatMap((m) => m.names), ['exec']);
-    assert.deepEqual(modulesFor(argv('help', 'stats')).flatMap((m) => m.names), ['ping', 'stats', 'info']);
+    assert.deepEqual(
+      modulesFor(argv('help', 'exec')).flatMap((m) => m.names),
+      ['exec'],
+    );
+    assert.deepEqual(
+      modulesFor(argv('help', 'stats')).flatMap((m) => m.names),
+      ['ping', 'stats', 'info'],
+    );
   });
 
   it('trl --help lists every command; trl help exec shows exec', () => {
@@ -53,14 +59,20 @@ describe('trl registers only the command it runs', () => {
       // A module-loading hook that writes down every module the CLI loads.
       const log = path.join(dir, 'loaded.txt');
       const hooks = path.join(dir, 'hooks.mjs');
-      fs.writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, ctx); }\n`);
+      fs.writeFileSync(
+        hooks,
+        `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, ctx); }\n`,
+      );
       const register = path.join(dir, 'register.mjs');
       fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
       const r = spawnSync(process.execPath, ['--import', register, MAIN_JS, 'ping', '--socket', path.join(dir, 'none.sock')], { encoding: 'utf8' });
       assert.equal(r.status, 1, 'no daemon: status 1');
       assert.match(r.stderr, /no trl daemon listens on/);
       const loaded = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
-      assert.ok(loaded.some((u) => u.endsWith('/cli/system-commands.js')), `the ping module is loaded:\n${loaded.join('\n')}`);
+      assert.ok(
+        loaded.some((u) => u.endsWith('/cli/system-commands.js')),
+        `the ping module is loaded:\n${loaded.join('\n')}`,
+      );
       const unwanted = loaded.filter((u) => /\/node_modules\/zod\/|\/src\/config\/|\/src\/server\/|-command\.js$|\/session-commands\.js$/.test(u));
       assert.deepEqual(unwanted, [], 'modules a ping does not need');
     } finally {

@@ -47,7 +47,10 @@ describe('profileOf', () => {
   });
 
   it('refuses an unknown profile, naming the variable', () => {
-    assert.throws(() => loadConfig({}, { TRL_COMPAT: 'claw' }), (e: unknown) => e instanceof ConfigError && /^TRL_COMPAT: .*claw-core/.test(e.message));
+    assert.throws(
+      () => loadConfig({}, { TRL_COMPAT: 'claw' }),
+      (e: unknown) => e instanceof ConfigError && /^TRL_COMPAT: .*claw-core/.test(e.message),
+    );
   });
 
   it("claw-core's defaults: /tmp/trl.sock, sessions in /tmp, no state carried, any shell, names not unique", () => {
@@ -56,10 +59,7 @@ describe('profileOf', () => {
     assert.equal(CLAW_CORE_PROFILE.persistState, false);
     assert.equal(CLAW_CORE_PROFILE.shellAsProgram, true);
     assert.equal(CLAW_CORE_PROFILE.uniqueNames, false);
-    assert.deepEqual(
-      [NATIVE_PROFILE.socketPath, NATIVE_PROFILE.workingDir, NATIVE_PROFILE.persistState, NATIVE_PROFILE.shellAsProgram, NATIVE_PROFILE.uniqueNames],
-      [null, null, true, false, true],
-    );
+    assert.deepEqual([NATIVE_PROFILE.socketPath, NATIVE_PROFILE.workingDir, NATIVE_PROFILE.persistState, NATIVE_PROFILE.shellAsProgram, NATIVE_PROFILE.uniqueNames], [null, null, true, false, true]);
   });
 });
 

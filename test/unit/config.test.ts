@@ -97,10 +97,22 @@ describe('loadConfig: renamed settings', () => {
   });
 
   it('a bad value is reported under the name the user gave', () => {
-    assert.deepEqual(problemsOf({}, { TRL_MAX_IDLE_SEC: '-1' }).map((p) => p.split(':')[0]), ['TRL_MAX_IDLE_SEC']);
-    assert.deepEqual(problemsOf({}, { TRL_MAX_IDLE_S: 'soon' }).map((p) => p.split(':')[0]), ['TRL_MAX_IDLE_S']);
-    assert.deepEqual(problemsOf(serveFlags(['--session-ttl-sec', 'x']), {}).map((p) => p.split(':')[0]), ['--session-ttl-sec']);
-    assert.deepEqual(problemsOf(serveFlags(['--session-ttl-s', 'x']), {}).map((p) => p.split(':')[0]), ['--session-ttl-s']);
+    assert.deepEqual(
+      problemsOf({}, { TRL_MAX_IDLE_SEC: '-1' }).map((p) => p.split(':')[0]),
+      ['TRL_MAX_IDLE_SEC'],
+    );
+    assert.deepEqual(
+      problemsOf({}, { TRL_MAX_IDLE_S: 'soon' }).map((p) => p.split(':')[0]),
+      ['TRL_MAX_IDLE_S'],
+    );
+    assert.deepEqual(
+      problemsOf(serveFlags(['--session-ttl-sec', 'x']), {}).map((p) => p.split(':')[0]),
+      ['--session-ttl-sec'],
+    );
+    assert.deepEqual(
+      problemsOf(serveFlags(['--session-ttl-s', 'x']), {}).map((p) => p.split(':')[0]),
+      ['--session-ttl-s'],
+    );
   });
 
   it('--help lists the new flags and hides the old ones', () => {

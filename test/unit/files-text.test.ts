@@ -25,7 +25,10 @@ describe('line windows (fs.read by lines)', () => {
 
 describe('edits (fs.edit)', () => {
   const refused = (fn: () => unknown, count: number) =>
-    assert.throws(fn, (e: unknown) => e instanceof TrlError && e.code === 'INVALID_PARAMS' && e.details?.count === count && new RegExp(count === 0 ? 'does not occur' : `occurs ${count} times`).test(e.message));
+    assert.throws(
+      fn,
+      (e: unknown) => e instanceof TrlError && e.code === 'INVALID_PARAMS' && e.details?.count === count && new RegExp(count === 0 ? 'does not occur' : `occurs ${count} times`).test(e.message),
+    );
 
   it('replaces an exact, unique text; refuses one that is missing or not unique, naming the count', () => {
     assert.equal(applyEdits('one two three', [{ old: 'two', new: '2' }]).text, 'one 2 three');
@@ -35,8 +38,21 @@ describe('edits (fs.edit)', () => {
   });
 
   it('applies edits in order, each to the result of the ones before; one failure fails them all', () => {
-    assert.equal(applyEdits('abc', [{ old: 'b', new: 'B' }, { old: 'aB', new: 'x' }]).text, 'xc');
-    refused(() => applyEdits('abc', [{ old: 'b', new: 'B' }, { old: 'b', new: 'x' }]), 0);
+    assert.equal(
+      applyEdits('abc', [
+        { old: 'b', new: 'B' },
+        { old: 'aB', new: 'x' },
+      ]).text,
+      'xc',
+    );
+    refused(
+      () =>
+        applyEdits('abc', [
+          { old: 'b', new: 'B' },
+          { old: 'b', new: 'x' },
+        ]),
+      0,
+    );
   });
 
   it('keeps CRLF line endings: edits written with \\n match and write \\r\\n', () => {

@@ -57,7 +57,26 @@ for (const arch of SECCOMP_ARCHES) {
       });
 
       it('allows what ordinary programs do', () => {
-        for (const name of ['read', 'write', 'openat', 'close', 'mmap', 'mprotect', 'execve', 'exit_group', 'wait4', 'futex', 'ptrace', 'prctl', 'seccomp', 'getrandom', 'statx', 'pipe2', 'connect', 'bind']) {
+        for (const name of [
+          'read',
+          'write',
+          'openat',
+          'close',
+          'mmap',
+          'mprotect',
+          'execve',
+          'exit_group',
+          'wait4',
+          'futex',
+          'ptrace',
+          'prctl',
+          'seccomp',
+          'getrandom',
+          'statx',
+          'pipe2',
+          'connect',
+          'bind',
+        ]) {
           assert.deepEqual(f.call(name), ALLOW, name);
         }
         assert.deepEqual(f.call('socketpair', AF_UNIX, 1, 0), ALLOW, 'socketpair(AF_UNIX)');
@@ -70,7 +89,40 @@ for (const arch of SECCOMP_ARCHES) {
       });
 
       it('refuses the keyrings, io_uring, namespaces and the rest of the kernel surface with EPERM', () => {
-        for (const name of ['keyctl', 'add_key', 'request_key', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'bpf', 'perf_event_open', 'userfaultfd', 'kexec_load', 'init_module', 'finit_module', 'mount', 'umount2', 'pivot_root', 'fsopen', 'fsmount', 'move_mount', 'open_tree', 'mount_setattr', 'unshare', 'setns', 'open_by_handle_at', 'name_to_handle_at', 'syslog', 'reboot', 'swapon', 'acct', 'settimeofday', 'clock_settime', 'quotactl', 'fanotify_init']) {
+        for (const name of [
+          'keyctl',
+          'add_key',
+          'request_key',
+          'io_uring_setup',
+          'io_uring_enter',
+          'io_uring_register',
+          'bpf',
+          'perf_event_open',
+          'userfaultfd',
+          'kexec_load',
+          'init_module',
+          'finit_module',
+          'mount',
+          'umount2',
+          'pivot_root',
+          'fsopen',
+          'fsmount',
+          'move_mount',
+          'open_tree',
+          'mount_setattr',
+          'unshare',
+          'setns',
+          'open_by_handle_at',
+          'name_to_handle_at',
+          'syslog',
+          'reboot',
+          'swapon',
+          'acct',
+          'settimeofday',
+          'clock_settime',
+          'quotactl',
+          'fanotify_init',
+        ]) {
           assert.deepEqual(f.call(name), DENY, name);
         }
       });
@@ -135,7 +187,10 @@ describe('seccomp policy', () => {
   it('names only system calls that exist, each in one rule', () => {
     const rules = ruleIndex(seccompPolicy({ blockUnixSockets: true }));
     for (const name of rules.keys()) {
-      assert.ok(SECCOMP_ARCHES.some((a) => ARCH_INFO[a].syscalls[name] !== undefined), `${name} is in no table (a typo would silently allow the call)`);
+      assert.ok(
+        SECCOMP_ARCHES.some((a) => ARCH_INFO[a].syscalls[name] !== undefined),
+        `${name} is in no table (a typo would silently allow the call)`,
+      );
     }
   });
 
@@ -167,11 +222,15 @@ describe('seccomp policy', () => {
  * different actions; checked here), else the default. Arguments are 64-bit.
  */
 function profileDecision(profile: DockerSeccompProfile, name: string, args: bigint[]): Verdict {
-  const matches = profile.syscalls.filter((s) => s.names.includes(name) && (s.args ?? []).every((c) => {
-    const v = args[c.index] ?? 0n;
-    assert.equal(c.op, 'SCMP_CMP_MASKED_EQ');
-    return (v & BigInt(c.value)) === BigInt(c.valueTwo);
-  }));
+  const matches = profile.syscalls.filter(
+    (s) =>
+      s.names.includes(name) &&
+      (s.args ?? []).every((c) => {
+        const v = args[c.index] ?? 0n;
+        assert.equal(c.op, 'SCMP_CMP_MASKED_EQ');
+        return (v & BigInt(c.value)) === BigInt(c.valueTwo);
+      }),
+  );
   const actions = new Set(matches.map((m) => `${m.action}/${m.errnoRet ?? ''}`));
   assert.ok(actions.size <= 1, `${name}: rules with different actions overlap`);
   const m = matches[0];
@@ -180,7 +239,30 @@ function profileDecision(profile: DockerSeccompProfile, name: string, args: bigi
 }
 
 describe('Docker seccomp profile', () => {
-  const samples = [0n, 1n, 2n, 8n, 10n, 16n, 17n, 37n, 38n, 39n, 40n, 41n, 0x20000n, 0x20008n, 0xffffffffn, 0x3d0f00n, BigInt(CLONE_NEWUSER | SIGCHLD), BigInt(ADDR_NO_RANDOMIZE), 0x1_0000_0001n, 0x1_0000_0028n, 0x8000_0000n, 0xffff_ffff_0000_0011n];
+  const samples = [
+    0n,
+    1n,
+    2n,
+    8n,
+    10n,
+    16n,
+    17n,
+    37n,
+    38n,
+    39n,
+    40n,
+    41n,
+    0x20000n,
+    0x20008n,
+    0xffffffffn,
+    0x3d0f00n,
+    BigInt(CLONE_NEWUSER | SIGCHLD),
+    BigInt(ADDR_NO_RANDOMIZE),
+    0x1_0000_0001n,
+    0x1_0000_0028n,
+    0x8000_0000n,
+    0xffff_ffff_0000_0011n,
+  ];
 
   for (const arch of SECCOMP_ARCHES) {
     for (const blockUnixSockets of [true, false]) {
@@ -204,7 +286,10 @@ describe('Docker seccomp profile', () => {
     const allowed = new Set(p.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW' && !s.args).flatMap((s) => s.names));
     assert.ok(allowed.has('read') && allowed.has('execve') && allowed.has('socketpair'));
     for (const refused of ['keyctl', 'io_uring_setup', 'unshare', 'mount', 'clone3', 'socket', 'clone', 'personality']) assert.ok(!allowed.has(refused), `${refused} allowed unconditionally`);
-    assert.deepEqual(p.syscalls.find((s) => s.names.includes('clone3')), { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
+    assert.deepEqual(
+      p.syscalls.find((s) => s.names.includes('clone3')),
+      { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS },
+    );
     assert.deepEqual(dockerProfile({ arch: 'aarch64', blockUnixSockets: false }).architectures, ['SCMP_ARCH_AARCH64']);
   });
 });

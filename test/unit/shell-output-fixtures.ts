@@ -27,20 +27,26 @@ export const SHELL_OUTPUTS: ShellOutput[] = [
   {
     shell: 'bash',
     others: { PATH: '/bin', PWD: '/', SHLVL: '1' },
-    exportP: 'declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI=$\'\\303\\251\\342\\230\\203\\360\\237\\231\\202\'\n',
-    captured: '/\n\x00declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI=$\'\\303\\251\\342\\230\\203\\360\\237\\231\\202\'\n',
+    exportP:
+      'declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI=$\'\\303\\251\\342\\230\\203\\360\\237\\231\\202\'\n',
+    captured:
+      '/\n\x00declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI=$\'\\303\\251\\342\\230\\203\\360\\237\\231\\202\'\n',
   },
   {
     shell: 'bash, UTF-8 locale',
     others: { LANG: 'C.UTF-8', PATH: '/bin', PWD: '/', SHLVL: '1' },
-    exportP: 'declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x LANG="C.UTF-8"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI="\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82"\n',
-    captured: '/\n\x00declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x LANG="C.UTF-8"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI="\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82"\n',
+    exportP:
+      'declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x LANG="C.UTF-8"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI="\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82"\n',
+    captured:
+      '/\n\x00declare -x CTL=$\'x\\001\\Ey\\t\'\ndeclare -x EMPTY=""\ndeclare -x EQ="a=b=c"\ndeclare -x LANG="C.UTF-8"\ndeclare -x NL=$\'a\\nb\'\ndeclare -x OLDPWD\ndeclare -x PATH="/bin"\ndeclare -x PWD="/"\ndeclare -x Q="it\'s \\"q\\" \\`t\\` \\$d \\\\b"\ndeclare -x SHLVL="1"\ndeclare -x SP=" a  b "\ndeclare -x UNI="\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82"\n',
   },
   {
     shell: 'dash',
     others: { PATH: '/bin', PWD: '/' },
-    exportP: 'export CTL=\'x\x01\x1by\x09\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport NL=\'a\nb\'\nexport PATH=\'/bin\'\nexport PWD=\'/\'\nexport Q=\'it\'"\'"\'s "q" `t` $d \\b\'\nexport SP=\' a  b \'\nexport UNI=\'\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82\'\n',
-    captured: '/\n\x00export CTL=\'x\x01\x1by\x09\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport NL=\'a\nb\'\nexport PATH=\'/bin\'\nexport PWD=\'/\'\nexport Q=\'it\'"\'"\'s "q" `t` $d \\b\'\nexport SP=\' a  b \'\nexport UNI=\'\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82\'\n',
+    exportP:
+      "export CTL='x\x01\x1by\x09'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport NL='a\nb'\nexport PATH='/bin'\nexport PWD='/'\nexport Q='it'\"'\"'s \"q\" `t` $d \\b'\nexport SP=' a  b '\nexport UNI='\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82'\n",
+    captured:
+      "/\n\x00export CTL='x\x01\x1by\x09'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport NL='a\nb'\nexport PATH='/bin'\nexport PWD='/'\nexport Q='it'\"'\"'s \"q\" `t` $d \\b'\nexport SP=' a  b '\nexport UNI='\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82'\n",
   },
   {
     shell: 'zsh',
@@ -50,20 +56,25 @@ export const SHELL_OUTPUTS: ShellOutput[] = [
   {
     shell: 'mksh',
     others: { PATH: '/bin' },
-    exportP: 'export CTL=$\'x\\001\\Ey\\t\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport HOME\nexport NL=$\'a\\nb\'\nexport PATH=/bin\nexport Q=\'it\'\\\'\'s "q" `t` $d \\b\'\nexport SHELL\nexport SP=\' a  b \'\nexport UNI=$\'\xc3\xa9\xe2\\230\\203\xf0\\237\\231\\202\'\n',
-    captured: '/\n\x00export CTL=$\'x\\001\\Ey\\t\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport HOME\nexport NL=$\'a\\nb\'\nexport PATH=/bin\nexport Q=\'it\'\\\'\'s "q" `t` $d \\b\'\nexport SHELL\nexport SP=\' a  b \'\nexport UNI=$\'\xc3\xa9\xe2\\230\\203\xf0\\237\\231\\202\'\n',
+    exportP:
+      "export CTL=$'x\\001\\Ey\\t'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport HOME\nexport NL=$'a\\nb'\nexport PATH=/bin\nexport Q='it'\\''s \"q\" `t` $d \\b'\nexport SHELL\nexport SP=' a  b '\nexport UNI=$'\xc3\xa9\xe2\\230\\203\xf0\\237\\231\\202'\n",
+    captured:
+      "/\n\x00export CTL=$'x\\001\\Ey\\t'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport HOME\nexport NL=$'a\\nb'\nexport PATH=/bin\nexport Q='it'\\''s \"q\" `t` $d \\b'\nexport SHELL\nexport SP=' a  b '\nexport UNI=$'\xc3\xa9\xe2\\230\\203\xf0\\237\\231\\202'\n",
   },
   {
     shell: 'mksh, UTF-8 locale',
     others: { LANG: 'C.UTF-8', PATH: '/bin' },
-    exportP: 'export CTL=$\'x\\001\\Ey\\t\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport HOME\nexport LANG=C.UTF-8\nexport NL=$\'a\\nb\'\nexport PATH=/bin\nexport Q=\'it\'\\\'\'s "q" `t` $d \\b\'\nexport SHELL\nexport SP=\' a  b \'\nexport UNI=$\'\xc3\xa9\xe2\x98\x83\\360\\237\\231\\202\'\n',
-    captured: '/\n\x00export CTL=$\'x\\001\\Ey\\t\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport HOME\nexport LANG=C.UTF-8\nexport NL=$\'a\\nb\'\nexport PATH=/bin\nexport Q=\'it\'\\\'\'s "q" `t` $d \\b\'\nexport SHELL\nexport SP=\' a  b \'\nexport UNI=$\'\xc3\xa9\xe2\x98\x83\\360\\237\\231\\202\'\n',
+    exportP:
+      "export CTL=$'x\\001\\Ey\\t'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport HOME\nexport LANG=C.UTF-8\nexport NL=$'a\\nb'\nexport PATH=/bin\nexport Q='it'\\''s \"q\" `t` $d \\b'\nexport SHELL\nexport SP=' a  b '\nexport UNI=$'\xc3\xa9\xe2\x98\x83\\360\\237\\231\\202'\n",
+    captured:
+      "/\n\x00export CTL=$'x\\001\\Ey\\t'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport HOME\nexport LANG=C.UTF-8\nexport NL=$'a\\nb'\nexport PATH=/bin\nexport Q='it'\\''s \"q\" `t` $d \\b'\nexport SHELL\nexport SP=' a  b '\nexport UNI=$'\xc3\xa9\xe2\x98\x83\\360\\237\\231\\202'\n",
   },
   {
     shell: 'busybox sh',
     others: { PATH: '/bin', PWD: '/', SHLVL: '1' },
-    exportP: 'export CTL=\'x\x01\x1by\x09\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport NL=\'a\nb\'\nexport PATH=\'/bin\'\nexport PWD=\'/\'\nexport Q=\'it\'"\'"\'s "q" `t` $d \\b\'\nexport SHLVL=\'1\'\nexport SP=\' a  b \'\nexport UNI=\'\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82\'\n',
-    captured: '/\n\x00export CTL=\'x\x01\x1by\x09\'\nexport EMPTY=\'\'\nexport EQ=\'a=b=c\'\nexport NL=\'a\nb\'\nexport PATH=\'/bin\'\nexport PWD=\'/\'\nexport Q=\'it\'"\'"\'s "q" `t` $d \\b\'\nexport SHLVL=\'1\'\nexport SP=\' a  b \'\nexport UNI=\'\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82\'\n',
+    exportP:
+      "export CTL='x\x01\x1by\x09'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport NL='a\nb'\nexport PATH='/bin'\nexport PWD='/'\nexport Q='it'\"'\"'s \"q\" `t` $d \\b'\nexport SHLVL='1'\nexport SP=' a  b '\nexport UNI='\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82'\n",
+    captured:
+      "/\n\x00export CTL='x\x01\x1by\x09'\nexport EMPTY=''\nexport EQ='a=b=c'\nexport NL='a\nb'\nexport PATH='/bin'\nexport PWD='/'\nexport Q='it'\"'\"'s \"q\" `t` $d \\b'\nexport SHLVL='1'\nexport SP=' a  b '\nexport UNI='\xc3\xa9\xe2\x98\x83\xf0\x9f\x99\x82'\n",
   },
-
 ];

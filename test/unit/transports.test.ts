@@ -25,7 +25,10 @@ it('the stdio transport is built exactly when `trl rpc` exists', async () => {
 it('every flag a built transport is enabled by is a flag of trl serve', async () => {
   const { serveFlags } = await cli();
   const built = TRANSPORTS.filter((t) => t.built);
-  assert.deepEqual(built.map((t) => t.name), ['Unix socket', 'HTTP', 'WebSocket']);
+  assert.deepEqual(
+    built.map((t) => t.name),
+    ['Unix socket', 'HTTP', 'WebSocket'],
+  );
   for (const t of built) {
     for (const flag of t.enabled.match(/--[a-z][a-z-]*/g) ?? []) assert.ok(serveFlags.includes(flag), `${t.name}: trl serve has no ${flag}`);
   }

@@ -33,7 +33,16 @@ async function list(scope: McpScope, args: ListInput): Promise<CallToolResult> {
       scope.forget(name); // ended behind our back (idle, too old)
       continue;
     }
-    out.sessions.push({ session: name, session_id: id, runtime: info.runtime, state: info.state, cwd: info.working_dir, workspace: info.workspace, network: info.isolation.network, running: info.running });
+    out.sessions.push({
+      session: name,
+      session_id: id,
+      runtime: info.runtime,
+      state: info.state,
+      cwd: info.working_dir,
+      workspace: info.workspace,
+      network: info.isolation.network,
+      running: info.running,
+    });
     for (const c of cmds.commands) {
       out.commands.push({
         command_id: c.command_id,

@@ -53,6 +53,7 @@ async function output(scope: McpScope, args: OutputInput, ctx: ServerContext): P
     mode: { stdout: args.stdout_offset === undefined ? 'around' : 'forward', stderr: args.stderr_offset === undefined ? 'around' : 'forward' },
     cwd: null,
   });
-  const notes = args.wait_for !== undefined && end !== null && end !== 'found' ? [`${JSON.stringify(args.wait_for)} has not appeared${end === 'exit' ? ' and the command ended' : ` within ${yieldS} s`}`] : [];
+  const notes =
+    args.wait_for !== undefined && end !== null && end !== 'found' ? [`${JSON.stringify(args.wait_for)} has not appeared${end === 'exit' ? ' and the command ended' : ` within ${yieldS} s`}`] : [];
   return { content: [{ type: 'text', text: renderCommand(view, notes) }], structuredContent: view };
 }

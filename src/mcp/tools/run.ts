@@ -63,7 +63,10 @@ async function runForeground(scope: McpScope, args: RunInput, name: string, sess
     foreground ??= (await caller.call('exec.list', { session_id: sessionId })).commands.find((c) => c.state === 'running' && !c.background)?.command_id;
     return foreground;
   };
-  const cancel = () => void findForeground().then((id) => (id ? caller.call('exec.cancel', { command_id: id }) : undefined)).catch(() => undefined);
+  const cancel = () =>
+    void findForeground()
+      .then((id) => (id ? caller.call('exec.cancel', { command_id: id }) : undefined))
+      .catch(() => undefined);
   const signal = ctx.mcpReq.signal;
   signal.addEventListener('abort', cancel, { once: true });
   const stopProgress = startProgress(ctx, yieldS, async () => {
@@ -95,7 +98,13 @@ async function runForeground(scope: McpScope, args: RunInput, name: string, sess
     ...(exact(result.stdout, result.stdout_bytes, result.stdout_truncated_bytes, result.stdout_invalid_utf8) ? { stdout: Buffer.from(result.stdout, 'utf8') } : {}),
     ...(exact(result.stderr, result.stderr_bytes, result.stderr_truncated_bytes, result.stderr_invalid_utf8) ? { stderr: Buffer.from(result.stderr, 'utf8') } : {}),
   };
-  const view = await commandView(caller, tracked, statusOfResult(result), { from: { stdout: 0, stderr: 0 }, budget: budgetBytes(args.max_output_tokens), mode: AROUND, cwd: result.working_dir, known });
+  const view = await commandView(caller, tracked, statusOfResult(result), {
+    from: { stdout: 0, stderr: 0 },
+    budget: budgetBytes(args.max_output_tokens),
+    mode: AROUND,
+    cwd: result.working_dir,
+    known,
+  });
   return { view, notes: [] };
 }
 

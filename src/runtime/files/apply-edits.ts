@@ -57,10 +57,17 @@ export function applyEdits(original: string, edits: readonly Edit[]): Edited {
     if (lineEnding === 'crlf') repl = toCrlf(repl);
     const where = edits.length > 1 ? `edit ${i} (edits[${i}].old)` : '`old`';
     if (found.length === 0) {
-      throw new TrlError('INVALID_PARAMS', `${where} does not occur in the file${i > 0 ? ' (after the edits before it)' : ''}; read the file again and copy the exact text, whitespace and line breaks included`, { edit: i, count: 0 });
+      throw new TrlError(
+        'INVALID_PARAMS',
+        `${where} does not occur in the file${i > 0 ? ' (after the edits before it)' : ''}; read the file again and copy the exact text, whitespace and line breaks included`,
+        { edit: i, count: 0 },
+      );
     }
     if (found.length > 1 && !e.replace_all) {
-      throw new TrlError('INVALID_PARAMS', `${where} occurs ${found.length} times in the file; include more of the surrounding text so it matches exactly once, or pass replace_all: true`, { edit: i, count: found.length });
+      throw new TrlError('INVALID_PARAMS', `${where} occurs ${found.length} times in the file; include more of the surrounding text so it matches exactly once, or pass replace_all: true`, {
+        edit: i,
+        count: found.length,
+      });
     }
     counts.push(found.length);
     text = text.split(old).join(repl);

@@ -22,10 +22,7 @@ export async function fsRemove(st: EngineState, p: { session_id: string; path: s
 }
 
 /** fs.move: a rename inside the workspace; `to` is the new path itself. */
-export async function fsMove(
-  st: EngineState,
-  p: { session_id: string; path: string; to: string; overwrite?: boolean | undefined; make_parents?: boolean | undefined },
-): Promise<ResultOf<'fs.move'>> {
+export async function fsMove(st: EngineState, p: { session_id: string; path: string; to: string; overwrite?: boolean | undefined; make_parents?: boolean | undefined }): Promise<ResultOf<'fs.move'>> {
   const ctx = filesContext(st, p.session_id);
   const from = ctx.path(p.path);
   const to = ctx.path(p.to, 'to');

@@ -66,7 +66,10 @@ export function filesContext(st: EngineState, sessionId: string): FilesContext {
       const abs = posix.normalize(given.startsWith('/') ? given : posix.join(session.cwd, given));
       for (const base of roots) {
         if (isWithin(abs, base)) {
-          const rest = abs.slice(base.length).split('/').filter((c) => c !== '' && c !== '.');
+          const rest = abs
+            .slice(base.length)
+            .split('/')
+            .filter((c) => c !== '' && c !== '.');
           return { rel: rest, display: rest.length === 0 ? base : posix.join(base, ...rest), base };
         }
       }

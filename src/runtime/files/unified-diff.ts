@@ -79,11 +79,7 @@ export function unifiedDiff(path: string, before: string, after: string): string
   const midA = a.slice(pre, a.length - post);
   const midB = b.slice(pre, b.length - post);
   const middle = myers(midA, midB, MAX_D) ?? [...midA.map((line) => ({ kind: '-' as const, line })), ...midB.map((line) => ({ kind: '+' as const, line }))];
-  const ops: Op[] = [
-    ...a.slice(0, pre).map((line) => ({ kind: ' ' as const, line })),
-    ...middle,
-    ...a.slice(a.length - post).map((line) => ({ kind: ' ' as const, line })),
-  ];
+  const ops: Op[] = [...a.slice(0, pre).map((line) => ({ kind: ' ' as const, line })), ...middle, ...a.slice(a.length - post).map((line) => ({ kind: ' ' as const, line }))];
   const hunks = toHunks(ops);
   if (hunks.length === 0) return '';
   return [`--- a${path}`, `+++ b${path}`, ...hunks].join('\n') + '\n';

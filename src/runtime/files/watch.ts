@@ -23,7 +23,12 @@ function registry(st: EngineState): Map<string, (reason: string) => void> {
  * sees them (its own watcher), until stop(), fs.unwatch, or the session's
  * end. Paths in events are absolute, as the client named the directory.
  */
-export async function fsWatch(st: EngineState, p: { session_id: string; path?: string | undefined; recursive?: boolean | undefined }, streamId: string, target: WatchTarget): Promise<{ path: string; stop(): void }> {
+export async function fsWatch(
+  st: EngineState,
+  p: { session_id: string; path?: string | undefined; recursive?: boolean | undefined },
+  streamId: string,
+  target: WatchTarget,
+): Promise<{ path: string; stop(): void }> {
   const ctx = filesContext(st, p.session_id);
   const wp = ctx.path(p.path);
   let over = false;

@@ -14,10 +14,7 @@ export interface InputParams {
 export async function input(st: EngineState, params: InputParams) {
   const cmd = st.getCommand(params.command_id);
   if (!cmd.stdinOpen) {
-    throw invalidParam(
-      'command_id',
-      cmd.running ? `command '${cmd.id}' has no open stdin; start it with stdin_open: true to write to it` : `command '${cmd.id}' has ended; its stdin is closed`,
-    );
+    throw invalidParam('command_id', cmd.running ? `command '${cmd.id}' has no open stdin; start it with stdin_open: true to write to it` : `command '${cmd.id}' has ended; its stdin is closed`);
   }
   const data = params.data === undefined ? Buffer.alloc(0) : Buffer.from(params.data, params.encoding ?? 'utf8');
   if (data.length > st.config.max_stdin_bytes) {

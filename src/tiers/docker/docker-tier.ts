@@ -93,10 +93,7 @@ export class DockerTier implements Tier {
       const error = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${errorMessage(err)}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;
       this.engine = { docker: null, events: null, error };
     }
-    this.pool =
-      docker && opts.warmPool > 0
-        ? new WarmPool(opts.warmPool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer)
-        : null;
+    this.pool = docker && opts.warmPool > 0 ? new WarmPool(opts.warmPool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer) : null;
   }
 
   async healthCheck(): Promise<TierHealth> {
@@ -215,7 +212,7 @@ export class DockerTier implements Tier {
     reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
     reqs.push({ need: 'the network of network: true sessions (--docker-network)', present: hasNetwork, found: networkFound, optional: true });
     reqs.push({
-      need: 'workspaces on the engine\'s host (bind mounts)',
+      need: "workspaces on the engine's host (bind mounts)",
       present: !this.endpoint.startsWith('tcp://') || /^tcp:\/\/(127\.|localhost|\[::1\])/.test(this.endpoint),
       found: this.endpoint.startsWith('tcp://') ? `${this.endpoint}: workspaces must exist at the same path on that machine` : 'local engine',
     });
@@ -417,7 +414,14 @@ export class DockerTier implements Tier {
     if (docker) {
       try {
         const leftovers = (await this.containersByInstance()).get(this.instanceId) ?? [];
-        await Promise.all(leftovers.map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+        await Promise.all(
+          leftovers.map((id) =>
+            docker
+              .getContainer(id)
+              .remove({ force: true, v: true })
+              .catch(() => undefined),
+          ),
+        );
       } catch {
         /* engine gone: the next start reaps them */
       }

@@ -100,7 +100,7 @@ export const WRAPPER_SCRIPT = [
   's=$?',
   // The end marker: on stdout and the real stderr; under a TTY both are the terminal, so once.
   'case $1 in *:?*) printf %s "${1#*:}"; case $1 in tty:*) ;; *) printf %s "${1#*:}" >&5 ;; esac ;; esac',
-  "printf '\\001%s\\004' \"$s\" >&4",
+  'printf \'\\001%s\\004\' "$s" >&4',
   'exit "$s"',
 ].join('\n');
 

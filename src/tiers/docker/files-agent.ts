@@ -63,7 +63,10 @@ export class FilesAgent {
   stop(why: Error = fail('IO_ERROR', [], 'the files helper was stopped')): void {
     const exec = this.exec;
     this.exec = null;
-    void exec?.then((e) => e.kill(), () => undefined);
+    void exec?.then(
+      (e) => e.kill(),
+      () => undefined,
+    );
     for (const w of this.waiting.splice(0)) w.reject(why);
   }
 

@@ -34,7 +34,7 @@ export async function execScript(container: Docker.Container, user: string, work
       AttachStderr: true,
       Tty: false,
     });
-    sock = (await exec.start({ hijack: true, stdin: withStdin, Detach: false, Tty: false }));
+    sock = await exec.start({ hijack: true, stdin: withStdin, Detach: false, Tty: false });
   } catch (err) {
     throw fail('IO_ERROR', [], `the container did not run the files helper: ${engineMessage(err)}`);
   }

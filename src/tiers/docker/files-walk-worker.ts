@@ -43,6 +43,5 @@ const source: WalkSource = {
 
 runWalk((workerData as { query: WalkQuery }).query, source).then(
   (result) => port.postMessage({ t: 'done', result }),
-  (err: unknown) =>
-    port.postMessage({ t: 'fail', failure: err instanceof FileOpError ? err.failure : { code: 'IO_ERROR', rel: '', why: (err as Error)?.message ?? String(err) } }),
+  (err: unknown) => port.postMessage({ t: 'fail', failure: err instanceof FileOpError ? err.failure : { code: 'IO_ERROR', rel: '', why: (err as Error)?.message ?? String(err) } }),
 );

@@ -29,9 +29,11 @@ export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () =
       onStuck();
       settle(() =>
         reject(
-          fail('INVALID_PARAMS', query.start, query.regex
-            ? 'the regular expression ran past the time bound on a single line (catastrophic backtracking?): simplify it, or pass literal: true'
-            : 'the walk ran past its time bound'),
+          fail(
+            'INVALID_PARAMS',
+            query.start,
+            query.regex ? 'the regular expression ran past the time bound on a single line (catastrophic backtracking?): simplify it, or pass literal: true' : 'the walk ran past its time bound',
+          ),
         ),
       );
     }, query.timeMs + GRACE_MS);

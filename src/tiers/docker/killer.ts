@@ -141,12 +141,7 @@ export function killArgv(sessionPrefix: string, commandTag: string | null, actio
 }
 
 /** Run the killer in `container` as `user`; resolves to the lines it answered. */
-export async function runKiller(
-  container: Docker.Container,
-  opts: { user: string; events: EngineEvents; fifos: FifoDir },
-  killer: Argv,
-  graceMs: number,
-): Promise<string[]> {
+export async function runKiller(container: Docker.Container, opts: { user: string; events: EngineEvents; fifos: FifoDir }, killer: Argv, graceMs: number): Promise<string[]> {
   // The whole kill is bounded, the engine's answers included: an engine that stopped answering must not hang it.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -142,7 +142,9 @@ export function cgroupPids(dir: string): number[] {
     for (const l of text.split('\n')) if (l) pids.push(Number(l));
     let entries: string[];
     try {
-      entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return;
     }
@@ -166,7 +168,9 @@ export function cgroupKill(dir: string): boolean {
 export function removeCgroup(dir: string): boolean {
   let entries: string[];
   try {
-    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   } catch {
     return !existsSync(dir);
   }

@@ -31,7 +31,12 @@ export class HostTier implements Tier {
     const sh = await this.healthCheck();
     return [
       { need: 'a POSIX shell at /bin/sh', present: sh.available, found: sh.available ? '/bin/sh' : sh.detail },
-      { need: 'mkfifo (real pipes for stdio)', present: this.machine.fifos !== null, found: this.machine.fifos ? 'yes' : 'missing: children get socketpairs and cannot reopen /dev/stdout; install coreutils', optional: true },
+      {
+        need: 'mkfifo (real pipes for stdio)',
+        present: this.machine.fifos !== null,
+        found: this.machine.fifos ? 'yes' : 'missing: children get socketpairs and cannot reopen /dev/stdout; install coreutils',
+        optional: true,
+      },
       {
         need: 'a writable cgroup hierarchy (kernel-tracked trees, memory/pids/cpu limits)',
         present: this.machine.layout !== null,

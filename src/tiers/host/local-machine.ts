@@ -137,7 +137,10 @@ export class LocalMachine {
     const prefixes = [...this.sweepPending];
     this.sweepPending.clear();
     if (prefixes.length === 0) return 0;
-    return signalAll(selectTree(scanProcesses(), (t) => prefixes.some((p) => t.startsWith(p))), 'SIGKILL');
+    return signalAll(
+      selectTree(scanProcesses(), (t) => prefixes.some((p) => t.startsWith(p))),
+      'SIGKILL',
+    );
   }
 
   async close(): Promise<void> {

@@ -96,9 +96,10 @@ export class LocalProcesses {
   }
 
   private async spawnLaunch({ file, args, cwd, env }: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
-    if (spec.pty) return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: unknown) => {
-      throw new SpawnError(errorMessage(e), errnoCode(e));
-    });
+    if (spec.pty)
+      return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: unknown) => {
+        throw new SpawnError(errorMessage(e), errnoCode(e));
+      });
     const fifos = this.machine.fifos;
     const out = fifos?.forOutput() ?? null;
     const err = fifos?.forOutput() ?? null;
@@ -175,11 +176,15 @@ export class LocalProcesses {
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
     const cgroupKills = this.trackingDir !== null && scope.commandTag === null && this.machine.layout?.tracking.canKill === true;
-    return terminateTree(() => this.processesNow(scope), graceMs, (seen) => {
-      if (!cgroupKills || !this.trackingDir) return;
-      for (const p of cgroupPids(this.trackingDir)) seen.add(p);
-      cgroupKill(this.trackingDir);
-    });
+    return terminateTree(
+      () => this.processesNow(scope),
+      graceMs,
+      (seen) => {
+        if (!cgroupKills || !this.trackingDir) return;
+        for (const p of cgroupPids(this.trackingDir)) seen.add(p);
+        cgroupKill(this.trackingDir);
+      },
+    );
   }
 
   usage(): SessionUsage {
@@ -233,8 +238,6 @@ export class LocalProcesses {
  * everything at destroy.)
  */
 function prologueFor(cgroupDirs: string[], rlimits: string[]): string {
-  const joins = cgroupDirs.map(
-    (d) => `echo $$ 2>/dev/null >${shellQuote(d + '/cgroup.procs')} || { echo 'trl: cannot join the session cgroup' >&2; exit 125; }`,
-  );
+  const joins = cgroupDirs.map((d) => `echo $$ 2>/dev/null >${shellQuote(d + '/cgroup.procs')} || { echo 'trl: cannot join the session cgroup' >&2; exit 125; }`);
   return [...joins, ...rlimits].join('\n');
 }

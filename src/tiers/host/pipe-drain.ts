@@ -17,15 +17,11 @@ const CHUNK = 64 * 1024;
  * are pushed behind whatever the stream already holds, so order is kept, and
  * the loop's own later reads come after them.
  */
-export function drainPipeNow(
-  stream: Readable | null,
-  fd: number | null | undefined,
-  deliver: (chunk: Buffer) => void = (chunk) => void stream?.push(chunk),
-): void {
+export function drainPipeNow(stream: Readable | null, fd: number | null | undefined, deliver: (chunk: Buffer) => void = (chunk) => void stream?.push(chunk)): void {
   // A destroyed stream's descriptor is closed, and its number may already be someone else's.
   if (!stream || stream.destroyed || fd === null || fd === undefined) return;
   const buf = Buffer.allocUnsafe(CHUNK);
-  for (let total = 0; total < DRAIN_LIMIT; ) {
+  for (let total = 0; total < DRAIN_LIMIT;) {
     let n: number;
     try {
       n = readSync(fd, buf, 0, CHUNK, null);

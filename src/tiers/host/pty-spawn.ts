@@ -13,7 +13,6 @@ async function loadPty(): Promise<NodePty> {
   return ptyModule;
 }
 
-
 /** After the input's end, how long the output must be quiet before another ^D, and how many at most. */
 const EOF_QUIET_MS = 200;
 const MAX_EOFS = 20;
@@ -23,11 +22,7 @@ const MAX_EOFS = 20;
  * child is a session leader with the terminal as its controlling tty; its
  * output (stdout and stderr alike) arrives as raw bytes on `stdout`.
  */
-export async function spawnPty(
-  file: string,
-  args: string[],
-  opts: { cwd: string; env: Record<string, string>; cols: number; rows: number },
-): Promise<SpawnedProcess> {
+export async function spawnPty(file: string, args: string[], opts: { cwd: string; env: Record<string, string>; cols: number; rows: number }): Promise<SpawnedProcess> {
   const pty = await loadPty();
   const term = pty.spawn(file, args, {
     name: opts.env.TERM ?? 'xterm-256color',

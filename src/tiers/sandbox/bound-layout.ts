@@ -53,4 +53,3 @@ export function openLayout(workspace: string, guard: WorkspaceGuard): { bound: B
     throw err;
   }
 }
-

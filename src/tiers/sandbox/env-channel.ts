@@ -12,7 +12,11 @@ import { SpawnError } from '../shared/spawn-error.js';
 export function envChannel(fifos: FifoPool | null, env: Record<string, string>): { path: string; release: () => void } {
   if (!fifos) throw new SpawnError('the sandbox tier needs mkfifo (coreutils) to pass a command its environment', 'ENOENT');
   const ch = fifos.forChild();
-  const body = Buffer.from(Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''));
+  const body = Buffer.from(
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\0`)
+      .join(''),
+  );
   const payload = Buffer.concat([Buffer.from(`${body.length}\n`), body]);
   const writer = new Socket({ fd: ch.write, readable: false, writable: true });
   writer.on('error', () => undefined); // the command ended before reading it all

@@ -87,13 +87,13 @@ export class SandboxTier implements Tier {
     chmodSync(this.healthWorkspace, 0o1777);
     this.tools = { bwrap: which('bwrap'), nsenter: which('nsenter'), setpriv: which('setpriv'), perl: which('perl') };
     const arch = nativeArch();
-    this.filters = arch
-      ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) }
-      : null;
+    this.filters = arch ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) } : null;
   }
 
   async healthCheck(): Promise<TierHealth> {
-    const missing = Object.entries(this.tools).filter(([, p]) => p === null).map(([n]) => n);
+    const missing = Object.entries(this.tools)
+      .filter(([, p]) => p === null)
+      .map(([n]) => n);
     if (process.platform !== 'linux') return { available: false, isolated: true, detail: 'bubblewrap sandboxes need Linux' };
     if (missing.length > 0) {
       return { available: false, isolated: true, detail: `${missing.join(', ')} not found in PATH: apt-get install bubblewrap util-linux perl-base (or your distribution's packages)` };
@@ -224,7 +224,7 @@ function readSysctl(path: string): string | null {
 /** `<tool> --version`, first line. */
 function versionOf(tool: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile(tool, ['--version'], { timeout: 5000 }, (err, stdout) => resolve(err ? '(version unknown)' : stdout.trim().split('\n')[0] ?? ''));
+    execFile(tool, ['--version'], { timeout: 5000 }, (err, stdout) => resolve(err ? '(version unknown)' : (stdout.trim().split('\n')[0] ?? '')));
   });
 }
 

@@ -32,7 +32,9 @@ export function waitReady(child: ChildProcess): Promise<number> {
     };
     const onExit = () => {
       const msg = err.trim().split('\n').pop() ?? '';
-      fail(`bubblewrap exited at start${msg ? `: ${msg}` : ''}${/namespace|permission/i.test(msg) ? ' (unprivileged user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone=1, or run the daemon as root)' : ''}`);
+      fail(
+        `bubblewrap exited at start${msg ? `: ${msg}` : ''}${/namespace|permission/i.test(msg) ? ' (unprivileged user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone=1, or run the daemon as root)' : ''}`,
+      );
     };
     child.once('error', (e) => fail(`cannot run bubblewrap: ${e.message}`));
     child.once('exit', onExit);
@@ -56,7 +58,6 @@ export function waitReady(child: ChildProcess): Promise<number> {
     });
   });
 }
-
 
 /** One of bubblewrap's descriptors that the spawn must have piped (Node makes a stream for each 'pipe'). */
 function piped(stream: unknown, name: string): Readable {

@@ -29,9 +29,28 @@ import { join } from 'node:path';
 
 /** Read-only when present. */
 export const PROTECTED_NAMES = [
-  '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout',
-  '.envrc', '.gitconfig', '.gitmodules', '.mcp.json', '.ripgreprc', 'mise.toml', '.mise.toml',
-  '.vscode', '.idea', '.claude', '.cursor', '.devcontainer',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.zlogin',
+  '.zlogout',
+  '.envrc',
+  '.gitconfig',
+  '.gitmodules',
+  '.mcp.json',
+  '.ripgreprc',
+  'mise.toml',
+  '.mise.toml',
+  '.vscode',
+  '.idea',
+  '.claude',
+  '.cursor',
+  '.devcontainer',
 ] as const;
 
 /** Uncreatable: replaced by an empty read-only directory while absent. */

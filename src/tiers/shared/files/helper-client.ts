@@ -51,16 +51,22 @@ export class FilesHelper {
   request(op: string, args: Record<string, unknown>, body?: Buffer, timeoutMs?: number): Promise<Frame> {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
-      const ch = this.open(op, args, body, (f) => {
-        if (f.header.ok === undefined) return;
-        ch.done();
-        if (timer) clearTimeout(timer);
-        if (f.header.ok === true) resolve(f);
-        else reject(new FileOpError(f.header.failure as FileOpFailure));
-      }, (err) => {
-        if (timer) clearTimeout(timer);
-        reject(err);
-      });
+      const ch = this.open(
+        op,
+        args,
+        body,
+        (f) => {
+          if (f.header.ok === undefined) return;
+          ch.done();
+          if (timer) clearTimeout(timer);
+          if (f.header.ok === true) resolve(f);
+          else reject(new FileOpError(f.header.failure as FileOpFailure));
+        },
+        (err) => {
+          if (timer) clearTimeout(timer);
+          reject(err);
+        },
+      );
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           this.kill(new HelperTimeout(timeoutMs));

@@ -108,9 +108,13 @@ export class JailFiles implements TierFiles {
       return (await this.through(this.walker, 'walk', { query }, undefined, query.timeMs + WALK_GRACE_MS)).header.data as WalkResult;
     } catch (err) {
       if (err instanceof HelperTimeout) {
-        throw fail('INVALID_PARAMS', query.start, query.regex
-          ? 'the regular expression ran past the time bound on a single line (catastrophic backtracking?): simplify it, or pass literal: true'
-          : 'the pattern ran past the time bound: simplify it');
+        throw fail(
+          'INVALID_PARAMS',
+          query.start,
+          query.regex
+            ? 'the regular expression ran past the time bound on a single line (catastrophic backtracking?): simplify it, or pass literal: true'
+            : 'the pattern ran past the time bound: simplify it',
+        );
       }
       throw err;
     }
@@ -129,23 +133,29 @@ export class JailFiles implements TierFiles {
     };
     await new Promise<void>((resolve, reject) => {
       let answered = false;
-      ch = helper.open('watch', { path, recursive }, undefined, (f) => {
-        const h = f.header;
-        if (!answered && h.ok !== undefined) {
-          answered = true;
-          if (h.ok === true) return resolve();
-          this.release(helper);
-          return reject(new FileOpError(h.failure as FileOpFailure));
-        }
-        if (h.event) sink.change(h.event as never);
-        else if (h.ended) end(typeof h.ended === 'string' ? h.ended : JSON.stringify(h.ended));
-      }, (err) => {
-        if (!answered) {
-          answered = true;
-          this.release(helper);
-          reject(err);
-        } else end(err.message);
-      });
+      ch = helper.open(
+        'watch',
+        { path, recursive },
+        undefined,
+        (f) => {
+          const h = f.header;
+          if (!answered && h.ok !== undefined) {
+            answered = true;
+            if (h.ok === true) return resolve();
+            this.release(helper);
+            return reject(new FileOpError(h.failure as FileOpFailure));
+          }
+          if (h.event) sink.change(h.event as never);
+          else if (h.ended) end(typeof h.ended === 'string' ? h.ended : JSON.stringify(h.ended));
+        },
+        (err) => {
+          if (!answered) {
+            answered = true;
+            this.release(helper);
+            reject(err);
+          } else end(err.message);
+        },
+      );
     });
     return {
       close: () => {
@@ -198,28 +208,34 @@ export class JailFiles implements TierFiles {
     const helper = this.dedicatedHelper();
     return new Promise((resolve, reject) => {
       let stream: Readable | null = null;
-      const ch = helper.open('read-stream', { path, offset, length }, undefined, (f) => {
-        const h = f.header;
-        if (h.ok === false) {
+      const ch = helper.open(
+        'read-stream',
+        { path, offset, length },
+        undefined,
+        (f) => {
+          const h = f.header;
+          if (h.ok === false) {
+            this.release(helper);
+            return reject(new FileOpError(h.failure as FileOpFailure));
+          }
+          if (h.ok === true) {
+            stream = new Readable({ read: () => ch.resume(), destroy: (err, cb) => (this.release(helper), cb(err)) });
+            return resolve({ stat: (h.data as { stat: FileStat }).stat, stream });
+          }
+          if (h.chunk && stream && !stream.push(f.body)) ch.pause();
+          if (h.end) {
+            ch.done();
+            if (h.failure) stream?.destroy(new FileOpError(h.failure as FileOpFailure));
+            else stream?.push(null);
+            this.release(helper);
+          }
+        },
+        (err) => {
+          if (stream) stream.destroy(err);
+          else reject(err);
           this.release(helper);
-          return reject(new FileOpError(h.failure as FileOpFailure));
-        }
-        if (h.ok === true) {
-          stream = new Readable({ read: () => ch.resume(), destroy: (err, cb) => (this.release(helper), cb(err)) });
-          return resolve({ stat: (h.data as { stat: FileStat }).stat, stream });
-        }
-        if (h.chunk && stream && !stream.push(f.body)) ch.pause();
-        if (h.end) {
-          ch.done();
-          if (h.failure) stream?.destroy(new FileOpError(h.failure as FileOpFailure));
-          else stream?.push(null);
-          this.release(helper);
-        }
-      }, (err) => {
-        if (stream) stream.destroy(err);
-        else reject(err);
-        this.release(helper);
-      });
+        },
+      );
     });
   }
 
@@ -235,7 +251,13 @@ export class JailFiles implements TierFiles {
           broken = reject;
         });
       let pending = next();
-      const ch = helper.open('write-begin', { path, req }, undefined, (f) => answer(f.header as never), (err) => broken(err));
+      const ch = helper.open(
+        'write-begin',
+        { path, req },
+        undefined,
+        (f) => answer(f.header as never),
+        (err) => broken(err),
+      );
       await pending;
       try {
         for await (const chunk of content) {

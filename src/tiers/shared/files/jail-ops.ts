@@ -1,21 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  readSync,
-  renameSync,
-  rmdirSync,
-  unlinkSync,
-  writeSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import type { FileStat, ReadRequest, ReadResult, WriteRequest, WriteResult } from '../../tier-files.js';
 import { at, closeQuietly, entryType, isMountPoint, O_PATH, type Jail, type Resolved } from './fd-jail.js';
 import { fail, fromErrno } from './file-op-error.js';

@@ -105,7 +105,8 @@ export function seccompLauncher(opts: LauncherOptions): string[] {
   const perl = opts.perl ?? '/usr/bin/perl';
   if (!isAbsolute(perl)) throw new Error(`the seccomp launcher needs perl's absolute path (got ${perl}): resolve it once in the daemon, not through the command's PATH`);
   if (opts.argv.length === 0) throw new Error('the seccomp launcher needs a command to run');
-  if (opts.filter.length === 0 || opts.filter.length % 8 !== 0 || opts.filter.length / 8 > 0xffff) throw new Error(`not a seccomp filter: ${opts.filter.length} bytes (a whole number of 8-byte instructions is expected)`);
+  if (opts.filter.length === 0 || opts.filter.length % 8 !== 0 || opts.filter.length / 8 > 0xffff)
+    throw new Error(`not a seccomp filter: ${opts.filter.length} bytes (a whole number of 8-byte instructions is expected)`);
   const key = `${arch}:${opts.envFd ?? ''}:${opts.takeTerminal === true}`;
   let text = scripts.get(key);
   if (!text) scripts.set(key, (text = script(arch, opts.envFd, opts.takeTerminal === true)));

@@ -81,8 +81,21 @@ export function seccompPolicy(opts: PolicyOptions): SeccompRule[] {
     // reboot, raw port I/O, the terminal hangup, the host and domain names.
     {
       names: [
-        'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'create_module',
-        'acct', 'swapon', 'swapoff', 'reboot', 'iopl', 'ioperm', 'vhangup', 'sethostname', 'setdomainname',
+        'kexec_load',
+        'kexec_file_load',
+        'init_module',
+        'finit_module',
+        'delete_module',
+        'create_module',
+        'acct',
+        'swapon',
+        'swapoff',
+        'reboot',
+        'iopl',
+        'ioperm',
+        'vhangup',
+        'sethostname',
+        'setdomainname',
       ],
       errno: EPERM,
     },
@@ -94,10 +107,7 @@ export function seccompPolicy(opts: PolicyOptions): SeccompRule[] {
     // The filesystem layout is the sandbox's: no mounting, remounting, pivoting or chroot, by the
     // old or the new mount API, and no disk quota changes.
     {
-      names: [
-        'mount', 'umount2', 'pivot_root', 'chroot', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount',
-        'open_tree', 'open_tree_attr', 'mount_setattr', 'quotactl', 'quotactl_fd',
-      ],
+      names: ['mount', 'umount2', 'pivot_root', 'chroot', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount', 'open_tree', 'open_tree_attr', 'mount_setattr', 'quotactl', 'quotactl_fd'],
       errno: EPERM,
     },
 
@@ -122,10 +132,7 @@ export function seccompPolicy(opts: PolicyOptions): SeccompRule[] {
 
     // Obsolete interfaces nothing current calls: their code is rarely exercised, so rarely audited.
     {
-      names: [
-        'uselib', 'nfsservctl', '_sysctl', 'sysfs', 'ustat', 'get_kernel_syms', 'query_module',
-        'afs_syscall', 'tuxcall', 'security', 'getpmsg', 'putpmsg', 'vserver',
-      ],
+      names: ['uselib', 'nfsservctl', '_sysctl', 'sysfs', 'ustat', 'get_kernel_syms', 'query_module', 'afs_syscall', 'tuxcall', 'security', 'getpmsg', 'putpmsg', 'vserver'],
       errno: EPERM,
     },
 

@@ -243,6 +243,20 @@ for (const tier of ISOLATED) {
       assert.deepEqual(fs.readdirSync(ws), [], 'nothing is left in the workspace');
     });
 
+    it('keeps its guard when another session of the same workspace ends (ghosts are shared, not mistaken for files)', async (ctx) => {
+      if (t.skip(ctx)) return;
+      const ws = project('shared-ghosts');
+      const first = await create({ workspace: ws });
+      const second = await create({ workspace: ws });
+      await destroy(first.session_id);
+      const r = await run(second.session_id, 'mkdir -p .git/hooks 2>&1; echo "git=$?"; echo x > .bashrc 2>&1; echo "rc=$?"; touch .envrc 2>&1; echo "envrc=$?"');
+      assert.doesNotMatch(r.stdout, /git=0$/m, r.stdout);
+      assert.doesNotMatch(r.stdout, /rc=0$/m, r.stdout);
+      assert.doesNotMatch(r.stdout, /envrc=0$/m, r.stdout);
+      await destroy(second.session_id);
+      assert.deepEqual(fs.readdirSync(ws), [], 'nothing is left in the workspace');
+    });
+
     // The sandbox's commands enter it from the host side (docker's are execs: nothing of theirs runs outside).
     if (tier === 'sandbox')
       it("gives the caller's loader variables (LD_PRELOAD, LD_DEBUG) to the command only, never to what runs outside the sandbox", async (ctx) => {

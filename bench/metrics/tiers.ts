@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TrlClient } from '../../src/client/client.js';
@@ -11,6 +11,9 @@ import { dockerWarmSkipped, measureDockerCold, measureDockerWarm, WARM_POOL_SIZE
 import type { MetricResult } from './metric.js';
 import { measureSandbox } from './sandbox.js';
 import type { TierContext, TierName, TierStatus } from './tier-session.js';
+
+/** The uid and gid isolated commands of a root daemon fall back to. */
+const NOBODY = 65534;
 
 /** The docker tier's test image, built by `bash scripts/build-test-image.sh`. */
 export const DOCKER_IMAGE = 'trl-test:busybox';
@@ -140,6 +143,8 @@ export async function runTierPhase(options: BenchOptions, env: Record<string, st
   const started = performance.now();
   // The sessions' workspace: outside the daemon's runtime directory, which every sandbox hides.
   const workspace = await mkdtemp(join(tmpdir(), 'trl-bench-ws-'));
+  // A root daemon runs isolated commands as the workspace's owner, never root: give it to nobody.
+  if (process.getuid?.() === 0) await chown(workspace, NOBODY, NOBODY);
   try {
     const tiers = await withTierDaemon(
       'tiers',

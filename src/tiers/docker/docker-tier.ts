@@ -255,7 +255,7 @@ export class DockerTier implements Tier {
     if (this.pool && ulimits(opts.limits).length === 0) {
       started = await this.pool.take(shape);
       // The workspace changed since the warm container was made (a .git appeared): its guard is stale.
-      if (started && guardKey(guardWorkspace(opts.workspace)) !== started.guardKey) {
+      if (started && guardKey(guardWorkspace(opts.workspace, this.ghosts)) !== started.guardKey) {
         await removeContainer(started);
         started = null;
       }
@@ -316,7 +316,7 @@ export class DockerTier implements Tier {
     const docker = this.engine.docker;
     this.arch ??= await archOf(docker);
     if (!this.arch) throw new Error("the engine's machine has no seccomp profile of trl's (x86_64 and aarch64 only)");
-    const guard = guardWorkspace(shape.workspace);
+    const guard = guardWorkspace(shape.workspace, this.ghosts);
     const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
     const fifos = await FifoDir.create(this.instanceId);
     this.ghosts.acquire(guard.ghosts);

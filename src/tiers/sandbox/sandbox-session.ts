@@ -58,7 +58,7 @@ export class SandboxSession implements TierSession {
   static async start(parts: SandboxParts, opts: SessionOptions): Promise<SandboxSession> {
     if (opts.workspace === '/') throw new Error("workspace '/' would make the whole filesystem writable; pass a project directory as workspace");
     const runAs = isolatedUser(parts.user, opts.workspace);
-    const guard = guardWorkspace(opts.workspace);
+    const guard = guardWorkspace(opts.workspace, parts.machine.ghosts);
     const { bound, fds } = openLayout(opts.workspace, guard);
     const ghosts = parts.machine.ghosts;
     ghosts.acquire(guard.ghosts);

@@ -22,6 +22,11 @@ export class GhostMounts {
     this.record = recordOf(instanceId);
   }
 
+  /** Whether a live session holds `path` as a ghost (the directory there is ours, not the workspace's). */
+  has(path: string): boolean {
+    return this.users.has(path);
+  }
+
   /** A session mounts over these paths. */
   acquire(paths: string[]): void {
     if (paths.length === 0) return;

@@ -95,11 +95,22 @@ function targetInside(path: string, workspace: string): string | null {
   }
 }
 
-/** The guard of one workspace (its real path), as the host filesystem is now. */
-export function guardWorkspace(workspace: string): WorkspaceGuard {
+/** Paths that are ghosts of live sessions (GhostMounts): they stand for absent files. */
+export interface GhostSet {
+  has(path: string): boolean;
+}
+
+/**
+ * The guard of one workspace (its real path), as the host filesystem is now.
+ * A ghost another session placed counts as absent, so this session holds it
+ * too: were it guarded as an existing file, it would vanish (and its guard
+ * with it) when that session ends.
+ */
+export function guardWorkspace(workspace: string, ghosts: GhostSet = new Set<string>()): WorkspaceGuard {
   const guard: WorkspaceGuard = { mountPoints: [], readOnly: [], ghosts: [] };
+  const kindNow = (path: string) => (ghosts.has(path) ? null : kindOf(path));
   const protect = (path: string) => {
-    const kind = kindOf(path);
+    const kind = kindNow(path);
     if (kind === 'dir' || kind === 'file') guard.readOnly.push(path);
     else if (kind === 'symlink') {
       const target = targetInside(path, workspace);
@@ -109,7 +120,7 @@ export function guardWorkspace(workspace: string): WorkspaceGuard {
   };
   const repo = (dir: string) => {
     const git = join(dir, '.git');
-    const kind = kindOf(git);
+    const kind = kindNow(git);
     if (kind === 'dir') {
       guard.mountPoints.push(git);
       for (const p of GIT_PROTECTED) protect(join(git, p));
@@ -121,7 +132,7 @@ export function guardWorkspace(workspace: string): WorkspaceGuard {
   for (const name of PROTECTED_NAMES) protect(join(workspace, name));
   for (const name of UNCREATABLE_NAMES) {
     const path = join(workspace, name);
-    if (name !== '.git' && kindOf(path) === null) guard.ghosts.push(path);
+    if (name !== '.git' && kindNow(path) === null) guard.ghosts.push(path);
   }
   if (repo(workspace) === null) guard.ghosts.push(join(workspace, '.git'));
   for (const dir of nestedDirs(workspace)) repo(dir);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { cgroupDirsNamed } from './helpers/cgroups.js';
+import { cgroupDirsNamed, cgroupsWritable } from './helpers/cgroups.js';
 import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
@@ -33,20 +33,6 @@ function cgroupSkip(mode: (typeof MODES)[number]): string | false {
   if (reason && process.env.TRL_REQUIRE_TIERS === '1') throw new Error(`TRL_REQUIRE_TIERS=1 but ${reason}`);
   if (reason) console.log(`# skipping the cgroup suite: ${reason}`);
   return reason;
-}
-
-function cgroupsWritable(): boolean {
-  for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup', '/sys/fs/cgroup/pids']) {
-    const probe = path.join(root, `trl-probe-${process.pid}`);
-    try {
-      fs.mkdirSync(probe);
-      fs.rmdirSync(probe);
-      return true;
-    } catch {
-      /* not this one */
-    }
-  }
-  return false;
 }
 
 for (const mode of MODES) {

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync } from 'node:fs';
-import { at, entryType, type Jail } from './fd-jail.js';
+import { at, entryType, type Jail, type Resolved } from './fd-jail.js';
 import { readUpTo } from './jail-ops.js';
 import type { SourceEntry, WalkSource } from './walk-engine.js';
 
@@ -26,14 +26,9 @@ export class JailWalkSource implements WalkSource {
   }
 
   async list(dir: string[]): Promise<SourceEntry[] | null> {
-    let r;
+    const r = this.directory(dir);
+    if (!r) return null;
     try {
-      r = this.jail.resolve(dir, { follow: false, missingOk: false });
-    } catch {
-      return null;
-    }
-    try {
-      if (!r.st!.isDirectory()) return null;
       const fd = r.fd!;
       const out: SourceEntry[] = [];
       for (const name of readdirSync(at(fd))) {
@@ -63,14 +58,9 @@ export class JailWalkSource implements WalkSource {
   async read(file: string[], maxBytes: number): Promise<Buffer | 'large' | null> {
     const dir = file.slice(0, -1);
     const name = file[file.length - 1]!;
-    let r;
+    const r = this.directory(dir);
+    if (!r) return null;
     try {
-      r = this.jail.resolve(dir, { follow: false, missingOk: false });
-    } catch {
-      return null;
-    }
-    try {
-      if (!r.st!.isDirectory()) return null;
       let fd: number;
       try {
         fd = openSync(at(r.fd!, name), READ);
@@ -89,5 +79,18 @@ export class JailWalkSource implements WalkSource {
     } finally {
       r.close();
     }
+  }
+
+  /** `dir` resolved in the jail without following links, when it is a directory (the caller closes it); else null. */
+  private directory(dir: string[]): Resolved | null {
+    let r;
+    try {
+      r = this.jail.resolve(dir, { follow: false, missingOk: false });
+    } catch {
+      return null;
+    }
+    if (r.st?.isDirectory()) return r;
+    r.close();
+    return null;
   }
 }

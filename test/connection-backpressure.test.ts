@@ -17,16 +17,20 @@ import { connect, type TrlClient } from './helpers/client.js';
 import { type Daemon } from './helpers/daemon.js';
 import { MiB, rssBytes, RssSampler } from './helpers/memory.js';
 import { waitFor } from './helpers/wait.js';
+import { waitForQuiet } from './helpers/processes.js';
 import { useHttpDaemon } from './helpers/fixture.js';
 
-/** Pipelined 1 MiB answers a stuck client asks for: unbounded, that is 400 MiB in the daemon (twice STUCK_MARGIN); bounded, a few MiB. */
-const N = 400;
+/**
+ * Pipelined 1 MiB answers a stuck client asks for: unbounded, that is 160 MiB in the daemon (twice STUCK_MARGIN, and
+ * far more with the JSON text and the write buffer each answer also holds); bounded (MAX_UNSENT_BYTES), a few MiB.
+ */
+const N = 160;
 /** Pipelined pings of a client that reads. */
 const PINGS = 2000;
-/** Growth allowed while the client is stuck: generous, yet half of what it asked for (400 answers of 1 MiB). */
-const STUCK_MARGIN = 200 * MiB;
+/** Growth allowed while the client is stuck: generous (20 times MAX_UNSENT_BYTES), yet half of what it asked for (N answers of 1 MiB). */
+const STUCK_MARGIN = 80 * MiB;
 /**
- * Growth allowed while it then reads the 400 MiB: each answer leaves a few MiB
+ * Growth allowed while it then reads the N MiB: each answer leaves a few MiB
  * of garbage (strings, write buffers) that V8 collects when it sees fit.
  */
 const READING_MARGIN = 400 * MiB;
@@ -136,7 +140,7 @@ describe('a client that pipelines requests and never reads', () => {
     h = c = undefined;
   });
 
-  it('Unix socket: 400 exec.output of 1 MiB keep the daemon small, others are served, and every answer arrives whole once it reads', async () => {
+  it(`Unix socket: ${N} exec.output of 1 MiB keep the daemon small, others are served, and every answer arrives whole once it reads`, async () => {
     const { h, c } = await daemon();
     const { command_id, idle } = await commandWithOutput(c, h.d.pid);
     const sampler = new RssSampler(h.d.pid, 20);
@@ -149,6 +153,8 @@ describe('a client that pipelines requests and never reads', () => {
       // the daemon has begun answering: what it read by now it has dispatched
       assert.ok(await waitFor(() => stuck.readableLength > 0), 'no answer reached the stuck client');
       await othersServed(h.d);
+      // unbounded, it would by now hold every answer: measure once it has done what it will do
+      assert.ok(await waitForQuiet(h.d.pid), 'the daemon never went quiet');
       assertRss('Unix socket, while stuck', sampler.max, idle, STUCK_MARGIN);
 
       const tally = new Tally(fullPage);
@@ -176,6 +182,8 @@ describe('a client that pipelines requests and never reads', () => {
       const socket = (ws as unknown as { _socket: net.Socket })._socket;
       assert.ok(await waitFor(() => socket.readableLength > 0), 'no answer reached the stuck WebSocket');
       await othersServed(h.d);
+      // unbounded, it would by now hold every answer: measure once it has done what it will do
+      assert.ok(await waitForQuiet(h.d.pid), 'the daemon never went quiet');
       assertRss('WebSocket, while stuck', sampler.max, idle, STUCK_MARGIN);
 
       const tally = new Tally(fullPage);
@@ -201,6 +209,8 @@ describe('a client that pipelines requests and never reads', () => {
       stuck.write(Array.from({ length: N }, (_, i) => httpPost(h, pageRequest(i, command_id))).join(''));
       assert.ok(await waitFor(() => stuck.readableLength > 0), 'no answer reached the stuck client');
       await othersServed(h.d);
+      // unbounded, it would by now hold every answer: measure once it has done what it will do
+      assert.ok(await waitForQuiet(h.d.pid), 'the daemon never went quiet');
       assertRss('HTTP, while stuck', sampler.max, idle, STUCK_MARGIN);
 
       const tally = new Tally(fullPage);

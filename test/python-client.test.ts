@@ -4,12 +4,16 @@
  * keeps working unchanged.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { DEADLINE_MS } from './helpers/wait.js';
+
+const execFileP = promisify(execFile);
 
 /** The classic ten-line client, then a script that drives a whole session and prints every response. */
 const CLIENT = String.raw`
@@ -92,16 +96,19 @@ describe('a ten-line Python client', () => {
     for (const p of [work, scripts]) if (p) fs.rmSync(p, { recursive: true, force: true });
   });
 
-  function python(script: string, args: string[]): string {
-    const r = spawnSync('python3', [path.join(scripts, script), ...args], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(r.error, undefined, `could not run python3: ${String(r.error)}`);
-    assert.equal(r.status, 0, `python3 ${script} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
-    return r.stdout;
+  /** Runs a script to its end: the test's deadline bounds it, not the script's speed (a loaded machine starts python slowly). */
+  async function python(script: string, args: string[]): Promise<string> {
+    try {
+      return (await execFileP('python3', [path.join(scripts, script), ...args], { encoding: 'utf8', timeout: DEADLINE_MS })).stdout;
+    } catch (e) {
+      const f = e as { message: string; stdout?: string; stderr?: string };
+      assert.fail(`python3 ${script} failed (${f.message}):\n${f.stderr ?? ''}\n${f.stdout ?? ''}`);
+    }
   }
 
-  it('pings, creates a session, runs a command, lists, inspects and destroys it', () => {
+  it('pings, creates a session, runs a command, lists, inspects and destroys it', async () => {
     const name = `py-${process.pid}`;
-    const out = JSON.parse(python('client.py', [d.socketPath, work, name])) as Record<string, any>;
+    const out = JSON.parse(await python('client.py', [d.socketPath, work, name])) as Record<string, any>;
 
     assert.equal(out.ping.id, 1);
     assert.equal(out.ping.ok, true);
@@ -150,8 +157,8 @@ describe('a ten-line Python client', () => {
     assert.equal(out.info_after.error.code, 'SESSION_NOT_FOUND');
   });
 
-  it('a client that half-closes after an exec.stream request still gets every event', () => {
-    const lines = JSON.parse(python('half_close_stream.py', [d.socketPath])) as Array<Record<string, any>>;
+  it('a client that half-closes after an exec.stream request still gets every event', async () => {
+    const lines = JSON.parse(await python('half_close_stream.py', [d.socketPath])) as Array<Record<string, any>>;
     assert.equal(lines[0]!.id, 'hs');
     assert.equal(lines[0]!.ok, true, JSON.stringify(lines[0]));
     const out = lines
@@ -162,8 +169,8 @@ describe('a ten-line Python client', () => {
     assert.equal(lines[lines.length - 1]!.event, 'exit');
   });
 
-  it('a client that half-closes after writing its request still gets the answer', () => {
-    const line = python('half_close.py', [d.socketPath]);
+  it('a client that half-closes after writing its request still gets the answer', async () => {
+    const line = await python('half_close.py', [d.socketPath]);
     const r = JSON.parse(line) as Record<string, any>;
     assert.equal(r.id, 'hc');
     assert.equal(r.ok, true, line);

@@ -124,7 +124,8 @@ describe('exec.stream', () => {
 
   it('holds the foreground slot: exec.run and exec.stream get SESSION_BUSY (from any connection) until it ends; exec.start does not', async () => {
     const s = (await c.call('session.create', {})).session_id;
-    const open = await c.stream('exec.stream', { session_id: s, command: 'sleep 0.8; echo streamed' });
+    // it holds the slot until the test gives it a line, however slow the machine
+    const open = await c.stream('exec.stream', { session_id: s, command: 'read line; echo "$line"', stdin_open: true });
     await expectCode(c, 'exec.run', { session_id: s, command: 'echo no' }, 'SESSION_BUSY');
     const other = await connect(d);
     try {
@@ -135,6 +136,7 @@ describe('exec.stream', () => {
     } finally {
       other.close();
     }
+    await c.call('exec.input', { command_id: open.command_id, data: 'streamed\n' });
     const r = await collectStream(open);
     assert.equal(r.stdout.text, 'streamed\n');
     assert.equal(assertExitData(r.exit)['exit_code'], 0);

@@ -86,6 +86,25 @@ export function procCpuSeconds(pid: number): number | null {
   return ticks / CLK_TCK;
 }
 
+/**
+ * Waits until a process has done all the work it was given: its CPU time stays put (at most two
+ * clock ticks) over `windowMs` of wall time, checked again and again until the deadline. On a
+ * loaded machine "it has dispatched what it read" is not known any sooner; false if never quiet.
+ */
+export async function waitForQuiet(pid: number, windowMs = 500): Promise<boolean> {
+  let before = procCpuSeconds(pid);
+  return waitFor(
+    () => {
+      const now = procCpuSeconds(pid);
+      const quiet = before !== null && now !== null && now - before <= 2 / CLK_TCK;
+      before = now;
+      return quiet;
+    },
+    undefined,
+    windowMs,
+  );
+}
+
 /** USER_HZ: 100 on every Linux the tests run on (getconf CLK_TCK). */
 const CLK_TCK = 100;
 

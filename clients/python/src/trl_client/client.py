@@ -39,11 +39,8 @@ class Client:
         ``url`` (http:// or https://) selects HTTP; the token defaults to
         TRL_AUTH_TOKEN; ``cafile`` trusts a self-signed certificate. Otherwise
         the Unix socket at ``socket_path`` (default: where ``trl serve``
-        listens). TRL_URL in the environment also selects HTTP.
+        listens: TRL_SOCKET_PATH, else its default path).
         """
-        import os
-
-        url = url if url is not None else (os.environ.get("TRL_URL") if socket_path is None else None)
         transport: Transport
         if url:
             transport = HttpTransport(url, token, cafile=cafile, verify=verify, timeout=timeout)

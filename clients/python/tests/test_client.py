@@ -9,10 +9,11 @@ import json
 import os
 import shutil
 import threading
+import time
 import unittest
 from typing import Any, Dict, List, Optional
 
-from support import connect, make_workspace, not_configured, transports, wait_for
+from support import DEADLINE_S, connect, make_workspace, not_configured, transports, wait_for
 import trl_client
 from trl_client import (
     AsyncClient,
@@ -125,7 +126,7 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
             self.assertEqual(raw.stdout, "/wA=")
 
         def test_reattach_from_another_connection_resumes_at_the_offsets(self) -> None:
-            cmd = self.session.start("echo one; read go; echo two", stdin_open=True)
+            cmd = self.session.start("echo one; read go; echo two", stdin_open=True, timeout_s=DEADLINE_S)
             first = cmd.attach()
             seen = ""
             for ev in first:
@@ -147,7 +148,7 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
             self.assertEqual(resumed.exit_code, 0)
 
         def test_a_long_wait_does_not_hold_back_other_threads(self) -> None:
-            cmd = self.session.start("read line; echo \"$line\"", stdin_open=True)
+            cmd = self.session.start("read line; echo \"$line\"", stdin_open=True, timeout_s=DEADLINE_S)
             results: List[Any] = []
             waiter = threading.Thread(target=lambda: results.append(cmd.wait()))
             waiter.start()
@@ -188,6 +189,33 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
             self.session.files.remove("bin", recursive=True)
             self.assertFalse(self.session.files.exists("bin"))
 
+        def test_watch_yields_changes_until_unwatch(self) -> None:
+            with self.session.files.watch() as w:
+                seen = threading.Event()
+
+                def touch() -> None:
+                    # Writes until the watch reports one (however late it is armed); at the deadline, ends the watch so the loop below ends.
+                    end = time.monotonic() + DEADLINE_S
+                    while not seen.is_set() and time.monotonic() < end:
+                        self.session.files.write("watched.txt", "x", overwrite=True)
+                        seen.wait(0.2)
+                    if not seen.is_set():
+                        self.session.files.unwatch(w.stream_id)
+
+                writer = threading.Thread(target=touch)
+                writer.start()
+                kinds: List[str] = []
+                for ev in w:
+                    if isinstance(ev, trl_client.ChangeEvent) and ev.path.endswith("watched.txt") and not seen.is_set():
+                        kinds.append(ev.kind)
+                        seen.set()
+                        self.assertTrue(self.session.files.unwatch(w.stream_id))
+                    if isinstance(ev, trl_client.WatchEndEvent):
+                        break
+                seen.set()
+                writer.join()
+            self.assertEqual(len(kinds), 1, "no change event for watched.txt")
+
         def test_a_destroyed_session_raises_session_not_found(self) -> None:
             self.session.destroy()
             with self.assertRaises(SessionNotFoundError) as cm:
@@ -209,7 +237,7 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
                     r = await s.run("echo async")
                     st = await s.stream("echo a; echo b")
                     pieces = [ev.data async for ev in st if isinstance(ev, OutputEvent)]
-                    cmd = await s.start("read x; echo \"got $x\"", stdin_open=True)
+                    cmd = await s.start("read x; echo \"got $x\"", stdin_open=True, timeout_s=DEADLINE_S)
                     # The wait and the input run at once: the wait must not hold the connection.
                     waited = asyncio.ensure_future(cmd.wait())
                     await cmd.send_input("it\n", eof=True)

@@ -8,7 +8,7 @@ long ``wait()`` never blocks the event loop nor the other calls.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union, cast
 
 from .client import Client
 from .command import Command
@@ -43,10 +43,10 @@ class AsyncExecStream:
         return self
 
     async def __anext__(self) -> Event:
-        ev = await asyncio.to_thread(next, self._it, _END)
+        ev: object = await asyncio.to_thread(lambda: next(self._it, _END))
         if ev is _END:
             raise StopAsyncIteration
-        return ev  # type: ignore[return-value]
+        return cast(Event, ev)
 
     async def collect(self) -> ExecResult:
         return await asyncio.to_thread(self.sync.collect)

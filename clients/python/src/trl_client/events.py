@@ -78,7 +78,8 @@ def parse_event(msg: Dict[str, Any], encoding: str = "utf8", watch: bool = False
     if kind == "gap" and not watch:
         return GapEvent(str(msg.get("stream", "")), int(msg.get("dropped_bytes", 0)), int(msg.get("offset", 0)))
     if kind == "exit":
-        data = msg.get("data") if isinstance(msg.get("data"), dict) else {}
+        raw = msg.get("data")
+        data: Dict[str, Any] = raw if isinstance(raw, dict) else {}
         if watch:
             return WatchEndEvent(str(data.get("reason", "")))
         return ExitEvent(ExecResult.from_dict(data, stdout="", stderr=""))

@@ -4,7 +4,7 @@
  * them), then its own unittest suite — the shared behaviour cases
  * (test/cases/client-cases.json) and its own tests — run with the installed
  * package against a real daemon, over the Unix socket and over HTTP with a
- * token. A machine without python3 and its venv module skips with the reason,
+ * token (and HTTPS with a certificate of its own). A machine without python3 and its venv module skips with the reason,
  * except under TRL_REQUIRE_TIERS=1 (CI), where that is a failure.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES } from '../src/protocol/errors.js';
 import { makeTempDir, REPO_ROOT } from './helpers/daemon.js';
 import { useHttpDaemon } from './helpers/fixture.js';
+import { selfSignedCert, startHttpDaemon, type HttpDaemon } from './helpers/http.js';
 
 const CLIENT_DIR = path.join(REPO_ROOT, 'clients', 'python');
 const CASES = path.join(REPO_ROOT, 'test', 'cases', 'client-cases.json');
@@ -63,6 +64,9 @@ describe('the Python client, installed with pip, against a real daemon', () => {
   let venvPython: string;
   let copy: string;
   const h = useHttpDaemon({ flags: ['--kill-grace-s', '1'] });
+  /** A second daemon serving HTTPS with a certificate made here, for the client's TLS settings. */
+  let tls: HttpDaemon | undefined;
+  let cafile: string;
 
   before(async () => {
     if (!python) return;
@@ -76,8 +80,12 @@ describe('the Python client, installed with pip, against a real daemon', () => {
     const made = await run(python, ['-m', 'venv', '--system-site-packages', venv]);
     assert.equal(made.code, 0, `python3 -m venv failed (${INSTALL_HINT}):\n${made.output}`);
     venvPython = path.join(venv, 'bin', 'python');
+    const cert = selfSignedCert(tmp);
+    cafile = cert.cert;
+    tls = await startHttpDaemon({ flags: ['--tls-cert', cert.cert, '--tls-key', cert.key] });
   });
-  after(() => {
+  after(async () => {
+    await tls?.d.shutdownClean();
     for (const dir of [tmp, work]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -115,6 +123,9 @@ describe('the Python client, installed with pip, against a real daemon', () => {
       TRL_TEST_CASES: CASES,
       TRL_TEST_ERROR_CODES: JSON.stringify(ERROR_CODES),
       TRL_TEST_WORK_DIR: work,
+      TRL_TEST_HTTPS_URL: tls!.url,
+      TRL_TEST_HTTPS_TOKEN: tls!.token,
+      TRL_TEST_CAFILE: cafile,
     };
     const tests = path.join(copy, 'tests');
     // From a directory outside the copy: `trl_client` can only come from the venv.

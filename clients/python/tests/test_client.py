@@ -83,6 +83,27 @@ class HttpAuth(unittest.TestCase):
         self.assertEqual(cm.exception.code, "AUTH_FAILED")
 
 
+class Https(unittest.TestCase):
+    def setUp(self) -> None:
+        url, token, ca = (os.environ.get(k) for k in ("TRL_TEST_HTTPS_URL", "TRL_TEST_HTTPS_TOKEN", "TRL_TEST_CAFILE"))
+        if not (url and token and ca):
+            self.skipTest("HTTPS is not configured: TRL_TEST_HTTPS_URL, TRL_TEST_HTTPS_TOKEN and TRL_TEST_CAFILE (test/python-sdk.test.ts sets them)")
+        self.url, self.token, self.ca = url, token, ca
+
+    def test_a_trusted_certificate_carries_calls_and_streams(self) -> None:
+        self.assertTrue(self.url.startswith("https://"))
+        with Client.connect(url=self.url, token=self.token, cafile=self.ca) as c:
+            self.assertEqual(c.run("echo secure").stdout, "secure\n")
+            self.assertEqual(c.stream("echo streamed").collect().stdout, "streamed\n")
+
+    def test_an_untrusted_certificate_is_refused_unless_told_otherwise(self) -> None:
+        with self.assertRaises(ConnectionClosedError) as cm:
+            Client.connect(url=self.url, token=self.token)
+        self.assertRegex(cm.exception.message, "(?i)certificate")
+        with Client.connect(url=self.url, token=self.token, verify=False) as c:
+            self.assertEqual(c.run("echo unverified").stdout, "unverified\n")
+
+
 def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
     class ClientTests(unittest.TestCase):
         client: Client

@@ -237,6 +237,15 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
                 writer.join()
             self.assertEqual(len(kinds), 1, "no change event for watched.txt")
 
+        def test_sessions_are_listed_updated_and_their_commands_listed(self) -> None:
+            self.assertIn(self.session.id, [x["session_id"] for x in self.client.sessions()])
+            info = self.session.update(env={"ADDED": "v"}, name=f"py-{self.session.id[:8]}")
+            self.assertEqual((info["env_keys"], info["name"]), (["ADDED"], f"py-{self.session.id[:8]}"))
+            self.assertEqual(self.session.run('echo "$ADDED"').stdout, "v\n")
+            listed = self.session.commands()
+            self.assertEqual(len(listed), 1)
+            self.assertEqual(listed[0]["state"], "exited")
+
         def test_a_destroyed_session_raises_session_not_found(self) -> None:
             self.session.destroy()
             with self.assertRaises(SessionNotFoundError) as cm:

@@ -11,6 +11,7 @@ import type { CommandStream } from '../src/client/command-stream.js';
 import { TrlClient } from '../src/client/client.js';
 import { isTrlClientError, TrlErrors } from '../src/client/client-error.js';
 import { TrlHttpClient } from '../src/client/http-client.js';
+import { TrlWsClient } from '../src/client/ws-client.js';
 import { startCutProxy, type CutProxy } from './helpers/cut-proxy.js';
 import { makeTempDir } from './helpers/daemon.js';
 import { useHttpDaemon } from './helpers/fixture.js';
@@ -76,6 +77,16 @@ describe('SDK streams, cancellation and errors', () => {
 
   it('over HTTP, a cut response is resumed on a new request: every byte once', async () => {
     const via = await TrlHttpClient.connect({ url: tcpProxy.url, token: h.token });
+    const stream = await via.execStream({ command: numberedLoop(30, 0.05) });
+    const text = await readCutting(stream, tcpProxy, 5);
+    assert.equal(text, numberedLines(1, 30));
+    assert.ok(stream.resumes >= 1, 'the stream did not resume');
+    assert.equal(stream.exit?.exit_code, 0);
+    via.close();
+  });
+
+  it('over a WebSocket, a cut socket is resumed on a new WebSocket: every byte once', async () => {
+    const via = await TrlWsClient.connect({ url: tcpProxy.url.replace(/^http/, 'ws'), token: h.token });
     const stream = await via.execStream({ command: numberedLoop(30, 0.05) });
     const text = await readCutting(stream, tcpProxy, 5);
     assert.equal(text, numberedLines(1, 30));

@@ -159,7 +159,8 @@ export class CommandStream implements AsyncIterable<ExecEvent> {
   /** Stop receiving events; the command runs on (attach again with `offsets` to continue). */
   close(): void {
     this.closed = true;
-    this.current.close();
+    // After exit the stream is over on its own (and an HTTP response left alone keeps its connection for reuse).
+    if (!this.exit) this.current.close();
     this.release?.();
     this.release = null;
   }

@@ -1,7 +1,6 @@
-/** The trl SDK: typed calls to a trl daemon. */
-export { TrlClient, type ClientOptions } from './client/client.js';
-export { TrlClientError } from './client/client-error.js';
-export { TrlHttpClient } from './client/http-client.js';
-export { TrlWsClient } from './client/ws-client.js';
-export { connectTrl, type AnyTrlClient, type ConnectOptions } from './client/connect.js';
+/**
+ * The trl SDK: typed calls to a trl daemon, and the protocol's schemas (zod).
+ * Loads none of the daemon's dependencies; `trl/client` is the same SDK without the schemas.
+ */
+export * from './client/index.js';
 export * from './protocol/index.js';

@@ -1,11 +1,12 @@
 import { connect, type Socket } from 'node:net';
 import { defaultSocketPath } from '../protocol/transport.js';
 import { LineReader } from '../protocol/line-reader.js';
-import { TrlClientError } from './client-error.js';
+import { TrlErrors } from './client-error.js';
 import { noDaemonHint } from './no-daemon-hint.js';
 import { MessageRouter, RoutedClient, type OpenStream } from './message-router.js';
 
 export type { OpenStream };
+export type { CallOptions } from './message-router.js';
 
 export interface ClientOptions {
   /** Unix socket path; default: the daemon's default socket. */
@@ -21,7 +22,10 @@ export class TrlClient extends RoutedClient {
   private readonly lines: LineReader;
   protected readonly router: MessageRouter;
 
-  private constructor(socket: Socket) {
+  private constructor(
+    socket: Socket,
+    private readonly options: ClientOptions,
+  ) {
     super();
     this.socket = socket;
     this.router = new MessageRouter((message) => socket.write(message + '\n'));
@@ -42,17 +46,22 @@ export class TrlClient extends RoutedClient {
       const socket = connect(path);
       const onError = (err: NodeJS.ErrnoException) => {
         const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? noDaemonHint(path) : `cannot connect to ${path}: ${err.message}`;
-        reject(new TrlClientError({ code: 'CONNECTION_CLOSED', message: hint }));
+        reject(new TrlErrors.CONNECTION_CLOSED(hint));
       };
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        resolve(new TrlClient(socket));
+        resolve(new TrlClient(socket, { ...options, socketPath: path }));
       });
     });
   }
 
+  protected reconnect(): Promise<TrlClient> {
+    return TrlClient.connect(this.options);
+  }
+
   close(): void {
+    this.closedByUser = true;
     this.socket.end();
     this.socket.destroy();
   }

@@ -29,6 +29,16 @@ export class EventQueue implements AsyncIterable<StreamEvent> {
     this.failWaiter = null;
   }
 
+  /** The reader stopped listening: the iterator ends (done) once the queued events are consumed. */
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    const w = this.waiter;
+    this.waiter = null;
+    this.failWaiter = null;
+    w?.({ value: undefined, done: true });
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
     return {
       next: () => {

@@ -6,8 +6,10 @@ import { LineReader } from '../protocol/line-reader.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import type { Readable } from 'node:stream';
 import type { OpenStream } from './client.js';
-import type { WatchStream } from './message-router.js';
-import { TrlClientError } from './client-error.js';
+import type { CallOptions, WatchStream } from './message-router.js';
+import { raceAbort } from './abort.js';
+import { clientError, TrlErrors, type TrlClientError } from './client-error.js';
+import { CommandStream, type AttachOptions, type RawStream, type StreamOptions, type StreamSource } from './command-stream.js';
 import { EventQueue } from './event-queue.js';
 
 export interface HttpClientOptions {
@@ -28,8 +30,8 @@ interface Envelope {
   error?: ErrorObject;
 }
 
-function closedError(message: string): TrlClientError {
-  return new TrlClientError({ code: 'CONNECTION_CLOSED', message });
+function closedError(message: string): TrlClientError<'CONNECTION_CLOSED'> {
+  return new TrlErrors.CONNECTION_CLOSED(message);
 }
 
 /**
@@ -77,13 +79,42 @@ export class TrlHttpClient {
     return client;
   }
 
-  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
-  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
-  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    const res = await this.post(method, params);
-    const body = await readAll(res);
+  /** Call a method; resolves with `data`, rejects with a TrlClientError (the subclass of its protocol code, TrlErrors[code]). */
+  call<M extends MethodName>(method: M, params?: ParamsOf<M>, options?: CallOptions): Promise<ResultOf<M>>;
+  call(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
+  async call(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<unknown> {
+    // The signal also goes to the request: aborting closes its connection.
+    const res = await raceAbort(this.post(method, params, options.signal), options.signal);
+    const body = await raceAbort(readAll(res), options.signal, () => res.destroy());
     return unwrap(parseEnvelope(body, res));
+  }
+
+  /**
+   * Run a command and stream its output (exec.stream) as typed events; the
+   * stream resumes from its last offsets on a new request if the response breaks.
+   */
+  execStream(params: ParamsOf<'exec.stream'>, options?: StreamOptions): Promise<CommandStream> {
+    return CommandStream.open(this.streamSource, 'exec.stream', params, options);
+  }
+
+  /** Follow a running (or finished) command's output (exec.attach) from a byte offset, as typed events. */
+  attach(commandId: string, options: AttachOptions = {}): Promise<CommandStream> {
+    const params: Record<string, unknown> = { command_id: commandId };
+    if (options.from !== undefined) params.from_offset = options.from;
+    if (options.encoding !== undefined) params.encoding = options.encoding;
+    return CommandStream.open(this.streamSource, 'exec.attach', params, options);
+  }
+
+  /** Each request has its own response, so a broken stream resumes on this same client. */
+  private readonly streamSource: StreamSource = {
+    openRaw: (method, params, signal) => this.openRaw(method, params, signal),
+    call: (method, params) => this.call(method, params),
+    resumeSource: () => Promise.resolve(this.closed ? null : { source: this.streamSource, release: () => undefined }),
+  };
+
+  private async openRaw(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RawStream> {
+    const { data, events, res } = await raceAbort(this.openStream<{ stream_id: string; command_id: string }>(method, params, signal), signal);
+    return { stream_id: data.stream_id, command_id: data.command_id, events, close: () => res.destroy() };
   }
 
   /**
@@ -146,8 +177,8 @@ export class TrlHttpClient {
   }
 
   /** A streaming method over one POST: its answer's data, and its events (the body's NDJSON lines). */
-  private async openStream<T>(method: string, params: Record<string, unknown>): Promise<{ data: T; events: AsyncIterable<StreamEvent> }> {
-    const res = await this.post(method, params);
+  private async openStream<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<{ data: T; events: AsyncIterable<StreamEvent>; res: IncomingMessage }> {
+    const res = await this.post(method, params, signal);
     this.open.add(res);
     res.once('close', () => this.open.delete(res));
     return new Promise((resolve, reject) => {
@@ -166,11 +197,11 @@ export class TrlHttpClient {
           if (first === null) {
             first = msg;
             if (!msg.ok) {
-              reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `malformed error response (HTTP ${res.statusCode})` }));
+              reject(clientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `malformed error response (HTTP ${res.statusCode})` }));
               res.destroy();
               return;
             }
-            resolve({ data: msg.data as T, events: closingIterable(q, res) });
+            resolve({ data: msg.data as T, events: closingIterable(q, res), res });
             return;
           }
           if (typeof msg.stream_id !== 'string') return;
@@ -198,7 +229,7 @@ export class TrlHttpClient {
     this.agent.destroy();
   }
 
-  private post(method: string, params: Record<string, unknown>): Promise<IncomingMessage> {
+  private post(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(closedError('this client is closed'));
     const body = JSON.stringify({ id: this.nextId++, method, params });
     const request = this.secure ? httpsRequest : httpRequest;
@@ -206,6 +237,7 @@ export class TrlHttpClient {
       const req = request(this.rpcUrl, {
         method: 'POST',
         agent: this.agent,
+        signal,
         headers: {
           Authorization: `Bearer ${this.token}`,
           'Content-Type': 'application/json',
@@ -244,12 +276,12 @@ function parseEnvelope(body: string, res: IncomingMessage): Envelope {
 
 function errorOf(body: string, res: IncomingMessage): TrlClientError {
   const msg = parseEnvelope(body, res);
-  return new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `HTTP ${res.statusCode} without an error` });
+  return clientError(msg.error ?? { code: 'INTERNAL_ERROR', message: `HTTP ${res.statusCode} without an error` });
 }
 
 function unwrap(msg: Envelope): unknown {
   if (msg.ok) return msg.data;
-  throw new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' });
+  throw clientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' });
 }
 
 /** The queue's events; leaving the loop early destroys the HTTP response. */

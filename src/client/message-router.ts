@@ -1,7 +1,9 @@
 import type { StreamEvent } from '../protocol/envelope.js';
 import type { ErrorObject } from '../protocol/errors.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
-import { TrlClientError } from './client-error.js';
+import { raceAbort } from './abort.js';
+import { clientError, type TrlClientError } from './client-error.js';
+import { CommandStream, type AttachOptions, type RawStream, type StreamOptions, type StreamSource } from './command-stream.js';
 import { EventQueue } from './event-queue.js';
 
 export interface OpenStream {
@@ -15,6 +17,12 @@ export interface WatchStream {
   stream_id: string;
   path: string;
   events: AsyncIterable<StreamEvent>;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting rejects the call with the signal's reason at once; the daemon still carries the request out (stop a command with exec.cancel). */
+  signal?: AbortSignal;
 }
 
 interface Pending {
@@ -34,16 +42,40 @@ export class MessageRouter {
   private closedError: TrlClientError | null = null;
   private readonly streams = new Map<string, EventQueue>();
   private readonly early = new Map<string, StreamEvent[]>();
+  /** Streams whose reader stopped listening: their events are dropped until their last one. */
+  private readonly released = new Set<string>();
 
   constructor(private readonly send: (message: string) => void) {}
 
-  call(method: string, params: Record<string, unknown>): Promise<unknown> {
+  call(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
+    signal?.throwIfAborted();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const answer = new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.send(JSON.stringify({ id, method, params }));
     });
+    // An aborted call forgets its id: the answer, when it comes, is dropped.
+    return raceAbort(answer, signal, () => this.pending.delete(id));
+  }
+
+  /** A streaming method as a RawStream: aborting while it opens closes it as soon as its answer comes. */
+  async openRaw(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RawStream> {
+    signal?.throwIfAborted();
+    const opening = this.open<{ stream_id: string; command_id: string }>(method, params);
+    const { data, events } = await raceAbort(opening, signal, () => {
+      opening.then(
+        (o) => this.release(o.data.stream_id, o.events),
+        () => undefined,
+      );
+    });
+    return { stream_id: data.stream_id, command_id: data.command_id, events, close: () => this.release(data.stream_id, events) };
+  }
+
+  /** The reader of a stream stopped listening: end its iterator and drop its further events. */
+  release(streamId: string, q: EventQueue): void {
+    q.close();
+    if (this.streams.delete(streamId)) this.released.add(streamId);
   }
 
   /** Open a streaming method: its ids, and its events as an async iterator ending after `exit` (or `error`). */
@@ -82,19 +114,24 @@ export class MessageRouter {
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.data);
-    else p.reject(new TrlClientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
+    else p.reject(clientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
   }
 
   /** The connection is gone: every pending call and open stream fails with `message`. */
   failAll(message: string, error?: ErrorObject): void {
-    if (!this.closedError) this.closedError = new TrlClientError(error ?? { code: 'CONNECTION_CLOSED', message });
+    if (!this.closedError) this.closedError = clientError(error ?? { code: 'CONNECTION_CLOSED', message });
     for (const p of this.pending.values()) p.reject(this.closedError);
     this.pending.clear();
     for (const q of this.streams.values()) q.fail(this.closedError);
     this.streams.clear();
+    this.released.clear();
   }
 
   private onEvent(ev: StreamEvent): void {
+    if (this.released.has(ev.stream_id)) {
+      if (ev.event === 'exit' || ev.event === 'error') this.released.delete(ev.stream_id);
+      return;
+    }
     const q = this.streams.get(ev.stream_id);
     if (q) {
       q.push(ev);
@@ -110,12 +147,45 @@ export class MessageRouter {
 /** The typed surface of a client whose connection carries one message per line or frame. */
 export abstract class RoutedClient {
   protected abstract readonly router: MessageRouter;
+  /** Set by close(): a stream of a client closed on purpose does not reconnect. */
+  protected closedByUser = false;
 
-  /** Call a method; resolves with `data`, rejects with a TrlClientError carrying the protocol error code. */
-  call<M extends MethodName>(method: M, params?: ParamsOf<M>): Promise<ResultOf<M>>;
-  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    return this.router.call(method, params);
+  /** Call a method; resolves with `data`, rejects with a TrlClientError (the subclass of its protocol code, TrlErrors[code]). */
+  call<M extends MethodName>(method: M, params?: ParamsOf<M>, options?: CallOptions): Promise<ResultOf<M>>;
+  call(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
+  call(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<unknown> {
+    return this.router.call(method, params, options.signal);
+  }
+
+  /**
+   * Run a command and stream its output (exec.stream) as typed events; the
+   * stream reconnects and resumes from its last offsets if the connection breaks.
+   */
+  execStream(params: ParamsOf<'exec.stream'>, options?: StreamOptions): Promise<CommandStream> {
+    return CommandStream.open(this.streamSource(), 'exec.stream', params, options);
+  }
+
+  /** Follow a running (or finished) command's output (exec.attach) from a byte offset, as typed events. */
+  attach(commandId: string, options: AttachOptions = {}): Promise<CommandStream> {
+    const params: Record<string, unknown> = { command_id: commandId };
+    if (options.from !== undefined) params.from_offset = options.from;
+    if (options.encoding !== undefined) params.encoding = options.encoding;
+    return CommandStream.open(this.streamSource(), 'exec.attach', params, options);
+  }
+
+  /** A fresh connection with this client's options, for a stream to resume on. */
+  protected abstract reconnect(): Promise<RoutedClient>;
+
+  private streamSource(): StreamSource {
+    return {
+      openRaw: (method, params, signal) => this.router.openRaw(method, params, signal),
+      call: (method, params) => this.router.call(method, params),
+      resumeSource: async () => {
+        if (this.closedByUser) return null;
+        const fresh = await this.reconnect();
+        return { source: fresh.streamSource(), release: () => fresh.close() };
+      },
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { ErrorObject } from '../protocol/errors.js';
 import { MessageRouter, RoutedClient } from './message-router.js';
-import { TrlClientError } from './client-error.js';
+import { clientError, TrlErrors } from './client-error.js';
 
 export interface WsClientOptions {
   /** `ws://HOST:PORT` or `wss://…` (the path /v1/ws is added when missing); `http(s)://` works too. */
@@ -13,8 +13,8 @@ export interface WsClientOptions {
   rejectUnauthorized?: boolean;
 }
 
-function closedError(message: string): TrlClientError {
-  return new TrlClientError({ code: 'CONNECTION_CLOSED', message });
+function closedError(message: string): InstanceType<typeof TrlErrors.CONNECTION_CLOSED> {
+  return new TrlErrors.CONNECTION_CLOSED(message);
 }
 
 /** `http://h:p` → `ws://h:p/v1/ws`; keeps an explicit path. */
@@ -41,7 +41,10 @@ export function wsUrlOf(text: string): URL {
 export class TrlWsClient extends RoutedClient {
   protected readonly router: MessageRouter;
 
-  private constructor(private readonly ws: WebSocket) {
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly options: WsClientOptions,
+  ) {
     super();
     this.router = new MessageRouter((message) => ws.send(message));
     ws.on('message', (data: WebSocket.RawData) => this.router.receive(textOf(data)));
@@ -49,10 +52,12 @@ export class TrlWsClient extends RoutedClient {
     ws.on('error', (err) => this.router.failAll(`WebSocket error: ${err.message}`));
   }
 
-  static connect(options: WsClientOptions): Promise<TrlWsClient> {
+  static async connect(options: WsClientOptions): Promise<TrlWsClient> {
     const url = wsUrlOf(options.url);
     const token = options.token ?? process.env.TRL_AUTH_TOKEN;
-    if (!token) return Promise.reject(closedError("no token: pass `token` (the daemon's TRL_AUTH_TOKEN) or set TRL_AUTH_TOKEN"));
+    if (!token) throw closedError("no token: pass `token` (the daemon's TRL_AUTH_TOKEN) or set TRL_AUTH_TOKEN");
+    // Loaded on first use, so that a program using only the Unix socket or HTTP never loads it.
+    const { default: WebSocket } = await import('ws');
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
         headers: { Authorization: `Bearer ${token}` },
@@ -73,19 +78,24 @@ export class TrlWsClient extends RoutedClient {
           } catch {
             /* below */
           }
-          reject(new TrlClientError(error ?? { code: 'CONNECTION_CLOSED', message: `the daemon refused the WebSocket with HTTP ${res.statusCode}` }));
+          reject(clientError(error ?? { code: 'CONNECTION_CLOSED', message: `the daemon refused the WebSocket with HTTP ${res.statusCode}` }));
           ws.terminate();
         });
       });
       ws.once('error', onError);
       ws.once('open', () => {
         ws.off('error', onError);
-        resolve(new TrlWsClient(ws));
+        resolve(new TrlWsClient(ws, { ...options, token }));
       });
     });
   }
 
+  protected reconnect(): Promise<TrlWsClient> {
+    return TrlWsClient.connect(this.options);
+  }
+
   close(): void {
+    this.closedByUser = true;
     this.ws.close(1000);
     this.router.failAll('this client is closed');
   }

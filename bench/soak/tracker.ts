@@ -1,5 +1,5 @@
 import type { TrlClient } from '../../src/client/client.js';
-import { TrlClientError } from '../../src/client/client-error.js';
+import { isTrlClientError, TrlClientError } from '../../src/client/client-error.js';
 
 /** Error codes that mean "the daemon turned the work away to protect itself" rather than "it broke". */
 const REFUSALS = new Set(['RESOURCE_PRESSURE', 'MAX_SESSIONS_REACHED']);
@@ -72,7 +72,7 @@ export class Tracker {
       if (err instanceof WrongResult) {
         this.wrong++;
         this.example('wrong', `${kind}: ${err.message}`);
-      } else if (err instanceof Refused || (err instanceof TrlClientError && REFUSALS.has(err.code))) {
+      } else if (err instanceof Refused || (isTrlClientError(err) && REFUSALS.has(err.code))) {
         this.refused++;
       } else {
         this.errors++;

@@ -71,8 +71,10 @@ body { display: flex; flex-direction: column; }
 .empty { color: var(--muted); font-style: italic; padding: 6px 10px; }
 .notice main { max-width: 560px; margin: 15vh auto; padding: 0 16px; }
 @media (max-width: 900px) {
-  .layout { grid-template-columns: minmax(0, 1fr); grid-template-rows: 180px 200px minmax(320px, 1fr) auto; grid-template-areas: "sessions" "commands" "output" "side"; overflow: auto; }
-  .side { max-height: none; }
+  html, body { height: auto; }
+  .layout { grid-template-columns: minmax(0, 1fr); grid-template-rows: 180px 220px 420px auto; grid-template-areas: "sessions" "commands" "output" "side"; }
   .summary { display: none; }
+  .grid th:nth-child(4), .grid td:nth-child(4), .grid th:nth-child(3), .grid td:nth-child(3) { display: none; }
+  .grid th:nth-child(2) { width: 64px; } .grid th:nth-child(5) { width: 64px; } .grid th:nth-child(6) { width: 96px; }
 }
 `;

@@ -143,7 +143,11 @@ describe('dashboard access', () => {
       b.close();
       await b.closed;
     }
-    const entries = fs.readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const entries = fs
+      .readFileSync(auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(entries.some((e) => e.method === 'dashboard.connect' && e.remote === '127.0.0.1'));
     assert.ok(entries.some((e) => e.method === 'dashboard.disconnect' && typeof e.duration_ms === 'number'));
   });
@@ -278,7 +282,11 @@ describe('dashboard access', () => {
         await page.screenshot({ path: screenshotPath('write') });
         await page.click('#interrupt');
         await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running');
-        const entries = fs.readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        const entries = fs
+          .readFileSync(auditLog, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
         const writes = entries.filter((e) => e.method === 'dashboard.write' && e.command_id === cmd.command_id);
         assert.deepEqual(
           writes.map((w) => [w.action, w.ok]),

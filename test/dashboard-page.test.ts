@@ -42,7 +42,13 @@ async function headlessScreen(bytes: Buffer, cols: number, rows: number): Promis
   const fgOf = (text: string): number | null => {
     for (let y = 0; y < rows; y++) {
       const x = lines[y]!.indexOf(text);
-      if (x >= 0) return buf.getLine(buf.viewportY + y)?.getCell(x)?.getFgColor() ?? null;
+      if (x >= 0)
+        return (
+          buf
+            .getLine(buf.viewportY + y)
+            ?.getCell(x)
+            ?.getFgColor() ?? null
+        );
     }
     return null;
   };
@@ -192,7 +198,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
         await page.waitForSelector('[data-testid="term"] .xterm-rows');
         const topScreen = await headlessScreen(await stdoutBytes(h, top.command_id), cols, rows);
         await waitFor(async () => JSON.stringify(await pageScreen(page)) === JSON.stringify(topScreen.lines));
-        assert.ok(topScreen.lines.some((l) => /PID\s+USER/.test(l)), topScreen.lines.join('\n'));
+        assert.ok(
+          topScreen.lines.some((l) => /PID\s+USER/.test(l)),
+          topScreen.lines.join('\n'),
+        );
         await page.screenshot({ path: screenshotPath('top') });
         await call(h, 'exec.cancel', { command_id: top.command_id });
       }
@@ -253,7 +262,11 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       const health = (await page.textContent('[data-testid="health"]')) ?? '';
       assert.match(health, /tier host/);
       assert.match(health, /daemon RSS/);
-      const lines = fs.readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = fs
+        .readFileSync(auditLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.method === 'dashboard.login' && l.grant === 'read'));
       assert.ok(lines.some((l) => l.method === 'dashboard.connect' && /^viewer-/.test(l.viewer)));
       assert.equal(JSON.stringify(lines).includes('dashboard-planted-secret-value-42'), false);

@@ -116,7 +116,9 @@ export async function measureDashboard(ctx: MetricContext): Promise<MetricResult
     // Until every buffer is at max_output_bytes (4 MiB at 1 MiB/s), RSS only climbs: measure after.
     await sleep(6000);
     const alone = await window(daemon.pid, seconds);
-    const viewer = await openViewer(base, token, commands[0]!);
+    const shown = commands[0];
+    if (shown === undefined) throw new Error('no command was started');
+    const viewer = await openViewer(base, token, shown);
     let watched;
     try {
       await sleep(2000);

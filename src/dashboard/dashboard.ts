@@ -90,7 +90,8 @@ export class Dashboard implements WsEndpoint {
       this.d.log.warn({ remote, origin: String(req.headers.origin ?? '').slice(0, 200), why }, 'refused a dashboard WebSocket');
       return { refuse: { status, reason, error: new TrlError(status === 503 ? 'RESOURCE_PRESSURE' : 'AUTH_FAILED', message) } };
     };
-    if (!this.d.plan.remote && !isLoopback(remote)) return refuse(403, 'Forbidden', 'remote peer', 'the dashboard is served to this machine only; start the daemon with --allow-remote on a reachable address');
+    if (!this.d.plan.remote && !isLoopback(remote))
+      return refuse(403, 'Forbidden', 'remote peer', 'the dashboard is served to this machine only; start the daemon with --allow-remote on a reachable address');
     const origin = this.origin(req);
     if (origin === null) return refuse(403, 'Forbidden', 'host', 'this Host is not one the dashboard is served on');
     const from = typeof req.headers.origin === 'string' ? normalizeOrigin(req.headers.origin) : null;

@@ -147,7 +147,12 @@ function attach(id: string): void {
   ui.plain.hidden = pty;
   ui.term.hidden = !pty;
   if (pty) {
-    term ??= new TermView(ui.term, state.writable, (data) => void socket.request('exec.input', { command_id: id, data }).catch(showError), (cols, rows) => void socket.request('exec.resize', { command_id: id, cols, rows }).catch(showError));
+    term ??= new TermView(
+      ui.term,
+      state.writable,
+      (data) => void socket.request('exec.input', { command_id: id, data }).catch(showError),
+      (cols, rows) => void socket.request('exec.resize', { command_id: id, cols, rows }).catch(showError),
+    );
     term.open(info?.pty_size ?? null);
   } else term?.dispose();
   ui.controls.hidden = !state.writable;
@@ -184,22 +189,26 @@ ui.sessions.addEventListener('click', (e) => {
   const li = (e.target as HTMLElement).closest('li');
   if (li?.dataset.key) selectSession(li.dataset.key);
 });
+/** Where a key moves the focus in the session list (from index `at` of `n`). */
+const MOVES: Record<string, (at: number, n: number) => number> = {
+  ArrowDown: (at, n) => Math.min(n - 1, at + 1),
+  ArrowUp: (at) => Math.max(0, at - 1),
+  Home: () => 0,
+  End: (_at, n) => n - 1,
+};
 ui.sessions.addEventListener('keydown', (e) => {
   const items = Array.from(ui.sessions.children) as HTMLElement[];
   if (items.length === 0) return;
   const at = items.findIndex((i) => i.dataset.key === (document.activeElement as HTMLElement | null)?.dataset.key);
-  let next = at;
-  if (e.key === 'ArrowDown') next = Math.min(items.length - 1, at + 1);
-  else if (e.key === 'ArrowUp') next = Math.max(0, at - 1);
-  else if (e.key === 'Home') next = 0;
-  else if (e.key === 'End') next = items.length - 1;
-  else if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
+  if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
     e.preventDefault();
     selectSession(items[at]?.dataset.key ?? null);
     return;
-  } else return;
+  }
+  const move = MOVES[e.key];
+  if (!move) return;
   e.preventDefault();
-  const item = items[next];
+  const item = items[move(at, items.length)];
   if (item) {
     item.tabIndex = -1;
     item.focus();

@@ -106,8 +106,22 @@ export function renderHealth(dl: HTMLElement, h: Health, viewers: string): void 
     ['daemon RSS', bytes(h.memory_rss_bytes)],
     ['open fds', String(h.open_fds)],
     ['uptime', duration(h.uptime_s * 1000)],
-    ['pressure', ([['cpu', h.pressure.cpu], ['mem', h.pressure.memory], ['io', h.pressure.io]] as const).map(([k, p]) => `${k} ${p === null ? '–' : `${Math.round(p)}%`}`).join(' ')],
-    ...Object.entries(h.tiers).map(([name, t]): [string, string] => [`tier ${name}${name === h.default_runtime ? ' (default)' : ''}`, t.available ? (t.isolated ? 'ok, isolated' : 'ok') : 'unavailable']),
+    [
+      'pressure',
+      (
+        [
+          ['cpu', h.pressure.cpu],
+          ['mem', h.pressure.memory],
+          ['io', h.pressure.io],
+        ] as const
+      )
+        .map(([k, p]) => `${k} ${p === null ? '–' : `${Math.round(p)}%`}`)
+        .join(' '),
+    ],
+    ...Object.entries(h.tiers).map(([name, t]): [string, string] => [
+      `tier ${name}${name === h.default_runtime ? ' (default)' : ''}`,
+      t.available ? (t.isolated ? 'ok, isolated' : 'ok') : 'unavailable',
+    ]),
     ['this page', viewers],
   ];
   const frag = document.createDocumentFragment();
@@ -123,7 +137,14 @@ export function renderAudit(ol: HTMLElement, entries: Record<string, unknown>[],
   const frag = document.createDocumentFragment();
   for (const e of [...entries].reverse()) {
     const li = el('li', null);
-    const what = [e.method, e.action, e.command, e.viewer, e.session_id ? `s:${String(e.session_id).slice(0, 8)}` : null, e.exit_code !== undefined ? `exit ${String(e.exit_code)}` : null]
+    const what = [
+      e.method,
+      e.action,
+      e.command,
+      e.viewer,
+      typeof e.session_id === 'string' ? `s:${e.session_id.slice(0, 8)}` : null,
+      e.exit_code !== undefined ? `exit ${JSON.stringify(e.exit_code)}` : null,
+    ]
       .filter((x) => x !== null && x !== undefined && x !== '')
       .map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
       .join(' ');

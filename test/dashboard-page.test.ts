@@ -281,6 +281,54 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
     }
   });
 
+  test('keyboard: the session list and the command table are driven by keys', async () => {
+    const cmd = await call(h, 'exec.start', { session_id: sessionId, command: 'echo chosen-by-keyboard' });
+    await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running');
+    const { context, page } = await openDashboard(browser, h);
+    try {
+      await page.waitForSelector('[data-testid="sessions"] li:has-text("builder")');
+      await page.focus('[data-testid="sessions"]');
+      // builder is the first session created: Home, then Enter selects it.
+      await page.keyboard.press('Home');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="sessions"] li[aria-selected="true"]:has-text("builder")');
+      await page.focus(`#command-${cmd.command_id}`);
+      await page.keyboard.press('Enter');
+      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('chosen-by-keyboard'));
+      assert.match(page.url(), new RegExp(`c=${cmd.command_id}`));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('nothing moves while output streams, and the theme follows the system', async () => {
+    const { context, page } = await openDashboard(browser, h);
+    try {
+      const cmd = await call(h, 'exec.start', { session_id: sessionId, command: 'for i in $(seq 1 400); do echo "streaming line $i"; sleep 0.01; done; echo stream-done' });
+      await page.click(`#command-${cmd.command_id}`);
+      await page.waitForSelector('[data-testid="plain"]:has-text("streaming line")');
+      await page.evaluate(() => {
+        const w = window as unknown as { shift: number };
+        w.shift = 0;
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.shift += (e as unknown as { value: number }).value;
+        }).observe({ type: 'layout-shift' });
+      });
+      const boxes = () => page.$$eval('.pane', (ps) => ps.map((p) => JSON.stringify(p.getBoundingClientRect())));
+      const before = await boxes();
+      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('stream-done'));
+      assert.deepEqual(await boxes(), before);
+      assert.equal(await page.evaluate(() => (window as unknown as { shift: number }).shift), 0);
+      const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.notEqual(dark, light);
+      await page.screenshot({ path: screenshotPath('dark') });
+    } finally {
+      await context.close();
+    }
+  });
+
   test('`trl dashboard` prints a working link; --write is refused by a daemon without --dashboard-write', async () => {
     const env = { ...process.env, TRL_AUTH_TOKEN: h.token };
     const out = execFileSync(process.execPath, [MAIN_JS, 'dashboard', '--url', h.url, '--json'], { env }).toString();

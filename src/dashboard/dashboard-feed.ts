@@ -5,7 +5,7 @@ import type { AuditTail } from './audit-tail.js';
 import { buildSnapshot } from './snapshot.js';
 
 /** Changes closer together than this make one snapshot. */
-const COALESCE_MS = 50;
+const COALESCE_MS = 100;
 /** How often sessions' usage and the daemon's health are sampled while a page is open (server-side: the page never polls). */
 const SAMPLE_MS = 2000;
 /** Calls that change nothing the page shows: they do not cause a snapshot. */

@@ -196,8 +196,7 @@ const transportSettings = {
   // The live web dashboard (docs/dashboard.md); src/dashboard/.
   dashboard: bool
     .default(false)
-    .meta({ see: 'dashboard.md#opening-it' })
-    .describe('serve the live web dashboard at `/dashboard` on the `--http` address (open it with `trl dashboard`); read-only unless `--dashboard-write`'),
+    .describe('serve the live web dashboard (docs/dashboard.md) at `/dashboard` on the `--http` address (open it with `trl dashboard`); read-only unless `--dashboard-write`'),
   dashboard_write: bool.default(false).describe('let `trl dashboard --write` mint tickets whose viewers may type into, signal and cancel commands'),
   dashboard_max_viewers: int(1).default(8).describe('open dashboard pages (WebSockets) at most; past it a page is refused'),
 };

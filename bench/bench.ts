@@ -11,6 +11,7 @@ import { errorRow, type Row } from './lib/row.js';
 import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/timeout.js';
 import { measureCliPing } from './metrics/cli-ping.js';
+import { measureDashboard } from './metrics/dashboard.js';
 import { measureFiles } from './metrics/files.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMcpRoundTrip } from './metrics/mcp-round-trip.js';
@@ -46,6 +47,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
   { key: 'mcp', title: 'MCP tool call round trip (stdio, HTTP) vs exec.run', run: (ctx) => measureMcpRoundTrip(ctx, DAEMON_ENV) },
   { key: 'files', title: 'fs.read of 1 MiB vs cat, fs.grep over 10,000 files vs grep -rn', run: measureFiles },
+  { key: 'dashboard', title: 'daemon CPU and RSS, 50 sessions × 1 MiB/s, one dashboard open vs none', run: measureDashboard },
 ];
 
 /** The keys `--only` accepts. */

@@ -23,6 +23,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['shell'], load: async () => (await import('./shell-command.js')).registerShellCommand },
   { names: ['audit'], load: async () => (await import('./audit-command.js')).registerAuditCommand },
   { names: ['fs'], load: async () => (await import('./fs-command.js')).registerFsCommand },
+  { names: ['dashboard'], load: async () => (await import('./dashboard-command.js')).registerDashboardCommand },
 ];
 
 /** The `trl` command line: the daemon (`serve`) and thin client commands over the SDK. */

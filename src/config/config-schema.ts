@@ -193,6 +193,12 @@ const transportSettings = {
   tls_key: z.string().min(1).optional().describe('PEM private key file of `--tls-cert`'),
   max_streams_per_client: int(1).default(16).describe('open streams at most per HTTP client address (clients behind one proxy share it) or per WebSocket'),
   max_http_connections: int(1).default(256).describe('open HTTP connections at most, WebSockets included; past it new ones are closed at once (logged)'),
+  // The live web dashboard (docs/dashboard.md); src/dashboard/.
+  dashboard: bool
+    .default(false)
+    .describe('serve the live web dashboard (docs/dashboard.md) at `/dashboard` on the `--http` address (open it with `trl dashboard`); read-only unless `--dashboard-write`'),
+  dashboard_write: bool.default(false).describe('let `trl dashboard --write` mint tickets whose viewers may type into, signal and cancel commands'),
+  dashboard_max_viewers: int(1).default(8).describe('open dashboard pages (WebSockets) at most; past it a page is refused'),
 };
 
 const fileSettings = {

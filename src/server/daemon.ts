@@ -92,7 +92,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const transport = new UnixTransport(dispatcher, config.max_request_bytes, log);
     // HTTP first: a port in use then stops the start before the socket exists.
     // Loaded only when asked for: a socket-only daemon does not carry the HTTP, WebSocket and TLS code.
-    http = httpPlan ? new (await import('./http-transport.js')).HttpTransport(httpPlan, dispatcher, log, runtime, config.max_upload_bytes) : null;
+    http = httpPlan ? new (await import('./http-transport.js')).HttpTransport(httpPlan, dispatcher, log, runtime, config.max_upload_bytes, audit) : null;
     const httpUrl = http ? await http.listen() : null;
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);

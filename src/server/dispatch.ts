@@ -29,6 +29,9 @@ function paramKeys(schema: z.ZodType): string[] {
  * throws: every outcome is a response envelope.
  */
 export class Dispatcher {
+  /** Told the method of every request answered, on any transport (the dashboard's change feed, src/dashboard/). */
+  readonly answered = new Set<(method: string) => void>();
+
   constructor(
     private readonly runtime: Engine,
     private readonly log: Logger,
@@ -45,6 +48,10 @@ export class Dispatcher {
    */
   async handle(msg: unknown, conn: Connection): Promise<{ response: Response; after?: (onEnd?: () => void) => void }> {
     const r = await this.answer(msg, conn);
+    if (this.answered.size > 0) {
+      const method = (msg as { method?: unknown } | null)?.method;
+      if (typeof method === 'string') for (const fn of this.answered) fn(method);
+    }
     return r instanceof Streamed ? { response: { id: r.data.id, ok: true, data: r.data.data }, after: r.start } : { response: r };
   }
 

@@ -20,6 +20,8 @@ export interface HttpPlan {
   maxStreamsPerClient: number;
   /** Open HTTP connections (WebSockets included) at most. */
   maxConnections: number;
+  /** The web dashboard (`--dashboard`, src/dashboard/), or null. */
+  dashboard: { write: boolean; maxViewers: number; auditLog: string | null } | null;
 }
 
 const loopback = new BlockList();
@@ -52,7 +54,8 @@ async function hostIsLoopback(host: string): Promise<boolean> {
  */
 export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<HttpPlan | null> {
   if (config.http === undefined) {
-    const stray = (['tls_cert', 'tls_key', 'cors_origin'] as const).filter((k) => config[k] !== undefined);
+    const stray: string[] = (['tls_cert', 'tls_key', 'cors_origin'] as const).filter((k) => config[k] !== undefined);
+    if (config.dashboard) stray.push('dashboard');
     if (stray.length > 0) {
       throw new StartupError(`${stray.map((k) => '--' + k.replace(/_/g, '-')).join(', ')} only apply to HTTP, which is off; add --http HOST:PORT (TRL_HTTP) or drop them`);
     }
@@ -81,5 +84,6 @@ export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<
     maxRequestBytes: config.max_request_bytes,
     maxStreamsPerClient: config.max_streams_per_client,
     maxConnections: config.max_http_connections,
+    dashboard: config.dashboard ? { write: config.dashboard_write, maxViewers: config.dashboard_max_viewers, auditLog: config.audit_log ?? null } : null,
   };
 }

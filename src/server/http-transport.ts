@@ -16,6 +16,8 @@ import type { McpRoute } from './mcp-route.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { authError, WsTransport } from './ws-transport.js';
 import { asError } from '../tiers/shared/thrown.js';
+import type { AuditLog } from '../runtime/audit-log.js';
+import type { Dashboard } from '../dashboard/dashboard.js';
 
 const RPC_PATH = '/v1/rpc';
 const WS_PATH = '/v1/ws';
@@ -42,6 +44,8 @@ export class HttpTransport {
   /** Whether connections are being dropped at max_http_connections (logged once per episode). */
   private atCap = false;
   private url = '';
+  /** The web dashboard (`--dashboard`), loaded by listen(). */
+  private dashboard: Dashboard | null = null;
 
   constructor(
     private readonly plan: HttpPlan,
@@ -50,6 +54,8 @@ export class HttpTransport {
     /** For the files route (GET/PUT /v1/files). */
     private readonly engine: Engine,
     private readonly maxUploadBytes: number,
+    /** For the dashboard's viewer entries (null: no --audit-log). */
+    private readonly audit: AuditLog | null = null,
   ) {
     this.cors = new CorsPolicy(plan.corsOrigins);
     this.slots = new StreamSlots(plan.maxStreamsPerClient);
@@ -72,7 +78,8 @@ export class HttpTransport {
   }
 
   /** Listen; resolves with the base URL (the real port when 0 was asked for). */
-  listen(): Promise<string> {
+  async listen(): Promise<string> {
+    await this.loadDashboard();
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         const why =
@@ -96,6 +103,16 @@ export class HttpTransport {
     });
   }
 
+  /** --dashboard: its page, files and WebSocket beside the API (src/dashboard/; loaded only when asked for). */
+  private async loadDashboard(): Promise<void> {
+    const plan = this.plan;
+    if (plan.dashboard === null) return;
+    const { Dashboard, DASHBOARD_WS_PATH } = await import('../dashboard/dashboard.js');
+    const port = () => (this.server.address() as AddressInfo | null)?.port ?? plan.port;
+    this.dashboard = new Dashboard({ plan: { ...plan, dashboard: plan.dashboard }, dispatcher: this.dispatcher, engine: this.engine, audit: this.audit, cors: this.cors, log: this.log, port });
+    this.ws.addEndpoint(DASHBOARD_WS_PATH, this.dashboard);
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     req.on('error', () => {
       /* peer went away */
@@ -107,9 +124,11 @@ export class HttpTransport {
       this.cors.preflight(req, res);
       return;
     }
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // The dashboard authenticates its own requests (a cookie, or the token for a ticket) and sends no CORS headers.
+    if (this.dashboard?.handles(path)) return this.dashboard.serve(req, res, path);
     this.cors.apply(req, res);
     const outcome = this.plan.auth.check(req, false);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (outcome !== 'ok') {
       this.log.warn(
         { remote: req.socket.remoteAddress, method: req.method, path: path.slice(0, 200), reason: outcome === 'missing' ? 'no token' : 'wrong token' },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { TrlError } from '../protocol/errors.js';
 import { offeredProtocols, WS_BEARER_PREFIX, WS_PROTOCOL, type BearerAuth } from './auth.js';
+import type { Connection } from './connection.js';
 import type { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
@@ -46,6 +47,17 @@ function socketClass(maxBytes: number): typeof WebSocket {
   };
 }
 
+/** What answers one socket's requests: the daemon's Dispatcher, or a narrower one (a dashboard viewer's). */
+export type RequestHandler = Pick<Dispatcher, 'handle' | 'badJson'>;
+
+/**
+ * Another WebSocket path served by this machinery that admits its sockets
+ * itself instead of by bearer token (the dashboard's, src/dashboard/).
+ */
+export interface WsEndpoint {
+  admit(req: IncomingMessage): { refuse: { status: number; reason: string; error: TrlError } } | { handler: RequestHandler; opened: (conn: Connection) => void };
+}
+
 /** A refusal written on the raw socket before any upgrade. */
 function refuseUpgrade(socket: Duplex, status: number, reason: string, error: TrlError, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ id: null, ok: false, error: error.toObject() });
@@ -73,6 +85,8 @@ export class WsTransport {
   private readonly reading = new WeakMap<WebSocket, ReadWatch>();
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
+  /** Paths other than /v1/ws, each admitting its own sockets (addEndpoint). */
+  private readonly endpoints = new Map<string, WsEndpoint>();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -95,6 +109,10 @@ export class WsTransport {
     this.heartbeat.unref();
   }
 
+  addEndpoint(path: string, endpoint: WsEndpoint): void {
+    this.endpoints.set(path, endpoint);
+  }
+
   /** The HTTP server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {
@@ -102,6 +120,13 @@ export class WsTransport {
     });
     const path = (req.url ?? '/').split('?')[0];
     const remote = req.socket.remoteAddress;
+    const endpoint = path === undefined ? undefined : this.endpoints.get(path);
+    if (endpoint) {
+      const admitted = endpoint.admit(req);
+      if ('refuse' in admitted) return refuseUpgrade(socket, admitted.refuse.status, admitted.refuse.reason, admitted.refuse.error);
+      this.wss.handleUpgrade(req, socket, head, (ws) => admitted.opened(this.onSocket(ws, remote, admitted.handler)));
+      return;
+    }
     const outcome = this.auth.check(req, true);
     if (outcome !== 'ok') {
       this.log.warn({ remote, transport: 'websocket', reason: outcome === 'missing' ? 'no token' : 'wrong token' }, 'refused a WebSocket upgrade: authentication failed');
@@ -127,10 +152,10 @@ export class WsTransport {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, remote));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, remote, this.dispatcher));
   }
 
-  private onSocket(ws: WebSocket, remote: string | undefined): void {
+  private onSocket(ws: WebSocket, remote: string | undefined, handler: RequestHandler): WsConnection {
     const client = `ws-${this.nextId++}`;
     const open = new Map<string, () => void>();
     this.alive.set(ws, true);
@@ -158,7 +183,7 @@ export class WsTransport {
       ws.pause();
     };
     // `bufferedAmount` counts both the frames `ws` still queues and the bytes waiting in the socket.
-    const gate = new RequestGate<string>({ unsent: () => ws.bufferedAmount, pause, resume: () => ws.resume() }, (text) => this.answer(text, client, conn, open));
+    const gate = new RequestGate<string>({ unsent: () => ws.bufferedAmount, pause, resume: () => ws.resume() }, (text) => this.answer(text, client, conn, open, handler));
     const watch: ReadWatch = { gate, held: false, outputMoved: false };
     this.reading.set(ws, watch);
     ws.on('close', () => {
@@ -170,20 +195,21 @@ export class WsTransport {
     ws.on('message', (data: RawData) => {
       gate.push((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8'));
     });
+    return conn;
   }
 
   /** One request message; resolves with the answer's size once it (for a stream: its last event) has been handed to the socket. */
-  private async answer(text: string, client: string, conn: WsConnection, open: Map<string, () => void>): Promise<number> {
+  private async answer(text: string, client: string, conn: WsConnection, open: Map<string, () => void>, handler: RequestHandler): Promise<number> {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch (err) {
-      return conn.send(this.dispatcher.badJson(asError(err)));
+      return conn.send(handler.badJson(asError(err)));
     }
-    if (!isStreamingRequest(msg)) return conn.send((await this.dispatcher.handle(msg, conn)).response);
+    if (!isStreamingRequest(msg)) return conn.send((await handler.handle(msg, conn)).response);
     if (!this.slots.tryAcquire(client)) return conn.send({ id: requestIdOf(msg), ok: false, error: this.slots.error().toObject() });
     const release = this.slots.releaser(client);
-    const { response, after } = await this.dispatcher.handle(msg, conn);
+    const { response, after } = await handler.handle(msg, conn);
     const streamId = response.ok ? (response.data as { stream_id?: unknown }).stream_id : undefined;
     if (after && typeof streamId === 'string' && !conn.closed) open.set(streamId, release);
     else release();

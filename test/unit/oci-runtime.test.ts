@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerConfig, FIFO_MOUNT, type ContainerInput } from '../../src/tiers/docker/container.js';
-import { describeRuntime, effectiveRuntime, engineRuntimes, GVISOR_ARGS, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix } from '../../src/tiers/docker/oci-runtime.js';
+import { cutsNetwork, describeRuntime, effectiveRuntime, engineRuntimes, GVISOR_ARGS, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix } from '../../src/tiers/docker/oci-runtime.js';
 
 const ENDPOINT = 'unix:///var/run/docker.sock';
 const INFO = {
@@ -44,6 +44,9 @@ describe('OCI runtimes of the engine', () => {
     assert.equal(ignoresCgroups({ path: 'runc', runtimeArgs: ['--ignore-cgroups'] }), false, 'only gVisor has that flag');
     assert.equal(ignoresCgroups({ path: '/usr/bin/runsc', runtimeArgs: ['-ignore-cgroups=true'] }), true, 'Go flags take one dash and =true');
     assert.equal(ignoresCgroups(undefined), false);
+    assert.equal(cutsNetwork(r.get('runsc')), true);
+    assert.equal(cutsNetwork({ path: '/usr/bin/runsc', runtimeArgs: ['--network=sandbox'] }), false);
+    assert.equal(cutsNetwork(r.get('runc')), false);
   });
 
   it('accepts an offered runtime, the default, or none configured', () => {

@@ -10,7 +10,7 @@ import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
 import { FifoDir } from './fifo-dir.js';
 import { networkProblem } from './network-check.js';
-import { describeRuntime, effectiveRuntime, engineRuntimes, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix, type EngineRuntimes, type RuntimeEntry } from './oci-runtime.js';
+import { cutsNetwork, describeRuntime, effectiveRuntime, engineRuntimes, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix, type EngineRuntimes, type RuntimeEntry } from './oci-runtime.js';
 import { WarmPool } from './warm-pool.js';
 import { DockerSession, oomCounterOfContainer, removeContainer, type StartedContainer } from './docker-session.js';
 import { fifoDirPrefix, removeFifoDirs } from '../shared/fifo-pool.js';
@@ -183,6 +183,7 @@ export class DockerTier implements Tier {
         (this.pool ? `, ${this.settings.warmPool} warm` : '') +
         `; OCI runtime ${describeRuntime(this.oci.name, runtimes)}` +
         (ignoresCgroups(this.oci.entry) ? ': it ignores cgroups, so sessions asking for memory_bytes, pids or cpu_percent are refused' : '') +
+        (cutsNetwork(this.oci.entry) ? '; its sandbox has no network (--network=none), so sessions with network: true have loopback only' : '') +
         (network ? `; sessions with network: true are refused: ${network}` : ''),
     };
   }

@@ -65,6 +65,11 @@ export function ignoresCgroups(entry: RuntimeEntry | undefined): boolean {
   return entry !== undefined && isGvisor(entry) && (entry.runtimeArgs ?? []).some((a) => /^--?ignore-cgroups(=(true|1))?$/.test(a));
 }
 
+/** Whether the runtime is gVisor with no network in its sandbox (--network=none): `network: true` then gives loopback only. */
+export function cutsNetwork(entry: RuntimeEntry | undefined): boolean {
+  return entry !== undefined && isGvisor(entry) && (entry.runtimeArgs ?? []).some((a) => /^--?network=none$/.test(a));
+}
+
 /** The name sessions run under: the configured one, else the engine's default. */
 export function effectiveRuntime(configured: string | undefined, engine: EngineRuntimes): string {
   return configured ?? engine.defaultRuntime;

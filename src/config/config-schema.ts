@@ -169,9 +169,9 @@ const tierSettings = {
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'must be the name of a runtime registered in dockerd (letters, digits, `_`, `.`, `-`), such as `runsc`')
     .optional()
-    .meta({ default_text: "the engine's default (`runc`)", see: 'docker-tier.md#gvisor-runsc' })
+    .meta({ default_text: "the engine's default (`runc`)" })
     .describe(
-      'OCI runtime of every docker session\'s container, such as `runsc` (gVisor: a kernel of its own between commands and the host\'s); it must be registered in dockerd (`"runtimes"` in its daemon.json), else the tier fails its health check naming the fix. Clients cannot choose it',
+      'OCI runtime of every docker session\'s container, such as `runsc` (gVisor: a kernel of its own between commands and the host\'s; docs/docker-tier.md); it must be registered in dockerd (`"runtimes"` in its daemon.json), else the tier fails its health check naming the fix. Clients cannot choose it',
     ),
   docker_warm_pool: int(0)
     .default(0)

@@ -106,4 +106,5 @@ const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   docker_user: 'user',
   isolated_user: 'uid[:gid]',
   docker_network: 'network',
+  docker_runtime: 'runtime',
 };

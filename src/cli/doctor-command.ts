@@ -8,7 +8,9 @@ import { printJson, warn } from './output.js';
 const HELP_AFTER = `
 Checks this machine without a running daemon: for each tier of --tiers, what it
 needs, what is present, whether its health check (a real sandbox, a real
-container) passes, and how processes are tracked and limits enforced. Takes the
+container) passes, and how processes are tracked and limits enforced; for
+docker, also which OCI runtimes the engine offers and which one sessions use
+(--docker-runtime). Takes the
 same settings as trl serve (flags and TRL_* variables). Exit status 0 when the
 default tier (--runtime) works, 1 when it does not, 2 on bad settings. Run as
 root, it also says that trl serve refuses to start without --allow-root.`;

@@ -165,6 +165,14 @@ const tierSettings = {
     .describe('user commands run as inside containers (a name or uid of the image); root is refused'),
   docker_network: z.string().min(1).default('bridge').describe('network of docker sessions created with `network: true` (`none` otherwise)'),
   docker_shell: absolutePath.default('/bin/sh').describe('shell of docker sessions that name none (a path inside the image)'),
+  docker_runtime: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be the name of a runtime registered in dockerd (letters, digits, `_`, `.`, `-`), such as `runsc`')
+    .optional()
+    .meta({ default_text: "the engine's default (`runc`)" })
+    .describe(
+      'OCI runtime of every docker session\'s container, such as `runsc` (gVisor: a kernel of its own between commands and the host\'s; docs/docker-tier.md); it must be registered in dockerd (`"runtimes"` in its daemon.json), else the tier fails its health check naming the fix. Clients cannot choose it',
+    ),
   docker_warm_pool: int(0)
     .default(0)
     .describe('containers kept started for default docker sessions (default image, no network, default workspace), so their `session.create` does not wait for a container start'),

@@ -18,7 +18,7 @@ export const StatsResult = z.object({
 export const InfoParams = z.strictObject({});
 const Enforcement = z.object({
   process_tracking: z.string().describe('how session processes are found: cgroup-v2, cgroup-v1, proc-scan, container-exec-tag'),
-  limits: z.string().describe('cgroup-v2, cgroup-v1, cgroup-hybrid, rlimits-only or container-cgroup'),
+  limits: z.string().describe('cgroup-v2, cgroup-v1, cgroup-hybrid, rlimits-only, container-cgroup or container-ulimits (docker under a runtime that ignores cgroups: only cpu_s and nofile)'),
   detail: z.string(),
 });
 

@@ -47,6 +47,7 @@ export function dockerSettings(c: Config): DockerSettings {
     shell: c.docker_shell,
     warmPool: c.docker_warm_pool,
     defaultWorkspace: c.default_working_dir ?? process.cwd(),
+    runtime: c.docker_runtime,
   };
 }
 

@@ -57,6 +57,10 @@ export interface ContainerInput extends ContainerShape {
   guard: ContainerGuard;
   /** The seccomp profile (JSON) of the container (seccomp/docker-profile.ts). */
   seccomp: string;
+  /** --docker-runtime (HostConfig.Runtime); undefined: the engine's default. */
+  runtime?: string | undefined;
+  /** The runtime is gVisor, which opens a FIFO for writing only on a writable mount (docs/docker-tier.md#gvisor-runsc). */
+  gvisor?: boolean;
 }
 
 export function containerName(instanceId: string, sessionTag: string): string {
@@ -114,15 +118,18 @@ export function containerConfig(i: ContainerInput): Docker.ContainerCreateOption
       Init: true,
       NetworkMode: i.network ?? 'none',
       // Mounts rather than Binds: paths may hold ':', and a missing source is an error instead of
-      // a directory the engine creates as root. FIFOs stay writable on a read-only mount.
+      // a directory the engine creates as root. FIFOs stay writable on a read-only mount, except
+      // under gVisor: there the mount is writable, and the directory (0711, the daemon's) still
+      // lets the unprivileged, capability-less container user create nothing in it.
       // The engine mounts parents before children (by depth), so .git goes before .git/hooks.
       Mounts: [
         { Type: 'bind', Source: i.workspace, Target: i.workspace, ReadOnly: false },
         ...i.guard.mountPoints.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: false })),
         ...i.guard.readOnly.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: true })),
         ...i.guard.ghosts.map((p) => ({ Type: 'bind' as const, Source: i.guard.emptyDir, Target: p, ReadOnly: true })),
-        { Type: 'bind', Source: i.fifoDir, Target: FIFO_MOUNT, ReadOnly: true },
+        { Type: 'bind', Source: i.fifoDir, Target: FIFO_MOUNT, ReadOnly: i.gvisor !== true },
       ],
+      ...(i.runtime !== undefined ? { Runtime: i.runtime } : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges', `seccomp=${i.seccomp}`],
       ...resourceLimits(i.limits),

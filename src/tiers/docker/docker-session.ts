@@ -37,6 +37,8 @@ export interface StartedContainer {
   container: Docker.Container;
   fifos: FifoDir;
   image: string;
+  /** The OCI runtime it runs under (--docker-runtime, else the engine's default), for session.info. */
+  runtime: string;
   /** USER or UID:GID its execs run as. */
   user: string;
   /** The workspace, at the same path inside (where the files helper finds it). */
@@ -99,7 +101,7 @@ export class DockerSession implements TierSession {
   }
 
   describe(): Record<string, string> {
-    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image };
+    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image, oci_runtime: this.c.runtime };
   }
 
   files(opts: { opTimeoutMs: number }): TierFiles {

@@ -10,6 +10,7 @@ import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
 import { FifoDir } from './fifo-dir.js';
 import { networkProblem } from './network-check.js';
+import { cutsNetwork, describeRuntime, effectiveRuntime, engineRuntimes, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix, type EngineRuntimes, type RuntimeEntry } from './oci-runtime.js';
 import { WarmPool } from './warm-pool.js';
 import { DockerSession, oomCounterOfContainer, removeContainer, type StartedContainer } from './docker-session.js';
 import { fifoDirPrefix, removeFifoDirs } from '../shared/fifo-pool.js';
@@ -48,6 +49,8 @@ export interface DockerSettings {
   warmPool: number;
   /** The default sessions' workspace (what the warm pool starts containers for). */
   defaultWorkspace: string;
+  /** --docker-runtime: the OCI runtime of every container (HostConfig.Runtime); undefined: the engine's default. */
+  runtime: string | undefined;
 }
 
 export class DockerTier implements Tier {
@@ -65,6 +68,8 @@ export class DockerTier implements Tier {
   private readonly healthWorkspace: string;
   /** The engine's architecture, for the seccomp profile; known after the health check. */
   private arch: SeccompArch | null = null;
+  /** The OCI runtime containers run under, as the engine registers it (oci-runtime.ts); known after the health check. */
+  private oci: { name: string; entry: RuntimeEntry | undefined } | null = null;
   /** The engine's client and event stream; or why no client could be made (a malformed DOCKER_HOST), for the health check. */
   private readonly engine: { docker: Docker; events: EngineEvents } | { docker: null; events: null; error: string };
   private readonly pool: WarmPool | null;
@@ -121,13 +126,17 @@ export class DockerTier implements Tier {
     const docker = this.engine.docker;
     const image = this.settings.image;
     let version: Docker.DockerVersion;
+    let runtimes: EngineRuntimes;
     try {
       version = await docker.version();
-      this.arch = await archOf(docker);
+      ({ arch: this.arch, runtimes } = await engineFacts(docker));
     } catch (err) {
       return this.unhealthy(describeEngineError(err, { endpoint: this.endpoint }));
     }
     if (!this.arch) return this.unhealthy(`the engine's machine is ${version.Arch}: trl has seccomp profiles for x86_64 and aarch64 only`);
+    const runtimeFix = runtimeProblem(this.settings.runtime, runtimes, this.endpoint);
+    if (runtimeFix) return this.unhealthy(runtimeFix);
+    this.oci = ociOf(this.settings.runtime, runtimes);
     let session: DockerSession | null = null;
     try {
       const shape = this.shapeOf({ network: false, image: undefined, workspace: this.healthWorkspace });
@@ -166,8 +175,15 @@ export class DockerTier implements Tier {
       isolated: true,
       detail:
         `docker engine ${version.Version} (API ${version.ApiVersion}) at ${this.endpoint}: a container per session from ${image} as ${this.settings.user ?? 'an unprivileged user'}, ` +
-        `no capabilities, no-new-privileges, seccomp (no Unix sockets without network, no keyrings), network none unless asked (then ${this.settings.network})` +
+        `no capabilities, no-new-privileges, ` +
+        (this.oci.entry && isGvisor(this.oci.entry)
+          ? "gVisor's own kernel between commands and the host's (runsc applies no seccomp profile to execs; host Unix sockets out of reach unless runsc has --host-uds)"
+          : 'seccomp (no Unix sockets without network, no keyrings)') +
+        `, network none unless asked (then ${this.settings.network})` +
         (this.pool ? `, ${this.settings.warmPool} warm` : '') +
+        `; OCI runtime ${describeRuntime(this.oci.name, runtimes)}` +
+        (ignoresCgroups(this.oci.entry) ? ': it ignores cgroups, so sessions asking for memory_bytes, pids or cpu_percent are refused' : '') +
+        (cutsNetwork(this.oci.entry) ? '; its sandbox has no network (--network=none), so sessions with network: true have loopback only' : '') +
         (network ? `; sessions with network: true are refused: ${network}` : ''),
     };
   }
@@ -210,6 +226,7 @@ export class DockerTier implements Tier {
       ),
     ]);
     reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
+    reqs.push(await this.runtimeRequirement(docker));
     reqs.push({ need: 'the network of network: true sessions (--docker-network)', present: hasNetwork, found: networkFound, optional: true });
     reqs.push({
       need: "workspaces on the engine's host (bind mounts)",
@@ -219,7 +236,31 @@ export class DockerTier implements Tier {
     return reqs;
   }
 
+  /** The OCI runtime of sessions (--docker-runtime) and the ones the engine offers (`docker info` Runtimes). */
+  private async runtimeRequirement(docker: Docker): Promise<Requirement> {
+    const need = 'the OCI runtime of sessions (--docker-runtime)';
+    let runtimes: EngineRuntimes;
+    try {
+      runtimes = (await engineFacts(docker)).runtimes;
+    } catch (err) {
+      return { need, present: false, found: describeEngineError(err, { endpoint: this.endpoint }) };
+    }
+    const offered = `the engine offers ${[...runtimes.offered.keys()].sort().join(', ') || 'none'}`;
+    const problem = runtimeProblem(this.settings.runtime, runtimes, this.endpoint);
+    if (problem) return { need, present: false, found: problem };
+    const name = effectiveRuntime(this.settings.runtime, runtimes);
+    const limits = ignoresCgroups(runtimes.offered.get(name)) ? '; it ignores cgroups: no memory, CPU or pids limits' : '';
+    return { need, present: true, found: `${describeRuntime(name, runtimes)}${this.settings.runtime === undefined ? ", the engine's default" : ''}${limits} (${offered})` };
+  }
+
   enforcement(): Enforcement {
+    if (ignoresCgroups(this.oci?.entry)) {
+      return {
+        process_tracking: 'container-exec-tag',
+        limits: 'container-ulimits',
+        detail: `one container per session under ${this.oci?.name ?? 'gVisor'} (gVisor, which ignores cgroups here); commands are execs carrying a tag that an in-container exec finds in /proc (with their descendants) to signal a tree; only cpu_s and nofile (ulimits) are enforced: sessions asking for memory_bytes, pids or cpu_percent are refused`,
+      };
+    }
     return {
       process_tracking: 'container-exec-tag',
       limits: 'container-cgroup',
@@ -244,6 +285,14 @@ export class DockerTier implements Tier {
 
   async createSession(opts: SessionOptions): Promise<TierSession> {
     const shape = this.shapeOf(opts);
+    // A limit the runtime would silently not enforce is refused rather than promised.
+    const unenforced = ignoresCgroups(this.oci?.entry) ? Object.keys(resourceLimits(opts.limits)).filter((k) => k !== 'MemorySwap') : [];
+    if (unenforced.length > 0) {
+      throw new Error(
+        `the docker tier's runtime ${this.oci?.name ?? ''} (gVisor) ignores cgroups here, so limits.memory_bytes, limits.pids and limits.cpu_percent cannot be enforced: ` +
+          'leave them out, or ask the operator for a runtime that enforces them (runsc registered without --ignore-cgroups where gVisor can manage cgroups, or runc)',
+      );
+    }
     // Asked each time: an operator may create the network while the daemon runs.
     if (opts.network && this.engine.docker) {
       const problem = await networkProblem(this.engine.docker, this.settings.network, this.endpoint);
@@ -314,8 +363,13 @@ export class DockerTier implements Tier {
   private async startContainer(shape: ContainerShape, sessionTag: string, limits: SessionLimits): Promise<StartedContainer> {
     if (this.engine.docker === null) throw new Error(this.engine.error);
     const docker = this.engine.docker;
-    this.arch ??= await archOf(docker);
+    if (!this.arch || !this.oci) {
+      const facts = await engineFacts(docker);
+      this.arch ??= facts.arch;
+      this.oci ??= ociOf(this.settings.runtime, facts.runtimes);
+    }
     if (!this.arch) throw new Error("the engine's machine has no seccomp profile of trl's (x86_64 and aarch64 only)");
+    const oci = this.oci;
     const guard = guardWorkspace(shape.workspace, this.ghosts);
     const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
     const fifos = await FifoDir.create(this.instanceId);
@@ -332,6 +386,8 @@ export class DockerTier implements Tier {
           fifoDir: fifos.dir,
           guard: { ...guard, emptyDir: this.emptyDir },
           seccomp,
+          runtime: this.settings.runtime,
+          gvisor: oci.entry !== undefined && isGvisor(oci.entry),
         }),
       );
       await container.start();
@@ -342,6 +398,7 @@ export class DockerTier implements Tier {
         container,
         fifos,
         image: shape.image,
+        runtime: oci.name,
         user: shape.user,
         workspace: shape.workspace,
         imageEnvKeys: [...keys].filter(unsettable),
@@ -353,7 +410,8 @@ export class DockerTier implements Tier {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos.remove();
       this.ghosts.release(guard.ghosts);
-      throw new Error(describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }), { cause: err });
+      const fix = unknownRuntimeFix(engineErrorFields(err).message, this.settings.runtime, this.endpoint);
+      throw new Error(fix ?? describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }), { cause: err });
     }
   }
 
@@ -436,9 +494,15 @@ function guardKey(g: WorkspaceGuard): string {
   return JSON.stringify([g.mountPoints, g.readOnly, g.ghosts]);
 }
 
-/** The engine's machine, for the seccomp profile (null: trl has no profile for it). */
-async function archOf(docker: Docker): Promise<SeccompArch | null> {
-  // dockerode types info() as any: it is the engine's JSON, of which only Architecture is read.
+/** From `docker info`: the engine's machine, for the seccomp profile (null: trl has no profile for it), and its OCI runtimes. */
+async function engineFacts(docker: Docker): Promise<{ arch: SeccompArch | null; runtimes: EngineRuntimes }> {
+  // dockerode types info() as any: it is the engine's JSON, of which only Architecture and the runtimes are read.
   const info = (await docker.info()) as { Architecture?: unknown };
-  return engineArch(typeof info.Architecture === 'string' ? info.Architecture : '');
+  return { arch: engineArch(typeof info.Architecture === 'string' ? info.Architecture : ''), runtimes: engineRuntimes(info) };
+}
+
+/** The runtime containers run under and its registration (undefined: the engine does not list it). */
+function ociOf(configured: string | undefined, runtimes: EngineRuntimes): { name: string; entry: RuntimeEntry | undefined } {
+  const name = effectiveRuntime(configured, runtimes);
+  return { name, entry: runtimes.offered.get(name) };
 }

@@ -39,7 +39,7 @@ const DAEMON_ARGS = ['--tiers', 'host'];
 const METRIC_TIMEOUT_MS = 10 * 60 * 1000;
 
 const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricContext) => Promise<MetricResult> }> = [
-  { key: 'memory', title: 'idle RSS and RSS per idle session', run: measureMemory },
+  { key: 'memory', title: 'idle RSS (default tiers) and RSS per idle session', run: (ctx) => measureMemory(ctx, DAEMON_ENV) },
   { key: 'round_trip', title: 'exec.run round trip vs bare spawn', run: measureRoundTrip },
   { key: 'throughput', title: 'commands/s with concurrent clients vs bare spawns', run: measureThroughput },
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
@@ -51,7 +51,7 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
 ];
 
 /** The keys `--only` accepts. */
-const KEYS = [...METRICS.map((m) => m.key), 'tiers'];
+const KEYS = [...METRICS.map((m) => m.key), 'tiers', 'sandbox'];
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -68,6 +68,7 @@ async function warmUp(socketPath: string, options: BenchOptions): Promise<void> 
 }
 
 async function main(): Promise<number> {
+  const benchStarted = performance.now();
   const parsed = parseArgs(process.argv.slice(2));
   if (parsed === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -127,9 +128,9 @@ async function main(): Promise<number> {
     }
   }
 
-  if (wanted('tiers')) {
+  if (wanted('tiers') || wanted('sandbox')) {
     log('isolation tiers…');
-    const tierPhase = await runTierPhase(options, DAEMON_ENV, log);
+    const tierPhase = await runTierPhase(options, DAEMON_ENV, log, wanted('tiers') ? 'all' : 'sandbox');
     rows.push(...tierPhase.rows);
     metrics.tiers = tierPhase.data;
     errors.push(...tierPhase.errors);
@@ -151,9 +152,11 @@ async function main(): Promise<number> {
     within_budget: rows.length > skipped.length && rows.every((r) => r.ok === true || r.skipped !== undefined),
     skipped: skipped.map((r) => ({ metric: r.metric, why: r.skipped })),
   };
-  const file = await writeResults(REPO_ROOT, timestamp, record);
+  const durationS = (performance.now() - benchStarted) / 1000;
+  const file = await writeResults(REPO_ROOT, timestamp, { ...record, duration_s: durationS });
   if (skipped.length > 0) log(`${skipped.length} rows skipped: a tier they need is unavailable here (see the table)`);
   log(`results written to ${file} and bench/results/latest.json`);
+  log(`the bench took ${durationS.toFixed(0)} s`);
   return errors.length === 0 ? 0 : 1;
 }
 

@@ -34,10 +34,11 @@ const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--dur
   --quick           fast smoke run (few samples; figures are not meaningful)
   --iterations N    timed samples per side for round trips (default 1000; the
                     docker round trip and sandbox session.create take N/5)
-  --duration S      seconds per side for the 8-client throughput test (default 3)
+  --duration S      seconds per side for the 8-client throughput test (default 5)
   --only KEYS       comma-separated metrics to run, of: memory, round_trip,
                     throughput, session_create, streaming, cli_ping, mcp,
-                    tiers (default: all)`;
+                    tiers, sandbox (the sandbox rows of tiers alone)
+                    (default: all)`;
 
 function positiveNumber(flag: string, value: string | undefined): number {
   const n = Number(value);
@@ -73,10 +74,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     iterations: n,
     warmup: quick ? 20 : 100,
     blockSize: Math.max(1, Math.min(quick ? 25 : 50, Math.floor(n / 4))),
-    throughputSeconds: duration ?? (quick ? 0.6 : 3),
-    throughputBlocks: quick ? 2 : 6,
+    // Blocks of a second or more: shorter ones let a neighbour's burst decide a block's ratio.
+    throughputSeconds: duration ?? (quick ? 0.6 : 5),
+    throughputBlocks: quick ? 2 : 5,
     concurrency: 8,
-    idleSessions: 200,
+    // Enough that a few hundred KiB of heap noise moves the per-session figure by under 1 KiB.
+    idleSessions: 500,
     idleMs: 1000,
     sandboxCreates: quick ? 20 : Math.max(20, Math.round(n / 5)),
     dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 5)),

@@ -50,3 +50,23 @@ export async function compareRoundTrips(
   );
   return { trl: s.a, baseline: s.b };
 }
+
+/**
+ * Like compareRoundTrips for any number of sides: `warmup` calls of each,
+ * then `n` timed samples of each in blocks that take turns (the order
+ * rotates from one round to the next); the durations in ms, per side.
+ */
+export async function compareManyRoundTrips<K extends string>(opts: { n: number; warmup: number; blockSize: number }, sides: Record<K, () => Promise<unknown>>): Promise<Record<K, number[]>> {
+  const keys = Object.keys(sides) as K[];
+  const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < opts.warmup; i++) for (const k of keys) await sides[k]();
+  for (let round = 0; keys.some((k) => out[k].length < opts.n); round++) {
+    const order = keys.map((_, i) => keys[(i + round) % keys.length]!);
+    if (round % 2 === 1) order.reverse();
+    for (const k of order) {
+      const target = Math.min(opts.n, out[k].length + opts.blockSize);
+      while (out[k].length < target) out[k].push(await timed(sides[k]));
+    }
+  }
+  return out;
+}

@@ -138,7 +138,7 @@ async function withTierDaemon(
  * pool for the warm session.create. A tier the daemon reports unavailable
  * gives rows marked skipped with its health-check detail.
  */
-export async function runTierPhase(options: BenchOptions, env: Record<string, string>, log: (m: string) => void): Promise<TierPhase> {
+export async function runTierPhase(options: BenchOptions, env: Record<string, string>, log: (m: string) => void, only: 'all' | 'sandbox' = 'all'): Promise<TierPhase> {
   const phase: TierPhase = { rows: [], data: {}, errors: [] };
   const started = performance.now();
   // The sessions' workspace: outside the daemon's runtime directory, which every sandbox hides.
@@ -150,8 +150,8 @@ export async function runTierPhase(options: BenchOptions, env: Record<string, st
       'tiers',
       [],
       [
-        { key: 'sandbox', title: 'sandbox session.create and exec.run vs bare bwrap', run: measureSandbox },
-        { key: 'docker_cold', title: 'docker session.create (cold) and exec.run vs docker exec', run: measureDockerCold },
+        { key: 'sandbox', title: 'sandbox session.create and exec.run vs bare nsenter and bare bwrap', run: measureSandbox },
+        ...(only === 'all' ? [{ key: 'docker_cold', title: 'docker session.create (cold) and exec.run vs docker exec', run: measureDockerCold }] : []),
       ],
       env,
       options,
@@ -160,7 +160,9 @@ export async function runTierPhase(options: BenchOptions, env: Record<string, st
       phase,
     );
     const warm: TierMetric = { key: 'docker_warm', title: 'docker session.create from the warm pool', run: measureDockerWarm };
-    if (tiers && !tiers.docker.available) {
+    if (only === 'sandbox') {
+      /* the sandbox rows alone (--only sandbox) */
+    } else if (tiers && !tiers.docker.available) {
       // No second daemon start for a tier that is not there.
       phase.rows.push(...dockerWarmSkipped(tiers.docker.detail));
       log(`${warm.title}: skipped (${tiers.docker.detail})`);

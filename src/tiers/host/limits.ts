@@ -35,22 +35,42 @@ export function applyLimits(layout: CgroupLayout, instanceId: string, sessionTag
   }
 }
 
+/** An rlimit a session sets on its commands (soft and hard alike, as `ulimit` does). */
+export interface Rlimit {
+  /** RLIMIT_* (the same numbers on x86_64 and aarch64). */
+  resource: number;
+  /** In the resource's own unit (bytes for the address space). */
+  value: number;
+  /** The `ulimit` flag(s) of the shell that sets it, in this order. */
+  flags: string[];
+  /** The value as `ulimit` takes it. */
+  ulimit: number;
+}
+
 /**
- * Per-process rlimits set by the spawning shell before the command runs:
- * CPU seconds and open files always; address space and process count only
- * where no cgroup enforces memory or pids (RLIMIT_NPROC counts per user and
- * does not bind root, so it is a weak stand-in).
+ * Per-process rlimits set before the command runs (by the spawning shell, or
+ * a sandbox's entry): CPU seconds and open files always; address space and
+ * process count only where no cgroup enforces memory or pids (RLIMIT_NPROC
+ * counts per user and does not bind root, so it is a weak stand-in).
  */
-export function rlimitLines(limits: SessionLimits, layout: CgroupLayout | null): string[] {
-  const lines: string[] = [];
+export function rlimitsFor(limits: SessionLimits, layout: CgroupLayout | null): Rlimit[] {
+  const out: Rlimit[] = [];
+  if (limits.cpu_s !== undefined) out.push({ resource: 0, value: limits.cpu_s, flags: ['-t'], ulimit: limits.cpu_s });
+  if (limits.nofile !== undefined) out.push({ resource: 7, value: limits.nofile, flags: ['-n'], ulimit: limits.nofile });
+  if (limits.memory_bytes !== undefined && !layout?.controllers.memory) {
+    const kb = Math.ceil(limits.memory_bytes / 1024);
+    out.push({ resource: 9, value: kb * 1024, flags: ['-v'], ulimit: kb });
+  }
   // Shells name RLIMIT_NPROC differently: bash, zsh and ksh `-u`, dash and busybox `-p`.
-  const set = (flag: string, value: number, alt?: string) => {
-    const attempt = alt ? `{ ulimit ${flag} ${value} || ulimit ${alt} ${value}; } 2>/dev/null` : `ulimit ${flag} ${value} 2>/dev/null`;
-    lines.push(`${attempt} || { echo 'trl: cannot set rlimit ulimit ${flag} ${value}' >&2; exit 125; }`);
-  };
-  if (limits.cpu_s !== undefined) set('-t', limits.cpu_s);
-  if (limits.nofile !== undefined) set('-n', limits.nofile);
-  if (limits.memory_bytes !== undefined && !layout?.controllers.memory) set('-v', Math.ceil(limits.memory_bytes / 1024));
-  if (limits.pids !== undefined && !layout?.controllers.pids) set('-u', limits.pids, '-p');
-  return lines;
+  if (limits.pids !== undefined && !layout?.controllers.pids) out.push({ resource: 6, value: limits.pids, flags: ['-u', '-p'], ulimit: limits.pids });
+  return out;
+}
+
+/** The shell lines that set `rlimits` (exit 125 when one cannot be set). */
+export function rlimitLines(rlimits: readonly Rlimit[]): string[] {
+  return rlimits.map(({ flags, ulimit }) => {
+    const [flag, alt] = flags;
+    const attempt = alt ? `{ ulimit ${flag} ${ulimit} || ulimit ${alt} ${ulimit}; } 2>/dev/null` : `ulimit ${flag} ${ulimit} 2>/dev/null`;
+    return `${attempt} || { echo 'trl: cannot set rlimit ulimit ${flag} ${ulimit}' >&2; exit 125; }`;
+  });
 }

@@ -10,10 +10,12 @@ import { signalAll, terminateTree } from '../shared/signals.js';
 import { SpawnError } from '../shared/spawn-error.js';
 import { sleep } from '../shared/timers.js';
 import { cgroupKill, cgroupPids, instanceDir, readCgroupNumber, readCgroupStat, removeCgroup, type Controller } from './cgroups.js';
-import { applyLimits, rlimitLines } from './limits.js';
+import { applyLimits, rlimitLines, rlimitsFor, type Rlimit } from './limits.js';
 import type { LocalMachine } from './local-machine.js';
 import { drainPipeNow, streamFd } from './pipe-drain.js';
 import { spawnPty } from './pty-spawn.js';
+import type { PipeFds } from '../shared/fifo-pool.js';
+import { nativeSpawner, type ChildFd, type NativeSpawner } from '../shared/native-spawn.js';
 import { errnoCode, errorMessage } from '../shared/thrown.js';
 
 const POLL_MS = 10;
@@ -28,6 +30,8 @@ export interface Launch {
   env: Record<string, string>;
   /** Release what the launch holds (called once the process has exited, or failed to start). */
   release?: () => void;
+  /** Descriptors the process gets from fd 4 on (fd 3 is the state pipe's); the spawn closes them. Pipe spawns only. */
+  extraFds?: number[];
 }
 
 /**
@@ -44,6 +48,9 @@ export class LocalProcesses {
   private readonly trackingDir: string | null = null;
   /** Shell lines run before the command: join the session cgroups, set rlimits. */
   readonly prologue: string;
+  /** The same as data, for launchers that are not shells: the cgroup.procs files to join, the rlimits. */
+  readonly cgroupProcs: string[];
+  readonly rlimits: Rlimit[];
   /** Pids never signalled nor counted (a sandbox's command launchers: they end with their command). */
   readonly excluded = new Set<number>();
 
@@ -75,7 +82,9 @@ export class LocalProcesses {
       this.trackingDir = dirOf(layout.tracking.root);
       applyLimits(layout, machine.instanceId, tag, limits);
     }
-    this.prologue = prologueFor(this.dirs, rlimitLines(limits, layout));
+    this.cgroupProcs = this.dirs.map((d) => join(d, 'cgroup.procs'));
+    this.rlimits = rlimitsFor(limits, layout);
+    this.prologue = prologueFor(this.dirs, rlimitLines(this.rlimits));
   }
 
   /** The tracking tag of a command (or, null, the session's prefix of all of them). */
@@ -95,22 +104,26 @@ export class LocalProcesses {
     }
   }
 
-  private async spawnLaunch({ file, args, cwd, env }: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
+  private async spawnLaunch(launch: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
+    const { file, args, cwd, env } = launch;
     if (spec.pty)
       return spawnPty(file, args, { cwd, env, cols: spec.pty.cols, rows: spec.pty.rows }).catch((e: unknown) => {
         throw new SpawnError(errorMessage(e), errnoCode(e));
       });
+    const native = nativeSpawner();
+    if (native) return spawnNative(native, launch, spec);
     const fifos = this.machine.fifos;
     const out = fifos?.forOutput() ?? null;
     const err = fifos?.forOutput() ?? null;
     const st = fifos && spec.stateFd ? fifos.forOutput() : null;
     const inp = fifos && spec.stdin === 'pipe' ? fifos.forInput() : null;
+    const extra = launch.extraFds ?? [];
     let child;
     try {
       child = spawn(file, args, {
         cwd,
         env,
-        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? (st ? st.write : 'pipe') : 'ignore'],
+        stdio: [inp ? inp.read : spec.stdin, out ? out.write : 'pipe', err ? err.write : 'pipe', spec.stateFd ? (st ? st.write : 'pipe') : 'ignore', ...extra],
         detached: true,
       });
     } catch (e) {
@@ -118,9 +131,8 @@ export class LocalProcesses {
       throw new SpawnError(errorMessage(e), errnoCode(e));
     } finally {
       // The child has its own copies now; ours would keep the pipes from reaching EOF.
-      for (const fd of [out?.write, err?.write, st?.write, inp?.read]) if (fd !== undefined) closeSync(fd);
+      for (const fd of [out?.write, err?.write, st?.write, inp?.read, ...extra]) if (fd !== undefined) closeSync(fd);
     }
-    const wrap = (fd: number, readable: boolean) => new Socket({ fd, readable, writable: !readable });
     const stdout: Readable = out ? wrap(out.read, true) : child.stdout!;
     const stderr: Readable = err ? wrap(err.read, true) : child.stderr!;
     const state: Readable | null = st ? wrap(st.read, true) : spec.stateFd ? (child.stdio[3] as Readable) : null;
@@ -227,6 +239,56 @@ export class LocalProcesses {
     }
     return killed;
   }
+}
+
+/** A pipe end of the daemon's as a stream (libuv makes it non-blocking: pipe-drain.ts relies on it). */
+function wrap(fd: number, readable: boolean): Socket {
+  return new Socket({ fd, readable, writable: !readable });
+}
+
+/**
+ * Spawn with real pipes through posix_spawn (native-spawn.ts): the daemon is
+ * not forked. What the child gets is what Node's spawn with `detached: true`
+ * and the pipes above gives it.
+ */
+function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpec): SpawnedProcess {
+  const made: PipeFds[] = [];
+  const pipe = () => {
+    const p = native.pipe();
+    made.push(p);
+    return p;
+  };
+  const extra = launch.extraFds ?? [];
+  let out: PipeFds, err: PipeFds, st: PipeFds | null;
+  let inp: PipeFds | null = null;
+  let child: { pid: number; exited: Promise<ExitStatus> };
+  try {
+    out = pipe();
+    err = pipe();
+    st = spec.stateFd ? pipe() : null;
+    inp = spec.stdin === 'pipe' ? pipe() : null;
+    const stdio: ChildFd[] = [inp ? inp.read : 'ignore', out.write, err.write, st ? st.write : 'ignore', ...extra];
+    child = native.spawn(launch.file, [launch.file, ...launch.args], { cwd: launch.cwd, env: launch.env, stdio });
+  } catch (e) {
+    for (const p of made) closeSync(p === inp ? p.write : p.read);
+    throw e;
+  } finally {
+    // The child has its own copies now; ours would keep the pipes from reaching EOF.
+    for (const p of made) closeSync(p === inp ? p.read : p.write);
+    for (const fd of extra) closeSync(fd);
+  }
+  const stdout = wrap(out.read, true);
+  const stderr = wrap(err.read, true);
+  const state = st ? wrap(st.read, true) : null;
+  const stdin = inp ? wrap(inp.write, false) : null;
+  const exited = child.exited.then((status) => {
+    // What the process wrote before exiting is in the pipes now: take it before anyone is told it ended.
+    drainPipeNow(stdout, out.read);
+    drainPipeNow(stderr, err.read);
+    drainPipeNow(state, st?.read);
+    return status;
+  });
+  return { pid: child.pid, stdin, stdout, stderr, state, exited };
 }
 
 /**

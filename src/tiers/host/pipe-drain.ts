@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 /** The most one drain takes from a pipe: past a pipe's capacity it is reading a background writer, not the exited process. */
 const DRAIN_LIMIT = 4 * 1024 * 1024;
 const CHUNK = 64 * 1024;
+/** One scratch buffer for every drain (they are synchronous): a command's exit allocates only what it read. */
+const scratch = Buffer.allocUnsafe(CHUNK);
 
 /**
  * Take what a pipe holds right now and append it to its stream, in order.
@@ -20,16 +22,15 @@ const CHUNK = 64 * 1024;
 export function drainPipeNow(stream: Readable | null, fd: number | null | undefined, deliver: (chunk: Buffer) => void = (chunk) => void stream?.push(chunk)): void {
   // A destroyed stream's descriptor is closed, and its number may already be someone else's.
   if (!stream || stream.destroyed || fd === null || fd === undefined) return;
-  const buf = Buffer.allocUnsafe(CHUNK);
   for (let total = 0; total < DRAIN_LIMIT;) {
     let n: number;
     try {
-      n = readSync(fd, buf, 0, CHUNK, null);
+      n = readSync(fd, scratch, 0, CHUNK, null);
     } catch {
       return; // EAGAIN: empty now
     }
     if (n === 0) return; // end of file: the stream's own read reports it
-    deliver(Buffer.from(buf.subarray(0, n)));
+    deliver(Buffer.from(scratch.subarray(0, n)));
     total += n;
   }
 }

@@ -97,7 +97,7 @@ export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
   if (layout.root) a.push('--dev', '/dev');
   else {
     // bwrap's --dev mounts a devpts, which as an ordinary user makes it nest a second user
-    // namespace that owns nothing else: nsenter could not join the sandbox's mount, pid and net
+    // namespace that owns nothing else: a command could not join the sandbox's mount, pid and net
     // namespaces from there. A hand-built /dev has what commands use, without new ptys.
     a.push('--tmpfs', '/dev');
     for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);

@@ -7,12 +7,13 @@ import { LocalProcesses, type Launch } from '../host/local-processes.js';
 import type { LocalMachine } from '../host/local-machine.js';
 import { parentOf, TAG_VAR } from '../shared/process-table.js';
 import { isolatedUser, type RunAs } from '../shared/run-as.js';
-import { releaseTerminal, seccompLauncher } from '../shared/seccomp/index.js';
-import { shellQuote } from '../shared/shell-quote.js';
+import type { SeccompArch } from '../shared/seccomp/index.js';
+import { nativeSpawner } from '../shared/native-spawn.js';
 import { settledWithin } from '../shared/timers.js';
 import { guardWorkspace } from '../shared/workspace-guard.js';
 import { openLayout, type BoundLayout } from './bound-layout.js';
-import { envChannel } from './env-channel.js';
+import { envChannel, envPipe } from './env-channel.js';
+import { sandboxEntry, type NsName } from './sandbox-entry.js';
 import { pinSandboxWorkspace } from './files.js';
 import { START_TIMEOUT_MS, waitReady } from './wait-ready.js';
 
@@ -24,8 +25,10 @@ export const ENTRY_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 /** What a sandbox session needs of its tier. */
 export interface SandboxParts {
   machine: LocalMachine;
-  tools: { bwrap: string; nsenter: string; setpriv: string; perl: string };
+  tools: { bwrap: string; perl: string };
   filters: { network: Buffer; isolated: Buffer };
+  /** The ABI the filters and the entry's syscall numbers are for. */
+  arch: SeccompArch;
   /** UID[:GID] of --isolated-user. */
   user: string | undefined;
   /** The bwrap argv of a sandbox (up to the program), for these options and bound paths. */
@@ -37,9 +40,9 @@ export interface SandboxParts {
 /**
  * One bubblewrap sandbox, alive as long as its session. Its processes are
  * local ones (LocalProcesses: cgroups, rlimits, pipes, PTY, kills, usage);
- * only how each starts differs, with its launcher (the nsenter that forks
- * the command into the sandbox and waits for it) never signalled: a kill
- * would report nsenter's death instead of the command's, and orphan it.
+ * only how each starts differs, with its launcher (the entry that forks the
+ * command into the sandbox and waits for it) never signalled: a kill would
+ * report the launcher's death instead of the command's, and orphan it.
  */
 export class SandboxSession implements TierSession {
   private constructor(
@@ -92,35 +95,42 @@ export class SandboxSession implements TierSession {
   }
 
   /**
-   * Host side: the prologue (cgroups, rlimits), then the command's
-   * environment opened from its pipe as fd 4, then into the namespaces
-   * without capabilities (as the session's user), all with a clean
-   * environment. Inside: the launcher.
+   * The command's entry (sandbox-entry.ts): one Perl process, spawned with a
+   * clean environment, that joins the session's cgroups, sets its rlimits,
+   * enters the sandbox, drops every capability (as the session's user),
+   * installs the seccomp filter and execs the command with its environment,
+   * read from a pipe (fd 4, or a named pipe under a terminal, whose child
+   * inherits no descriptor).
    */
   private launch(spec: SpawnSpec): Launch {
-    const { nsenter, setpriv, perl } = this.parts.tools;
+    const { perl } = this.parts.tools;
     const argv = spec.program.kind === 'shell' ? [spec.program.shell, '-c', spec.program.script] : spec.program.argv;
     const tag = this.procs.tagOf(spec.commandTag);
-    const channel = envChannel(this.parts.machine.fifos, { ...spec.env, [TAG_VAR]: tag });
-    const ns = ['-m', '-p', '-i', '-u', ...(this.network ? [] : ['-n']), ...(process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'])];
-    const user = this.runAs ? [`--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups'] : [];
-    // Under a terminal: the spawned leader gives the terminal up, the command's launcher takes it
-    // inside the PID namespace (else job control and `tty` would find no terminal there).
-    const release = spec.pty ? `${releaseTerminal(perl, []).map(shellQuote).join(' ')} ` : '';
-    const entry =
-      // Read-write: opening a pipe for reading alone waits for a writer, and the daemon's may be gone.
-      `exec ${ENV_FD}<>"$1"; shift\n` +
-      `exec ${release}${shellQuote(nsenter)} -t ${this.nsPid} ${ns.join(' ')} -r -w -- ` +
-      `${shellQuote(setpriv)} ${user.join(' ')} --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"`;
-    const filter = this.network ? this.parts.filters.network : this.parts.filters.isolated;
-    const launcher = seccompLauncher({ filter, cwd: spec.cwd, argv, perl, envFd: ENV_FD, takeTerminal: spec.pty !== undefined });
-    const prologue = this.procs.prologue;
+    const env = { ...spec.env, [TAG_VAR]: tag };
+    const native = spec.pty ? null : nativeSpawner();
+    const channel = native ? envPipe(native, env) : envChannel(this.parts.machine.fifos, env);
+    const namespaces: NsName[] = [...(process.getuid?.() === 0 ? [] : (['user'] as const)), 'ipc', 'uts', ...(this.network ? [] : (['net'] as const)), 'pid', 'mnt'];
+    const entry = sandboxEntry({
+      perl,
+      arch: this.parts.arch,
+      nsPid: this.nsPid,
+      namespaces,
+      runAs: this.runAs,
+      cgroupProcs: this.procs.cgroupProcs,
+      rlimits: this.procs.rlimits.map((r) => ({ resource: r.resource, value: r.value, name: `ulimit ${r.flags[0]} ${r.ulimit}` })),
+      env: 'fd' in channel ? { fd: ENV_FD } : { path: channel.path },
+      filter: this.network ? this.parts.filters.network : this.parts.filters.isolated,
+      cwd: spec.cwd,
+      takeTerminal: spec.pty !== undefined,
+      argv,
+    });
     return {
-      file: '/bin/sh',
-      args: ['-c', prologue ? `${prologue}\n${entry}` : entry, 'sh', channel.path, ...launcher],
+      file: perl,
+      args: entry.slice(1),
       cwd: '/',
       env: { PATH: ENTRY_PATH, [TAG_VAR]: tag },
       release: channel.release,
+      ...('fd' in channel ? { extraFds: [channel.fd] } : {}),
     };
   }
 
@@ -161,7 +171,12 @@ export class SandboxSession implements TierSession {
   async run(argv: Argv): Promise<number | null> {
     const l = this.launch({ program: { kind: 'argv', argv }, env: { PATH: ENTRY_PATH }, cwd: '/', stdin: 'ignore', stateFd: false, commandTag: 'health' });
     try {
-      const child = spawn(l.file, l.args, { cwd: l.cwd, stdio: 'ignore', env: l.env });
+      let child;
+      try {
+        child = spawn(l.file, l.args, { cwd: l.cwd, stdio: ['ignore', 'ignore', 'ignore', 'ignore', ...(l.extraFds ?? [])], env: l.env });
+      } finally {
+        for (const fd of l.extraFds ?? []) closeSync(fd);
+      }
       const exited = new Promise<number | null>((resolve, reject) => {
         child.once('error', reject);
         child.once('exit', (code) => resolve(code));

@@ -40,13 +40,13 @@ export const hostProbe: HostProbe = {
 /**
  * bubblewrap sandboxes (docs/security.md, isolation tiers): one per session, alive as long as the
  * session, so background processes and the private /tmp survive between
- * commands. Commands enter the sandbox's namespaces with nsenter; setpriv
- * drops every capability (and, under a root daemon, switches to the session's
- * unprivileged user); the Perl launcher then installs the seccomp filter,
- * takes the command's environment from a pipe, enters the working directory
- * and execs the command. Everything before the launcher runs on the host side
- * with a clean environment, so nothing of the command's (an LD_PRELOAD of a
- * library in the workspace) reaches a process that is not yet confined.
+ * commands. Each command enters through one Perl process (sandbox-entry.ts)
+ * that joins the sandbox's namespaces, drops every capability (and, under a
+ * root daemon, switches to the session's unprivileged user), installs the
+ * seccomp filter, takes the command's environment from a pipe, enters the
+ * working directory and execs the command. The entry starts with a clean
+ * environment, so nothing of the command's (an LD_PRELOAD of a library in
+ * the workspace) reaches a process that is not yet confined.
  * Commands are otherwise started like host commands (same cgroups, rlimits,
  * tags, pipes, PTY), so everything the host tier does for trees, limits and
  * output holds here too.
@@ -58,7 +58,7 @@ export class SandboxTier implements Tier {
   /** /tmp and /run are the sandbox's own: paths are checked inside, by the shell. */
   readonly hostPaths = false;
   readonly defaultShell = undefined;
-  readonly tools: { bwrap: string | null; nsenter: string | null; setpriv: string | null; perl: string | null };
+  readonly tools: { bwrap: string | null; perl: string | null };
   /** The seccomp programs: with Unix sockets (network: true) and without. Null: no filter for this machine's ABI. */
   readonly filters: { network: Buffer; isolated: Buffer } | null;
 
@@ -85,7 +85,7 @@ export class SandboxTier implements Tier {
     this.healthWorkspace = join(this.dir, 'health');
     mkdirSync(this.healthWorkspace);
     chmodSync(this.healthWorkspace, 0o1777);
-    this.tools = { bwrap: which('bwrap'), nsenter: which('nsenter'), setpriv: which('setpriv'), perl: which('perl') };
+    this.tools = { bwrap: which('bwrap'), perl: which('perl') };
     const arch = nativeArch();
     this.filters = arch ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) } : null;
   }
@@ -96,7 +96,7 @@ export class SandboxTier implements Tier {
       .map(([n]) => n);
     if (process.platform !== 'linux') return { available: false, isolated: true, detail: 'bubblewrap sandboxes need Linux' };
     if (missing.length > 0) {
-      return { available: false, isolated: true, detail: `${missing.join(', ')} not found in PATH: apt-get install bubblewrap util-linux perl-base (or your distribution's packages)` };
+      return { available: false, isolated: true, detail: `${missing.join(', ')} not found in PATH: apt-get install bubblewrap perl-base (or your distribution's packages)` };
     }
     if (!this.filters) {
       return { available: false, isolated: true, detail: `seccomp filters are built for x86_64 and aarch64 only (this is ${process.arch}): the sandbox cannot block Unix sockets and keyrings here` };
@@ -123,9 +123,7 @@ export class SandboxTier implements Tier {
     const reqs: Requirement[] = [
       { need: 'Linux', present: process.platform === 'linux', found: process.platform },
       { need: 'bwrap (bubblewrap)', present: t.bwrap !== null, found: t.bwrap ? `${t.bwrap} ${await versionOf(t.bwrap)}` : 'missing: apt-get install bubblewrap' },
-      { need: 'nsenter (commands join the sandbox)', present: t.nsenter !== null, found: t.nsenter ?? 'missing: apt-get install util-linux' },
-      { need: 'setpriv (commands drop every capability)', present: t.setpriv !== null, found: t.setpriv ?? 'missing: apt-get install util-linux' },
-      { need: 'perl (installs the seccomp filter)', present: t.perl !== null, found: t.perl ?? 'missing: apt-get install perl-base' },
+      { need: 'perl (commands enter the sandbox, drop every capability and install the seccomp filter)', present: t.perl !== null, found: t.perl ?? 'missing: apt-get install perl-base' },
       {
         need: 'a seccomp filter for this ABI (x86_64, aarch64)',
         present: this.filters !== null,
@@ -152,12 +150,14 @@ export class SandboxTier implements Tier {
 
   /** What a session needs of this tier; only called once the health check found every tool and a filter. */
   private parts(): SandboxParts {
-    const { bwrap, nsenter, setpriv, perl } = this.tools;
-    if (!bwrap || !nsenter || !setpriv || !perl || !this.filters) throw new Error('the sandbox tier is not available here (trl doctor says why)');
+    const { bwrap, perl } = this.tools;
+    const arch = nativeArch();
+    if (!bwrap || !perl || !this.filters || !arch) throw new Error('the sandbox tier is not available here (trl doctor says why)');
     return {
       machine: this.machine,
-      tools: { bwrap, nsenter, setpriv, perl },
+      tools: { bwrap, perl },
       filters: this.filters,
+      arch,
       user: this.settings.user,
       argv: (opts, bound) => this.argv(opts, bound),
       live: this.live,

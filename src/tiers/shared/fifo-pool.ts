@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nativeSpawner } from './native-spawn.js';
 import { errnoCode } from './thrown.js';
 
 const BATCH = 64;
@@ -34,9 +35,12 @@ export interface PipeFds {
  * Real pipes for a child's stdio. Node gives children socketpairs, which
  * cannot be reopened by path: `echo x > /dev/stderr`, `tee /dev/stdout` and
  * `cat /dev/stdin` fail with ENXIO. A FIFO opened at both ends and unlinked at
- * once is an ordinary anonymous pipe. FIFOs are made ahead in batches by one
- * `mkfifo` call in a private 0700 directory, so a command pays only for two
- * opens and an unlink per stream. They never hold data on disk.
+ * once is an ordinary anonymous pipe. FIFOs are made ahead in batches (by
+ * mkfifo(2) through native-spawn.ts, else one `mkfifo` process) in a private
+ * 0700 directory, so a command pays only for two opens and an unlink per
+ * stream. They never hold data on disk. Where the daemon spawns without
+ * forking (native-spawn.ts), its stdio pipes come from pipe2(2) instead and
+ * only forChild's named pipes are made here.
  */
 export class FifoPool {
   private dir: string;
@@ -152,12 +156,16 @@ export class FifoPool {
 
   private refillSync(): void {
     const names = this.names();
-    execFileSync('mkfifo', ['-m', '600', ...names], { stdio: 'ignore' });
+    const native = nativeSpawner();
+    if (native) for (const n of names) native.mkfifo(n);
+    else execFileSync('mkfifo', ['-m', '600', ...names], { stdio: 'ignore' });
     this.ready.push(...names);
   }
 
   private refillAsync(): void {
     if (this.refilling || this.closed) return;
+    // mkfifo(2) is a syscall away: no process to wait for.
+    if (nativeSpawner()) return this.refillSync();
     this.refilling = true;
     const names = this.names();
     const dir = this.dir;

@@ -71,19 +71,33 @@ const SECCOMP_SET_MODE_FILTER = 1;
  * in $f until exec).
  */
 function script(arch: SeccompArch, envFd: number | undefined, takeTerminal: boolean): string {
-  const nr = ARCH_INFO[arch].syscalls;
-  const terminal = takeTerminal ? `$SIG{HUP}='DEFAULT';syscall(${nr.setsid})>=0 and ioctl(STDIN,${TIOCSCTTY},0);` : '';
-  const env =
-    envFd === undefined
-      ? ''
-      : `open(my$E,'<&=',${envFd}) or do{print STDERR "trl: cannot read the command's environment: $!\\n";exit ${LAUNCHER_FAILED}};` +
-        `my$n=<$E>;my$b='';while(length($b)<$n){read($E,$b,$n-length($b),length($b)) or last}close$E;` +
-        `length($b)==$n or do{print STDERR "trl: the command's environment was cut short\\n";exit ${LAUNCHER_FAILED}};` +
-        `%ENV=();for(split(/\\0/,$b)){my$i=index($_,'=');$ENV{substr($_,0,$i)}=substr($_,$i+1) if$i>0}`;
   return [
     `$SIG{__WARN__}=sub{};`,
+    envFd === undefined ? '' : `open(my$E,'<&=',${envFd}) or do{print STDERR "trl: cannot read the command's environment: $!\\n";exit ${LAUNCHER_FAILED}};` + ENV_READ,
+    confineScript(arch, takeTerminal),
+  ].join('');
+}
+
+/**
+ * Perl that reads the environment from the handle $E (opened already) and
+ * makes it the whole of %ENV (for the command's exec).
+ */
+export const ENV_READ =
+  `my$n=<$E>;my$b='';while(length($b)<$n){read($E,$b,$n-length($b),length($b)) or last}close$E;` +
+  `length($b)==$n or do{print STDERR "trl: the command's environment was cut short\\n";exit ${LAUNCHER_FAILED}};` +
+  `%ENV=();for(split(/\\0/,$b)){my$i=index($_,'=');$ENV{substr($_,0,$i)}=substr($_,$i+1) if$i>0}`;
+
+/**
+ * The launcher's last part, shared with the sandbox's entry (sandbox-entry.ts):
+ * takes the filter (hex) and the working directory off @ARGV, takes the
+ * terminal if asked, sets no_new_privs, installs the filter, enters the
+ * directory and execs the rest of @ARGV.
+ */
+export function confineScript(arch: SeccompArch, takeTerminal: boolean): string {
+  const nr = ARCH_INFO[arch].syscalls;
+  const terminal = takeTerminal ? `$SIG{HUP}='DEFAULT';syscall(${nr.setsid})>=0 and ioctl(STDIN,${TIOCSCTTY},0);` : '';
+  return [
     `my($h,$d)=splice(@ARGV,0,2);`,
-    env,
     terminal,
     `sub fail{print STDERR "trl: cannot install the seccomp filter ($_[0]: $_[1]): the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER, Linux 3.17+)\\n";exit ${LAUNCHER_FAILED}}`,
     `my$f=pack('H*',$h);`,

@@ -1,0 +1,37 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { spawnBaseline } from './baseline.js';
+
+/**
+ * The sandbox tier's second baseline: a bare `nsenter` into the live sandbox
+ * of a session (its `sandbox_pid`), into the namespaces its commands join, at
+ * its root, running what the host baseline runs (`/bin/sh -c true`), spawned
+ * from Node like the other baselines. No capability drop, no user switch, no
+ * seccomp filter: the floor of entering a running sandbox.
+ */
+export interface NsenterBaseline {
+  nsenter: string;
+  args: string[];
+  run(): Promise<void>;
+}
+
+export function nsenterBaseline(sandboxPid: number, network: boolean): NsenterBaseline {
+  const nsenter = which('nsenter');
+  if (!nsenter) throw new Error('nsenter not found in PATH for the baseline (apt-get install util-linux)');
+  const user = process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'];
+  const args = ['-t', String(sandboxPid), '-m', '-p', '-i', '-u', ...(network ? [] : ['-n']), ...user, '-r', '-w', '--', '/bin/sh', '-c', 'true'];
+  return { nsenter, args, run: () => spawnBaseline(nsenter, args, { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }) };
+}
+
+function which(name: string): string | null {
+  for (const d of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (!d) continue;
+    try {
+      accessSync(join(d, name), constants.X_OK);
+      return join(d, name);
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}

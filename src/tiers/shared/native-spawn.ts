@@ -1,0 +1,184 @@
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import type { ExitStatus } from '../tier.js';
+import { SpawnError } from './spawn-error.js';
+
+/**
+ * Starting a child without forking the daemon. Node's spawn forks (libuv's
+ * fork(2)): the kernel copies the page tables of the whole daemon, every page
+ * it then writes (the garbage collector writes many) faults back in, and the
+ * cost grows with the heap: milliseconds of CPU per command on a VM, more
+ * than the command. glibc's posix_spawn starts the child in the daemon's
+ * memory (CLONE_VM|CLONE_VFORK) until it execs: a constant, small cost. It is
+ * called through koffi (already loaded to harden the process); where koffi,
+ * glibc's functions or a pipe cannot be had, `nativeSpawner()` is null and
+ * callers use Node's spawn.
+ *
+ * The child is what Node's spawn with `detached: true` makes: a new session
+ * (setsid), every signal at its default disposition (the daemon ignores
+ * SIGPIPE; an ignored signal would stay ignored across exec), no signal
+ * blocked, the given descriptors on 0..n and nothing else of the daemon's
+ * (every descriptor Node opens is close-on-exec). Its exit is collected with
+ * waitpid on SIGCHLD: libuv reaps only its own children, by pid.
+ */
+
+/** What goes on one of the child's descriptors: a descriptor of the daemon's, or /dev/null (0-2) / nothing (3+). */
+export type ChildFd = number | 'ignore';
+
+export interface NativeSpawner {
+  /** An anonymous pipe, both ends close-on-exec. */
+  pipe(): { read: number; write: number };
+  /** Start `file` with `argv` (argv[0] included); throws a SpawnError with the errno's code. */
+  spawn(file: string, argv: readonly string[], opts: { cwd: string; env: Record<string, string>; stdio: readonly ChildFd[] }): { pid: number; exited: Promise<ExitStatus> };
+  /** A FIFO at `path` (mode 0600), made without a process. */
+  mkfifo(path: string): void;
+}
+
+const O_CLOEXEC = 0o2000000;
+const O_RDONLY = 0;
+const O_RDWR = 2;
+/** glibc's spawn flags (spawn.h). */
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+const WNOHANG = 1;
+/** Generous sizes of glibc's opaque types (80 and 336 bytes on LP64, sigset_t 128). */
+const FILE_ACTIONS_BYTES = 256;
+const ATTR_BYTES = 512;
+const SIGSET_BYTES = 128;
+/** A safety net only: every exit is normally seen at its SIGCHLD. */
+const POLL_MS = 1000;
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+let loaded: NativeSpawner | null | undefined;
+
+/** The spawner of this process, or null where it cannot work (not Linux with glibc, no koffi). */
+export function nativeSpawner(): NativeSpawner | null {
+  if (loaded === undefined) {
+    try {
+      loaded = process.platform === 'linux' ? load() : null;
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded;
+}
+
+function load(): NativeSpawner {
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const libc = koffi.load('libc.so.6');
+  // Every function used here returns an int.
+  const fn = (signature: string) => libc.func(signature) as (...args: unknown[]) => number;
+  const f = {
+    pipe2: fn('int pipe2(void *fds, int flags)'),
+    mkfifo: fn('int mkfifo(const char *path, unsigned int mode)'),
+    errno: () => koffi.errno(),
+    faInit: fn('int posix_spawn_file_actions_init(void *fa)'),
+    faDestroy: fn('int posix_spawn_file_actions_destroy(void *fa)'),
+    faDup2: fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)'),
+    faOpen: fn('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)'),
+    faChdir: fn('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)'),
+    attrInit: fn('int posix_spawnattr_init(void *attr)'),
+    attrFlags: fn('int posix_spawnattr_setflags(void *attr, short flags)'),
+    attrSigdef: fn('int posix_spawnattr_setsigdefault(void *attr, void *set)'),
+    attrSigmask: fn('int posix_spawnattr_setsigmask(void *attr, void *set)'),
+    sigfillset: fn('int sigfillset(void *set)'),
+    sigemptyset: fn('int sigemptyset(void *set)'),
+    spawn: fn('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
+    waitpid: fn('int waitpid(int pid, _Out_ int *status, int options)'),
+  };
+  // One attribute set for every child: new session, default dispositions, nothing blocked.
+  const attr = Buffer.alloc(ATTR_BYTES);
+  const all = Buffer.alloc(SIGSET_BYTES);
+  const none = Buffer.alloc(SIGSET_BYTES);
+  if (f.attrInit(attr) !== 0 || f.sigfillset(all) !== 0 || f.sigemptyset(none) !== 0) throw new Error('posix_spawnattr_init failed');
+  if (f.attrSigdef(attr, all) !== 0 || f.attrSigmask(attr, none) !== 0 || f.attrFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID) !== 0) {
+    throw new Error('posix_spawnattr_set* failed');
+  }
+  const reaper = new Reaper((pid, status) => f.waitpid(pid, status, WNOHANG));
+  const fdsBuf = Buffer.alloc(8);
+  return {
+    pipe() {
+      if (f.pipe2(fdsBuf, O_CLOEXEC) !== 0) {
+        const code = errnoNames.get(f.errno()) ?? 'EIO';
+        throw new SpawnError(`cannot make a pipe (${code}); the daemon may be out of file descriptors`, code);
+      }
+      return { read: fdsBuf.readInt32LE(0), write: fdsBuf.readInt32LE(4) };
+    },
+    mkfifo(path) {
+      if (f.mkfifo(path, 0o600) !== 0) {
+        const code = errnoNames.get(f.errno()) ?? 'EIO';
+        throw Object.assign(new Error(`mkfifo ${path}: ${code}`), { code });
+      }
+    },
+    spawn(file, argv, opts) {
+      const fa = Buffer.alloc(FILE_ACTIONS_BYTES);
+      if (f.faInit(fa) !== 0) throw new SpawnError('posix_spawn_file_actions_init failed', 'ENOMEM');
+      try {
+        opts.stdio.forEach((fd, target) => {
+          if (fd === 'ignore') {
+            if (target <= 2) f.faOpen(fa, target, '/dev/null', target === 0 ? O_RDONLY : O_RDWR, 0);
+          } else f.faDup2(fa, fd, target);
+        });
+        f.faChdir(fa, opts.cwd);
+        const envp: (string | null)[] = [];
+        for (const k in opts.env) envp.push(`${k}=${opts.env[k]}`);
+        envp.push(null);
+        const pid = [0];
+        const err = f.spawn(pid, file, fa, attr, [...argv, null], envp);
+        if (err !== 0) {
+          const code = errnoNames.get(err) ?? 'EIO';
+          throw new SpawnError(`spawn ${file} ${code}`, code);
+        }
+        return { pid: pid[0]!, exited: reaper.watch(pid[0]!) };
+      } finally {
+        f.faDestroy(fa);
+      }
+    },
+  };
+}
+
+/** Collects the exits of the children this module started, at each SIGCHLD. */
+class Reaper {
+  private readonly waiting = new Map<number, (s: ExitStatus) => void>();
+  private listening = false;
+  /** Keeps the loop alive while a child runs (Node's signal listeners do not) and polls, just in case. */
+  private timer: NodeJS.Timeout | null = null;
+  private readonly status = [0];
+
+  constructor(private readonly waitpid: (pid: number, status: number[]) => number) {}
+
+  watch(pid: number): Promise<ExitStatus> {
+    if (!this.listening) {
+      this.listening = true;
+      process.on('SIGCHLD', () => this.collect());
+    }
+    const p = new Promise<ExitStatus>((resolve) => this.waiting.set(pid, resolve));
+    this.timer ??= setInterval(() => this.collect(), POLL_MS);
+    // Exited before the listener could see it: its SIGCHLD has already been delivered.
+    this.collect();
+    return p;
+  }
+
+  private collect(): void {
+    for (const [pid, resolve] of this.waiting) {
+      const r = this.waitpid(pid, this.status);
+      if (r !== pid && r !== -1) continue;
+      this.waiting.delete(pid);
+      resolve(r === -1 ? { code: null, signal: null } : decode(this.status[0]!));
+    }
+    if (this.waiting.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+/** A wait status as Node reports an exit: a code, or the signal that killed it. */
+function decode(status: number): ExitStatus {
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  return { code: null, signal: signalNames.get(sig) ?? null };
+}

@@ -86,6 +86,12 @@ if [ -d "$KOFFI" ]; then
   keep=$(node -e 'console.log(process.platform + "_" + process.arch)')
   for d in "$KOFFI"/*; do [ "$(basename "$d")" = "$keep" ] || rm -rf "$d"; done
 fi
+# The libraries the native addons link (node-pty needs libutil), as node's own above.
+for lib in $(find "$ROOTFS/opt/trl/node_modules" -name '*.node' -exec ldd {} \; 2>/dev/null | awk '/=> \//{print $3}' | sort -u); do
+  [ -e "$ROOTFS$lib" ] && continue
+  mkdir -p "$ROOTFS$(dirname "$lib")"
+  cp -L "$lib" "$ROOTFS$lib"
+done
 cat >"$ROOTFS/opt/trl/bin/trl" <<'LAUNCHER'
 #!/bin/sh
 exec /usr/local/bin/node /opt/trl/dist/src/cli/main.js "$@"

@@ -98,6 +98,10 @@ export class DockerSession implements TierSession {
   private inner: Promise<InnerRunner> | null = null;
   private innerStarts = 0;
   private innerDeath: string | null = null;
+  /** An inner trl process is running in the container (usage counts it out). */
+  private innerUp = false;
+  /** After an inner trl died: the kill of what its commands left running (a restart waits for it). */
+  private orphanKill: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: DockerSessionContext,
@@ -127,6 +131,7 @@ export class DockerSession implements TierSession {
     const current = this.inner ? await this.inner.catch(() => null) : null;
     if (current && !current.dead) return current;
     if (this.c.innerTrl === null) return null;
+    await this.orphanKill;
     if (this.innerStarts >= INNER_STARTS) {
       throw new SpawnError(`the trl inside the container died ${this.innerStarts} times (last: ${this.innerDeath ?? 'unknown'}); destroy this session and create a new one`, 'EINNER');
     }
@@ -136,7 +141,14 @@ export class DockerSession implements TierSession {
     this.inner = starting;
     try {
       const r = await starting;
-      r.link.onDeath((why) => (this.innerDeath = why));
+      this.innerUp = true;
+      r.link.onDeath((why) => {
+        this.innerUp = false;
+        this.innerDeath = why;
+        // Its commands have ended (SIGKILL, said on their stderr): so must their processes, which the dead trl no longer tracks.
+        // The session-wide kill spares the container's init, its holder and exec'd processes such as a new inner trl.
+        if (!this.destroyed) this.orphanKill = this.inContainer({ commandTag: null, pgids: [] }, { kind: 'terminate', graceMs: 0 });
+      });
       return r;
     } catch (err) {
       if (first) {
@@ -319,7 +331,8 @@ export class DockerSession implements TierSession {
       const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
       return {
         memory_bytes: Math.max(0, (s.memory_stats?.usage ?? 0) - inactive),
-        pids: Math.max(0, (s.pids_stats?.current ?? HOLDER_PIDS) - HOLDER_PIDS),
+        // The inner trl is trl's, like the holder: not one of the session's processes.
+        pids: Math.max(0, (s.pids_stats?.current ?? HOLDER_PIDS) - HOLDER_PIDS - (this.innerUp ? 1 : 0)),
         cpu_s: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
       };
     } catch {
@@ -365,12 +378,8 @@ export class DockerSession implements TierSession {
 
   private async destroyNow(graceMs: number): Promise<number> {
     await this.filesHandle?.close();
+    // The inner trl (an exec: parent pid 0, spared by the killer) stays up while the killer ends the session's processes and counts them.
     const inner = await this.liveRunner();
-    if (inner) {
-      // Its commands get their SIGTERM and grace from the inner trl; then it shuts down with them.
-      await inner.terminate({ commandTag: null, pgids: [] }, graceMs).catch(() => 0);
-      inner.close();
-    }
     for (const e of this.running.values()) e.signalled = true;
     let killed = 0;
     try {
@@ -383,6 +392,7 @@ export class DockerSession implements TierSession {
     } catch {
       /* a broken or vanished container: removing it below kills what is left */
     }
+    inner?.close();
     await removeContainer(this.c);
     this.ctx.events.forget(this.c.container.id);
     this.ctx.onDestroyed(this);

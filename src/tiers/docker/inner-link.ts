@@ -32,6 +32,8 @@ export class InnerError extends Error {
 
 interface Pending {
   method: MethodName;
+  /** A streaming method's event handler: registered the moment its answer is read, before the events that follow it. */
+  onEvent?: (e: InnerEvent) => void;
   resolve: (data: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -115,10 +117,15 @@ export class InnerLink {
     });
   }
 
-  /** Route a stream's events (until `close`). */
-  listen(streamId: string, fn: (e: InnerEvent) => void): () => void {
-    this.streams.set(streamId, fn);
-    return () => this.streams.delete(streamId);
+  /** A streaming request (exec.attach): `onEvent` gets its events from the first; the answer's data and the unsubscribe. */
+  async stream(method: 'exec.attach', params: Record<string, unknown>, onEvent: (e: InnerEvent) => void): Promise<{ stream_id: string; stop: () => void }> {
+    if (this.deadReason !== null) throw new InnerError('INNER_DEAD', this.deadReason);
+    const id = this.nextId++;
+    const data = await new Promise<ResultOf<'exec.attach'>>((resolve, reject) => {
+      this.pending.set(id, { method, onEvent, resolve: resolve as (d: unknown) => void, reject });
+      this.sock.write(JSON.stringify({ id, method, params }) + '\n');
+    });
+    return { stream_id: data.stream_id, stop: () => this.streams.delete(data.stream_id) };
   }
 
   /** End the inner trl: its stdin closes, it shuts down (killing what it runs). */
@@ -136,6 +143,7 @@ export class InnerLink {
     const ev = Event.safeParse(msg);
     if (ev.success) {
       this.streams.get(ev.data.stream_id)?.(ev.data);
+      if (ev.data.event === 'exit') this.streams.delete(ev.data.stream_id); // a stream's last event
       return;
     }
     const ans = Answer.safeParse(msg);
@@ -148,6 +156,7 @@ export class InnerLink {
       return;
     }
     const data = METHODS[p.method].result.safeParse(ans.data.data);
+    if (data.success && p.onEvent) this.streams.set((data.data as { stream_id: string }).stream_id, p.onEvent);
     if (data.success) p.resolve(data.data);
     else p.reject(new InnerError('INNER_PROTOCOL', `the inner trl answered ${p.method} with data that does not fit the protocol`));
   }

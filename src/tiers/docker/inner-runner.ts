@@ -7,6 +7,14 @@ import { signalName } from '../shared/signals.js';
 import { INNER_OWN_VARS, InnerLink, type InnerEvent } from './inner-link.js';
 import { newStateMarker, STATE_WRAPPER, StateTrailer } from './state-trailer.js';
 
+/**
+ * Commands (and the state wrapper) make themselves the OOM killer's first
+ * choice: the inner trl shares the container's memory ceiling, and a session
+ * that hits it must lose its command, not the trl that runs it. (Raising
+ * one's own oom_score_adj needs no privilege; lowering the trl's would.)
+ */
+const OOM_FIRST = 'echo 1000 >/proc/self/oom_score_adj 2>/dev/null; exec "$@"';
+
 /** Base64 bytes per exec.input request: stdin travels in pieces well under the inner trl's request bound. */
 const INPUT_PIECE = 1024 * 1024;
 
@@ -55,8 +63,8 @@ export class InnerRunner {
     const marker = spec.stateFd && !spec.pty ? newStateMarker() : null;
     const program = spec.program.kind === 'shell' ? [spec.program.shell, '-c', spec.program.script] : spec.program.argv;
     const unset = INNER_OWN_VARS.filter((k) => !Object.hasOwn(spec.env, k)).flatMap((k) => ['-u', k]);
-    const wrapped = marker ? ['/bin/sh', '-c', STATE_WRAPPER, 'sh', marker, ...program] : program;
-    const argv = unset.length > 0 ? ['env', ...unset, ...wrapped] : wrapped;
+    const withEnv = unset.length > 0 ? ['env', ...unset, ...program] : program;
+    const argv = marker ? ['/bin/sh', '-c', STATE_WRAPPER, 'sh', marker, ...withEnv] : ['/bin/sh', '-c', OOM_FIRST, 'sh', ...withEnv];
     const env = { ...spec.env, [tagEnv[0]]: tagEnv[1] };
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -102,8 +110,7 @@ export class InnerRunner {
             }
           };
           try {
-            const opened = await this.link.call('exec.attach', { command_id: id, encoding: 'base64' });
-            stop = this.link.listen(opened.stream_id, onEvent);
+            stop = (await this.link.stream('exec.attach', { command_id: id, encoding: 'base64' }, onEvent)).stop;
           } catch (err) {
             finish({ code: null, signal: 'SIGKILL' }, `the inner trl lost the command: ${(err as Error).message}`);
           }

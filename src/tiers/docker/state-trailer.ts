@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
  * state crosses only pipes and the relay stream, never a disk.
  */
 export const STATE_WRAPPER =
-  'm=$1; shift; exec 4>&1; ' +
+  'echo 1000 >/proc/self/oom_score_adj 2>/dev/null; m=$1; shift; exec 4>&1; ' +
   `s=$( { "$@" 3>&1 1>&4 4>&-; printf ' %d' "$?"; } | od -An -v -tx1 4>&- | tr -d ' \\n' 4>&- ); ` +
   `printf '%s%s%s\\n' "$m" "$s" "$m" >&2; ` +
   // The status is the hex digits after the last space (20): ASCII digits are 3X, and no 20 spans two of them.

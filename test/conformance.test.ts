@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { assertExitData, collectStream } from './helpers/streams.js';
-import { removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, type TierDaemon, type TierName } from './helpers/tiers.js';
+import { ensureTestImage, removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, TRL_IMAGE, type TierDaemon, type TierName } from './helpers/tiers.js';
 import { expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
 import { MiB } from './helpers/memory.js';
 import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
@@ -38,11 +38,26 @@ import { RUNSC_VARIANT, type TierVariant } from './helpers/runsc.js';
 /** Limits enforcement values of system.info that hold a whole session (process count, memory ceiling). */
 const SESSION_LIMITS_ENFORCED = ['cgroup-v2', 'cgroup-v1', 'cgroup-hybrid', 'container-cgroup'];
 
-for (const tier of TIER_NAMES) conformance(tier);
-// The docker tier with gVisor as the containers' runtime: the same suite, where the engine has runsc registered.
-conformance('docker', RUNSC_VARIANT);
+/**
+ * One suite run: a tier with its flags and, for docker, the image, which picks its path — `docker`
+ * (trl-test:busybox, no trl inside: every command a docker exec), `docker-inner` (trl-test:trl: the trl
+ * inside the container runs them), and docker with gVisor as the containers' runtime (where the engine
+ * has runsc registered).
+ */
+interface Variant extends TierVariant {
+  tier: TierName;
+  dockerImage?: string;
+}
+const VARIANTS: Variant[] = [
+  ...TIER_NAMES.map((tier) => ({ tier, label: `${tier} tier`, flags: [] })),
+  { tier: 'docker', label: 'docker-inner tier', flags: [], dockerImage: TRL_IMAGE },
+  { tier: 'docker', ...RUNSC_VARIANT },
+];
 
-function conformance(tier: TierName, variant: TierVariant = { label: `${tier} tier`, flags: [] }): void {
+for (const v of VARIANTS) conformance(v);
+
+function conformance(variant: Variant): void {
+  const { tier, dockerImage } = variant;
   describe(`conformance: ${variant.label}`, () => {
     let h: TierDaemon;
     let c: TrlClient;
@@ -51,6 +66,7 @@ function conformance(tier: TierName, variant: TierVariant = { label: `${tier} ti
     const sessions: string[] = [];
 
     before(async () => {
+      if (dockerImage) ensureTestImage(dockerImage);
       // a 1 s kill grace keeps the SIGTERM-ignoring trees quick; 16 MiB output cap so 5 MB streams whole
       h = await startTierDaemon(tier, { flags: ['--kill-grace-s', '1', '--max-output-bytes', String(16 * MiB), ...variant.flags] });
       if (h.client) c = h.client;
@@ -66,9 +82,12 @@ function conformance(tier: TierName, variant: TierVariant = { label: `${tier} ti
     /** Untyped call: results are read field by field with exact assertions. */
     const call = (method: string, params: Record<string, unknown> = {}): Promise<any> => c.call(method, params);
 
+    /** The variant's image, named per session: the daemon's default (and its health check, warm pool) stays the small busybox one. */
+    const image = dockerImage ? { image: dockerImage } : {};
+
     /** A session of this tier working in (and bind-mounting, for isolated tiers) the workspace. */
     async function session(extra: Record<string, unknown> = {}): Promise<string> {
-      const s = await call('session.create', { working_dir: ws, workspace: ws, ...extra });
+      const s = await call('session.create', { working_dir: ws, workspace: ws, ...image, ...extra });
       sessions.push(s.session_id);
       assert.equal(s.runtime, tier, `session.create without runtime gave a ${s.runtime} session from a --runtime ${tier} daemon`);
       return s.session_id;
@@ -483,6 +502,8 @@ function conformance(tier: TierName, variant: TierVariant = { label: `${tier} ti
       assert.equal(info.isolation.isolated, tier !== 'host');
       // the host tier cannot cut the network (always true); isolated tiers default to none
       assert.equal(info.isolation.network, tier === 'host');
+      // docker: the path the image picks (trl inside: the inner trl; none: a docker exec per command)
+      if (tier === 'docker') assert.equal(info.isolation.detail.exec_path, dockerImage === TRL_IMAGE ? 'inner' : 'exec');
       await destroy(sid);
       if (tier !== 'host') {
         const net = await session({ network: true });
@@ -500,7 +521,7 @@ function conformance(tier: TierName, variant: TierVariant = { label: `${tier} ti
 
     it('session.create: workspace defaults to working_dir (PROTOCOL §5), so the working_dir is usable in every tier', async (t) => {
       if (h.skip(t)) return;
-      const s = await call('session.create', { working_dir: ws });
+      const s = await call('session.create', { working_dir: ws, ...image });
       sessions.push(s.session_id);
       assert.equal(s.working_dir, ws);
       assert.equal(s.workspace, ws, 'session.create without workspace: the workspace is not the working_dir');

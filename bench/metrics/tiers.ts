@@ -8,6 +8,7 @@ import { readRssBytes } from '../lib/proc.js';
 import { errorRow, type Row } from '../lib/row.js';
 import { withTimeout } from '../lib/timeout.js';
 import { dockerWarmSkipped, measureDockerCold, measureDockerWarm, WARM_POOL_SIZE } from './docker.js';
+import { measureDockerInner } from './docker-inner.js';
 import type { MetricResult } from './metric.js';
 import { measureSandbox } from './sandbox.js';
 import type { TierContext, TierName, TierStatus } from './tier-session.js';
@@ -151,7 +152,12 @@ export async function runTierPhase(options: BenchOptions, env: Record<string, st
       [],
       [
         { key: 'sandbox', title: 'sandbox session.create and exec.run vs bare nsenter and bare bwrap', run: measureSandbox },
-        ...(only === 'all' ? [{ key: 'docker_cold', title: 'docker session.create (cold) and exec.run vs docker exec', run: measureDockerCold }] : []),
+        ...(only === 'all'
+          ? [
+              { key: 'docker_cold', title: 'docker session.create (cold) and exec.run vs docker exec', run: measureDockerCold },
+              { key: 'docker_inner', title: 'docker inner path: session.create (cold) and exec.run vs the host tier', run: measureDockerInner },
+            ]
+          : []),
       ],
       env,
       options,

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
  */
 export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: () => Promise<(program: Command) => void> }> = [
   { names: ['serve'], load: async () => (await import('./serve-command.js')).registerServeCommand },
+  { names: ['rpc'], load: async () => (await import('./rpc-command.js')).registerRpcCommand },
   { names: ['doctor'], load: async () => (await import('./doctor-command.js')).registerDoctorCommand },
   { names: ['mcp'], load: async () => (await import('./mcp-command.js')).registerMcpCommand },
   { names: ['ping', 'stats', 'info'], load: async () => (await import('./system-commands.js')).registerSystemCommands },

@@ -48,9 +48,9 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   },
   {
     name: 'stdio',
-    framing: 'a `trl rpc` command reading NDJSON requests on stdin and writing responses and events on stdout',
-    auth: "the caller's own process",
-    enabled: '—',
-    built: false,
+    framing: 'NDJSON as on the Unix socket: `trl rpc` reads requests on stdin and writes responses and events on stdout (logs on stderr); it shuts down once stdin ends and every answer is written',
+    auth: "the caller's own process: only whoever started it can write its stdin",
+    enabled: '`trl rpc` (takes the same settings as `trl serve`; serves no socket)',
+    built: true,
   },
 ];

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Tier } from '../tiers/tier.js';
@@ -23,6 +24,7 @@ import { hardenProcess } from './harden-process.js';
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeTiers, createTiers } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
+import { StdioTransport } from './stdio-transport.js';
 
 /** trl's own installation (this file is dist/src/server/daemon.js): no sandbox may write it. */
 const INSTALL_DIR = fileURLToPath(new URL('../../..', import.meta.url));
@@ -40,7 +42,13 @@ export interface Daemon {
   shutdown(reason: string): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+/** Where a `trl rpc` daemon serves its one peer (the stdio transport); it shuts down once that peer has ended. */
+export interface StdioEnds {
+  input: Readable;
+  output: Writable;
+}
+
+export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds): Promise<Daemon> {
   const uid = process.getuid?.() ?? -1;
   if (uid === 0 && !config.allow_root) {
     throw new StartupError('refusing to run as root: every command would run as root; run trl as an ordinary user, or pass --allow-root (TRL_ALLOW_ROOT=1) if you mean it');
@@ -69,7 +77,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   let http: HttpTransport | null = null;
   try {
     // HTTP settings, token and TLS files are checked before anything listens (docs/security.md).
-    const httpPlan = await planHttp(config, process.env);
+    const httpPlan = await planHttp(config, process.env, stdio !== undefined);
     const socketPath = config.socket_path ?? profileOf(config).socketPath ?? defaultSocketPath({ XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR });
     const { shared } = prepareRuntimeDir(socketPath);
     if (config.unix_socket) await claimSocket(socketPath, shared);
@@ -96,6 +104,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const httpUrl = http ? await http.listen() : null;
     if (httpPlan?.remote && !httpPlan.tls) log.warn({ http: httpUrl }, 'serving plain HTTP on a non-loopback address: the bearer token crosses the network in clear text; use --tls-cert/--tls-key');
     if (config.unix_socket) await transport.listen(socketPath);
+    const stdioTransport = stdio ? new StdioTransport(stdio.input, stdio.output) : null;
     try {
       // In a shared directory (/tmp): the name is still the socket made 0600 above, ours.
       if (config.unix_socket && shared) checkOwnSocket(socketPath, uid);
@@ -135,6 +144,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         await runtime.shutdown();
         transport.closeConnections();
         httpTransport?.closeConnections();
+        stdioTransport?.close();
         await stopAccepting;
         await closeTiers(ownTiers, ownMachine);
         if (audit) closeAuditLog(audit, log);
@@ -147,6 +157,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       return stopping;
     };
     onSignal = (sig) => void shutdown(sig);
+    if (stdioTransport) {
+      stdioTransport.serve(dispatcher, config.max_request_bytes, log);
+      void stdioTransport.ended.then(() => shutdown('the stdio peer ended'));
+    }
     if (pendingSignal) onSignal(pendingSignal);
     return { socketPath, unixSocket: config.unix_socket, httpUrl, instanceId, runtime, closed, shutdown };
   } catch (err) {

@@ -52,14 +52,14 @@ async function hostIsLoopback(host: string): Promise<boolean> {
  * token from the environment, the TLS files. Null when HTTP is off. Throws a
  * StartupError naming the fix; called before the daemon listens anywhere.
  */
-export async function planHttp(config: Config, env: NodeJS.ProcessEnv): Promise<HttpPlan | null> {
+export async function planHttp(config: Config, env: NodeJS.ProcessEnv, stdio = false): Promise<HttpPlan | null> {
   if (config.http === undefined) {
     const stray: string[] = (['tls_cert', 'tls_key', 'cors_origin'] as const).filter((k) => config[k] !== undefined);
     if (config.dashboard) stray.push('dashboard');
     if (stray.length > 0) {
       throw new StartupError(`${stray.map((k) => '--' + k.replace(/_/g, '-')).join(', ')} only apply to HTTP, which is off; add --http HOST:PORT (TRL_HTTP) or drop them`);
     }
-    if (!config.unix_socket)
+    if (!config.unix_socket && !stdio)
       throw new StartupError('nothing to serve: the Unix socket is off (unix_socket false, TRL_UNIX_SOCKET=0) and --http is not set; set --http HOST:PORT or turn the socket back on');
     return null;
   }

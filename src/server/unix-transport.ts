@@ -1,34 +1,8 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
-import type { Connection } from './connection.js';
-import { LineReader } from '../protocol/line-reader.js';
-import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
-import { asError } from '../tiers/shared/thrown.js';
-
-/** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
-const HIGH_WATER = 1024 * 1024;
-
-function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (text: string) => void): Connection {
-  return {
-    send,
-    sendLine: write,
-    writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
-    onDrain: (fn) => {
-      if (socket.writableLength < HIGH_WATER) setImmediate(fn);
-      else socket.once('drain', fn);
-    },
-    onClose: (fn) => {
-      socket.once('close', fn);
-      return () => socket.off('close', fn);
-    },
-    get closed() {
-      return socket.destroyed;
-    },
-  };
-}
+import { serveNdjson, type NdjsonEnds } from './ndjson-peer.js';
 
 /**
  * NDJSON over a Unix socket (PROTOCOL §1): many pipelined requests per
@@ -68,67 +42,25 @@ export class UnixTransport {
 
   private onConnection(socket: Socket): void {
     this.sockets.add(socket);
-    // Each open stream listens for 'close' and 'drain': as many as the requests a connection may have in flight.
-    socket.setMaxListeners(MAX_IN_FLIGHT + 8);
     socket.on('error', () => {
       /* peer went away; nothing to answer */
     });
-    let peerEnded = false;
-    // Every write's callback runs as its bytes reach the kernel: the moment to see whether reading may resume.
-    const written = () => gate.kick();
-    const write = (text: string) => {
-      if (!socket.destroyed && socket.writable) socket.write(text, written);
-    };
-    const send = (obj: unknown): number => {
-      const line = JSON.stringify(obj) + '\n';
-      write(line);
-      return line.length;
-    };
-    const conn = socketConnection(socket, send, write);
-    const finishIfDone = () => {
-      if (peerEnded && gate.idle && !socket.destroyed) socket.end();
-    };
-    const gate = new RequestGate<string>({ unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() }, (line) => this.answer(line, conn, send), finishIfDone);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      gate.close();
-    });
-    const reader = new LineReader(
-      this.maxRequestBytes,
-      (line) => gate.push(line),
-      () => {
-        const err = new TrlError('REQUEST_TOO_LARGE', `a request line is larger than ${this.maxRequestBytes} bytes (max_request_bytes); send large data in smaller pieces or files`);
-        this.log.warn({ max_request_bytes: this.maxRequestBytes }, 'request too large; closing connection');
-        gate.close();
-        socket.pause();
-        socket.end(JSON.stringify({ id: null, ok: false, error: err.toObject() }) + '\n', () => socket.destroy());
+    const ends: NdjsonEnds = {
+      input: socket,
+      output: socket,
+      onGone: (fn) => {
+        socket.once('close', fn);
+        return () => socket.off('close', fn);
       },
-    );
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
-    socket.on('end', () => {
-      reader.end();
-      peerEnded = true;
-      finishIfDone();
-    });
-  }
-
-  /**
-   * One request line, answered on its connection. Resolves with the answer's
-   * size once it is written or, for a stream, once its last event is: an open
-   * stream is work in flight too (a half-closed peer still gets its events,
-   * and a connection cannot open streams without bound).
-   */
-  private async answer(line: string, conn: Connection, send: (obj: unknown) => number): Promise<number> {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(line);
-    } catch (err) {
-      return send(this.dispatcher.badJson(asError(err)));
-    }
-    const { response, after } = await this.dispatcher.handle(msg, conn);
-    const bytes = send(response);
-    if (after) await new Promise<void>((resolve) => after(resolve));
-    return bytes;
+      get gone() {
+        return socket.destroyed;
+      },
+      finish: (last) => {
+        if (last === undefined) socket.end();
+        else socket.end(last, () => socket.destroy());
+      },
+    };
+    serveNdjson(ends, this.dispatcher, this.maxRequestBytes, this.log, () => this.sockets.delete(socket));
   }
 
   /** Stop accepting; close open connections after pending writes flush. */

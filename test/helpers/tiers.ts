@@ -20,6 +20,9 @@ export const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];
 /** The docker tier's test image, built from a static busybox by scripts/build-test-image.sh. */
 export const TEST_IMAGE = 'trl-test:busybox';
 export const BUILD_IMAGE_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-test-image.sh');
+/** An image with trl inside (the docker tier's inner path), built from this checkout by scripts/build-trl-image.sh. */
+export const TRL_IMAGE = 'trl-test:trl';
+export const BUILD_TRL_IMAGE_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-trl-image.sh');
 
 export interface TierEnforcement {
   process_tracking: string;
@@ -72,9 +75,10 @@ function dockerOk(args: string[]): boolean {
 export function ensureTestImage(image = TEST_IMAGE): string | null {
   if (!onPath('docker')) return null; // the daemon talks to the engine itself; let its health check decide
   if (dockerOk(['image', 'inspect', image])) return null;
-  if (!fs.existsSync(BUILD_IMAGE_SCRIPT)) return `the docker test image ${image} is missing and ${BUILD_IMAGE_SCRIPT} does not exist`;
+  const script = image === TRL_IMAGE ? BUILD_TRL_IMAGE_SCRIPT : BUILD_IMAGE_SCRIPT;
+  if (!fs.existsSync(script)) return `the docker test image ${image} is missing and ${script} does not exist`;
   const lock = path.join(os.tmpdir(), 'trl-build-test-image.lock');
-  const argv = onPath('flock') ? ['flock', '-w', '600', lock, 'sh', BUILD_IMAGE_SCRIPT, image] : ['sh', BUILD_IMAGE_SCRIPT, image];
+  const argv = onPath('flock') ? ['flock', '-w', '600', lock, 'sh', script, image] : ['sh', script, image];
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 660_000 });
   if (r.status !== 0) {
     return `building the docker test image failed (${argv.join(' ')} → ${String(r.status ?? r.signal)}): ${(r.stderr || r.stdout || '').trim().slice(-500)}`;

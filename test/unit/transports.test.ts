@@ -27,7 +27,7 @@ it('every flag a built transport is enabled by is a flag of trl serve', async ()
   const built = TRANSPORTS.filter((t) => t.built);
   assert.deepEqual(
     built.map((t) => t.name),
-    ['Unix socket', 'HTTP', 'WebSocket'],
+    ['Unix socket', 'HTTP', 'WebSocket', 'stdio'],
   );
   for (const t of built) {
     for (const flag of t.enabled.match(/--[a-z][a-z-]*/g) ?? []) assert.ok(serveFlags.includes(flag), `${t.name}: trl serve has no ${flag}`);

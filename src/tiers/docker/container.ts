@@ -15,6 +15,8 @@ export const LABEL_SESSION = 'dev.trl.session';
 export const LABEL_HOST = 'dev.trl.host';
 /** Where the session's FIFO directory (state capture) appears inside the container. */
 export const FIFO_MOUNT = '/.trl';
+/** An image label naming the trl inside it (an absolute path): its sessions take the inner path (docs/docker-tier.md). */
+export const LABEL_INNER_TRL = 'dev.trl.inner';
 /**
  * The container's main process only holds it open; commands are execs. Under
  * `Init` (docker-init as pid 1) it gets signals forwarded and orphans reaped.

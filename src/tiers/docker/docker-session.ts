@@ -12,11 +12,15 @@ import { HostSideKill } from './host-side-kill.js';
 import { KillerFailed, killArgv, runKiller, type KillAction } from './killer.js';
 import { TAG_VAR } from '../shared/process-table.js';
 import { signalName } from '../shared/signals.js';
+import { SpawnError } from '../shared/spawn-error.js';
+import { InnerRunner } from './inner-runner.js';
 import { settledWithin, sleep, within } from '../shared/timers.js';
 
 /** After a kill, how long an exec in scope may take to be reported dead before the kill runs again (it may not have started yet). */
 const EXIT_WAIT_MS = 500;
 const KILL_ATTEMPTS = 3;
+/** Starts of the trl inside a container (the first and its restarts after deaths) before the session's commands fail. */
+const INNER_STARTS = 4;
 /**
  * After the exit status, how long the output may be quiet, and how long it
  * may flow in all, before the daemon stops waiting for its end marker (time
@@ -47,6 +51,8 @@ export interface StartedContainer {
   guardKey: string;
   /** Let go of what the container mounted over (its ghosts), once it is removed. */
   release(): void;
+  /** The trl inside the image (its `dev.trl.inner` label), run once per container for the inner path; null: the exec path. */
+  innerTrl: string | null;
   /** Names of variables the image (and engine) put into every exec, which a session may not have. */
   imageEnvKeys: string[];
   /**
@@ -90,6 +96,14 @@ export class DockerSession implements TierSession {
   private readonly prefix: string;
   private readonly hostSide: HostSideKill;
   private filesHandle: DockerFiles | null = null;
+  /** The inner path's runner (the trl inside the container), once started; see runner(). */
+  private inner: Promise<InnerRunner> | null = null;
+  private innerStarts = 0;
+  private innerDeath: string | null = null;
+  /** An inner trl process is running in the container (usage counts it out). */
+  private innerUp = false;
+  /** After an inner trl died: the kill of what its commands left running (a restart waits for it). */
+  private orphanKill: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: DockerSessionContext,
@@ -98,10 +112,59 @@ export class DockerSession implements TierSession {
   ) {
     this.prefix = `${ctx.instanceId}:${tag}:`;
     this.hostSide = new HostSideKill(this.prefix);
+    // Started with the session, so that its first command does not wait for node to boot.
+    if (c.innerTrl) void this.runner().catch(() => undefined);
   }
 
   describe(): Record<string, string> {
-    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image, oci_runtime: this.c.runtime };
+    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image, oci_runtime: this.c.runtime, exec_path: this.c.innerTrl ? 'inner' : 'exec' };
+  }
+
+  /**
+   * The inner path's runner, (re)started when it is not running: null on the
+   * exec path. A trl that does not start the first time (the label lied, the
+   * binary does not run here) sends the session to the exec path for good; one
+   * that dies later is started again, at most INNER_STARTS times in all, then
+   * the session's commands fail with the reason.
+   */
+  private async runner(): Promise<InnerRunner | null> {
+    const trl = this.c.innerTrl;
+    if (!trl || this.destroyed) return null;
+    const current = this.inner ? await this.inner.catch(() => null) : null;
+    if (current && !current.dead) return current;
+    if (this.c.innerTrl === null) return null;
+    await this.orphanKill;
+    if (this.innerStarts >= INNER_STARTS) {
+      throw new SpawnError(`the trl inside the container died ${this.innerStarts} times (last: ${this.innerDeath ?? 'unknown'}); destroy this session and create a new one`, 'EINNER');
+    }
+    this.innerStarts++;
+    const first = this.innerStarts === 1;
+    const starting = InnerRunner.start(this.c.container, { trl, user: this.ctx.user, workspace: this.c.workspace });
+    this.inner = starting;
+    try {
+      const r = await starting;
+      this.innerUp = true;
+      r.link.onDeath((why) => {
+        this.innerUp = false;
+        this.innerDeath = why;
+        // Its commands have ended (SIGKILL, said on their stderr): so must their processes, which the dead trl no longer tracks.
+        // The session-wide kill spares the container's init, its holder and exec'd processes such as a new inner trl.
+        if (!this.destroyed) this.orphanKill = this.inContainer({ commandTag: null, pgids: [] }, { kind: 'terminate', graceMs: 0 });
+      });
+      return r;
+    } catch (err) {
+      if (first) {
+        this.c.innerTrl = null; // no working trl inside: the exec path, as for an image without one
+        return null;
+      }
+      throw new SpawnError(`could not restart the trl inside the container: ${(err as Error).message}; destroy this session and create a new one`, 'EINNER');
+    }
+  }
+
+  /** The running inner runner, if the session is on the inner path and it is up (kills go through it). */
+  private async liveRunner(): Promise<InnerRunner | null> {
+    const r = this.inner ? await this.inner.catch(() => null) : null;
+    return r && !r.dead ? r : null;
   }
 
   files(opts: { opTimeoutMs: number }): TierFiles {
@@ -111,6 +174,8 @@ export class DockerSession implements TierSession {
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
+    const inner = await this.runner();
+    if (inner) return inner.started(inner.spawn(spec, [TAG_VAR, `${this.prefix}${spec.commandTag}`]), spec.commandTag);
     const counter = this.c.oomCounter;
     const oomBefore = this.oomCount(counter);
     const ctl = await this.c.fifos.open();
@@ -227,17 +292,23 @@ export class DockerSession implements TierSession {
   }
 
   async processes(scope: KillScope): Promise<number[]> {
+    const inner = await this.liveRunner();
+    if (inner) return inner.processes(scope);
     const { lines, complete } = await this.inContainer(scope, { kind: 'list' });
     return complete ? lines.map(Number).filter((n) => n > 0) : this.hostSide.processes(scope.commandTag);
   }
 
   async signal(scope: KillScope, signal: NodeJS.Signals): Promise<number> {
+    const inner = await this.liveRunner();
+    if (inner) return inner.signal(scope, signal);
     for (const e of this.inScope(scope)) e.signalled = true;
     const { lines, complete } = await this.inContainer(scope, { kind: 'signal', signal });
     return complete ? Number(lines[0] ?? 0) : this.hostSide.signal(scope.commandTag, signal);
   }
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
+    const inner = await this.liveRunner();
+    if (inner) return inner.terminate(scope, graceMs);
     let killed = 0;
     for (let attempt = 0; attempt < KILL_ATTEMPTS; attempt++) {
       const execs = this.inScope(scope);
@@ -262,7 +333,8 @@ export class DockerSession implements TierSession {
       const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
       return {
         memory_bytes: Math.max(0, (s.memory_stats?.usage ?? 0) - inactive),
-        pids: Math.max(0, (s.pids_stats?.current ?? HOLDER_PIDS) - HOLDER_PIDS),
+        // The inner trl is trl's, like the holder: not one of the session's processes.
+        pids: Math.max(0, (s.pids_stats?.current ?? HOLDER_PIDS) - HOLDER_PIDS - (this.innerUp ? 1 : 0)),
         cpu_s: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
       };
     } catch {
@@ -308,6 +380,8 @@ export class DockerSession implements TierSession {
 
   private async destroyNow(graceMs: number): Promise<number> {
     await this.filesHandle?.close();
+    // The inner trl (an exec: parent pid 0, spared by the killer) stays up while the killer ends the session's processes and counts them.
+    const inner = await this.liveRunner();
     for (const e of this.running.values()) e.signalled = true;
     let killed = 0;
     try {
@@ -320,6 +394,7 @@ export class DockerSession implements TierSession {
     } catch {
       /* a broken or vanished container: removing it below kills what is left */
     }
+    inner?.close();
     await removeContainer(this.c);
     this.ctx.events.forget(this.c.container.id);
     this.ctx.onDestroyed(this);

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tier, TierSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from '../tier.js';
-import { containerConfig, LABEL_HOST, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './container.js';
+import { containerConfig, LABEL_HOST, LABEL_INNER_TRL, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './container.js';
 import { describeEngineError, engineEndpoint, engineErrorFields } from './engine-errors.js';
 import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
@@ -402,6 +402,7 @@ export class DockerTier implements Tier {
         user: shape.user,
         workspace: shape.workspace,
         imageEnvKeys: [...keys].filter(unsettable),
+        innerTrl: innerTrlOf(info.Config.Labels),
         oomCounter: oomCounterOfContainer(container.id, info.State.Pid),
         guardKey: guardKey(guard),
         release: () => this.ghosts.release(guard.ghosts),
@@ -505,4 +506,10 @@ async function engineFacts(docker: Docker): Promise<{ arch: SeccompArch | null; 
 function ociOf(configured: string | undefined, runtimes: EngineRuntimes): { name: string; entry: RuntimeEntry | undefined } {
   const name = effectiveRuntime(configured, runtimes);
   return { name, entry: runtimes.offered.get(name) };
+}
+
+/** The image's trl for the inner path (label dev.trl.inner: an absolute path inside), or null. */
+function innerTrlOf(labels: Record<string, string> | undefined | null): string | null {
+  const path = labels?.[LABEL_INNER_TRL];
+  return path && path.startsWith('/') && !path.includes('\0') ? path : null;
 }

@@ -5,6 +5,7 @@ import { execResult } from '../runtime/exec-result.js';
 import type { OutputBuffer } from '../runtime/output-buffer.js';
 import { utf8CompletePrefix } from '../runtime/utf8.js';
 import type { Connection } from './connection.js';
+import { base64EventLine } from './event-line.js';
 
 const CHUNK = 64 * 1024;
 /** A connection that has not drained for this long has stopped reading: it no longer holds the command back. */
@@ -107,7 +108,7 @@ export class StreamPump {
     this.offsets[name] = read.offset + read.data.length;
     if (read.data.length === 0) return read.skipped > 0;
     if (this.encoding === 'base64') {
-      this.sendData(name, read.data.toString('base64'), read.offset);
+      this.conn.sendLine(base64EventLine(this.streamId, name, read.data, read.offset));
       return true;
     }
     const held = this.pending[name];

@@ -5,14 +5,17 @@ import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Connection } from './connection.js';
 import { LineReader } from '../protocol/line-reader.js';
+import { messageLine } from './message-bytes.js';
+import type { RawSink } from './raw-pump.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 import { asError } from '../tiers/shared/thrown.js';
 
 /** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
 const HIGH_WATER = 1024 * 1024;
 
-function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (text: string) => void): Connection {
+function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (text: string | Buffer) => void, openRaw: () => RawSink | string): Connection {
   return {
+    openRaw,
     send,
     sendLine: write,
     writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
@@ -26,6 +29,30 @@ function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (
     },
     get closed() {
       return socket.destroyed;
+    },
+  };
+}
+
+/** A socket in raw mode (exec.pipe): the bytes go out as they are; the end of the stream ends the connection. */
+function rawSocketSink(socket: Socket): RawSink {
+  return {
+    write: (chunk) => {
+      if (!socket.destroyed && socket.writable) socket.write(chunk);
+    },
+    writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
+    onDrain: (fn) => {
+      if (socket.writableLength < HIGH_WATER) setImmediate(fn);
+      else socket.once('drain', fn);
+    },
+    onClose: (fn) => {
+      socket.once('close', fn);
+      return () => socket.off('close', fn);
+    },
+    get closed() {
+      return socket.destroyed;
+    },
+    end: () => {
+      if (!socket.destroyed) socket.end();
     },
   };
 }
@@ -76,19 +103,35 @@ export class UnixTransport {
     let peerEnded = false;
     // Every write's callback runs as its bytes reach the kernel: the moment to see whether reading may resume.
     const written = () => gate.kick();
-    const write = (text: string) => {
+    const write = (text: string | Buffer) => {
       if (!socket.destroyed && socket.writable) socket.write(text, written);
     };
     const send = (obj: unknown): number => {
-      const line = JSON.stringify(obj) + '\n';
+      const line = messageLine(obj);
       write(line);
       return line.length;
     };
-    const conn = socketConnection(socket, send, write);
+    // exec.pipe: from its answer on, the connection carries raw bytes only; requests are no longer read.
+    let requests = 0;
+    let raw = false;
+    const openRaw = (): RawSink | string => {
+      if (requests !== 1) return 'exec.pipe turns its connection into raw bytes: send it as the first request of a connection of its own';
+      raw = true;
+      gate.close();
+      return rawSocketSink(socket);
+    };
+    const conn = socketConnection(socket, send, write, openRaw);
     const finishIfDone = () => {
       if (peerEnded && gate.idle && !socket.destroyed) socket.end();
     };
-    const gate = new RequestGate<string>({ unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() }, (line) => this.answer(line, conn, send), finishIfDone);
+    const gate = new RequestGate<string>(
+      { unsent: () => socket.writableLength, pause: () => socket.pause(), resume: () => socket.resume() },
+      (line) => {
+        requests++;
+        return this.answer(line, conn, send);
+      },
+      finishIfDone,
+    );
     socket.on('close', () => {
       this.sockets.delete(socket);
       gate.close();
@@ -104,7 +147,10 @@ export class UnixTransport {
         socket.end(JSON.stringify({ id: null, ok: false, error: err.toObject() }) + '\n', () => socket.destroy());
       },
     );
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      // In raw mode what the peer sends is not read as requests (it is read, so that its going away is seen).
+      if (!raw) reader.push(chunk);
+    });
     socket.on('end', () => {
       reader.end();
       peerEnded = true;

@@ -1,10 +1,10 @@
-import { isUtf8 } from 'node:buffer';
 import type { Encoding } from '../protocol/common.js';
 import type { ExecResult } from '../protocol/exec.js';
 import { signalNumber } from '../tiers/shared/signals.js';
 import type { Command } from './command.js';
 import { jsonStringBytes } from './json-bytes.js';
 import type { OutputBuffer } from './output-buffer.js';
+import { isUtf8Parts } from './utf8.js';
 
 /**
  * On a result built by execResult() for a finished command: the JSON of its
@@ -17,25 +17,29 @@ import type { OutputBuffer } from './output-buffer.js';
 export const OUTPUT_JSON = Symbol('trl.outputJson');
 export type OutputJson = () => { stdout: Buffer; stderr: Buffer };
 
-/** The retained bytes of one stream, each part contiguous, and whether they are valid UTF-8. */
+/**
+ * The retained bytes of one stream, as views of the buffer's blocks (no
+ * copy: a finished command's buffers no longer change), and whether head and
+ * tail are valid UTF-8 (each on its own: a dropped middle may cut a
+ * character).
+ */
 class Retained {
-  readonly head: Buffer;
-  readonly tail: Buffer;
+  private readonly head: Buffer[];
+  private readonly tail: Buffer[];
   readonly dropped: number;
   readonly valid: boolean;
 
   constructor(buf: OutputBuffer) {
-    this.head = buf.head();
-    this.tail = buf.tail();
+    this.head = [...buf.headViews()];
+    this.tail = [...buf.tailViews()];
     this.dropped = buf.dropped;
-    // Head and tail are decoded each on its own (a dropped middle may cut a character): validity too.
-    this.valid = isUtf8(this.head) && isUtf8(this.tail);
+    this.valid = isUtf8Parts(this.head) && isUtf8Parts(this.tail);
   }
 
   text(encoding: Encoding): string {
     if (encoding === 'base64') return this.base64();
-    const head = this.valid ? this.head.toString('utf8') : decodeLossy(this.head);
-    const tail = this.valid ? this.tail.toString('utf8') : decodeLossy(this.tail);
+    const head = join(this.head).toString('utf8');
+    const tail = join(this.tail).toString('utf8');
     return this.dropped === 0 ? head + tail : `${head}${cutMarker(this.dropped)}${tail}`;
   }
 
@@ -48,12 +52,16 @@ class Retained {
       return out;
     }
     if (!this.valid) return Buffer.from(JSON.stringify(this.text(encoding)));
-    return jsonStringBytes(this.dropped === 0 ? [this.head, this.tail] : [this.head, Buffer.from(cutMarker(this.dropped)), this.tail]);
+    return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail]);
   }
 
   private base64(): string {
-    return (this.tail.length === 0 ? this.head : Buffer.concat([this.head, this.tail])).toString('base64');
+    return join([...this.head, ...this.tail]).toString('base64');
   }
+}
+
+function join(parts: Buffer[]): Buffer {
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
 
 /**
@@ -70,10 +78,6 @@ export function encodeOutput(buf: OutputBuffer, encoding: Encoding): { text: str
 /** The line that stands for a dropped middle in utf8 output. */
 export function cutMarker(dropped: number): string {
   return `\n[trl: ${dropped} bytes of output left out here (max_output_bytes); the exact bytes kept are in base64 encoding]\n`;
-}
-
-function decodeLossy(bytes: Buffer): string {
-  return bytes.toString('utf8');
 }
 
 /** exit_code: the status, or 128+N when killed by signal N. */

@@ -60,10 +60,14 @@ export class OutputBuffer {
     return { data: this.tailQ.peek(rel, rel + max), offset: from, skipped: from - offset };
   }
 
-  /** The retained bytes, head then tail, as views of the blocks that hold them (no copy). */
-  *views(): Generator<Buffer> {
-    yield* this.headQ.views(0, this.headQ.length);
-    yield* this.tailQ.views(0, this.tailQ.length);
+  /** The retained head as views of the blocks that hold it (no copy). */
+  headViews(): Generator<Buffer> {
+    return this.headQ.views(0, this.headQ.length);
+  }
+
+  /** The retained tail likewise. */
+  tailViews(): Generator<Buffer> {
+    return this.tailQ.views(0, this.tailQ.length);
   }
 
   head(): Buffer {

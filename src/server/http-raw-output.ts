@@ -62,6 +62,8 @@ export function serveRawOutput(req: IncomingMessage, res: ServerResponse, route:
       'X-Trl-Dropped-Bytes': String(pump.droppedBytes),
       Trailer: 'X-Trl-End, X-Trl-Next-Offset',
     });
+    // The head goes out now, before any byte: the client sees at once that it is attached.
+    res.flushHeaders();
     res.once('close', release);
     pump.start(responseSink(res), release);
   } catch (err) {

@@ -7,7 +7,7 @@ import { TrlError } from '../protocol/errors.js';
 import { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
 import { ResponseConnection, unusedConnection } from './http-connection.js';
-import { messageBody } from './message-bytes.js';
+import { byteLength, messageBody } from './message-bytes.js';
 import type { HttpPlan } from './http-setup.js';
 import { FILES_PATH, serveFiles } from './http-files.js';
 import { RAW_OUTPUT_PATH, rawOutputRoute, serveRawOutput } from './http-raw-output.js';
@@ -238,9 +238,14 @@ export class HttpTransport {
   private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): number {
     if (res.destroyed || res.headersSent) return 0;
     const text = messageBody(body);
-    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
-    res.end(text);
-    return text.length;
+    const length = byteLength(text);
+    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(length) });
+    if (typeof text === 'string') res.end(text);
+    else {
+      for (const part of text) res.write(part);
+      res.end();
+    }
+    return length;
   }
 
   /** An error answer outside the protocol's own (401, 404, 405, 413, 426); an unread body closes the connection. */

@@ -8,17 +8,25 @@ import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
  * output is never a JS string on the way out. Everything else is
  * JSON.stringify'd as ever.
  */
-export function messageLine(message: unknown): string | Buffer {
+export function messageLine(message: unknown): string | Buffer[] {
   const json = outputJsonOf(message);
   if (json === null) return JSON.stringify(message) + '\n';
-  return Buffer.concat(bodyParts(message as { data: Record<string, unknown> }, json, '}}\n'));
+  return bodyParts(message as { data: Record<string, unknown> }, json, '}}\n');
 }
 
-/** The same without the newline (an HTTP body). */
-export function messageBody(message: unknown): string | Buffer {
+/** The same without the newline (an HTTP body). Parts are written one after the other (never joined: that would be one more copy). */
+export function messageBody(message: unknown): string | Buffer[] {
   const json = outputJsonOf(message);
   if (json === null) return JSON.stringify(message);
-  return Buffer.concat(bodyParts(message as { data: Record<string, unknown> }, json, '}}'));
+  return bodyParts(message as { data: Record<string, unknown> }, json, '}}');
+}
+
+/** The length in bytes of a line or body made here. */
+export function byteLength(text: string | Buffer[]): number {
+  if (typeof text === 'string') return Buffer.byteLength(text);
+  let n = 0;
+  for (const part of text) n += part.length;
+  return n;
 }
 
 function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson, close: string): Buffer[] {

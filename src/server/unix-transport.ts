@@ -5,7 +5,7 @@ import { TrlError } from '../protocol/errors.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Connection } from './connection.js';
 import { LineReader } from '../protocol/line-reader.js';
-import { messageLine } from './message-bytes.js';
+import { byteLength, messageLine } from './message-bytes.js';
 import type { RawSink } from './raw-pump.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 import { asError } from '../tiers/shared/thrown.js';
@@ -108,8 +108,15 @@ export class UnixTransport {
     };
     const send = (obj: unknown): number => {
       const line = messageLine(obj);
-      write(line);
-      return line.length;
+      if (typeof line === 'string') {
+        write(line);
+        return line.length;
+      }
+      // Parts of one line (a large result's output bytes among them): one writev, no joined copy.
+      socket.cork();
+      for (const part of line) write(part);
+      socket.uncork();
+      return byteLength(line);
     };
     // exec.pipe: from its answer on, the connection carries raw bytes only; requests are no longer read.
     let requests = 0;

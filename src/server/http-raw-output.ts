@@ -77,8 +77,11 @@ export function serveRawOutput(req: IncomingMessage, res: ServerResponse, route:
 
 function responseSink(res: ServerResponse): RawSink {
   return {
-    write: (chunk) => {
-      if (!res.destroyed && !res.writableEnded) res.write(chunk);
+    write: (chunks) => {
+      if (res.destroyed || res.writableEnded) return;
+      res.cork();
+      for (const chunk of chunks) res.write(chunk);
+      res.uncork();
     },
     writable: () => !res.destroyed && res.writableLength < HIGH_WATER,
     onDrain: (fn) => {

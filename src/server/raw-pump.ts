@@ -1,7 +1,7 @@
 import type { Command, FlowReader } from '../runtime/command.js';
 import type { OutputBuffer } from '../runtime/output-buffer.js';
 
-/** The most one write hands over: a block of the output buffer at most, so every write is a view (no copy). */
+/** The most one write hands over: views of the output buffer's blocks (no copy), written together (one writev). */
 const CHUNK = 256 * 1024;
 /** A reader that has not drained for this long has stopped reading: it no longer holds the command back (as StreamPump). */
 const STALL_MS = 1000;
@@ -11,7 +11,8 @@ export type RawEndReason = 'eof' | 'gap' | 'now';
 
 /** Where a raw stream's bytes go: a socket switched to raw mode, an HTTP response. Nothing here knows the transport. */
 export interface RawSink {
-  write(chunk: Buffer): void;
+  /** Write these in order, together (corked: one system call for all, however small each is). */
+  write(chunks: readonly Buffer[]): void;
   /** False while the outgoing buffer is over its high-water mark. */
   writable(): boolean;
   /** Call once when the outgoing buffer has drained. */
@@ -96,10 +97,18 @@ export class RawPump implements FlowReader {
     for (;;) {
       if (!sink.writable()) return this.awaitDrain(sink);
       if (this.pos < buf.total) {
-        const r = buf.peek(this.pos, CHUNK);
-        if (r.skipped > 0) return this.finish('gap');
-        sink.write(r.data);
-        this.pos += r.data.length;
+        // Whatever is there, up to CHUNK, in one go: a pipe often delivers it a few KiB at a time.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        while (size < CHUNK && this.pos + size < buf.total) {
+          const r = buf.peek(this.pos + size, CHUNK - size);
+          if (r.skipped > 0) break;
+          chunks.push(r.data);
+          size += r.data.length;
+        }
+        if (size === 0) return this.finish('gap');
+        sink.write(chunks);
+        this.pos += size;
         this.cmd.flowCheck();
         continue;
       }

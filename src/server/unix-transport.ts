@@ -36,8 +36,11 @@ function socketConnection(socket: Socket, send: (obj: unknown) => void, write: (
 /** A socket in raw mode (exec.pipe): the bytes go out as they are; the end of the stream ends the connection. */
 function rawSocketSink(socket: Socket): RawSink {
   return {
-    write: (chunk) => {
-      if (!socket.destroyed && socket.writable) socket.write(chunk);
+    write: (chunks) => {
+      if (socket.destroyed || !socket.writable) return;
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
     },
     writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
     onDrain: (fn) => {

@@ -261,10 +261,7 @@ describe('raw output route', () => {
         } else received += d.length;
       });
       s.write(JSON.stringify({ id: 1, method: 'exec.pipe', params: { command_id: stopped.cid } }) + '\n');
-      assert.ok(
-        await waitFor(async () => (await c.call('exec.info', { command_id: stopped.cid })).state !== 'running'),
-        'the command must run to its end although its reader stopped',
-      );
+      assert.ok(await waitFor(async () => (await c.call('exec.info', { command_id: stopped.cid })).state !== 'running'), 'the command must run to its end although its reader stopped');
       s.resume();
       await closed;
       assert.ok(received < 256 * MiB, `the stopped reader received ${received} bytes: the dropped middle cannot have been sent`);

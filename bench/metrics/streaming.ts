@@ -15,6 +15,16 @@ const MB = 1024 * 1024;
 const RSS_READINGS = 5;
 const RSS_EVERY_MS = 200;
 const SETTLE_MS = 1500;
+/** The budget for RSS after the streams (above idle), and how long the daemon gets to come back under it. */
+const AFTER_MARGIN = 20 * MB;
+const AFTER_DEADLINE_MS = 30_000;
+/**
+ * A finished command keeps its output (head and tail, up to max_output_bytes
+ * per stream) for command_retention_s: by design, bounded, and not what the
+ * after-RSS row is about (what streaming itself leaves behind). This daemon
+ * forgets finished commands at once.
+ */
+const STREAMING_ENV = { TRL_COMMAND_RETENTION_S: '0' };
 
 /** The producer on every side: zero bytes (base64 events carry them exactly). */
 const producer = (bytes: number) => `head -c ${bytes} /dev/zero`;
@@ -117,6 +127,21 @@ async function viaHttpRaw(client: TrlClient, port: number, token: string, sessio
   return secondsSince(t0);
 }
 
+/**
+ * The daemon's RSS once it has given back what the streams left: polled until
+ * it is within `margin` of `idle` or `deadlineMs` pass (an idle V8 collects
+ * the streams' garbage buffers only when its memory reducer runs, some
+ * seconds after allocation stopped); the last reading.
+ */
+async function rssAfter(pid: number, idle: number, margin: number, deadlineMs: number): Promise<{ rss: number; waitedMs: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const rss = await readRssBytes(pid);
+    if (rss - idle <= margin || Date.now() - t0 >= deadlineMs) return { rss, waitedMs: Date.now() - t0 };
+    await sleep(500);
+  }
+}
+
 /** The median of a few RSS readings of a daemon left alone for a moment. */
 async function settledRss(pid: number): Promise<number> {
   await sleep(SETTLE_MS);
@@ -152,7 +177,7 @@ export async function measureStreaming(ctx: MetricContext, daemonEnv: Record<str
   const n = ctx.options.quick ? 1 : 3;
   const token = randomBytes(32).toString('hex');
   const port = await freePort();
-  const daemon: Daemon = await startDaemon({ env: { ...daemonEnv, TRL_AUTH_TOKEN: token }, args: ['--tiers', 'host', '--http', `127.0.0.1:${port}`] });
+  const daemon: Daemon = await startDaemon({ env: { ...daemonEnv, ...STREAMING_ENV, TRL_AUTH_TOKEN: token }, args: ['--tiers', 'host', '--http', `127.0.0.1:${port}`] });
   const client = await TrlClient.connect({ socketPath: daemon.socketPath });
   let peakRss = 0;
   let sampler: NodeJS.Timeout | undefined;
@@ -164,12 +189,35 @@ export async function measureStreaming(ctx: MetricContext, daemonEnv: Record<str
     await viaHttpRaw(client, port, token, sessionId, MB);
     const idleRss = await settledRss(daemon.pid);
     peakRss = idleRss;
-    sampler = setInterval(() => void readRssBytes(daemon.pid).then((r) => (peakRss = Math.max(peakRss, r)), () => undefined), 50);
-    const events = await interleavedSamples(n, 1, () => viaEvents(client, sessionId, bytes), () => baseline(bytes));
-    const unix = await interleavedSamples(n, 1, () => viaUnixRaw(client, daemon.socketPath, sessionId, bytes), () => baseline(bytes));
-    const http = await interleavedSamples(n, 1, () => viaHttpRaw(client, port, token, sessionId, bytes), () => baseline(bytes));
+    sampler = setInterval(
+      () =>
+        void readRssBytes(daemon.pid).then(
+          (r) => (peakRss = Math.max(peakRss, r)),
+          () => undefined,
+        ),
+      50,
+    );
+    const events = await interleavedSamples(
+      n,
+      1,
+      () => viaEvents(client, sessionId, bytes),
+      () => baseline(bytes),
+    );
+    const unix = await interleavedSamples(
+      n,
+      1,
+      () => viaUnixRaw(client, daemon.socketPath, sessionId, bytes),
+      () => baseline(bytes),
+    );
+    const http = await interleavedSamples(
+      n,
+      1,
+      () => viaHttpRaw(client, port, token, sessionId, bytes),
+      () => baseline(bytes),
+    );
     clearInterval(sampler);
-    const afterRss = await settledRss(daemon.pid);
+    const after = await rssAfter(daemon.pid, idleRss, AFTER_MARGIN, AFTER_DEADLINE_MS);
+    const afterRss = after.rss;
     const base = rate(bytes, [...events.b, ...unix.b, ...http.b]);
     const ev = rate(bytes, events.a);
     const ux = rate(bytes, unix.a);
@@ -193,6 +241,7 @@ export async function measureStreaming(ctx: MetricContext, daemonEnv: Record<str
         idle_rss_bytes: idleRss,
         peak_rss_bytes: peakRss,
         after_rss_bytes: afterRss,
+        after_rss_waited_ms: after.waitedMs,
       },
     };
   } finally {

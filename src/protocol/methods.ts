@@ -40,7 +40,7 @@ export const METHODS = {
     params: exec.ExecPipeParams,
     result: exec.ExecPipeResult,
     summary:
-      "Unix socket only: answer, then turn the connection into one stream's raw bytes (no JSON, no encoding, the output redacted as everywhere) from `offset` until the command is complete, then close it. Send it on a connection of its own: nothing else may be waiting for an answer there, and nothing sent after it is read. The connection also ends early if a reader that stopped reading for a second lost bytes: call exec.pipe again from offset + the bytes received (its `dropped_bytes` then says how many are gone); exec.info says when every byte was read (stdout_bytes, state). Over HTTP: GET /v1/sessions/{session_id}/commands/{command_id}/output.",
+      "Unix socket only: answer, then turn the connection into one stream's raw bytes (no JSON, no encoding, the output redacted as everywhere) from `offset` until the command is complete, then close it. Send it as the first request of a connection of its own (anywhere else it is refused); nothing sent after it is read. The connection also ends early if a reader that stopped reading for a second lost bytes: call exec.pipe again from offset + the bytes received (its `dropped_bytes` then says how many are gone); exec.info says when every byte was read (stdout_bytes, state). Over HTTP: GET /v1/sessions/{session_id}/commands/{command_id}/output.",
     streaming: true,
   },
   'exec.attach': { params: exec.ExecAttachParams, result: exec.StreamOpened, summary: 'Replay buffered output from an offset, then stream live events.', streaming: true },

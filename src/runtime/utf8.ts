@@ -40,7 +40,6 @@ export function isUtf8Parts(parts: Iterable<Buffer>): boolean {
       }
       if (!isUtf8(Buffer.concat([carry, bytes.subarray(0, need)]))) return false;
       bytes = bytes.subarray(need);
-      carry = EMPTY;
     }
     const cut = utf8CompletePrefix(bytes);
     if (!isUtf8(bytes.subarray(0, cut))) return false;

@@ -1,5 +1,6 @@
 import type { Command, FlowReader } from '../runtime/command.js';
 import type { OutputBuffer } from '../runtime/output-buffer.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
 
 /** The most one write hands over: views of the output buffer's blocks (no copy), written together (one writev). */
 const CHUNK = 256 * 1024;
@@ -151,5 +152,6 @@ export class RawPump implements FlowReader {
     const onEnd = this.onEnd;
     this.onEnd = null;
     onEnd?.();
+    if (this.pos - this.startOffset >= LARGE_STREAM_BYTES) collectWhenQuiet();
   }
 }

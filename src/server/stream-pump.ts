@@ -6,6 +6,7 @@ import type { OutputBuffer } from '../runtime/output-buffer.js';
 import { utf8CompletePrefix } from '../runtime/utf8.js';
 import type { Connection } from './connection.js';
 import { base64EventLine } from './event-line.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
 
 const CHUNK = 64 * 1024;
 /** A connection that has not drained for this long has stopped reading: it no longer holds the command back. */
@@ -32,6 +33,7 @@ export class StreamPump {
   private onEnd: (() => void) | null = null;
   private finished = false;
   private scheduled = false;
+  private readonly from: Record<StreamName, number>;
 
   constructor(
     private readonly cmd: Command,
@@ -41,6 +43,7 @@ export class StreamPump {
     private readonly workingDir: () => string,
   ) {
     this.offsets = { ...from };
+    this.from = { ...from };
   }
 
   /** Begin sending; call after the response that names the stream has been written. */
@@ -152,5 +155,6 @@ export class StreamPump {
     this.stopClose?.();
     this.stopWatching = null;
     this.stopClose = null;
+    if (this.offsets.stdout - this.from.stdout + this.offsets.stderr - this.from.stderr >= LARGE_STREAM_BYTES) collectWhenQuiet();
   }
 }

@@ -15,6 +15,7 @@ import { measureDashboard } from './metrics/dashboard.js';
 import { measureFiles } from './metrics/files.js';
 import { openHostSession } from './metrics/host-session.js';
 import { measureMcpRoundTrip } from './metrics/mcp-round-trip.js';
+import { measureLargeResult } from './metrics/large-result.js';
 import { measureMemory } from './metrics/memory.js';
 import type { MetricContext, MetricResult } from './metrics/metric.js';
 import { measureRoundTrip } from './metrics/round-trip.js';
@@ -43,7 +44,8 @@ const METRICS: ReadonlyArray<{ key: string; title: string; run: (ctx: MetricCont
   { key: 'round_trip', title: 'exec.run round trip vs bare spawn', run: measureRoundTrip },
   { key: 'throughput', title: 'commands/s with concurrent clients vs bare spawns', run: measureThroughput },
   { key: 'session_create', title: 'session.create latency', run: measureSessionCreate },
-  { key: 'streaming', title: 'streaming 1 GiB to a client vs cat through a pipe', run: measureStreaming },
+  { key: 'streaming', title: 'streaming 256 MiB to a client (events, raw Unix, raw HTTP) vs cat through a pipe', run: (ctx) => measureStreaming(ctx, DAEMON_ENV) },
+  { key: 'large_result', title: 'exec.run returning 4 MiB vs a bare spawn collecting it', run: measureLargeResult },
   { key: 'cli_ping', title: '`trl ping` CLI process vs `node -e 0`', run: measureCliPing },
   { key: 'mcp', title: 'MCP tool call round trip (stdio, HTTP) vs exec.run', run: (ctx) => measureMcpRoundTrip(ctx, DAEMON_ENV) },
   { key: 'files', title: 'fs.read of 1 MiB vs cat, fs.grep over 10,000 files vs grep -rn', run: measureFiles },

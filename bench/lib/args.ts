@@ -36,9 +36,9 @@ const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--dur
                     docker round trip and sandbox session.create take N/5)
   --duration S      seconds per side for the 8-client throughput test (default 5)
   --only KEYS       comma-separated metrics to run, of: memory, round_trip,
-                    throughput, session_create, streaming, cli_ping, mcp,
-                    tiers, sandbox (the sandbox rows of tiers alone)
-                    (default: all)`;
+                    throughput, session_create, streaming, large_result,
+                    cli_ping, mcp, files, dashboard, tiers, sandbox (the
+                    sandbox rows of tiers alone) (default: all)`;
 
 function positiveNumber(flag: string, value: string | undefined): number {
   const n = Number(value);

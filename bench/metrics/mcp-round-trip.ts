@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { REPO_ROOT, startDaemon } from '../lib/daemon.js';
+import { freePort } from '../lib/free-port.js';
 import { compareRoundTrips } from '../lib/interleave.js';
 import { makeRow } from '../lib/row.js';
 import { summarize, type Summary } from '../lib/stats.js';
@@ -11,18 +11,6 @@ import { openHostSession } from './host-session.js';
 import type { MetricContext, MetricResult } from './metric.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-
-/** A loopback port nothing listens on right now (the daemon binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One `run {"command": "true"}` tool call; throws unless it ran and exited 0. */
 async function runTrue(client: Client): Promise<void> {

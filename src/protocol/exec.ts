@@ -105,6 +105,22 @@ export const ExecOutputResult = z.object({
   dropped_bytes: z.number().int().describe('bytes skipped because the middle of the output was dropped'),
 });
 
+/** The raw byte route: exec.pipe on the Unix socket, GET …/output over HTTP (docs/protocol.md). */
+export const RAW_END_REASONS = ['eof', 'gap', 'now'] as const;
+
+export const ExecPipeParams = z.strictObject({
+  command_id: CommandId,
+  stream: OutputStream.optional().describe('default stdout'),
+  offset: z.number().int().min(0).optional().describe('absolute byte offset to start from; default 0'),
+  follow: z.boolean().optional().describe('default true: go on with the bytes as they are produced until the command is complete; false: only the bytes there are now'),
+});
+export const ExecPipeResult = z.object({
+  command_id: z.string(),
+  stream: OutputStream,
+  offset: z.number().int().describe('offset of the first raw byte that follows (past a dropped middle the asked offset was in)'),
+  dropped_bytes: z.number().int().describe('bytes skipped at the start because the middle of the output was dropped (max_output_bytes)'),
+});
+
 export const ExecAttachParams = z.strictObject({
   command_id: CommandId,
   from_offset: z

@@ -36,6 +36,13 @@ export const METHODS = {
   'exec.list': { params: exec.ExecListParams, result: exec.ExecListResult, summary: 'Commands of a session, running and retained.' },
   'exec.info': { params: exec.ExecInfoParams, result: exec.CommandInfo, summary: 'State, exit fields and byte counts of one command.' },
   'exec.output': { params: exec.ExecOutputParams, result: exec.ExecOutputResult, summary: 'Read buffered output from a byte offset; wait_ms long-polls for new bytes.' },
+  'exec.pipe': {
+    params: exec.ExecPipeParams,
+    result: exec.ExecPipeResult,
+    summary:
+      "Unix socket only: answer, then turn the connection into one stream's raw bytes (no JSON, no encoding, the output redacted as everywhere) from `offset` until the command is complete, then close it. Send it as the first request of a connection of its own (anywhere else it is refused); nothing sent after it is read. The connection also ends early if a reader that stopped reading for a second lost bytes: call exec.pipe again from offset + the bytes received (its `dropped_bytes` then says how many are gone); exec.info says when every byte was read (stdout_bytes, state). Over HTTP: GET /v1/sessions/{session_id}/commands/{command_id}/output.",
+    streaming: true,
+  },
   'exec.attach': { params: exec.ExecAttachParams, result: exec.StreamOpened, summary: 'Replay buffered output from an offset, then stream live events.', streaming: true },
   'exec.wait': { params: exec.ExecWaitParams, result: exec.ExecResult, summary: 'Wait for a command to end and return its result.' },
   'exec.input': { params: exec.ExecInputParams, result: exec.ExecInputResult, summary: "Write to a command's stdin; eof closes it." },

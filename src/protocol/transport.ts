@@ -26,7 +26,8 @@ export interface TransportSpec {
 export const TRANSPORTS: readonly TransportSpec[] = [
   {
     name: 'Unix socket',
-    framing: 'NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined',
+    framing:
+      "NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined. Raw bytes: `exec.pipe` as the first request of a connection answers one line, then the connection carries one stream of a command's output as raw bytes and closes at its end",
     auth: "socket `0600` in a `0700` directory owned by the daemon's user, or made by the daemon directly in a sticky directory such as `/tmp` (`--compat claw-core`: `/tmp/trl.sock`)",
     enabled: 'on by default (`--socket-path`); `--no-unix-socket` turns it off when `--http` is given',
     built: true,
@@ -34,7 +35,7 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   {
     name: 'HTTP',
     framing:
-      '`POST /v1/rpc`: one request envelope → one response envelope (HTTP 200 for every protocol answer); streaming methods answer `application/x-ndjson`: the response, then one event per line. `GET`/`PUT /v1/files?session_id=…&path=…` move a whole file as raw bytes (PUT: Content-Length needed, at most `max_upload_bytes`; `overwrite`, `mode`, `make_parents`, `expect_hash` as fs.write; GET: `offset`, `length`)',
+      "`POST /v1/rpc`: one request envelope → one response envelope (HTTP 200 for every protocol answer); streaming methods answer `application/x-ndjson`: the response, then one event per line. `GET`/`PUT /v1/files?session_id=…&path=…` move a whole file as raw bytes (PUT: Content-Length needed, at most `max_upload_bytes`; `overwrite`, `mode`, `make_parents`, `expect_hash` as fs.write; GET: `offset`, `length`). `GET /v1/sessions/{session_id}/commands/{command_id}/output?stream=stdout&offset=N[&follow=0]`: one stream of a command's output as raw bytes (chunked, redacted as exec.output), as it is produced until the command is complete; headers `X-Trl-Offset` and `X-Trl-Dropped-Bytes` say where it starts, trailers `X-Trl-End` (`eof`, `gap`: bytes lost by a reader that stopped reading, `now`: follow=0) and `X-Trl-Next-Offset` how it ended; GET again from the next offset to resume",
     auth: '`Authorization: Bearer <TRL_AUTH_TOKEN>` on every request (401 without it)',
     enabled: '`--http HOST:PORT` with `TRL_AUTH_TOKEN` in the environment; HTTPS with `--tls-cert` and `--tls-key`',
     built: true,

@@ -1,10 +1,15 @@
 const MIN_BLOCK = 256;
 const MAX_BLOCK = 64 * 1024;
+/** A chunk at least this long is kept as it is rather than copied (see append). */
+const KEEP_MIN = 4 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /**
- * Bytes in a list of blocks that grow from small to 64 KiB, so that tiny
- * outputs cost little memory and a stream of one-byte writes does not become
- * millions of Buffer objects. Every byte is copied once on the way in.
+ * Bytes in a list of blocks. Small appends are copied into blocks that grow
+ * from small to 64 KiB, so that tiny outputs cost little memory and a stream
+ * of one-byte writes does not become millions of Buffer objects. A large
+ * chunk that owns its memory (a pipe read) is kept as it is: no copy on the
+ * way in, and reads of it are views. Every block but the last is full.
  */
 export class ByteQueue {
   private blocks: Buffer[] = [];
@@ -15,6 +20,15 @@ export class ByteQueue {
   length = 0;
 
   append(data: Buffer): void {
+    if (data.length === 0) return;
+    this.length += data.length;
+    // Kept only when it does not hold much more memory than its bytes (a view into a big buffer would).
+    if (data.length >= KEEP_MIN && data.buffer.byteLength <= 2 * data.length) {
+      this.seal();
+      this.blocks.push(data);
+      this.lastUsed = data.length;
+      return;
+    }
     let pos = 0;
     while (pos < data.length) {
       let last = this.blocks[this.blocks.length - 1];
@@ -28,7 +42,19 @@ export class ByteQueue {
       this.lastUsed += n;
       pos += n;
     }
-    this.length += data.length;
+  }
+
+  /** Make the last block full before a kept chunk follows it: trimmed to its bytes (copied when most of it is unused). */
+  private seal(): void {
+    const i = this.blocks.length - 1;
+    const last = this.blocks[i];
+    if (!last || this.lastUsed === last.length) return;
+    if (this.lastUsed * 2 >= last.length) this.blocks[i] = last.subarray(0, this.lastUsed);
+    else {
+      const exact = Buffer.allocUnsafeSlow(this.lastUsed);
+      last.copy(exact, 0, 0, this.lastUsed);
+      this.blocks[i] = exact;
+    }
   }
 
   /** Forget the first `n` bytes. */
@@ -55,6 +81,29 @@ export class ByteQueue {
     }
   }
 
+  /** The bytes of each block that overlap [start, end) relative to the current front, in order: views, no copy. */
+  *views(start: number, end: number): Generator<Buffer> {
+    end = Math.min(end, this.length);
+    if (end <= start) return;
+    let pos = -this.frontSkip;
+    const lastIndex = this.blocks.length - 1;
+    for (let i = 0; i <= lastIndex; i++) {
+      const b = this.blocks[i] as Buffer;
+      const used = i === lastIndex ? this.lastUsed : b.length;
+      const bStart = pos;
+      pos += used;
+      if (pos <= start) continue;
+      if (bStart >= end) return;
+      yield b.subarray(Math.max(0, start - bStart), Math.min(used, end - bStart));
+    }
+  }
+
+  /** Bytes from `start` up to `end` or the end of the block holding `start`, whichever comes first: always a view. */
+  peek(start: number, end: number): Buffer {
+    for (const v of this.views(start, end)) return v;
+    return EMPTY;
+  }
+
   /**
    * Bytes [start, end) relative to the current front: a view when they lie in
    * one block (written bytes never change), else a copy.
@@ -62,28 +111,8 @@ export class ByteQueue {
   slice(start: number, end: number): Buffer {
     end = Math.min(end, this.length);
     if (end <= start) return Buffer.alloc(0);
-    let pos0 = -this.frontSkip;
-    for (const [i, b] of this.blocks.entries()) {
-      const used = i === this.blocks.length - 1 ? this.lastUsed : b.length;
-      if (start >= pos0 && end <= pos0 + used) return b.subarray(start - pos0, end - pos0);
-      if (pos0 + used > start) break;
-      pos0 += used;
-    }
-    const out = Buffer.allocUnsafe(end - start);
-    let pos = -this.frontSkip;
-    let written = 0;
-    for (const [i, b] of this.blocks.entries()) {
-      if (written >= out.length) break;
-      const used = i === this.blocks.length - 1 ? this.lastUsed : b.length;
-      const bStart = pos;
-      const bEnd = pos + used;
-      pos = bEnd;
-      if (bEnd <= start) continue;
-      const from = Math.max(0, start - bStart);
-      const to = Math.min(used, end - bStart);
-      if (to > from) written += b.copy(out, written, from, to);
-    }
-    return out;
+    const parts = [...this.views(start, end)];
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, end - start);
   }
 
   toBuffer(): Buffer {

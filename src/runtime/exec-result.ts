@@ -2,9 +2,67 @@ import type { Encoding } from '../protocol/common.js';
 import type { ExecResult } from '../protocol/exec.js';
 import { signalNumber } from '../tiers/shared/signals.js';
 import type { Command } from './command.js';
+import { jsonStringBytes } from './json-bytes.js';
 import type { OutputBuffer } from './output-buffer.js';
+import { isUtf8Parts } from './utf8.js';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * On a result built by execResult() for a finished command: the JSON of its
+ * `stdout` and `stderr` values as bytes, made straight from the output
+ * buffers. A transport that finds it writes those bytes instead of encoding
+ * the (large) strings: the output is then never decoded into a JS string,
+ * escaped as one, and encoded back. Not enumerable, so a copy of the result
+ * (`{...result}`) does not carry it and is encoded the ordinary way.
+ */
+export const OUTPUT_JSON = Symbol('trl.outputJson');
+export type OutputJson = () => { stdout: Buffer; stderr: Buffer };
+
+/**
+ * The retained bytes of one stream, as views of the buffer's blocks (no
+ * copy: a finished command's buffers no longer change), and whether head and
+ * tail are valid UTF-8 (each on its own: a dropped middle may cut a
+ * character).
+ */
+class Retained {
+  private readonly head: Buffer[];
+  private readonly tail: Buffer[];
+  readonly dropped: number;
+  readonly valid: boolean;
+
+  constructor(buf: OutputBuffer) {
+    this.head = [...buf.headViews()];
+    this.tail = [...buf.tailViews()];
+    this.dropped = buf.dropped;
+    this.valid = isUtf8Parts(this.head) && isUtf8Parts(this.tail);
+  }
+
+  text(encoding: Encoding): string {
+    if (encoding === 'base64') return this.base64();
+    const head = join(this.head).toString('utf8');
+    const tail = join(this.tail).toString('utf8');
+    return this.dropped === 0 ? head + tail : `${head}${cutMarker(this.dropped)}${tail}`;
+  }
+
+  json(encoding: Encoding): Buffer {
+    if (encoding === 'base64') {
+      const text = this.base64();
+      const out = Buffer.allocUnsafe(text.length + 2);
+      out[0] = out[text.length + 1] = 0x22;
+      out.write(text, 1, 'latin1');
+      return out;
+    }
+    if (!this.valid) return Buffer.from(JSON.stringify(this.text(encoding)));
+    return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail]);
+  }
+
+  private base64(): string {
+    return join([...this.head, ...this.tail]).toString('base64');
+  }
+}
+
+function join(parts: Buffer[]): Buffer {
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
 
 /**
  * Head and tail of a buffer, encoded. base64 is byte-exact. utf8 replaces
@@ -13,28 +71,13 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * joined head and tail for the whole output.
  */
 export function encodeOutput(buf: OutputBuffer, encoding: Encoding): { text: string; lossy: boolean } {
-  if (encoding === 'base64') return { text: Buffer.concat([buf.head(), buf.tail()]).toString('base64'), lossy: false };
-  const head = decode(buf.head());
-  if (buf.dropped === 0) {
-    const tail = decode(buf.tail());
-    return { text: head.text + tail.text, lossy: head.lossy || tail.lossy };
-  }
-  const tail = decode(buf.tail());
-  return { text: `${head.text}${cutMarker(buf.dropped)}${tail.text}`, lossy: head.lossy || tail.lossy };
+  const r = new Retained(buf);
+  return { text: r.text(encoding), lossy: encoding === 'utf8' && !r.valid };
 }
 
 /** The line that stands for a dropped middle in utf8 output. */
 export function cutMarker(dropped: number): string {
   return `\n[trl: ${dropped} bytes of output left out here (max_output_bytes); the exact bytes kept are in base64 encoding]\n`;
-}
-
-function decode(bytes: Buffer): { text: string; lossy: boolean } {
-  if (bytes.length === 0) return { text: '', lossy: false };
-  try {
-    return { text: strictUtf8.decode(bytes), lossy: false };
-  } catch {
-    return { text: bytes.toString('utf8'), lossy: true };
-  }
 }
 
 /** exit_code: the status, or 128+N when killed by signal N. */
@@ -44,13 +87,8 @@ export function exitCodeOf(cmd: Command): number | null {
   return cmd.exit.code;
 }
 
-export function execResult(cmd: Command, workingDir: string, encoding: Encoding, withOutput = true): ExecResult {
-  const out = withOutput ? encodeOutput(cmd.stdout, encoding) : { text: '', lossy: false };
-  const err = withOutput ? encodeOutput(cmd.stderr, encoding) : { text: '', lossy: false };
+function fields(cmd: Command, workingDir: string, encoding: Encoding, out: { lossy: boolean }, err: { lossy: boolean }): Omit<ExecResult, 'command_id' | 'stdout' | 'stderr'> {
   return {
-    command_id: cmd.id,
-    stdout: out.text,
-    stderr: err.text,
     encoding,
     exit_code: exitCodeOf(cmd),
     signal: cmd.exit?.signal ?? null,
@@ -67,4 +105,37 @@ export function execResult(cmd: Command, workingDir: string, encoding: Encoding,
     working_dir: workingDir,
     running: cmd.running,
   };
+}
+
+/**
+ * A command's result. For a finished command (its buffers no longer change)
+ * `stdout` and `stderr` are decoded only when read, and OUTPUT_JSON gives
+ * their JSON bytes directly; for a running one (exec.run's yield) they are
+ * taken now, as a snapshot consistent with the byte counts.
+ */
+export function execResult(cmd: Command, workingDir: string, encoding: Encoding, withOutput = true): ExecResult {
+  if (!withOutput) return { command_id: cmd.id, stdout: '', stderr: '', ...fields(cmd, workingDir, encoding, { lossy: false }, { lossy: false }) };
+  if (cmd.running) {
+    const out = encodeOutput(cmd.stdout, encoding);
+    const err = encodeOutput(cmd.stderr, encoding);
+    return { command_id: cmd.id, stdout: out.text, stderr: err.text, ...fields(cmd, workingDir, encoding, out, err) };
+  }
+  const out = new Retained(cmd.stdout);
+  const err = new Retained(cmd.stderr);
+  const lossy = (r: Retained) => ({ lossy: encoding === 'utf8' && !r.valid });
+  let stdout: string | undefined;
+  let stderr: string | undefined;
+  const result: ExecResult = {
+    command_id: cmd.id,
+    get stdout(): string {
+      return (stdout ??= out.text(encoding));
+    },
+    get stderr(): string {
+      return (stderr ??= err.text(encoding));
+    },
+    ...fields(cmd, workingDir, encoding, lossy(out), lossy(err)),
+  };
+  const json: OutputJson = () => ({ stdout: out.json(encoding), stderr: err.json(encoding) });
+  Object.defineProperty(result, OUTPUT_JSON, { value: json, enumerable: false });
+  return result;
 }

@@ -46,6 +46,30 @@ export class OutputBuffer {
     return this.total - this.tailQ.length;
   }
 
+  /**
+   * Up to `max` bytes from absolute `offset` without copying: the bytes up to
+   * the end of the block that holds `offset` (a raw reader writes them as they
+   * are). Like read(), an offset inside the dropped middle moves to the tail.
+   */
+  peek(offset: number, max: number): { data: Buffer; offset: number; skipped: number } {
+    const headLen = this.headQ.length;
+    if (offset < headLen) return { data: this.headQ.peek(offset, Math.min(headLen, offset + max)), offset, skipped: 0 };
+    const tailStart = this.tailStart;
+    const from = Math.max(offset, tailStart);
+    const rel = from - tailStart;
+    return { data: this.tailQ.peek(rel, rel + max), offset: from, skipped: from - offset };
+  }
+
+  /** The retained head as views of the blocks that hold it (no copy). */
+  headViews(): Generator<Buffer> {
+    return this.headQ.views(0, this.headQ.length);
+  }
+
+  /** The retained tail likewise. */
+  tailViews(): Generator<Buffer> {
+    return this.tailQ.views(0, this.tailQ.length);
+  }
+
   head(): Buffer {
     return this.headQ.toBuffer();
   }

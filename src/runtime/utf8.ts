@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Length of the longest prefix of `buf` that does not end inside a UTF-8
  * sequence: cutting there never splits a character. Invalid bytes count as
@@ -12,4 +14,36 @@ export function utf8CompletePrefix(buf: Buffer): number {
     return need > back ? n - back : n;
   }
   return n;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes in the UTF-8 sequence a lead byte starts (1 for anything that is not a lead). */
+function sequenceLength(lead: number): number {
+  return lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 1;
+}
+
+/**
+ * Whether the bytes of `parts`, joined, are valid UTF-8, without joining
+ * them: each part is checked where it ends on a whole character, and a
+ * character split between parts is checked on its own.
+ */
+export function isUtf8Parts(parts: Iterable<Buffer>): boolean {
+  let carry: Buffer = EMPTY;
+  for (const part of parts) {
+    let bytes = part;
+    if (carry.length > 0) {
+      const need = sequenceLength(carry[0] as number) - carry.length;
+      if (bytes.length < need) {
+        carry = Buffer.concat([carry, bytes]);
+        continue;
+      }
+      if (!isUtf8(Buffer.concat([carry, bytes.subarray(0, need)]))) return false;
+      bytes = bytes.subarray(need);
+    }
+    const cut = utf8CompletePrefix(bytes);
+    if (!isUtf8(bytes.subarray(0, cut))) return false;
+    carry = bytes.subarray(cut);
+  }
+  return carry.length === 0;
 }

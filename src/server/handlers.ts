@@ -4,6 +4,11 @@ import type { Command } from '../runtime/command.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Connection } from './connection.js';
 import { StreamPump } from './stream-pump.js';
+import { RawPump } from './raw-pump.js';
+import { TrlError } from '../protocol/errors.js';
+
+const RAW_ELSEWHERE =
+  'exec.pipe is for the Unix socket (it turns the connection into raw bytes); over HTTP read the raw bytes with GET /v1/sessions/{session_id}/commands/{command_id}/output, or use exec.stream/exec.output here';
 import { WatchPump } from './watch-pump.js';
 
 /** A streaming method's answer: the response data, then `start` once the response is on the wire. */
@@ -46,6 +51,13 @@ export const handlers: Handlers = {
   'exec.list': (p, rt) => ({ commands: rt.listCommands(p.session_id) }),
   'exec.info': (p, rt) => rt.commandInfo(p.command_id),
   'exec.output': (p, rt) => rt.output(p),
+  'exec.pipe': (p, rt, conn) => {
+    const cmd = rt.getCommand(p.command_id);
+    const sink = conn.openRaw?.() ?? RAW_ELSEWHERE;
+    if (typeof sink === 'string') throw new TrlError('INVALID_PARAMS', sink);
+    const pump = new RawPump(cmd, p.stream ?? 'stdout', p.offset ?? 0, p.follow ?? true);
+    return new Streamed({ command_id: cmd.id, stream: pump.stream, offset: pump.startOffset, dropped_bytes: pump.droppedBytes }, (onEnd) => pump.start(sink, onEnd));
+  },
   'exec.attach': (p, rt, conn) => {
     const from = typeof p.from_offset === 'number' ? { stdout: p.from_offset, stderr: p.from_offset } : { stdout: p.from_offset?.stdout ?? 0, stderr: p.from_offset?.stderr ?? 0 };
     return openStream(rt, rt.getCommand(p.command_id), conn, p.encoding, from);

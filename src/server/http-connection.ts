@@ -28,7 +28,7 @@ export class ResponseConnection implements Connection {
     if (finalEventOf(message) !== null) this.finish();
   }
 
-  sendLine(line: string): void {
+  sendLine(line: string | Buffer): void {
     if (this.closed) return;
     this.res.write(line);
     if (finalEventOfLine(line) !== null) this.finish();

@@ -7,8 +7,10 @@ import { TrlError } from '../protocol/errors.js';
 import { CorsPolicy } from './cors.js';
 import type { Dispatcher } from './dispatch.js';
 import { ResponseConnection, unusedConnection } from './http-connection.js';
+import { byteLength, messageBody } from './message-bytes.js';
 import type { HttpPlan } from './http-setup.js';
 import { FILES_PATH, serveFiles } from './http-files.js';
+import { RAW_OUTPUT_PATH, rawOutputRoute, serveRawOutput } from './http-raw-output.js';
 import { HttpSocketGate } from './http-socket-gate.js';
 import type { Engine } from '../runtime/engine.js';
 import { StartupError } from './startup-error.js';
@@ -151,7 +153,14 @@ export class HttpTransport {
       return this.refuse(req, res, 426, new TrlError('INVALID_PARAMS', `${WS_PATH} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), { Upgrade: 'websocket' });
     }
     if (path === MCP_PATH) return this.mcp(req, res);
-    this.refuse(req, res, 404, new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH}, GET/PUT ${FILES_PATH}, or ${MCP_PATH} (MCP)`));
+    const raw = rawOutputRoute(path);
+    if (raw) return serveRawOutput(req, res, raw, this.engine, this.slots);
+    this.refuse(
+      req,
+      res,
+      404,
+      new TrlError('METHOD_NOT_FOUND', `no endpoint at ${path.slice(0, 100)}; use POST ${RPC_PATH}, GET ${WS_PATH}, GET/PUT ${FILES_PATH}, GET ${RAW_OUTPUT_PATH}, or ${MCP_PATH} (MCP)`),
+    );
   }
 
   /** MCP over Streamable HTTP for agents, behind the same token. */
@@ -247,10 +256,15 @@ export class HttpTransport {
   /** Returns the body's size (0 if nothing was written). */
   private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): number {
     if (res.destroyed || res.headersSent) return 0;
-    const text = JSON.stringify(body);
-    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
-    res.end(text);
-    return text.length;
+    const text = messageBody(body);
+    const length = byteLength(text);
+    res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(length) });
+    if (typeof text === 'string') res.end(text);
+    else {
+      for (const part of text) res.write(part);
+      res.end();
+    }
+    return length;
   }
 
   /** An error answer outside the protocol's own (401, 404, 405, 413, 426); an unread body closes the connection. */

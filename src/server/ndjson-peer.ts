@@ -4,11 +4,13 @@ import { TrlError } from '../protocol/errors.js';
 import { LineReader } from '../protocol/line-reader.js';
 import type { Connection } from './connection.js';
 import type { Dispatcher } from './dispatch.js';
+import { byteLength, messageLine } from './message-bytes.js';
+import type { RawSink } from './raw-pump.js';
 import { MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 import { asError } from '../tiers/shared/thrown.js';
 
 /** Above this many unsent bytes a connection counts as full: streams pause and later report a gap. */
-const HIGH_WATER = 1024 * 1024;
+export const HIGH_WATER = 1024 * 1024;
 
 /** One NDJSON peer: where requests come from and answers go (a socket is both; stdio is two streams). */
 export interface NdjsonEnds {
@@ -19,6 +21,8 @@ export interface NdjsonEnds {
   readonly gone: boolean;
   /** End the output once everything written has been flushed, then release the peer. */
   finish(last?: string): void;
+  /** The peer as a raw byte sink (exec.pipe); absent: this transport has no raw mode. */
+  raw?(): RawSink;
 }
 
 /**
@@ -35,15 +39,35 @@ export function serveNdjson(ends: NdjsonEnds, dispatcher: Dispatcher, maxRequest
   let peerEnded = false;
   // Every write's callback runs as its bytes reach the kernel: the moment to see whether reading may resume.
   const written = () => gate.kick();
-  const write = (text: string) => {
+  const write = (text: string | Buffer) => {
     if (!ends.gone && output.writable) output.write(text, written);
   };
   const send = (obj: unknown): number => {
-    const line = JSON.stringify(obj) + '\n';
-    write(line);
-    return line.length;
+    const line = messageLine(obj);
+    if (typeof line === 'string') {
+      write(line);
+      return line.length;
+    }
+    // Parts of one line (a large result's output bytes among them): one writev, no joined copy.
+    output.cork();
+    for (const part of line) write(part);
+    output.uncork();
+    return byteLength(line);
   };
+  // exec.pipe: from its answer on, the peer carries raw bytes only; requests are no longer read.
+  let requests = 0;
+  let raw = false;
+  const makeRaw = ends.raw?.bind(ends);
+  const openRaw = makeRaw
+    ? (): RawSink | string => {
+        if (requests !== 1) return 'exec.pipe turns its connection into raw bytes: send it as the first request of a connection of its own';
+        raw = true;
+        gate.close();
+        return makeRaw();
+      }
+    : undefined;
   const conn: Connection = {
+    ...(openRaw ? { openRaw } : {}),
     send,
     sendLine: write,
     writable: () => !ends.gone && output.writableLength < HIGH_WATER,
@@ -59,7 +83,14 @@ export function serveNdjson(ends: NdjsonEnds, dispatcher: Dispatcher, maxRequest
   const finishIfDone = () => {
     if (peerEnded && gate.idle && !ends.gone) ends.finish();
   };
-  const gate = new RequestGate<string>({ unsent: () => output.writableLength, pause: () => input.pause(), resume: () => input.resume() }, (line) => answer(line), finishIfDone);
+  const gate = new RequestGate<string>(
+    { unsent: () => output.writableLength, pause: () => input.pause(), resume: () => input.resume() },
+    (line) => {
+      requests++;
+      return answer(line);
+    },
+    finishIfDone,
+  );
   ends.onGone(() => {
     gate.close();
     onClosed();
@@ -75,7 +106,10 @@ export function serveNdjson(ends: NdjsonEnds, dispatcher: Dispatcher, maxRequest
       ends.finish(JSON.stringify({ id: null, ok: false, error: err.toObject() }) + '\n');
     },
   );
-  input.on('data', (chunk: Buffer) => reader.push(chunk));
+  input.on('data', (chunk: Buffer) => {
+    // In raw mode what the peer sends is not read as requests (it is read, so that its going away is seen).
+    if (!raw) reader.push(chunk);
+  });
   input.on('end', () => {
     reader.end();
     peerEnded = true;

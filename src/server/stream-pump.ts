@@ -5,6 +5,8 @@ import { execResult } from '../runtime/exec-result.js';
 import type { OutputBuffer } from '../runtime/output-buffer.js';
 import { utf8CompletePrefix } from '../runtime/utf8.js';
 import type { Connection } from './connection.js';
+import { base64EventLine } from './event-line.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
 
 const CHUNK = 64 * 1024;
 /** A connection that has not drained for this long has stopped reading: it no longer holds the command back. */
@@ -31,6 +33,7 @@ export class StreamPump {
   private onEnd: (() => void) | null = null;
   private finished = false;
   private scheduled = false;
+  private readonly from: Record<StreamName, number>;
 
   constructor(
     private readonly cmd: Command,
@@ -40,6 +43,7 @@ export class StreamPump {
     private readonly workingDir: () => string,
   ) {
     this.offsets = { ...from };
+    this.from = { ...from };
   }
 
   /** Begin sending; call after the response that names the stream has been written. */
@@ -107,7 +111,7 @@ export class StreamPump {
     this.offsets[name] = read.offset + read.data.length;
     if (read.data.length === 0) return read.skipped > 0;
     if (this.encoding === 'base64') {
-      this.sendData(name, read.data.toString('base64'), read.offset);
+      this.conn.sendLine(base64EventLine(this.streamId, name, read.data, read.offset));
       return true;
     }
     const held = this.pending[name];
@@ -151,5 +155,6 @@ export class StreamPump {
     this.stopClose?.();
     this.stopWatching = null;
     this.stopClose = null;
+    if (this.offsets.stdout - this.from.stdout + this.offsets.stderr - this.from.stderr >= LARGE_STREAM_BYTES) collectWhenQuiet();
   }
 }

@@ -69,8 +69,8 @@ export function finalEventOf(message: unknown): string | null {
  * `stream_id` and `event` first, and a quote inside output data is escaped, so
  * output can never fake the marker.
  */
-export function finalEventOfLine(line: string): string | null {
-  const head = line.length > 160 ? line.slice(0, 160) : line;
+export function finalEventOfLine(line: string | Buffer): string | null {
+  const head = typeof line === 'string' ? (line.length > 160 ? line.slice(0, 160) : line) : line.toString('latin1', 0, Math.min(160, line.length));
   if (!head.includes('"event":"exit"') && !head.includes('"event":"error"')) return null;
   const m = /^\{"stream_id":"([^"]+)"/.exec(head);
   return m?.[1] ?? null;

@@ -2,7 +2,35 @@ import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from './dispatch.js';
-import { serveNdjson, type NdjsonEnds } from './ndjson-peer.js';
+import { HIGH_WATER, serveNdjson, type NdjsonEnds } from './ndjson-peer.js';
+import type { RawSink } from './raw-pump.js';
+
+/** A socket in raw mode (exec.pipe): the bytes go out as they are; the end of the stream ends the connection. */
+function rawSocketSink(socket: Socket): RawSink {
+  return {
+    write: (chunks) => {
+      if (socket.destroyed || !socket.writable) return;
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    },
+    writable: () => !socket.destroyed && socket.writableLength < HIGH_WATER,
+    onDrain: (fn) => {
+      if (socket.writableLength < HIGH_WATER) setImmediate(fn);
+      else socket.once('drain', fn);
+    },
+    onClose: (fn) => {
+      socket.once('close', fn);
+      return () => socket.off('close', fn);
+    },
+    get closed() {
+      return socket.destroyed;
+    },
+    end: () => {
+      if (!socket.destroyed) socket.end();
+    },
+  };
+}
 
 /**
  * NDJSON over a Unix socket (PROTOCOL §1): many pipelined requests per
@@ -59,6 +87,7 @@ export class UnixTransport {
         if (last === undefined) socket.end();
         else socket.end(last, () => socket.destroy());
       },
+      raw: () => rawSocketSink(socket),
     };
     serveNdjson(ends, this.dispatcher, this.maxRequestBytes, this.log, () => this.sockets.delete(socket));
   }

@@ -20,7 +20,7 @@ export class WsConnection implements Connection {
   constructor(
     private readonly ws: WebSocket,
     /** Sees every message before it is sent (stream bookkeeping). */
-    private readonly observe: (message: unknown, line: string | null) => void,
+    private readonly observe: (message: unknown, line: string | Buffer | null) => void,
     /** Called as each message's bytes reach the kernel (the socket's request back-pressure). */
     private readonly written: () => void = () => undefined,
   ) {
@@ -35,9 +35,11 @@ export class WsConnection implements Connection {
     return text.length;
   }
 
-  sendLine(line: string): void {
+  sendLine(line: string | Buffer): void {
     this.observe(null, line);
-    this.write(line.endsWith('\n') ? line.slice(0, -1) : line);
+    if (typeof line === 'string') return this.write(line.endsWith('\n') ? line.slice(0, -1) : line);
+    // The bytes of a text frame: sent as they are, without decoding them to a string first.
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(line[line.length - 1] === 0x0a ? line.subarray(0, -1) : line, { binary: false }, this.afterWrite);
   }
 
   private write(text: string): void {

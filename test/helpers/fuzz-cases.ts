@@ -106,6 +106,7 @@ export function fieldArb(field: string): fc.Arbitrary<unknown> {
     case 'redact_output':
     case 'force':
     case 'eof':
+    case 'follow':
       return fc.boolean();
     case 'pty':
       return fc.record({ cols: fc.integer({ min: -1, max: 1200 }), rows: fc.integer({ min: -1, max: 1200 }) });

@@ -1,0 +1,98 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- byte indices in a hot loop, in range by the loop bounds */
+
+/** 1 for the bytes a JSON string must escape: controls, `"` and `\`. */
+const ESCAPE = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) ESCAPE[c] = 1;
+ESCAPE[0x22] = 1;
+ESCAPE[0x5c] = 1;
+/** The short escapes (\n, \t, …) by byte; 0: the byte becomes \u00XX. */
+const SHORT = new Uint8Array(256);
+for (const [c, e] of [
+  [0x08, 0x62],
+  [0x09, 0x74],
+  [0x0a, 0x6e],
+  [0x0c, 0x66],
+  [0x0d, 0x72],
+  [0x22, 0x22],
+  [0x5c, 0x5c],
+] as const)
+  SHORT[c] = e;
+const HEX = Buffer.from('0123456789abcdef');
+/** The longest escape (\u00XX). */
+const WORST = 6;
+
+/**
+ * The bytes of valid UTF-8 text as the contents of a JSON string (without the
+ * quotes), written into `out` from `at`, using no byte at or past `limit`;
+ * returns the new position, or -1 if the room ran out (the caller then sizes
+ * the output exactly and writes again). What JSON leaves alone (all but
+ * controls, `"` and `\`; multi-byte characters included) is copied as it
+ * is: the text never becomes a JS string, and this gives what
+ * JSON.stringify of the decoded text would.
+ */
+function writeBody(text: Buffer, out: Buffer, at: number, limit: number): number {
+  let o = at;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (ESCAPE[c] === 0) {
+      out[o++] = c;
+      continue;
+    }
+    const short = SHORT[c]!;
+    // Plain bytes take one byte each: only an escape can use up the room (the bytes after it still need theirs).
+    if (o + (short !== 0 ? 2 : WORST) + (n - i - 1) > limit) return -1;
+    out[o++] = 0x5c;
+    if (short !== 0) out[o++] = short;
+    else {
+      out[o++] = 0x75;
+      out[o++] = 0x30;
+      out[o++] = 0x30;
+      out[o++] = HEX[c >> 4]!;
+      out[o++] = HEX[c & 15]!;
+    }
+  }
+  return o;
+}
+
+/** How many bytes the escaped contents of `text` take. */
+function bodyLength(text: Buffer): number {
+  let extra = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (ESCAPE[c] === 1) extra += SHORT[c] !== 0 ? 1 : 5;
+  }
+  return n + extra;
+}
+
+/**
+ * Parts of valid UTF-8 text (split anywhere, even inside a character: they
+ * are bytes) joined as one JSON string literal, quotes included. One pass
+ * when the escapes fit in an eighth more room than the text, as in ordinary
+ * output; a counting pass first otherwise.
+ */
+export function jsonStringBytes(parts: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const guess = write(parts, Buffer.allocUnsafe(size + (size >> 3) + WORST + 2));
+  if (guess !== null) return guess;
+  let exact = 2;
+  for (const p of parts) exact += bodyLength(p);
+  return write(parts, Buffer.allocUnsafe(exact)) as Buffer;
+}
+
+function write(parts: readonly Buffer[], out: Buffer): Buffer | null {
+  let later = 0;
+  for (const p of parts) later += p.length;
+  out[0] = 0x22;
+  let at = 1;
+  for (const p of parts) {
+    later -= p.length;
+    // The closing quote and the later parts (one byte each at least) keep their room.
+    at = writeBody(p, out, at, out.length - 1 - later);
+    if (at < 0) return null;
+  }
+  out[at] = 0x22;
+  return out.subarray(0, at + 1);
+}

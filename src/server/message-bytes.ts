@@ -1,0 +1,48 @@
+import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
+
+/**
+ * One outgoing message as its NDJSON line. A result that carries its output
+ * as JSON bytes already (OUTPUT_JSON, exec.run and exec.wait of a finished
+ * command) is written around them: the small fields go through
+ * JSON.stringify, the output bytes are joined in as they are, so a large
+ * output is never a JS string on the way out. Everything else is
+ * JSON.stringify'd as ever.
+ */
+export function messageLine(message: unknown): string | Buffer[] {
+  const json = outputJsonOf(message);
+  if (json === null) return JSON.stringify(message) + '\n';
+  return bodyParts(message as { data: Record<string, unknown> }, json, '}}\n');
+}
+
+/** The same without the newline (an HTTP body). Parts are written one after the other (never joined: that would be one more copy). */
+export function messageBody(message: unknown): string | Buffer[] {
+  const json = outputJsonOf(message);
+  if (json === null) return JSON.stringify(message);
+  return bodyParts(message as { data: Record<string, unknown> }, json, '}}');
+}
+
+/** The length in bytes of a line or body made here. */
+export function byteLength(text: string | Buffer[]): number {
+  if (typeof text === 'string') return Buffer.byteLength(text);
+  let n = 0;
+  for (const part of text) n += part.length;
+  return n;
+}
+
+function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson, close: string): Buffer[] {
+  const data: Record<string, unknown> = {};
+  // The other fields, read one by one: spreading would read (and decode) stdout and stderr too.
+  for (const key of Object.keys(message.data)) if (key !== 'stdout' && key !== 'stderr') data[key] = message.data[key];
+  const head = JSON.stringify({ ...message, data });
+  const { stdout, stderr } = json();
+  // `head` ends with the data object's and the message's closing braces: the output fields go in before them.
+  return [Buffer.from(head.slice(0, -2) + ',"stdout":'), stdout, Buffer.from(',"stderr":'), stderr, Buffer.from(close)];
+}
+
+function outputJsonOf(message: unknown): OutputJson | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const data = (message as { data?: unknown }).data;
+  if (typeof data !== 'object' || data === null) return null;
+  const json = (data as { [OUTPUT_JSON]?: unknown })[OUTPUT_JSON];
+  return typeof json === 'function' ? (json as OutputJson) : null;
+}

@@ -62,7 +62,7 @@ describe('dashboard access', () => {
     assert.match(again.body, /already used/);
     assert.equal(again.headers['set-cookie'], undefined);
     const short = await loginUrl(h, { ttl_s: 1 });
-    await waitFor(() => Date.now() > short.expiresAt + 100);
+    assert.ok(await waitFor(() => Date.now() > short.expiresAt + 100), 'never true: () => Date.now() > short.expiresAt + 100');
     const late = await request(short.url);
     assert.equal(late.status, 403);
     assert.match(late.body, /expired/);
@@ -121,7 +121,10 @@ describe('dashboard access', () => {
       assert.equal(info.ok, true);
       assert.equal(info.data.state, 'running');
       await call(h, 'exec.input', { command_id: cmd.command_id, data: 'from-api\n' });
-      await waitFor(async () => (await call(h, 'exec.output', { command_id: cmd.command_id })).data.includes('from-api'));
+      assert.ok(
+        await waitFor(async () => (await call(h, 'exec.output', { command_id: cmd.command_id })).data.includes('from-api')),
+        "never true: async () => (await call(h, 'exec.output', { command_id: cmd.command_id })).data.includes('from-api')",
+      );
       assert.doesNotMatch((await call(h, 'exec.output', { command_id: cmd.command_id })).data, /forged/);
     } finally {
       ws.close();
@@ -138,7 +141,7 @@ describe('dashboard access', () => {
       assert.equal(third, 503);
       a.close();
       await a.closed;
-      await waitFor(async () => (await refusedStatus(viewerWs(h, cookie))) === 101);
+      assert.ok(await waitFor(async () => (await refusedStatus(viewerWs(h, cookie))) === 101), 'never true: async () => (await refusedStatus(viewerWs(h, cookie))) === 101');
     } finally {
       b.close();
       await b.closed;
@@ -234,7 +237,7 @@ describe('dashboard access', () => {
         assert.equal(r.ws, 'error');
         assert.match(r.page, /^blocked/);
         assert.match(r.api, /^blocked/);
-        await waitFor(() => h.d.stderr().split('refused a dashboard WebSocket').length > before);
+        assert.ok(await waitFor(() => h.d.stderr().split('refused a dashboard WebSocket').length > before), "never true: () => h.d.stderr().split('refused a dashboard WebSocket').length > before");
         assert.match(h.d.stderr(), /"why":"origin"/);
       } finally {
         await context.close();
@@ -252,7 +255,7 @@ describe('dashboard access', () => {
         assert.equal(reused?.status(), 403);
         assert.match((await second.textContent('body')) ?? '', /already used/);
         const short = await loginUrl(h, { ttl_s: 1 });
-        await waitFor(() => Date.now() > short.expiresAt + 100);
+        assert.ok(await waitFor(() => Date.now() > short.expiresAt + 100), 'never true: () => Date.now() > short.expiresAt + 100');
         const other = await browser.newContext();
         try {
           const p = await other.newPage();
@@ -278,10 +281,16 @@ describe('dashboard access', () => {
         await page.click(`#command-${cmd.command_id}`);
         await page.fill('#input', 'typed in the page');
         await page.press('#input', 'Enter');
-        await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('got typed in the page'));
+        assert.ok(
+          await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('got typed in the page')),
+          "never true: async () => ((await page.textContent('[data-testid=\"plain\"]')) ?? '').includes('got typed in the page')",
+        );
         await page.screenshot({ path: screenshotPath('write') });
         await page.click('#interrupt');
-        await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running');
+        assert.ok(
+          await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running'),
+          "never true: async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running'",
+        );
         const entries = fs
           .readFileSync(auditLog, 'utf8')
           .trim()

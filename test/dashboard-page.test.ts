@@ -38,7 +38,8 @@ async function headlessScreen(bytes: Buffer, cols: number, rows: number): Promis
   await new Promise<void>((r) => term.write(bytes, r));
   const buf = term.buffer.active;
   const lines: string[] = [];
-  for (let y = 0; y < rows; y++) lines.push(buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '');
+  // trailing blanks, written (top clears with spaces) or never written, look the same: the page's text has neither
+  for (let y = 0; y < rows; y++) lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').trimEnd());
   const fgOf = (text: string): number | null => {
     for (let y = 0; y < rows; y++) {
       const x = lines[y]!.indexOf(text);
@@ -100,17 +101,13 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
   });
 
   test("a command's output is pushed to the page as it is printed, redacted as the API redacts it", async (t) => {
-    const { context, page } = await openDashboard(browser, h);
-    const sent: string[] = [];
-    const requests: string[] = [];
-    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
-    page.on('request', (r) => requests.push(r.url()));
+    const { context, page, sent, requests } = await openDashboard(browser, h);
     try {
       // Reads lines and prints each with the time it printed it (ms since the epoch: the page's clock is the same machine's).
       const cmd = await call(h, 'exec.start', { session_id: sessionId, command: 'while read l; do echo "MARK $l $(date +%s%3N) $API_TOKEN"; done', stdin_open: true });
       await page.click(`[data-testid="sessions"] li:has-text("builder")`);
       await page.click(`#command-${cmd.command_id}`);
-      await waitFor(() => sent.some((s) => s.includes('"exec.attach"')));
+      assert.ok(await waitFor(() => sent.some((s) => s.includes('"exec.attach"'))), 'never true: () => sent.some((s) => s.includes(\'"exec.attach"\'))');
       await page.evaluate(() => {
         const w = window as unknown as { arrivals: Record<string, number> };
         w.arrivals = {};
@@ -123,7 +120,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       for (let i = 1; i <= 5; i++) {
         const before = { frames: sent.length, requests: requests.length };
         await call(h, 'exec.input', { command_id: cmd.command_id, data: `m${i}\n` });
-        await waitFor(async () => (await page.evaluate((k) => (window as any).arrivals[k] !== undefined, `m${i}`)) as boolean);
+        assert.ok(
+          await waitFor(async () => (await page.evaluate((k) => (window as any).arrivals[k] !== undefined, `m${i}`)) as boolean),
+          'never true: async () => (await page.evaluate((k) => (window as any).arrivals[k] !== undefined, `m${i}`)) as boolean',
+        );
         const arrived: number = await page.evaluate((k) => (window as any).arrivals[k], `m${i}`);
         const printed = Number(/MARK m\d+ (\d+)/.exec((await page.textContent('[data-testid="plain"]'))!.split('\n').find((l) => l.includes(`MARK m${i} `))!)![1]);
         latencies.push(arrived - printed);
@@ -150,11 +150,17 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       // A reload replays the output from the start of the buffer and keeps streaming.
       await page.reload();
       await page.waitForSelector('[data-testid="link"].live');
-      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('MARK m5 '));
+      assert.ok(
+        await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('MARK m5 ')),
+        "never true: async () => ((await page.textContent('[data-testid=\"plain\"]')) ?? '').includes('MARK m5 ')",
+      );
       const replayed = (await page.textContent('[data-testid="plain"]')) ?? '';
       for (let i = 1; i <= 5; i++) assert.match(replayed, new RegExp(`MARK m${i} `));
       await call(h, 'exec.input', { command_id: cmd.command_id, data: 'after-reload\n' });
-      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('MARK after-reload '));
+      assert.ok(
+        await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('MARK after-reload ')),
+        "never true: async () => ((await page.textContent('[data-testid=\"plain\"]')) ?? '').includes('MARK after-reload ')",
+      );
       await call(h, 'exec.cancel', { command_id: cmd.command_id });
     } finally {
       await context.close();
@@ -175,12 +181,15 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
         'sleep 600',
       ].join('; ');
       const cmd = await call(h, 'exec.start', { session_id: sessionId, command: script, pty: { cols, rows } });
-      await waitFor(async () => (await stdoutBytes(h, cmd.command_id)).includes('status line'));
+      assert.ok(await waitFor(async () => (await stdoutBytes(h, cmd.command_id)).includes('status line')), "never true: async () => (await stdoutBytes(h, cmd.command_id)).includes('status line')");
       await page.click(`#command-${cmd.command_id}`);
       await page.waitForSelector('[data-testid="term"] .xterm-rows');
       const bytes = await stdoutBytes(h, cmd.command_id);
       const expected = await headlessScreen(bytes, cols, rows);
-      await waitFor(async () => JSON.stringify(await pageScreen(page)) === JSON.stringify(expected.lines));
+      assert.ok(
+        await waitFor(async () => JSON.stringify(await pageScreen(page)) === JSON.stringify(expected.lines)),
+        'never true: async () => JSON.stringify(await pageScreen(page)) === JSON.stringify(expected.lines)',
+      );
       assert.deepEqual(await pageScreen(page), expected.lines);
       assert.equal(expected.lines[0], 'ALERT full-screen reverse');
       // Colour too: the cell xterm's model colours red (1) is red on the page.
@@ -193,14 +202,21 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       // `top` itself, where procps is installed: whatever it drew so far renders as xterm renders it.
       if (fs.existsSync('/usr/bin/top')) {
         const top = await call(h, 'exec.start', { session_id: sessionId, command: 'top -d 600', pty: { cols, rows } });
-        await waitFor(async () => (await stdoutBytes(h, top.command_id)).includes('PID'));
+        assert.ok(await waitFor(async () => (await stdoutBytes(h, top.command_id)).includes('PID')), "never true: async () => (await stdoutBytes(h, top.command_id)).includes('PID')");
         await page.click(`#command-${top.command_id}`);
         await page.waitForSelector('[data-testid="term"] .xterm-rows');
-        const topScreen = await headlessScreen(await stdoutBytes(h, top.command_id), cols, rows);
-        await waitFor(async () => JSON.stringify(await pageScreen(page)) === JSON.stringify(topScreen.lines));
+        // top may still be drawing its first frame: compare with xterm's rendering of the bytes as they are at each look.
+        let topScreen: string[] = [];
+        let shown: string[] = [];
+        const same = await waitFor(async () => {
+          shown = await pageScreen(page);
+          topScreen = (await headlessScreen(await stdoutBytes(h, top.command_id), cols, rows)).lines;
+          return JSON.stringify(shown) === JSON.stringify(topScreen);
+        });
+        assert.ok(same, `the page shows:\n${shown.join('\n')}\nxterm renders:\n${topScreen.join('\n')}`);
         assert.ok(
-          topScreen.lines.some((l) => /PID\s+USER/.test(l)),
-          topScreen.lines.join('\n'),
+          topScreen.some((l) => /PID\s+USER/.test(l)),
+          topScreen.join('\n'),
         );
         await page.screenshot({ path: screenshotPath('top') });
         await call(h, 'exec.cancel', { command_id: top.command_id });
@@ -211,9 +227,7 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
   });
 
   test('a read-only page cannot type into a terminal, whatever it sends', async () => {
-    const { context, page } = await openDashboard(browser, h);
-    const sent: string[] = [];
-    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
+    const { context, page, sent } = await openDashboard(browser, h);
     try {
       const cmd = await call(h, 'exec.start', { session_id: sessionId, command: 'cat', pty: { cols: 80, rows: 24 } });
       await page.click(`#command-${cmd.command_id}`);
@@ -240,7 +254,7 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       assert.match(answer, /read-only/);
       // Whatever was typed went nowhere: input after it through the API comes out alone.
       await call(h, 'exec.input', { command_id: cmd.command_id, data: 'from-the-api\n' });
-      await waitFor(async () => (await stdoutBytes(h, cmd.command_id)).includes('from-the-api'));
+      assert.ok(await waitFor(async () => (await stdoutBytes(h, cmd.command_id)).includes('from-the-api')), "never true: async () => (await stdoutBytes(h, cmd.command_id)).includes('from-the-api')");
       const out = (await stdoutBytes(h, cmd.command_id)).toString();
       assert.doesNotMatch(out, /typed-by-viewer|forged-by-viewer/);
       // The page's own code sent no write either (the frame forged above is the only one).
@@ -258,7 +272,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
     const { context, page } = await openDashboard(browser, h);
     try {
       await page.waitForSelector('[data-testid="audit"] li');
-      await waitFor(async () => /dashboard\.connect/.test((await page.textContent('[data-testid="audit"]')) ?? ''));
+      assert.ok(
+        await waitFor(async () => /dashboard\.connect/.test((await page.textContent('[data-testid="audit"]')) ?? '')),
+        "never true: async () => /dashboard\\.connect/.test((await page.textContent('[data-testid=\"audit\"]')) ?? '')",
+      );
       const health = (await page.textContent('[data-testid="health"]')) ?? '';
       assert.match(health, /tier host/);
       assert.match(health, /daemon RSS/);
@@ -283,7 +300,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
 
   test('keyboard: the session list and the command table are driven by keys', async () => {
     const cmd = await call(h, 'exec.start', { session_id: sessionId, command: 'echo chosen-by-keyboard' });
-    await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running');
+    assert.ok(
+      await waitFor(async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running'),
+      "never true: async () => (await call(h, 'exec.info', { command_id: cmd.command_id })).state !== 'running'",
+    );
     const { context, page } = await openDashboard(browser, h);
     try {
       await page.waitForSelector('[data-testid="sessions"] li:has-text("builder")');
@@ -294,7 +314,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       await page.waitForSelector('[data-testid="sessions"] li[aria-selected="true"]:has-text("builder")');
       await page.focus(`#command-${cmd.command_id}`);
       await page.keyboard.press('Enter');
-      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('chosen-by-keyboard'));
+      assert.ok(
+        await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('chosen-by-keyboard')),
+        "never true: async () => ((await page.textContent('[data-testid=\"plain\"]')) ?? '').includes('chosen-by-keyboard')",
+      );
       assert.match(page.url(), new RegExp(`c=${cmd.command_id}`));
     } finally {
       await context.close();
@@ -316,7 +339,10 @@ describe('the dashboard page', { skip: missing ?? false }, () => {
       });
       const boxes = () => page.$$eval('.pane', (ps) => ps.map((p) => JSON.stringify(p.getBoundingClientRect())));
       const before = await boxes();
-      await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('stream-done'));
+      assert.ok(
+        await waitFor(async () => ((await page.textContent('[data-testid="plain"]')) ?? '').includes('stream-done')),
+        "never true: async () => ((await page.textContent('[data-testid=\"plain\"]')) ?? '').includes('stream-done')",
+      );
       assert.deepEqual(await boxes(), before);
       assert.equal(await page.evaluate(() => (window as unknown as { shift: number }).shift), 0);
       const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

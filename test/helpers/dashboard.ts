@@ -46,13 +46,22 @@ export async function loginCookie(h: HttpDaemon, body: { write?: boolean } = {})
 }
 
 /** A new browser context (its own cookies) with a signed-in dashboard page at 1280×800. */
-export async function openDashboard(browser: Browser, h: HttpDaemon, body: { write?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+/**
+ * A logged-in dashboard page, live. `sent` holds every WebSocket frame the page sent and `requests` every
+ * URL it requested, recorded from before it loaded (its WebSocket opens as it loads: a listener added after
+ * would see nothing, and an assertion that it sent nothing would hold vacuously).
+ */
+export async function openDashboard(browser: Browser, h: HttpDaemon, body: { write?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; sent: string[]; requests: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
+  const sent: string[] = [];
+  const requests: string[] = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
+  page.on('request', (r) => requests.push(r.url()));
   const { url } = await loginUrl(h, body);
   await page.goto(url);
   await page.waitForSelector('[data-testid="link"].live');
-  return { context, page };
+  return { context, page, sent, requests };
 }
 
 export function screenshotPath(name: string): string {

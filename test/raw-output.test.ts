@@ -222,7 +222,7 @@ describe('raw output route', () => {
     const pid = (await c.call('system.info', {})).pid;
     const sampler = new RssSampler(pid, 20);
     try {
-      // Slow: reads 1 MiB, pauses 300 ms (under the 1 s after which a reader counts as stopped), and so on.
+      // Slow: reads 1 MiB, pauses 100 ms (far under the 1 s after which a reader counts as stopped, even on a starved machine), and so on.
       const slow = await startHeld(`head -c ${24 * MiB} /dev/zero`);
       let got = 0;
       const slowDone = new Promise<{ got: number; end: string | undefined }>((resolve, reject) => {
@@ -235,7 +235,7 @@ describe('raw output route', () => {
             if (sincePause >= MiB) {
               sincePause = 0;
               res.pause();
-              setTimeout(() => res.resume(), 300);
+              setTimeout(() => res.resume(), 100);
             }
           });
           res.on('end', () => resolve({ got, end: res.trailers['x-trl-end'] }));

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { ALIAS_ENTRIES, type ConfigAlias } from '../config/config-aliases.js';
-import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, flagOf, type ConfigKey } from '../config/config-schema.js';
+import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, flagOf, type Config, type ConfigKey } from '../config/config-schema.js';
 import { defaultText } from '../config/default-text.js';
-import type { ConfigFlags } from '../config/load-config.js';
+import { ConfigError, loadConfig, type ConfigFlags } from '../config/load-config.js';
+import { warn } from './output.js';
 
 /**
  * One `trl serve` flag per setting of ConfigSchema: `max_sessions` →
@@ -108,3 +109,14 @@ const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   docker_network: 'network',
   docker_runtime: 'runtime',
 };
+
+/** The settings of a daemon command's flags and the environment, or null once their problems are printed (exit EXIT.USAGE). */
+export function configFromFlags(cmd: Command): Config | null {
+  try {
+    return loadConfig(configFlagValues(cmd), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) warn(problem);
+    return null;
+  }
+}

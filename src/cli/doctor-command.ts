@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { TierName } from '../protocol/common.js';
-import { ConfigError, loadConfig } from '../config/load-config.js';
-import { addConfigFlags, configFlagValues } from './config-flags.js';
+import { addConfigFlags, configFromFlags } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
-import { printJson, warn } from './output.js';
+import { printJson } from './output.js';
 
 const HELP_AFTER = `
 Checks this machine without a running daemon: for each tier of --tiers, what it
@@ -29,14 +28,8 @@ export function registerDoctorCommand(program: Command): void {
 }
 
 async function doctor(cmd: Command, json: boolean): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(configFlagValues(cmd), process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) warn(problem);
-    return EXIT.USAGE;
-  }
+  const config = configFromFlags(cmd);
+  if (!config) return EXIT.USAGE;
   // Loaded here: the other commands never pay for the tiers' code.
   const { checkMachine } = await import('../server/doctor.js');
   const reports = await checkMachine(config);

@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../config/load-config.js';
 import { SOCKET_FILE } from '../protocol/transport.js';
 import type { Logger } from '../server/logger.js';
-import { addConfigFlags, configFlagValues } from './config-flags.js';
+import { addConfigFlags, configFromFlags } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
 import { warn } from './output.js';
 
@@ -29,14 +28,8 @@ export function registerRpcCommand(program: Command): void {
 }
 
 async function rpc(cmd: Command): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(configFlagValues(cmd), process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) warn(problem);
-    return EXIT.USAGE;
-  }
+  let config = configFromFlags(cmd);
+  if (!config) return EXIT.USAGE;
   // Its own runtime directory: a `trl rpc` never contends with a daemon on the default socket.
   const privateDir = config.socket_path === undefined ? mkdtempSync(join(tmpdir(), 'trl-rpc-')) : null;
   config = { ...config, unix_socket: false, socket_path: config.socket_path ?? join(privateDir ?? tmpdir(), SOCKET_FILE) };

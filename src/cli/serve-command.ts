@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load-config.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { Logger } from '../server/logger.js';
-import { addConfigFlags, configFlagValues } from './config-flags.js';
+import { addConfigFlags, configFromFlags } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
 import { shellQuote, warn } from './output.js';
 
@@ -25,14 +24,8 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(cmd: Command): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(configFlagValues(cmd), process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) warn(problem);
-    return EXIT.USAGE;
-  }
+  const config = configFromFlags(cmd);
+  if (!config) return EXIT.USAGE;
 
   // Loaded here, not at the top: client commands never pay for the server's code.
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);

@@ -13,19 +13,13 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { makeTempDir } from './helpers/daemon.js';
-import { chromiumMissing, launchChromium, loginCookie, loginUrl, mintTicket, openDashboard, screenshotPath } from './helpers/dashboard.js';
+import { call, chromiumMissing, launchChromium, loginCookie, loginUrl, mintTicket, openDashboard, screenshotPath } from './helpers/dashboard.js';
 import { useHttpDaemon } from './helpers/fixture.js';
-import { openWs, request, rpc, type HttpDaemon, type RawWs } from './helpers/http.js';
+import { openWs, request, type HttpDaemon, type RawWs } from './helpers/http.js';
 import { waitFor } from './helpers/wait.js';
 
 const missing = chromiumMissing();
 if (missing) console.log(`# skipping the dashboard browser tests: ${missing}`);
-
-async function call(h: HttpDaemon, method: string, params: Record<string, unknown>): Promise<any> {
-  const a = await rpc(h, method, params);
-  assert.equal(a.json?.ok, true, `${method}: ${a.body}`);
-  return a.json.data;
-}
 
 function viewerWs(h: HttpDaemon, cookie: string | null, origin: string | null = h.url, headers: Record<string, string> = {}): Promise<RawWs> {
   return openWs(h, { path: '/dashboard/ws', protocols: ['trl.v1'], headers: { ...(cookie ? { Cookie: cookie } : {}), ...headers }, ...(origin ? { origin } : {}) });

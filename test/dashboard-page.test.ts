@@ -13,19 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import headless from '@xterm/headless';
 import type { Browser, Page } from 'playwright-core';
 import { MAIN_JS, makeTempDir } from './helpers/daemon.js';
-import { chromiumMissing, launchChromium, loginUrl, mintTicket, openDashboard, RESULTS_DIR, screenshotPath } from './helpers/dashboard.js';
+import { call, chromiumMissing, launchChromium, loginUrl, mintTicket, openDashboard, RESULTS_DIR, screenshotPath } from './helpers/dashboard.js';
 import { useHttpDaemon } from './helpers/fixture.js';
-import { rpc, type HttpDaemon } from './helpers/http.js';
+import { type HttpDaemon } from './helpers/http.js';
 import { waitFor } from './helpers/wait.js';
 
 const missing = chromiumMissing();
 if (missing) console.log(`# skipping the dashboard browser tests: ${missing}`);
-
-async function call(h: HttpDaemon, method: string, params: Record<string, unknown>): Promise<any> {
-  const a = await rpc(h, method, params);
-  assert.equal(a.json?.ok, true, `${method}: ${a.body}`);
-  return a.json.data;
-}
 
 /** The text of the page's xterm rows (the DOM renderer's), right-trimmed. */
 function pageScreen(page: Page): Promise<string[]> {

@@ -1,6 +1,5 @@
 import { spawnBaseline } from './baseline.js';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { which } from './which.js';
 
 /**
  * The sandbox tier's physical baseline (docs/benchmarks.md): a bare `bwrap … true`
@@ -100,17 +99,4 @@ export async function bwrapBaseline(layout: BwrapLayout): Promise<BwrapBaseline>
     run: () => spawnBaseline(file, full, { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
     close,
   };
-}
-
-function which(name: string): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin']) {
-    if (!d) continue;
-    try {
-      accessSync(join(d, name), constants.X_OK);
-      return join(d, name);
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
 }

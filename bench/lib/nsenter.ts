@@ -1,6 +1,5 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { spawnBaseline } from './baseline.js';
+import { which } from './which.js';
 
 /**
  * The sandbox tier's second baseline: a bare `nsenter` into the live sandbox
@@ -21,17 +20,4 @@ export function nsenterBaseline(sandboxPid: number, network: boolean): NsenterBa
   const user = process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'];
   const args = ['-t', String(sandboxPid), '-m', '-p', '-i', '-u', ...(network ? [] : ['-n']), ...user, '-r', '-w', '--', '/bin/sh', '-c', 'true'];
   return { nsenter, args, run: () => spawnBaseline(nsenter, args, { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }) };
-}
-
-function which(name: string): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (!d) continue;
-    try {
-      accessSync(join(d, name), constants.X_OK);
-      return join(d, name);
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
 }

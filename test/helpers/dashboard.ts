@@ -4,11 +4,12 @@
  * with the bearer token, the login that turns one into a cookie, and where
  * the screenshots go (test-results/, git-ignored).
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from './daemon.js';
-import { request, type HttpDaemon } from './http.js';
+import { request, rpc, type HttpDaemon } from './http.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
@@ -67,4 +68,11 @@ export async function openDashboard(browser: Browser, h: HttpDaemon, body: { wri
 export function screenshotPath(name: string): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   return path.join(RESULTS_DIR, `dashboard-${name}.png`);
+}
+
+/** A call over HTTP that must succeed: its data. */
+export async function call(h: HttpDaemon, method: string, params: Record<string, unknown>): Promise<any> {
+  const a = await rpc(h, method, params);
+  assert.equal(a.json?.ok, true, `${method}: ${a.body}`);
+  return a.json.data;
 }

@@ -102,8 +102,14 @@ async function main(): Promise<void> {
         case 'move':
           ops.move(path, a.to as string[], a.overwrite as boolean, a.makeParents as boolean);
           return await send({ id, ok: true, data: null });
-        case 'walk':
-          return await send({ id, ok: true, data: await runWalk(a.query as WalkQuery, new JailWalkSource(jail)) });
+        case 'walk': {
+          const source = new JailWalkSource(jail);
+          try {
+            return await send({ id, ok: true, data: await runWalk(a.query as WalkQuery, source) });
+          } finally {
+            source.close();
+          }
+        }
         case 'watch': {
           const stop = startWatch(jail, path, a.recursive as boolean, {
             change: (event) => void send({ id, event }),
@@ -159,7 +165,8 @@ async function readStream(ops: JailOps, id: unknown, path: string[], offset: num
     let pos = offset;
     try {
       while (pos < end) {
-        const chunk = readUpTo(fd, pos, Math.min(STREAM_CHUNK, end - pos));
+        const want = Math.min(STREAM_CHUNK, end - pos);
+        const chunk = readUpTo(fd, pos, want, want);
         if (chunk.length === 0) break;
         pos += chunk.length;
         await send({ id, chunk: true }, chunk);

@@ -46,11 +46,11 @@ export class JailOps {
     const { fd, st } = this.openRead(path);
     try {
       if (st.size <= req.wholeUpTo) {
-        const data = readUpTo(fd, 0, req.wholeUpTo + 1);
+        const data = readUpTo(fd, 0, req.wholeUpTo + 1, st.size);
         // Grown past the bound while being read: fall back to the range.
         if (data.length <= req.wholeUpTo) return { stat: fileStat(fstatSync(fd)), data, whole: true };
       }
-      return { stat: fileStat(st), data: readUpTo(fd, req.offset, req.length), whole: false };
+      return { stat: fileStat(st), data: readUpTo(fd, req.offset, req.length, Math.max(0, st.size - req.offset)), whole: false };
     } finally {
       closeSync(fd);
     }
@@ -323,11 +323,29 @@ function removeContents(dirFd: number, rel: string[]): number {
   return removed;
 }
 
-/** Up to `length` bytes from `position`. */
-export function readUpTo(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(Math.min(length, 64 * 1024 * 1024));
+/** The most one read returns, whatever `length` asks. */
+const READ_CAP = 64 * 1024 * 1024;
+/** The first buffer of a read without a size hint. */
+const FIRST_READ = 64 * 1024;
+
+/**
+ * Up to `length` bytes from `position`. The buffer starts at what the file
+ * is expected to hold from there (`expected`, for instance its fstat size;
+ * one byte more, so that growth shows) and doubles only if the file has
+ * more: a walk over ten thousand small files must not allocate the read
+ * bound for each.
+ */
+export function readUpTo(fd: number, position: number, length: number, expected = FIRST_READ): Buffer {
+  const cap = Math.min(length, READ_CAP);
+  let buf = Buffer.allocUnsafe(Math.min(cap, Math.max(expected + 1, 1)));
   let got = 0;
-  while (got < buf.length) {
+  for (;;) {
+    if (got === buf.length) {
+      if (buf.length >= cap) break;
+      const bigger = Buffer.allocUnsafe(Math.min(cap, buf.length * 2));
+      buf.copy(bigger, 0, 0, got);
+      buf = bigger;
+    }
     const n = readSync(fd, buf, got, Math.min(CHUNK, buf.length - got), position + got);
     if (n === 0) break;
     got += n;

@@ -4,6 +4,12 @@ import { readUpTo } from './jail-ops.js';
 import type { SourceEntry, WalkSource } from './walk-engine.js';
 
 const READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW;
+/**
+ * Files read through one resolution of their directory at most: the docker
+ * source's batch (walk-engine.ts PREFETCH_FILES), so a directory moved away
+ * while the walk reads it is noticed as soon as there.
+ */
+const READS_PER_RESOLUTION = 256;
 
 /**
  * A walk over a jail of descriptors: each directory is reached by a fresh
@@ -13,7 +19,16 @@ const READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | co
  * does not block, a device is no regular file).
  */
 export class JailWalkSource implements WalkSource {
+  /** The directory the last reads went through, while it may serve more. */
+  private held: { key: string; dir: Resolved; left: number } | null = null;
+
   constructor(private readonly jail: Jail) {}
+
+  /** Close the descriptors the walk still holds. */
+  close(): void {
+    this.held?.dir.close();
+    this.held = null;
+  }
 
   async start(path: string[]): Promise<{ rel: string[] } & SourceEntry> {
     const r = this.jail.resolve(path, { follow: true, missingOk: false });
@@ -56,29 +71,38 @@ export class JailWalkSource implements WalkSource {
   }
 
   async read(file: string[], maxBytes: number): Promise<Buffer | 'large' | null> {
-    const dir = file.slice(0, -1);
     const name = file[file.length - 1]!;
+    const dirFd = this.directoryForRead(file.slice(0, -1));
+    if (dirFd === null) return null;
+    let fd: number;
+    try {
+      fd = openSync(at(dirFd, name), READ);
+    } catch {
+      return null; // a symlink (ELOOP), gone, or not readable
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return null;
+      if (st.size > maxBytes) return 'large';
+      const data = readUpTo(fd, 0, maxBytes + 1, st.size);
+      return data.length > maxBytes ? 'large' : data;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The descriptor of a file's directory: the held resolution while it serves, else a fresh one held for the next reads. */
+  private directoryForRead(dir: string[]): number | null {
+    const key = dir.join('/');
+    if (this.held && this.held.key === key && this.held.left > 0) {
+      this.held.left--;
+      return this.held.dir.fd;
+    }
+    this.close();
     const r = this.directory(dir);
     if (!r) return null;
-    try {
-      let fd: number;
-      try {
-        fd = openSync(at(r.fd!, name), READ);
-      } catch {
-        return null; // a symlink (ELOOP), gone, or not readable
-      }
-      try {
-        const st = fstatSync(fd);
-        if (!st.isFile()) return null;
-        if (st.size > maxBytes) return 'large';
-        const data = readUpTo(fd, 0, maxBytes + 1);
-        return data.length > maxBytes ? 'large' : data;
-      } finally {
-        closeSync(fd);
-      }
-    } finally {
-      r.close();
-    }
+    this.held = { key, dir: r, left: READS_PER_RESOLUTION - 1 };
+    return r.fd;
   }
 
   /** `dir` resolved in the jail without following links, when it is a directory (the caller closes it); else null. */

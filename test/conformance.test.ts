@@ -206,7 +206,7 @@ function conformance(variant: Variant): void {
       const t0 = Date.now();
       const r = await run(sid, `sh -c 'sleep ${n} & sleep ${n}; wait'`, { timeout_s: 1 });
       const took = Date.now() - t0;
-      assert.equal(r.timed_out, true);
+      assert.equal(r.timed_out, true, `not timed out after ${took} ms: ${JSON.stringify(r)}`);
       assert.equal(r.running, false);
       assert.ok(took >= 900, `ended after ${took} ms with timeout_s 1`);
       // the tree obeys SIGTERM: the shell is reported killed by it (exit_code 128+15), as on host

@@ -82,7 +82,7 @@ export class SandboxTier implements Tier {
   private readonly healthWorkspace: string;
   /** Sandboxes not yet killed: sessions' and warm ones. */
   readonly live = new Set<{ kill(): Promise<void> }>();
-  /** Started sandboxes of the default workspace that no session owns yet (sandbox-pool in docs/security.md). */
+  /** Started sandboxes of the default workspace that no session owns yet (docs/security.md, the sandbox's warm pool). */
   private readonly pool: WarmPool<SandboxShape, Sandbox> | null;
   /** The default workspace with every symlink resolved (sessions' workspaces come resolved); null: none to keep warm. */
   private readonly poolWorkspace: string | null;

@@ -208,7 +208,7 @@ describe('sandbox warm pool', () => {
     }
   });
 
-  it('never hands out a warm sandbox after a guarded or hidden path appeared: the new one guards and hides it', async (t) => {
+  it('never hands out a warm sandbox after a guarded or hidden path appeared or the workspace owner changed: the new one guards, hides, runs as the owner', async (t) => {
     if (skip) return t.skip(skip);
     // A new session of the restored workspace refills the pool with sandboxes of it.
     await destroy((await create()).session_id);
@@ -234,6 +234,22 @@ describe('sandbox warm pool', () => {
     const r = await run(hidden.session_id, 'cat "$HOME/.aws/credentials" 2>&1; echo "exit=$?"');
     assert.doesNotMatch(r.stdout, new RegExp(secret), r.stdout);
     await destroy(hidden.session_id);
+
+    // Under a root daemon commands run as the workspace's owner: a warm sandbox of the previous owner is not handed out.
+    if (process.getuid?.() !== 0) return;
+    await destroy((await create()).session_id);
+    warm = await untilWarm(d, c, POOL);
+    const uid = WORKSPACE_UID + 1;
+    fs.chownSync(ws, uid, uid);
+    try {
+      const owned = await create();
+      assert.ok(!warm.includes(Number(owned.isolation.detail.sandbox_pid)), "a warm sandbox of the workspace's previous owner was handed out");
+      assert.equal((await run(owned.session_id, 'id -u')).stdout, `${uid}\n`);
+      assert.equal(owned.isolation.detail.user, `${uid}:${uid}`);
+      await destroy(owned.session_id);
+    } finally {
+      fs.chownSync(ws, WORKSPACE_UID, WORKSPACE_UID);
+    }
   });
 });
 

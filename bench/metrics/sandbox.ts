@@ -55,8 +55,6 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
   try {
     const creates = await createLoop(client, 'sandbox', { warmup: Math.min(warmup, 20), samples: sandboxCreates });
     const create = summarize(creates.createMs);
-    const coldCreates = await coldCreateLoop(client, ctx.workspace, { warmup: Math.min(warmup, 20), samples: sandboxCreates });
-    const coldCreate = summarize(coldCreates);
 
     // The daemon hides its runtime directory and its env file (`.env` of its cwd) in every sandbox.
     const baseline = await bwrapBaseline({ workspace: ctx.workspace, hide: [ctx.runtimeDir, join(ctx.workspace, '.env')] });
@@ -76,6 +74,8 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
       const trl = summarize(samples.trl);
       const ns = summarize(samples.nsenter);
       const bare = summarize(samples.bwrap);
+      // Last: a new sandbox per create leaves the kernel tearing namespaces down for a while, which the round trips would pay.
+      const coldCreate = summarize(await coldCreateLoop(client, ctx.workspace, { warmup: Math.min(warmup, 20), samples: sandboxCreates }));
       return {
         rows: [
           makeRow(ROWS.create, 'ms', SANDBOX_BUDGETS.create, create.p50, bare.p50),

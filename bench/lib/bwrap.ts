@@ -47,14 +47,14 @@ async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap:
   // argv() reads only the backend's settings and its private empty file; the host backend is asked for nothing but
   // its instance id, which names the bench's pid: a daemon starting later reaps the file's directory only once the bench is gone.
   const fakeHost = { instanceId: newInstanceId(process.pid) } as unknown as ConstructorParameters<typeof SandboxTier>[0];
-  const backend = new SandboxTier(fakeHost, { hide: layout.hide, user: undefined });
+  const backend = new SandboxTier(fakeHost, { hide: layout.hide, user: undefined, warmPool: 0, defaultWorkspace: layout.workspace });
   try {
     // The same guard the daemon computes, bound by path (the bench opens no descriptors).
     const { guardWorkspace } = await import('../../src/tiers/shared/workspace-guard.js');
     const guard = guardWorkspace(layout.workspace);
     const byPath = (path: string) => ({ path, fd: null });
     const argv = backend.argv(
-      { sessionTag: 'bench', limits: {}, workspace: layout.workspace, network: false, image: undefined },
+      { workspace: layout.workspace, network: false },
       { workspace: byPath(layout.workspace), guard: { mountPoints: guard.mountPoints.map(byPath), readOnly: guard.readOnly.map(byPath), ghosts: guard.ghosts } },
     );
     const end = argv.indexOf('--');

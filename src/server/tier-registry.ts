@@ -29,7 +29,13 @@ export const TIER_REGISTRY: Record<TierName, TierEntry> = {
   host: { isolated: false, load: async ({ machine }) => new (await import('../tiers/host/host-tier.js')).HostTier(machine) },
   sandbox: {
     isolated: true,
-    load: async ({ machine, socketPath }, c) => new (await import('../tiers/sandbox/sandbox-tier.js')).SandboxTier(machine, { hide: sandboxHidden(c, socketPath), user: c.isolated_user }),
+    load: async ({ machine, socketPath }, c) =>
+      new (await import('../tiers/sandbox/sandbox-tier.js')).SandboxTier(machine, {
+        hide: sandboxHidden(c, socketPath),
+        user: c.isolated_user,
+        warmPool: c.sandbox_warm_pool,
+        defaultWorkspace: c.default_working_dir ?? process.cwd(),
+      }),
   },
   docker: {
     isolated: true,

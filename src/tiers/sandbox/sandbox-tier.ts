@@ -9,8 +9,10 @@ import { nativeArch, seccompFilter } from '../shared/seccomp/index.js';
 import type { BoundLayout } from './bound-layout.js';
 import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
 import { SandboxSession, type SandboxParts } from './sandbox-session.js';
+import { Sandbox, type SandboxShape } from './sandbox.js';
 import { INFO_FD } from './wait-ready.js';
 import { errorMessage } from '../shared/thrown.js';
+import { WarmPool } from '../shared/warm-pool.js';
 
 const TMP_BYTES = 1024 * 1024 * 1024;
 /** Variables a sandboxed shell gets from the daemon's environment; the rest (credentials included) stay outside. */
@@ -21,7 +23,16 @@ export interface SandboxSettings {
   hide: string[];
   /** UID[:GID] commands run as when the daemon is root (isolated_user); default: the workspace's owner. */
   user: string | undefined;
+  /** Sandboxes kept started for sessions in the default workspace (sandbox_warm_pool); 0: none. */
+  warmPool: number;
+  /** The default sessions' workspace (default_working_dir, or the daemon's directory), the only one the pool serves. */
+  defaultWorkspace: string;
 }
+
+/** Shapes of the default workspace kept warm at once: without and with network. */
+const POOL_SHAPES = 2;
+/** After a failed start, leave the shape cold this long instead of retrying in a loop. */
+const POOL_BACKOFF_MS = 30_000;
 
 /** The host filesystem as bwrapArgs sees it. */
 export const hostProbe: HostProbe = {
@@ -69,8 +80,12 @@ export class SandboxTier implements Tier {
   readonly emptyDir: string;
   /** A workspace for the health check, writable by anyone (sticky), inside the private directory. */
   private readonly healthWorkspace: string;
-  /** Sandboxes not yet killed. */
+  /** Sandboxes not yet killed: sessions' and warm ones. */
   readonly live = new Set<{ kill(): Promise<void> }>();
+  /** Started sandboxes of the default workspace that no session owns yet (docs/security.md, the sandbox's warm pool). */
+  private readonly pool: WarmPool<SandboxShape, Sandbox> | null;
+  /** The default workspace with every symlink resolved (sessions' workspaces come resolved); null: none to keep warm. */
+  private readonly poolWorkspace: string | null;
 
   constructor(
     private readonly machine: LocalMachine,
@@ -88,6 +103,20 @@ export class SandboxTier implements Tier {
     this.tools = { bwrap: which('bwrap'), perl: which('perl') };
     const arch = nativeArch();
     this.filters = arch ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) } : null;
+    this.poolWorkspace = settings.warmPool > 0 ? realpathOrNull(settings.defaultWorkspace) : null;
+    this.pool =
+      this.poolWorkspace !== null
+        ? new WarmPool<SandboxShape, Sandbox>({
+            size: settings.warmPool,
+            key: (shape) => JSON.stringify([shape.workspace, shape.network]),
+            start: (shape) => Sandbox.start(this.parts(), shape),
+            discard: (sandbox) => sandbox.kill(),
+            maxShapes: POOL_SHAPES,
+            failureBackoffMs: POOL_BACKOFF_MS,
+            // Starting a sandbox does synchronous work (the guard's walk, spawn): after the response.
+            deferRefill: true,
+          })
+        : null;
   }
 
   async healthCheck(): Promise<TierHealth> {
@@ -109,7 +138,9 @@ export class SandboxTier implements Tier {
       return {
         available: true,
         isolated: true,
-        detail: `bubblewrap ${this.tools.bwrap}: own pid/ipc/uts/net namespaces, read-only system, private /tmp, no capabilities, seccomp (no Unix sockets without network, no keyrings)`,
+        detail:
+          `bubblewrap ${this.tools.bwrap}: own pid/ipc/uts/net namespaces, read-only system, private /tmp, no capabilities, seccomp (no Unix sockets without network, no keyrings)` +
+          (this.pool ? `; ${this.settings.warmPool} warm for the default workspace` : ''),
       };
     } catch (err) {
       return { available: false, isolated: true, detail: errorMessage(err) };
@@ -144,8 +175,26 @@ export class SandboxTier implements Tier {
     return { ...host, detail: `${host.detail}; inside bubblewrap namespaces with a seccomp filter` };
   }
 
+  /**
+   * A session's sandbox: in the default workspace, a warm one when there is
+   * one and it is still exactly what a cold start would build now (staleness:
+   * the same workspace directory, guard, user, hidden paths); else a new one.
+   * The pool refills behind every session of the default workspace, the first
+   * one included.
+   */
   async createSession(opts: SessionOptions): Promise<TierSession> {
-    return SandboxSession.start(this.parts(), opts);
+    const parts = this.parts();
+    const shape: SandboxShape = { workspace: opts.workspace, network: opts.network };
+    let sandbox: Sandbox | null = null;
+    if (this.pool && opts.workspace === this.poolWorkspace) {
+      sandbox = await this.pool.take(shape);
+      if (sandbox && sandbox.staleness() !== null) {
+        await sandbox.kill();
+        sandbox = null;
+      }
+    }
+    sandbox ??= await Sandbox.start(parts, shape);
+    return SandboxSession.adopt(parts, sandbox, opts);
   }
 
   /** What a session needs of this tier; only called once the health check found every tool and a filter. */
@@ -155,11 +204,12 @@ export class SandboxTier implements Tier {
     if (!bwrap || !perl || !this.filters || !arch) throw new Error('the sandbox tier is not available here (trl doctor says why)');
     return {
       machine: this.machine,
+      bwrap,
       tools: { bwrap, perl },
       filters: this.filters,
       arch,
       user: this.settings.user,
-      argv: (opts, bound) => this.argv(opts, bound),
+      argv: (shape, bound) => this.argv(shape, bound),
       live: this.live,
     };
   }
@@ -186,19 +236,20 @@ export class SandboxTier implements Tier {
   }
 
   async close(): Promise<void> {
-    // Sessions are destroyed before the tiers close; whatever is left (one still starting) goes now.
+    // Sessions are destroyed before the tiers close; whatever is left (the warm ones, one still starting) goes now.
+    await this.pool?.close();
     await Promise.all([...this.live].map((s) => s.kill()));
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** The whole bwrap command line of a new sandbox; `fds` name the bound descriptors. */
-  argv(opts: SessionOptions, bound: BoundLayout): string[] {
+  argv(shape: SandboxShape, bound: BoundLayout): string[] {
     const args = bwrapArgs(
       {
         workspace: bound.workspace,
         guard: bound.guard,
         emptyDir: this.emptyDir,
-        network: opts.network,
+        network: shape.network,
         home: homedir(),
         root: process.getuid?.() === 0,
         hide: this.settings.hide,
@@ -210,6 +261,14 @@ export class SandboxTier implements Tier {
     );
     // The holder keeps the namespaces alive; "ready" says the mounts are in place.
     return [...args, '--', '/bin/sh', '-c', 'echo ready; exec sleep 2147483647'];
+  }
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
   }
 }
 

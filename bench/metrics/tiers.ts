@@ -25,6 +25,8 @@ export const DOCKER_IMAGE = 'trl-test:busybox';
  * alone. Docker sessions with network: true would use the host network
  * (none of the bench's do).
  */
+/** Warm sandboxes of the sandbox rows' daemon. */
+export const SANDBOX_WARM_POOL = 2;
 const TIER_ARGS = ['--tiers', 'host,sandbox,docker', '--docker-image', DOCKER_IMAGE, '--docker-network', 'host'];
 /** Tier health checks (a bubblewrap start, a container start) run before the daemon listens. */
 const READY_TIMEOUT_MS = 60_000;
@@ -149,7 +151,8 @@ export async function runTierPhase(options: BenchOptions, env: Record<string, st
   try {
     const tiers = await withTierDaemon(
       'tiers',
-      [],
+      // The sandbox rows' daemon keeps a warm pool (off by default, docs/security.md).
+      ['--sandbox-warm-pool', String(SANDBOX_WARM_POOL)],
       [
         { key: 'sandbox', title: 'sandbox session.create and exec.run vs bare nsenter and bare bwrap', run: measureSandbox },
         ...(only === 'all'

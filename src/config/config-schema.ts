@@ -157,10 +157,10 @@ const tierSettings = {
     .describe("more comma-separated paths hidden in every sandbox (home secret stores, `/etc/shadow`, `/run`, and trl's env, log, audit, audit head and audit key files are always hidden)"),
   sandbox_warm_pool: int(0)
     .max(16)
-    .default(2)
+    .default(0)
     .meta({ see: 'security.md#the-sandboxs-warm-pool' })
     .describe(
-      'sandboxes kept started for sandbox sessions in the default workspace (`--default-working-dir`), filled after the first such session, so their `session.create` does not wait for bubblewrap; 0: none. A warm sandbox is handed out only if it is exactly what a new one would be',
+      'sandboxes kept started for sandbox sessions in the default workspace (`--default-working-dir`), filled after the first such session, so their `session.create` does not wait for bubblewrap; 0: none. A warm sandbox is handed out only if it is exactly what a new one would be. Off by default: while it is on, the default workspace keeps its sandbox mount points (empty `.git`, `.bashrc`, … where absent) between sessions',
     ),
   docker_image: z.string().min(1).default('debian:stable-slim').describe('image of docker sessions that name none; it must be in the engine (`docker pull` it): no pull is attempted'),
   docker_user: z

@@ -39,7 +39,10 @@ const ENGINE_CALL_MS = 30_000;
 /** A started container and what its sessions need to know about it. */
 export interface StartedContainer {
   container: Docker.Container;
-  fifos: FifoDir;
+  /** Its state FIFOs' host directory; null on an engine that shares no filesystem with the daemon (only the inner path runs there). */
+  fifos: FifoDir | null;
+  /** The engine it runs on (--docker-host, DOCKER_HOST or the local socket), for session.info. */
+  engine: string;
   image: string;
   /** The OCI runtime it runs under (--docker-runtime, else the engine's default), for session.info. */
   runtime: string;
@@ -117,7 +120,14 @@ export class DockerSession implements TierSession {
   }
 
   describe(): Record<string, string> {
-    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image, oci_runtime: this.c.runtime, exec_path: this.c.innerTrl ? 'inner' : 'exec' };
+    return {
+      container_id: this.c.container.id.slice(0, 12),
+      image: this.c.image,
+      oci_runtime: this.c.runtime,
+      exec_path: this.c.innerTrl ? 'inner' : 'exec',
+      engine: this.c.engine,
+      workspace: this.c.fifos ? 'bind-mount' : 'in-container',
+    };
   }
 
   /**
@@ -153,6 +163,12 @@ export class DockerSession implements TierSession {
       });
       return r;
     } catch (err) {
+      if (first && this.c.fifos === null) {
+        throw new SpawnError(
+          `the trl inside the container (${trl}) did not start: ${(err as Error).message}; on an engine that shares no filesystem with the daemon there is no exec path to fall back on: fix the image's trl (scripts/build-trl-image.sh) and create a new session`,
+          'EINNER',
+        );
+      }
       if (first) {
         this.c.innerTrl = null; // no working trl inside: the exec path, as for an image without one
         return null;
@@ -176,6 +192,7 @@ export class DockerSession implements TierSession {
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
     const inner = await this.runner();
     if (inner) return inner.started(inner.spawn(spec, [TAG_VAR, `${this.prefix}${spec.commandTag}`]), spec.commandTag);
+    if (this.c.fifos === null) throw new SpawnError('this session has no trl inside its container, and its engine shares no filesystem for the exec path; create a new session', 'EINNER');
     const counter = this.c.oomCounter;
     const oomBefore = this.oomCount(counter);
     const ctl = await this.c.fifos.open();
@@ -463,7 +480,7 @@ export async function removeContainer(c: StartedContainer): Promise<void> {
   } catch {
     /* already gone; or the engine is unreachable or stuck, and the next daemon start reaps the container by its labels */
   }
-  c.fifos.remove();
+  c.fifos?.remove();
   c.release();
 }
 

@@ -3,6 +3,7 @@ import { STANDARD_PATH } from './container.js';
 import { TAG_VAR } from '../shared/process-table.js';
 import type { EngineEvents } from './engine-events.js';
 import { execArgv, startExec, type ExecRun } from './exec.js';
+import { runKillerOnStdout } from './killer-stdout.js';
 import type { ControlChannel, FifoDir } from './fifo-dir.js';
 import { errorMessage } from '../shared/thrown.js';
 import type { Argv } from '../tier.js';
@@ -141,7 +142,19 @@ export function killArgv(sessionPrefix: string, commandTag: string | null, actio
 }
 
 /** Run the killer in `container` as `user`; resolves to the lines it answered. */
-export async function runKiller(container: Docker.Container, opts: { user: string; events: EngineEvents; fifos: FifoDir }, killer: Argv, graceMs: number): Promise<string[]> {
+export async function runKiller(container: Docker.Container, opts: { user: string; events: EngineEvents; fifos: FifoDir | null }, killer: Argv, graceMs: number): Promise<string[]> {
+  if (opts.fifos === null) {
+    // No filesystem shared with the engine: the answers come on the exec's stdout (killer-stdout.ts).
+    let out: { lines: string[]; complete: boolean };
+    try {
+      out = await runKillerOnStdout(container, { user: opts.user, env: [KILLER_PATH], timeoutMs: graceMs + EXEC_SLACK_MS }, killer);
+    } catch (err) {
+      throw new KillerFailed(errorMessage(err));
+    }
+    if (!out.complete) throw new KillerFailed('the in-container kill exec could not run to the end', out.lines);
+    return out.lines;
+  }
+  const fifos = opts.fifos;
   // The whole kill is bounded, the engine's answers included: an engine that stopped answering must not hang it.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -156,7 +169,7 @@ export async function runKiller(container: Docker.Container, opts: { user: strin
     held.ctl?.release();
   };
   const attempt = async () => {
-    const ctl = (held.ctl = await opts.fifos.open());
+    const ctl = (held.ctl = await fifos.open());
     if (over) return letGo();
     ctl.state.on('data', (c: Buffer) => chunks.push(c));
     const answered = new Promise<void>((r) => ctl.state.once('end', r));

@@ -3,7 +3,9 @@ import { Writable } from 'node:stream';
 import type { TierFiles } from '../tier-files.js';
 import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
-import { HOLDER_PIDS } from './container.js';
+import { HOLDER_PIDS, STANDARD_PATH } from './container.js';
+import { pathKind } from './exec-lines.js';
+import { eventBarrier } from './event-barrier.js';
 import { DockerFiles } from './files.js';
 import type { EngineEvents } from './engine-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './exec.js';
@@ -115,6 +117,10 @@ export class DockerSession implements TierSession {
   ) {
     this.prefix = `${ctx.instanceId}:${tag}:`;
     this.hostSide = new HostSideKill(this.prefix);
+    if (c.fifos === null) {
+      // An engine failure is no answer about the path: the command's own start then says what is wrong.
+      this.directoryKind = (path) => pathKind(c.container, ctx.user, [`PATH=${STANDARD_PATH}`], path).catch(() => 'dir' as const);
+    }
     // Started with the session, so that its first command does not wait for node to boot.
     if (c.innerTrl) void this.runner().catch(() => undefined);
   }
@@ -182,6 +188,9 @@ export class DockerSession implements TierSession {
     const r = this.inner ? await this.inner.catch(() => null) : null;
     return r && !r.dead ? r : null;
   }
+
+  /** Only on an engine that shares no filesystem (see TierSession): the path as the session's user sees it in the container. */
+  readonly directoryKind?: (path: string) => Promise<'dir' | 'other' | 'missing'>;
 
   files(opts: { opTimeoutMs: number }): TierFiles {
     if (this.destroyed) throw new Error('the session has ended');
@@ -371,6 +380,9 @@ export class DockerSession implements TierSession {
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);
+    } else if (this.c.fifos === null && this.ctx.events.connected && !this.destroyed && this.ctx.events.oomKills(id) !== this.oomAnswered) {
+      // The inner path on a remote engine: no exec per command to wait for, so one exec as the barrier.
+      await eventBarrier(this.c.container, this.ctx.user, this.ctx.events, ENGINE_REPORT_MS);
     }
     const counted = this.ctx.events.oomKills(id);
     this.oomAnswered = counted;

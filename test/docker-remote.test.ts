@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { anyCall, expectCode } from './helpers/client.js';
+import { startDaemon } from './helpers/daemon.js';
 import { remoteFlags, startRemoteTierDaemon, type SecondEngine } from './helpers/second-engine.js';
 import { removeWorkspace, startTierDaemon, TEST_IMAGE, tierWorkspace, TRL_IMAGE, type TierDaemon } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
@@ -144,5 +145,27 @@ it('a daemon started after one that was SIGKILLed removes its containers from th
   } finally {
     await victim.daemon?.dispose();
     await successor?.close();
+  }
+});
+
+it("a daemon starting on this machine leaves the inner trl's commands alone (their tags name pids of the container's namespace)", async (t) => {
+  if (h.skip(t)) return;
+  const c = h.client!;
+  const s = await anyCall(c, 'session.create', { working_dir: ws, workspace: ws });
+  const started = await anyCall(c, 'exec.start', { session_id: s.session_id, command: 'echo begun; sleep 31881' });
+  assert.ok(await waitFor(async () => (await anyCall(c, 'exec.output', { command_id: started.command_id })).data === 'begun\n'));
+  // Its start-up looks for what dead daemons left: tagged processes whose daemon's pid is not a live trl.
+  const other = await startDaemon({ flags: ['--tiers', 'host'] });
+  try {
+    const reaped = other
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('reaped what a crashed daemon left behind'));
+    assert.deepEqual(reaped, [], "the daemon took a process of the inner trl for a dead daemon's");
+    const info = await anyCall(c, 'exec.info', { command_id: started.command_id });
+    assert.equal(info.state, 'running', `the inner trl's command ended when another daemon started: ${JSON.stringify(info)}`);
+  } finally {
+    await other.shutdownClean();
+    await anyCall(c, 'session.destroy', { session_id: s.session_id });
   }
 });

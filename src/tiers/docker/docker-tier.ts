@@ -245,15 +245,16 @@ export class DockerTier implements Tier {
     reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
     reqs.push(await this.runtimeRequirement(docker));
     reqs.push({ need: 'the network of network: true sessions (--docker-network)', present: hasNetwork, found: networkFound, optional: true });
-    reqs.push(
-      this.sharedFs
-        ? { need: "workspaces on the engine's host (bind mounts; --docker-shared-fs)", present: true, found: `${this.endpoint}: shares this machine's filesystem` }
-        : {
-            need: 'images with trl inside (--docker-shared-fs no: no filesystem shared with the engine)',
-            present: hasImage && (await this.innerTrlProblem(docker, image)) === null,
-            found: (hasImage ? await this.innerTrlProblem(docker, image) : null) ?? `workspaces live in the containers; ${image} has trl inside`,
-          },
-    );
+    if (this.sharedFs) {
+      reqs.push({ need: "workspaces on the engine's host (bind mounts; --docker-shared-fs)", present: true, found: `${this.endpoint}: shares this machine's filesystem` });
+    } else {
+      const problem = hasImage ? await this.innerTrlProblem(docker, image) : `${image} is not in the engine`;
+      reqs.push({
+        need: 'a default image with trl inside (--docker-shared-fs no: no filesystem shared with the engine)',
+        present: problem === null,
+        found: problem ?? `workspaces live in the containers; ${image} has trl inside`,
+      });
+    }
     return reqs;
   }
 

@@ -10,11 +10,12 @@
  * containers on that engine removed by the next one.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { anyCall, expectCode } from './helpers/client.js';
-import { startDaemon } from './helpers/daemon.js';
+import { MAIN_JS, startDaemon } from './helpers/daemon.js';
 import { remoteFlags, startRemoteTierDaemon, type SecondEngine } from './helpers/second-engine.js';
 import { removeWorkspace, startTierDaemon, TEST_IMAGE, tierWorkspace, TRL_IMAGE, type TierDaemon } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
@@ -92,6 +93,24 @@ it('an image without trl inside is refused on that engine, with the fix', async 
     [],
     'a container of the refused image was left on the engine',
   );
+});
+
+it('trl doctor says whether the default image can run on an engine that shares no filesystem', (t) => {
+  if (h.skip(t)) return;
+  const engine = h.engine!;
+  engine.load(TEST_IMAGE);
+  const doctor = (image: string) => {
+    const argv = [MAIN_JS, 'doctor', '--tiers', 'host,docker', '--runtime', 'docker', ...remoteFlags(engine), '--docker-image', image, '--json'];
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 120_000 });
+    const docker = JSON.parse(r.stdout).tiers.find((x: any) => x.tier === 'docker');
+    return docker.requirements.find((x: any) => /trl inside/.test(x.need));
+  };
+  const good = doctor(TRL_IMAGE);
+  assert.equal(good.present, true, JSON.stringify(good));
+  const bad = doctor(TEST_IMAGE);
+  assert.equal(bad.present, false, JSON.stringify(bad));
+  assert.match(bad.found, /has no trl inside/);
+  assert.match(bad.found, /scripts\/build-trl-image\.sh/);
 });
 
 it('an inner trl that dies ends its command, the next command starts a new one, and what the dead one ran is killed (no FIFO)', async (t) => {

@@ -4,7 +4,7 @@ import type { TierFiles } from '../tier-files.js';
 import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
 import { HOLDER_PIDS, STANDARD_PATH } from './container.js';
-import { pathKind } from './exec-lines.js';
+import { oomKillsInContainer, pathKind } from './exec-lines.js';
 import { eventBarrier } from './event-barrier.js';
 import { DockerFiles } from './files.js';
 import type { EngineEvents } from './engine-events.js';
@@ -74,6 +74,8 @@ export interface DockerSessionContext {
   events: EngineEvents;
   user: string;
   instanceId: string;
+  /** The session has a memory ceiling (limits.memory_bytes): OOM kills are possible and counted exactly. */
+  memoryLimited: boolean;
   /** Called once the container is gone (the backend forgets the session). */
   onDestroyed(session: DockerSession): void;
 }
@@ -377,6 +379,11 @@ export class DockerSession implements TierSession {
   async oomKills(): Promise<number> {
     const counter = this.c.oomCounter;
     if (counter) return this.oomCount(counter);
+    if (this.c.fifos === null && this.ctx.memoryLimited && !this.destroyed) {
+      // An engine whose cgroups are not visible here: the container's own counter, read inside it (a short exec).
+      const exact = await oomKillsInContainer(this.c.container, this.ctx.user);
+      if (exact !== null) return exact;
+    }
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);

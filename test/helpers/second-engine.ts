@@ -10,7 +10,9 @@
  *
  * Cleanup is complete, on failure too: every container, the dockerd and its
  * containerd, the mounts under its directory, the directory — in close(),
- * and on process exit for whatever a failed test did not close. Where dockerd
+ * and on process exit for whatever a failed test did not close. A test
+ * process killed outright (SIGKILL) runs neither: the next start of an engine
+ * ends the engines whose test process is gone (`owner.pid` in their directory). Where dockerd
  * is missing or the tests do not run as root, the engine is not started: the
  * reason is printed and the tests skip (a failure under TRL_REQUIRE_TIERS=1).
  */
@@ -21,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTierDaemon, TRL_IMAGE, type TierDaemon, type TierOptions } from './tiers.js';
 
+const ENGINE_PREFIX = 'trl-engine-';
 /** A dockerd start (its containerd included) on a loaded 2-core machine: not a figure of speed. */
 const READY_DEADLINE_MS = 90_000;
 const STOP_DEADLINE_MS = 30_000;
@@ -81,7 +84,9 @@ export async function startSecondEngine(images: string[]): Promise<SecondEngine 
     console.log(`# skipping: ${full}`);
     return { skipReason: full };
   }
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'trl-engine-'));
+  reapOrphanEngines();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), ENGINE_PREFIX));
+  fs.writeFileSync(path.join(root, 'owner.pid'), `${process.pid}\n`);
   const port = await freePort();
   const host = `tcp://127.0.0.1:${port}`;
   const logFile = path.join(root, 'dockerd.log');
@@ -145,13 +150,57 @@ export async function startSecondEngine(images: string[]): Promise<SecondEngine 
 
 /** Everything the engine holds and is, gone: containers, dockerd, its containerd, mounts, directory. */
 function stopEngine(host: string, proc: ChildProcess, exited: () => boolean, root: string): void {
-  if (!exited()) {
-    const ids = docker(host, ['ps', '-aq'], 30_000).out.split('\n').filter(Boolean);
-    if (ids.length > 0) docker(host, ['rm', '-f', '-v', ...ids], 60_000);
-  }
-  const containerdPid = readPid(path.join(root, 'exec', 'containerd', 'containerd.pid'));
+  if (!exited()) removeAllContainers(host);
+  const containerd = containerdOf(root);
   proc.kill('SIGTERM');
   if (!waitGone(proc.pid, STOP_DEADLINE_MS)) proc.kill('SIGKILL');
+  finishEngine(root, containerd);
+}
+
+function removeAllContainers(host: string): void {
+  const ids = docker(host, ['ps', '-aq'], 30_000).out.split('\n').filter(Boolean);
+  if (ids.length > 0) docker(host, ['rm', '-f', '-v', ...ids], 60_000);
+}
+
+/** Engines whose test process died without closing them (SIGKILL): their containers, processes, mounts and directory. */
+function reapOrphanEngines(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(ENGINE_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const root = path.join(os.tmpdir(), name);
+    const owner = readPid(path.join(root, 'owner.pid'));
+    if (owner === null || alive(owner)) continue; // being set up, or in use
+    removeAllContainers(`unix://${path.join(root, 'docker.sock')}`);
+    const dockerd = readPid(path.join(root, 'dockerd.pid'));
+    const containerd = containerdOf(root);
+    if (dockerd !== null && alive(dockerd)) {
+      process.kill(dockerd, 'SIGTERM');
+      if (!waitGone(dockerd, STOP_DEADLINE_MS)) process.kill(dockerd, 'SIGKILL');
+    }
+    finishEngine(root, containerd);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The managed containerd's pid (read before dockerd stops: it removes the file). */
+function containerdOf(root: string): number | null {
+  return readPid(path.join(root, 'exec', 'containerd', 'containerd.pid'));
+}
+
+/** After dockerd: its containerd (if it outlived it), the mounts under the directory, the directory. */
+function finishEngine(root: string, containerdPid: number | null): void {
   // dockerd stops its managed containerd on SIGTERM; after a SIGKILL, or if it hangs, it is ours to end.
   if (containerdPid !== null && !waitGone(containerdPid, 10_000)) {
     try {

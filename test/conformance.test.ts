@@ -28,12 +28,13 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { assertExitData, collectStream } from './helpers/streams.js';
-import { ensureTestImage, removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, TRL_IMAGE, type TierDaemon, type TierName } from './helpers/tiers.js';
+import { ensureTestImage, removeWorkspace, startTierDaemon, TIER_NAMES, tierWorkspace, TRL_IMAGE, type TierDaemon, type TierName, type TierOptions } from './helpers/tiers.js';
 import { expectCode, type TrlClient, waitForOutput } from './helpers/client.js';
 import { MiB } from './helpers/memory.js';
 import { assertSleepsGone, killSleeps, uniqueSleep } from './helpers/processes.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 import { RUNSC_VARIANT, type TierVariant } from './helpers/runsc.js';
+import { startRemoteTierDaemon } from './helpers/second-engine.js';
 
 /** Limits enforcement values of system.info that hold a whole session (process count, memory ceiling). */
 const SESSION_LIMITS_ENFORCED = ['cgroup-v2', 'cgroup-v1', 'cgroup-hybrid', 'container-cgroup'];
@@ -41,17 +42,22 @@ const SESSION_LIMITS_ENFORCED = ['cgroup-v2', 'cgroup-v1', 'cgroup-hybrid', 'con
 /**
  * One suite run: a tier with its flags and, for docker, the image, which picks its path — `docker`
  * (trl-test:busybox, no trl inside: every command a docker exec), `docker-inner` (trl-test:trl: the trl
- * inside the container runs them), and docker with gVisor as the containers' runtime (where the engine
- * has runsc registered).
+ * inside the container runs them), docker with gVisor as the containers' runtime (where the engine
+ * has runsc registered), and docker on a second engine over TCP that shares no filesystem with the
+ * daemon (a dockerd this file starts: test/helpers/second-engine.ts; one engine and one daemon for
+ * the whole variant).
  */
 interface Variant extends TierVariant {
   tier: TierName;
   dockerImage?: string;
+  /** How the variant's daemon starts, when not by startTierDaemon (its close() ends what it started). */
+  start?: (opts: TierOptions) => Promise<TierDaemon>;
 }
 const VARIANTS: Variant[] = [
   ...TIER_NAMES.map((tier) => ({ tier, label: `${tier} tier`, flags: [] })),
   { tier: 'docker', label: 'docker-inner tier', flags: [], dockerImage: TRL_IMAGE },
   { tier: 'docker', ...RUNSC_VARIANT },
+  { tier: 'docker', label: 'docker on a second engine over TCP (no shared filesystem)', flags: [], dockerImage: TRL_IMAGE, start: startRemoteTierDaemon },
 ];
 
 for (const v of VARIANTS) conformance(v);
@@ -68,7 +74,8 @@ function conformance(variant: Variant): void {
     before(async () => {
       if (dockerImage) ensureTestImage(dockerImage);
       // a 1 s kill grace keeps the SIGTERM-ignoring trees quick; 16 MiB output cap so 5 MB streams whole
-      h = await startTierDaemon(tier, { flags: ['--kill-grace-s', '1', '--max-output-bytes', String(16 * MiB), ...variant.flags] });
+      const opts = { flags: ['--kill-grace-s', '1', '--max-output-bytes', String(16 * MiB), ...variant.flags] };
+      h = variant.start ? await variant.start(opts) : await startTierDaemon(tier, opts);
       if (h.client) c = h.client;
       ws = tierWorkspace();
     });

@@ -108,6 +108,7 @@ const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   isolated_user: 'uid[:gid]',
   docker_network: 'network',
   docker_runtime: 'runtime',
+  docker_host: 'url',
 };
 
 /** The settings of a daemon command's flags and the environment, or null once their problems are printed (exit EXIT.USAGE). */

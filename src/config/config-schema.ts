@@ -180,6 +180,19 @@ const tierSettings = {
     .describe(
       'OCI runtime of every docker session\'s container, such as `runsc` (gVisor: a kernel of its own between commands and the host\'s; docs/docker-tier.md); it must be registered in dockerd (`"runtimes"` in its daemon.json), else the tier fails its health check naming the fix. Clients cannot choose it',
     ),
+  docker_host: z
+    .string()
+    .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/@\s]+:\d+)$/, 'must be unix:///path/to/docker.sock or tcp://HOST:PORT')
+    .optional()
+    .meta({ default_text: '`DOCKER_HOST`, else `unix:///var/run/docker.sock`', see: 'docker-tier.md#remote-engines' })
+    .describe('Docker engine of the docker tier: `unix:///path/to/docker.sock` or `tcp://HOST:PORT` (TLS as for the docker CLI: `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`)'),
+  docker_shared_fs: z
+    .enum(['auto', 'yes', 'no'])
+    .default('auto')
+    .meta({ see: 'docker-tier.md#remote-engines' })
+    .describe(
+      "whether the engine's machine shares this one's filesystem. `yes`: workspaces and the state FIFOs are bind-mounted. `no` (an engine on another machine): nothing is mounted, each workspace lives in its container, files travel through the protocol, and only images with trl inside (label `dev.trl.inner`) can be used. `auto`: `no` for a `tcp://` engine that is not on loopback, else `yes`",
+    ),
   docker_warm_pool: int(0)
     .default(0)
     .describe('containers kept started for default docker sessions (default image, no network, default workspace), so their `session.create` does not wait for a container start'),

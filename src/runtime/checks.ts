@@ -8,13 +8,19 @@ export function invalidParam(path: string, message: string): TrlError {
 
 /** The directory must exist; the message says what to pass instead (`show` may mask the path). */
 export function requireDirectory(param: string, dir: string, show: (path: string) => string = (p) => p): void {
-  let st;
+  let kind: 'dir' | 'other' | 'missing';
   try {
-    st = statSync(dir);
+    kind = statSync(dir).isDirectory() ? 'dir' : 'other';
   } catch {
-    throw invalidParam(param, `directory '${show(dir)}' does not exist; create it first or pass an existing absolute directory`);
+    kind = 'missing';
   }
-  if (!st.isDirectory()) throw invalidParam(param, `'${show(dir)}' is not a directory; pass a directory`);
+  requireDirectoryKind(param, dir, kind, show);
+}
+
+/** The same, for a path whose kind was found elsewhere (a session's own filesystem: TierSession.directoryKind). */
+export function requireDirectoryKind(param: string, dir: string, kind: 'dir' | 'other' | 'missing', show: (path: string) => string = (p) => p): void {
+  if (kind === 'missing') throw invalidParam(param, `directory '${show(dir)}' does not exist; create it first or pass an existing absolute directory`);
+  if (kind === 'other') throw invalidParam(param, `'${show(dir)}' is not a directory; pass a directory`);
 }
 
 /** The shell must be an executable file; otherwise nothing is created (SPAWN_FAILED). */

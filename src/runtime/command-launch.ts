@@ -1,6 +1,7 @@
 import { TrlError } from '../protocol/errors.js';
 import type { ExecStreamParams } from '../protocol/exec.js';
 import { SpawnError } from '../tiers/shared/spawn-error.js';
+import { requireDirectoryKind } from './checks.js';
 import { Command } from './command.js';
 import { commandSpec } from './command-spec.js';
 import type { EngineState } from './engine-state.js';
@@ -24,7 +25,11 @@ export async function launch(st: EngineState, params: ExecStreamParams, backgrou
     refuseOverLimits(st, session);
     const tier = session.tierSession;
     if (!tier) throw st.sessionNotFound(session.id);
-    const cmd = new Command(commandSpec(session, params, st.config, background), tier);
+    const spec = commandSpec(session, params, st.config, background);
+    if (params.working_dir !== undefined && tier.directoryKind) {
+      requireDirectoryKind('working_dir', spec.cwd, await tier.directoryKind(spec.cwd), (t) => redactText(t, spec.secrets));
+    }
+    const cmd = new Command(spec, tier);
     session.begin(cmd);
     try {
       await cmd.start();

@@ -32,7 +32,8 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
   const explicit = new Set([...session.secretKeys, ...(params.secret_keys ?? [])]);
   const secrets = secretValues(env, explicit);
   // Error messages echo paths the caller gave: never with a secret value in them.
-  if (params.working_dir !== undefined) requireDirectory('working_dir', cwd, (t) => redactText(t, secrets));
+  // A tier whose paths are not this machine's checks it where its commands run (command-launch.ts).
+  if (params.working_dir !== undefined && !session.tierSession?.directoryKind) requireDirectory('working_dir', cwd, (t) => redactText(t, secrets));
   if (params.pty && env.TERM === undefined) env.TERM = 'xterm-256color';
 
   // Background and terminal commands never change the session: no state capture.

@@ -54,6 +54,8 @@ export function dockerSettings(c: Config): DockerSettings {
     warmPool: c.docker_warm_pool,
     defaultWorkspace: c.default_working_dir ?? process.cwd(),
     runtime: c.docker_runtime,
+    host: c.docker_host,
+    sharedFs: c.docker_shared_fs,
   };
 }
 

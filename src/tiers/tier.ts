@@ -88,6 +88,13 @@ export interface TierSession {
    * (tier-files.ts); set up on first use, released by destroy().
    */
   files(opts: { opTimeoutMs: number }): TierFiles;
+  /**
+   * What `path` is where the session's commands run — only where that is not
+   * this machine's filesystem (a docker engine that shares none). Absent: the
+   * daemon's own filesystem answers (the host's paths, or a workspace mounted
+   * at the same path).
+   */
+  directoryKind?(path: string): Promise<'dir' | 'other' | 'missing'>;
   /** Kill everything (SIGTERM, grace, SIGKILL) and release the session's resources; `pgids` are the running commands' leaders. */
   destroy(graceMs: number, pgids: number[]): Promise<number>;
 }

@@ -4,8 +4,10 @@
  * registered: .ci/run does that. Where it has not, the daemon refuses to start
  * with --docker-runtime runsc, naming the dockerd configuration that registers
  * it, and startTierDaemon turns that into a skip with the reason (a failure
- * under TRL_REQUIRE_TIERS=1). Tests never start an engine of their own: a
- * second dockerd per test file costs seconds, root and cleanup that can leak.
+ * under TRL_REQUIRE_TIERS=1). The gVisor tests do not start an engine of
+ * their own: a second dockerd costs seconds, root and careful cleanup, paid
+ * only where the engine itself is the point (remote engines:
+ * test/helpers/second-engine.ts).
  */
 import { spawnSync } from 'node:child_process';
 

@@ -23,6 +23,7 @@ import {
 import { CTL_VAR, execArgv, withoutValues, unsettable, WRAPPER_SCRIPT } from '../../src/tiers/docker/exec.js';
 import { parseControl } from '../../src/tiers/docker/fifo-dir.js';
 import { killArgv, KILL_SCRIPT } from '../../src/tiers/docker/killer.js';
+import { numericOwner, workspaceTar } from '../../src/tiers/docker/workspace-in-container.js';
 
 const INSTANCE = '0123456789abcdef00001234';
 const base: ContainerInput = {
@@ -34,8 +35,7 @@ const base: ContainerInput = {
   host: 'machine-a',
   sessionTag: 'a1b2c3d4e5f6',
   limits: {},
-  fifoDir: '/tmp/trl-fifo-x',
-  guard: { mountPoints: [], readOnly: [], ghosts: [], emptyDir: '/tmp/trl-fifo-y/none' },
+  binds: { fifoDir: '/tmp/trl-fifo-x', guard: { mountPoints: [], readOnly: [], ghosts: [], emptyDir: '/tmp/trl-fifo-y/none' } },
   seccomp: '{"defaultAction":"SCMP_ACT_ERRNO"}',
 };
 
@@ -78,7 +78,7 @@ describe('docker container config', () => {
     ]);
     const guarded = containerConfig({
       ...base,
-      guard: { mountPoints: ['/work/proj/.git'], readOnly: ['/work/proj/.git/hooks', '/work/proj/.bashrc'], ghosts: ['/work/proj/.envrc'], emptyDir: '/e' },
+      binds: { fifoDir: '/tmp/trl-fifo-x', guard: { mountPoints: ['/work/proj/.git'], readOnly: ['/work/proj/.git/hooks', '/work/proj/.bashrc'], ghosts: ['/work/proj/.envrc'], emptyDir: '/e' } },
     }).HostConfig!.Mounts!;
     assert.deepEqual(guarded.slice(1, 5), [
       { Type: 'bind', Source: '/work/proj/.git', Target: '/work/proj/.git', ReadOnly: false },
@@ -90,6 +90,37 @@ describe('docker container config', () => {
     const odd = containerConfig({ ...base, workspace: '/w/a:b' }).HostConfig!;
     assert.equal(odd.Binds, undefined);
     assert.equal(odd.Mounts![0]!.Source, '/w/a:b');
+  });
+
+  it("mounts nothing at all on an engine that shares no filesystem (the workspace is the container's own)", () => {
+    const h = containerConfig({ ...base, binds: null }).HostConfig!;
+    assert.deepEqual(h.Mounts, []);
+    assert.equal(h.Binds, undefined);
+    assert.equal(containerConfig({ ...base, binds: null }).WorkingDir, '/work/proj');
+  });
+
+  it('puts the in-container workspace as one ustar directory entry owned by the session user', () => {
+    const tar = workspaceTar('/work/proj', { uid: 1000, gid: 1001 });
+    assert.equal(tar.length, 3 * 512);
+    const field = (at: number, len: number) =>
+      tar
+        .subarray(at, at + len)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
+    assert.equal(field(0, 100), 'work/proj/');
+    assert.equal(field(156, 1), '5');
+    assert.deepEqual([parseInt(field(100, 8), 8), parseInt(field(108, 8), 8), parseInt(field(116, 8), 8)], [0o755, 1000, 1001]);
+    assert.equal(field(257, 6), 'ustar');
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i]!;
+    assert.equal(parseInt(field(148, 8), 8), sum, 'the header checksum');
+    const long = `/w/${'a'.repeat(90)}/${'b'.repeat(60)}`;
+    const t2 = workspaceTar(long, { uid: 1, gid: 1 });
+    assert.equal(`${t2.subarray(345, 500).toString('latin1').replace(/\0.*$/s, '')}/${t2.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '')}`, `${long.slice(1)}/`);
+    assert.throws(() => workspaceTar('/', { uid: 1, gid: 1 }), /cannot be \//);
+    assert.deepEqual(numericOwner('1000'), { uid: 1000, gid: 1000 });
+    assert.deepEqual(numericOwner('1000:50'), { uid: 1000, gid: 50 });
+    assert.equal(numericOwner('nobody'), null);
   });
 
   it('labels the container with the instance, the session and the machine, and names it after them', () => {

@@ -95,8 +95,7 @@ describe('the container under a configured runtime', () => {
     host: 'machine-a',
     sessionTag: 'a1b2c3d4e5f6',
     limits: {},
-    fifoDir: '/tmp/trl-fifo-x',
-    guard: { mountPoints: [], readOnly: [], ghosts: [], emptyDir: '/tmp/trl-fifo-y/none' },
+    binds: { fifoDir: '/tmp/trl-fifo-x', guard: { mountPoints: [], readOnly: [], ghosts: [], emptyDir: '/tmp/trl-fifo-y/none' } },
     seccomp: '{}',
   };
   const fifoMount = (i: ContainerInput) => containerConfig(i).HostConfig?.Mounts?.find((m) => m.Target === FIFO_MOUNT);

@@ -17,6 +17,7 @@ const script = fileURLToPath(new URL('../../scripts/gen-settings-doc.js', import
 const DOCS = new Map([
   ['security.md', headingsOf('## Isolation tiers\n### Workspaces\n### Limits\n### Audit log\n')],
   ['operations.md', headingsOf('## Over HTTP\n')],
+  ['docker-tier.md', headingsOf('## Remote engines\n')],
 ]);
 
 describe('settings doc', () => {

@@ -54,9 +54,14 @@ export interface ContainerInput extends ContainerShape {
   /** The session's tag, or `pool-<n>` for a warm container not yet handed out. */
   sessionTag: string;
   limits: SessionLimits;
-  /** Host directory of this container's state FIFOs (mounted read-only at FIFO_MOUNT). */
-  fifoDir: string;
-  guard: ContainerGuard;
+  /**
+   * What is bind-mounted from the daemon's machine: the host directory of this
+   * container's state FIFOs (read-only at FIFO_MOUNT) and the workspace's
+   * guard. Null on an engine that shares no filesystem with the daemon: then
+   * nothing at all is mounted, and the workspace is a directory of the
+   * container's own (docs/docker-tier.md#remote-engines).
+   */
+  binds: { fifoDir: string; guard: ContainerGuard } | null;
   /** The seccomp profile (JSON) of the container (seccomp/docker-profile.ts). */
   seccomp: string;
   /** --docker-runtime (HostConfig.Runtime); undefined: the engine's default. */
@@ -124,13 +129,7 @@ export function containerConfig(i: ContainerInput): Docker.ContainerCreateOption
       // under gVisor: there the mount is writable, and the directory (0711, the daemon's) still
       // lets the unprivileged, capability-less container user create nothing in it.
       // The engine mounts parents before children (by depth), so .git goes before .git/hooks.
-      Mounts: [
-        { Type: 'bind', Source: i.workspace, Target: i.workspace, ReadOnly: false },
-        ...i.guard.mountPoints.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: false })),
-        ...i.guard.readOnly.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: true })),
-        ...i.guard.ghosts.map((p) => ({ Type: 'bind' as const, Source: i.guard.emptyDir, Target: p, ReadOnly: true })),
-        { Type: 'bind', Source: i.fifoDir, Target: FIFO_MOUNT, ReadOnly: i.gvisor !== true },
-      ],
+      Mounts: i.binds ? bindMounts(i.workspace, i.binds, i.gvisor === true) : [],
       ...(i.runtime !== undefined ? { Runtime: i.runtime } : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges', `seccomp=${i.seccomp}`],
@@ -138,4 +137,15 @@ export function containerConfig(i: ContainerInput): Docker.ContainerCreateOption
       ...(limitsNow.length > 0 ? { Ulimits: limitsNow } : {}),
     },
   };
+}
+
+/** The workspace, its guard and the FIFO directory, bind-mounted from the daemon's machine. */
+function bindMounts(workspace: string, b: { fifoDir: string; guard: ContainerGuard }, gvisor: boolean): Docker.MountSettings[] {
+  return [
+    { Type: 'bind', Source: workspace, Target: workspace, ReadOnly: false },
+    ...b.guard.mountPoints.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: false })),
+    ...b.guard.readOnly.map((p) => ({ Type: 'bind' as const, Source: p, Target: p, ReadOnly: true })),
+    ...b.guard.ghosts.map((p) => ({ Type: 'bind' as const, Source: b.guard.emptyDir, Target: p, ReadOnly: true })),
+    { Type: 'bind', Source: b.fifoDir, Target: FIFO_MOUNT, ReadOnly: !gvisor },
+  ];
 }

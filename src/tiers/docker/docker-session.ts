@@ -3,7 +3,9 @@ import { Writable } from 'node:stream';
 import type { TierFiles } from '../tier-files.js';
 import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
-import { HOLDER_PIDS } from './container.js';
+import { HOLDER_PIDS, STANDARD_PATH } from './container.js';
+import { oomKillsInContainer, pathKind } from './exec-lines.js';
+import { eventBarrier } from './event-barrier.js';
 import { DockerFiles } from './files.js';
 import type { EngineEvents } from './engine-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './exec.js';
@@ -39,7 +41,10 @@ const ENGINE_CALL_MS = 30_000;
 /** A started container and what its sessions need to know about it. */
 export interface StartedContainer {
   container: Docker.Container;
-  fifos: FifoDir;
+  /** Its state FIFOs' host directory; null on an engine that shares no filesystem with the daemon (only the inner path runs there). */
+  fifos: FifoDir | null;
+  /** The engine it runs on (--docker-host, DOCKER_HOST or the local socket), for session.info. */
+  engine: string;
   image: string;
   /** The OCI runtime it runs under (--docker-runtime, else the engine's default), for session.info. */
   runtime: string;
@@ -69,6 +74,8 @@ export interface DockerSessionContext {
   events: EngineEvents;
   user: string;
   instanceId: string;
+  /** The session has a memory ceiling (limits.memory_bytes): OOM kills are possible and counted exactly. */
+  memoryLimited: boolean;
   /** Called once the container is gone (the backend forgets the session). */
   onDestroyed(session: DockerSession): void;
 }
@@ -112,12 +119,23 @@ export class DockerSession implements TierSession {
   ) {
     this.prefix = `${ctx.instanceId}:${tag}:`;
     this.hostSide = new HostSideKill(this.prefix);
+    if (c.fifos === null) {
+      // An engine failure is no answer about the path: the command's own start then says what is wrong.
+      this.directoryKind = (path) => pathKind(c.container, ctx.user, [`PATH=${STANDARD_PATH}`], path).catch(() => 'dir' as const);
+    }
     // Started with the session, so that its first command does not wait for node to boot.
     if (c.innerTrl) void this.runner().catch(() => undefined);
   }
 
   describe(): Record<string, string> {
-    return { container_id: this.c.container.id.slice(0, 12), image: this.c.image, oci_runtime: this.c.runtime, exec_path: this.c.innerTrl ? 'inner' : 'exec' };
+    return {
+      container_id: this.c.container.id.slice(0, 12),
+      image: this.c.image,
+      oci_runtime: this.c.runtime,
+      exec_path: this.c.innerTrl ? 'inner' : 'exec',
+      engine: this.c.engine,
+      workspace: this.c.fifos ? 'bind-mount' : 'in-container',
+    };
   }
 
   /**
@@ -153,6 +171,12 @@ export class DockerSession implements TierSession {
       });
       return r;
     } catch (err) {
+      if (first && this.c.fifos === null) {
+        throw new SpawnError(
+          `the trl inside the container (${trl}) did not start: ${(err as Error).message}; on an engine that shares no filesystem with the daemon there is no exec path to fall back on: fix the image's trl (scripts/build-trl-image.sh) and create a new session`,
+          'EINNER',
+        );
+      }
       if (first) {
         this.c.innerTrl = null; // no working trl inside: the exec path, as for an image without one
         return null;
@@ -167,6 +191,9 @@ export class DockerSession implements TierSession {
     return r && !r.dead ? r : null;
   }
 
+  /** Only on an engine that shares no filesystem (see TierSession): the path as the session's user sees it in the container. */
+  readonly directoryKind?: (path: string) => Promise<'dir' | 'other' | 'missing'>;
+
   files(opts: { opTimeoutMs: number }): TierFiles {
     if (this.destroyed) throw new Error('the session has ended');
     this.filesHandle ??= new DockerFiles(this.c.container, this.ctx.user, this.c.workspace, opts.opTimeoutMs);
@@ -176,6 +203,7 @@ export class DockerSession implements TierSession {
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
     const inner = await this.runner();
     if (inner) return inner.started(inner.spawn(spec, [TAG_VAR, `${this.prefix}${spec.commandTag}`]), spec.commandTag);
+    if (this.c.fifos === null) throw new SpawnError('this session has no trl inside its container, and its engine shares no filesystem for the exec path; create a new session', 'EINNER');
     const counter = this.c.oomCounter;
     const oomBefore = this.oomCount(counter);
     const ctl = await this.c.fifos.open();
@@ -351,9 +379,17 @@ export class DockerSession implements TierSession {
   async oomKills(): Promise<number> {
     const counter = this.c.oomCounter;
     if (counter) return this.oomCount(counter);
+    if (this.c.fifos === null && this.ctx.memoryLimited && !this.destroyed) {
+      // An engine whose cgroups are not visible here: the container's own counter, read inside it (a short exec).
+      const exact = await oomKillsInContainer(this.c.container, this.ctx.user);
+      if (exact !== null) return exact;
+    }
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);
+    } else if (this.c.fifos === null && this.ctx.events.connected && !this.destroyed && this.ctx.events.oomKills(id) !== this.oomAnswered) {
+      // The inner path on a remote engine: no exec per command to wait for, so one exec as the barrier.
+      await eventBarrier(this.c.container, this.ctx.user, this.ctx.events, ENGINE_REPORT_MS);
     }
     const counted = this.ctx.events.oomKills(id);
     this.oomAnswered = counted;
@@ -463,7 +499,7 @@ export async function removeContainer(c: StartedContainer): Promise<void> {
   } catch {
     /* already gone; or the engine is unreachable or stuck, and the next daemon start reaps the container by its labels */
   }
-  c.fifos.remove();
+  c.fifos?.remove();
   c.release();
 }
 

@@ -1,11 +1,13 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tier, TierSession, Enforcement, Requirement, SessionLimits, SessionOptions, TierHealth } from '../tier.js';
 import { containerConfig, LABEL_HOST, LABEL_INNER_TRL, LABEL_INSTANCE, resourceLimits, STANDARD_PATH, ulimits, type ContainerShape } from './container.js';
-import { describeEngineError, engineEndpoint, engineErrorFields } from './engine-errors.js';
+import { describeEngineError, engineErrorFields } from './engine-errors.js';
+import { endpointOf, engineClient, sharesFilesystem, type SharedFsSetting } from './engine-address.js';
+import { numericOwner, ownerProblem, workspaceTar } from './workspace-in-container.js';
 import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
 import { FifoDir } from './fifo-dir.js';
@@ -51,6 +53,10 @@ export interface DockerSettings {
   defaultWorkspace: string;
   /** --docker-runtime: the OCI runtime of every container (HostConfig.Runtime); undefined: the engine's default. */
   runtime: string | undefined;
+  /** --docker-host: the engine (unix:///… or tcp://HOST:PORT); undefined: DOCKER_HOST, else the local socket. */
+  host: string | undefined;
+  /** --docker-shared-fs: whether the engine's machine shares this one's filesystem (engine-address.ts). */
+  sharedFs: SharedFsSetting;
 }
 
 export class DockerTier implements Tier {
@@ -75,14 +81,22 @@ export class DockerTier implements Tier {
   private readonly pool: WarmPool | null;
   private readonly sessions = new Set<DockerSession>();
   private readonly host = hostname();
-  /** Where the engine is reached (DOCKER_HOST as it was at construction), for messages. */
-  private readonly endpoint = engineEndpoint();
+  /** Where the engine is reached (--docker-host, or DOCKER_HOST as it was at construction), for messages. */
+  private readonly endpoint: string;
+  /**
+   * The engine's machine shares this one's filesystem: workspaces and FIFO
+   * directories are bind-mounted. Else nothing is mounted, workspaces live in
+   * the containers and only the inner path runs (docs/docker-tier.md#remote-engines).
+   */
+  private readonly sharedFs: boolean;
 
   constructor(opts: DockerSettings & { instanceId: string; ghosts: GhostMounts }) {
     this.instanceId = opts.instanceId;
     this.settings = opts;
     this.ghosts = opts.ghosts;
     this.defaultShell = opts.shell;
+    this.endpoint = endpointOf(opts.host);
+    this.sharedFs = sharesFilesystem(opts.sharedFs, this.endpoint);
     this.dir = mkdtempSync(join(tmpdir(), fifoDirPrefix(opts.instanceId)));
     chmodSync(this.dir, 0o711);
     this.emptyDir = join(this.dir, 'none');
@@ -92,10 +106,10 @@ export class DockerTier implements Tier {
     chmodSync(this.healthWorkspace, 0o1777);
     let docker: Docker | null = null;
     try {
-      docker = new Docker();
+      docker = engineClient(opts.host);
       this.engine = { docker, events: new EngineEvents(docker, this.instanceId) };
     } catch (err) {
-      const error = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${errorMessage(err)}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;
+      const error = `cannot set up a docker client from ${opts.host === undefined ? 'DOCKER_HOST' : '--docker-host'}/DOCKER_CERT_PATH (${errorMessage(err)}): set it to unix:///path/to/docker.sock or tcp://host:port`;
       this.engine = { docker: null, events: null, error };
     }
     this.pool = docker && opts.warmPool > 0 ? new WarmPool(opts.warmPool, (shape) => this.startContainer(shape, `pool-${randomBytes(4).toString('hex')}`, {}), removeContainer) : null;
@@ -140,7 +154,7 @@ export class DockerTier implements Tier {
     let session: DockerSession | null = null;
     try {
       const shape = this.shapeOf({ network: false, image: undefined, workspace: this.healthWorkspace });
-      session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health');
+      session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health', false);
       const proc = await session.spawn({
         program: { kind: 'shell', shell: this.defaultShell, script: 'true' },
         env: { PATH: STANDARD_PATH },
@@ -184,7 +198,10 @@ export class DockerTier implements Tier {
         `; OCI runtime ${describeRuntime(this.oci.name, runtimes)}` +
         (ignoresCgroups(this.oci.entry) ? ': it ignores cgroups, so sessions asking for memory_bytes, pids or cpu_percent are refused' : '') +
         (cutsNetwork(this.oci.entry) ? '; its sandbox has no network (--network=none), so sessions with network: true have loopback only' : '') +
-        (network ? `; sessions with network: true are refused: ${network}` : ''),
+        (network ? `; sessions with network: true are refused: ${network}` : '') +
+        (this.sharedFs
+          ? ''
+          : '; no filesystem shared with the engine: nothing is mounted, each workspace lives in its container, files travel through the protocol, and only images with trl inside (label dev.trl.inner) run'),
     };
   }
 
@@ -228,11 +245,16 @@ export class DockerTier implements Tier {
     reqs.push({ need: `the default image (--docker-image) with ${this.defaultShell}`, present: hasImage, found: imageFound });
     reqs.push(await this.runtimeRequirement(docker));
     reqs.push({ need: 'the network of network: true sessions (--docker-network)', present: hasNetwork, found: networkFound, optional: true });
-    reqs.push({
-      need: "workspaces on the engine's host (bind mounts)",
-      present: !this.endpoint.startsWith('tcp://') || /^tcp:\/\/(127\.|localhost|\[::1\])/.test(this.endpoint),
-      found: this.endpoint.startsWith('tcp://') ? `${this.endpoint}: workspaces must exist at the same path on that machine` : 'local engine',
-    });
+    if (this.sharedFs) {
+      reqs.push({ need: "workspaces on the engine's host (bind mounts; --docker-shared-fs)", present: true, found: `${this.endpoint}: shares this machine's filesystem` });
+    } else {
+      const problem = hasImage ? await this.innerTrlProblem(docker, image) : `${image} is not in the engine`;
+      reqs.push({
+        need: 'a default image with trl inside (--docker-shared-fs no: no filesystem shared with the engine)',
+        present: problem === null,
+        found: problem ?? `workspaces live in the containers; ${image} has trl inside`,
+      });
+    }
     return reqs;
   }
 
@@ -304,7 +326,7 @@ export class DockerTier implements Tier {
     if (this.pool && ulimits(opts.limits).length === 0) {
       started = await this.pool.take(shape);
       // The workspace changed since the warm container was made (a .git appeared): its guard is stale.
-      if (started && guardKey(guardWorkspace(opts.workspace, this.ghosts)) !== started.guardKey) {
+      if (started && this.sharedFs && guardKey(guardWorkspace(opts.workspace, this.ghosts)) !== started.guardKey) {
         await removeContainer(started);
         started = null;
       }
@@ -319,7 +341,7 @@ export class DockerTier implements Tier {
       }
     }
     started ??= await this.startContainer(shape, opts.sessionTag, opts.limits);
-    return this.track(started, opts.sessionTag);
+    return this.track(started, opts.sessionTag, opts.limits.memory_bytes !== undefined);
   }
 
   /** The container a session needs; throws WorkspaceAccessError when its user cannot write the workspace. */
@@ -343,13 +365,14 @@ export class DockerTier implements Tier {
     return who ? `${who.uid}:${who.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   }
 
-  private track(started: StartedContainer, sessionTag: string): DockerSession {
+  private track(started: StartedContainer, sessionTag: string, memoryLimited: boolean): DockerSession {
     if (this.engine.events === null) throw new Error(this.engine.error); // no container can have started
     const session = new DockerSession(
       {
         events: this.engine.events,
         user: started.user,
         instanceId: this.instanceId,
+        memoryLimited,
         onDestroyed: (s) => this.sessions.delete(s),
       },
       started,
@@ -370,9 +393,15 @@ export class DockerTier implements Tier {
     }
     if (!this.arch) throw new Error("the engine's machine has no seccomp profile of trl's (x86_64 and aarch64 only)");
     const oci = this.oci;
-    const guard = guardWorkspace(shape.workspace, this.ghosts);
+    // No shared filesystem: the workspace the daemon makes in the container is owned by the user (a numeric one).
+    const owner = this.sharedFs ? null : numericOwner(shape.user);
+    if (!this.sharedFs) {
+      const problem = ownerProblem(shape.user) ?? (await this.innerTrlProblem(docker, shape.image));
+      if (problem) throw new Error(problem);
+    }
+    const guard = this.sharedFs ? guardWorkspace(shape.workspace, this.ghosts) : NO_GUARD;
     const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
-    const fifos = await FifoDir.create(this.instanceId);
+    const fifos = this.sharedFs ? await FifoDir.create(this.instanceId) : null;
     this.ghosts.acquire(guard.ghosts);
     let container: Docker.Container | null = null;
     try {
@@ -383,13 +412,14 @@ export class DockerTier implements Tier {
           host: this.host,
           sessionTag,
           limits,
-          fifoDir: fifos.dir,
-          guard: { ...guard, emptyDir: this.emptyDir },
+          binds: fifos ? { fifoDir: fifos.dir, guard: { ...guard, emptyDir: this.emptyDir } } : null,
           seccomp,
           runtime: this.settings.runtime,
           gvisor: oci.entry !== undefined && isGvisor(oci.entry),
         }),
       );
+      // No shared filesystem: the workspace is the container's own directory, made before anything runs there.
+      if (owner) await container.putArchive(workspaceTar(shape.workspace, owner), { path: '/' });
       await container.start();
       // After the start: one look gives the image's variables and the main process (for the OOM counter).
       const info = await container.inspect();
@@ -397,23 +427,47 @@ export class DockerTier implements Tier {
       return {
         container,
         fifos,
+        engine: this.endpoint,
         image: shape.image,
         runtime: oci.name,
         user: shape.user,
         workspace: shape.workspace,
         imageEnvKeys: [...keys].filter(unsettable),
         innerTrl: innerTrlOf(info.Config.Labels),
-        oomCounter: oomCounterOfContainer(container.id, info.State.Pid),
+        // The engine's pids and cgroups are this machine's only when it shares the filesystem (/proc, /sys).
+        oomCounter: fifos ? oomCounterOfContainer(container.id, info.State.Pid) : null,
         guardKey: guardKey(guard),
         release: () => this.ghosts.release(guard.ghosts),
       };
     } catch (err) {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
-      fifos.remove();
+      fifos?.remove();
       this.ghosts.release(guard.ghosts);
       const fix = unknownRuntimeFix(engineErrorFields(err).message, this.settings.runtime, this.endpoint);
       throw new Error(fix ?? describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }), { cause: err });
     }
+  }
+
+  /**
+   * Why `image` cannot run on an engine that shares no filesystem, with the
+   * fix; null when it can: it must have trl inside (the exec path needs the
+   * state FIFOs on a shared directory).
+   */
+  private async innerTrlProblem(docker: Docker, image: string): Promise<string | null> {
+    let labels: Record<string, string> | undefined;
+    try {
+      labels = (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
+    } catch (err) {
+      return describeEngineError(err, { endpoint: this.endpoint, image });
+    }
+    if (innerTrlOf(labels) === null) {
+      return (
+        `the image ${image} has no trl inside (no ${LABEL_INNER_TRL} label), and the docker engine at ${this.endpoint} shares no filesystem with this daemon (--docker-shared-fs), ` +
+        `so its commands cannot run as docker execs (their state comes back through FIFOs in a shared directory): use an image with trl inside ` +
+        `(scripts/build-trl-image.sh or the Dockerfile; any image with node >= 20, trl and the label ${LABEL_INNER_TRL}=/path/to/trl), or an engine on this machine with --docker-shared-fs yes`
+      );
+    }
+    return null;
   }
 
   /** Containers of this machine's trl daemons, by instance id. */
@@ -489,6 +543,9 @@ export class DockerTier implements Tier {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A workspace that lives in the container has no host files to guard. */
+const NO_GUARD: WorkspaceGuard = { mountPoints: [], readOnly: [], ghosts: [] };
 
 /** What a warm container's guard must match to serve a session. */
 function guardKey(g: WorkspaceGuard): string {

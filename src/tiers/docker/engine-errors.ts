@@ -54,7 +54,7 @@ export function describeEngineError(err: unknown, ctx: EngineContext): string {
     return `docker network ${ctx.network} does not exist: docker network create ${ctx.network} or set --docker-network`;
   }
   if (ctx.workspace && /bind source path does not exist|invalid mount config/i.test(msg)) {
-    return `the workspace ${ctx.workspace} is not a directory on the docker engine's host (${msg}): pass a workspace that exists there`;
+    return `the workspace ${ctx.workspace} is not a directory on the docker engine's host (${msg}): pass a workspace that exists there, or, for an engine on another machine, set --docker-shared-fs no (workspaces then live in the containers)`;
   }
   return `docker engine at ${ctx.endpoint}: ${msg}`;
 }

@@ -3,6 +3,7 @@ import { STANDARD_PATH } from './container.js';
 import { TAG_VAR } from '../shared/process-table.js';
 import type { EngineEvents } from './engine-events.js';
 import { execArgv, startExec, type ExecRun } from './exec.js';
+import { execLines } from './exec-lines.js';
 import type { ControlChannel, FifoDir } from './fifo-dir.js';
 import { errorMessage } from '../shared/thrown.js';
 import type { Argv } from '../tier.js';
@@ -141,7 +142,20 @@ export function killArgv(sessionPrefix: string, commandTag: string | null, actio
 }
 
 /** Run the killer in `container` as `user`; resolves to the lines it answered. */
-export async function runKiller(container: Docker.Container, opts: { user: string; events: EngineEvents; fifos: FifoDir }, killer: Argv, graceMs: number): Promise<string[]> {
+export async function runKiller(container: Docker.Container, opts: { user: string; events: EngineEvents; fifos: FifoDir | null }, killer: Argv, graceMs: number): Promise<string[]> {
+  if (opts.fifos === null) {
+    // No filesystem shared with the engine: fd 3 (the answers) is the exec's stdout (`exec … 3>&1`), read as it comes.
+    let out: { lines: string[]; complete: boolean };
+    try {
+      const argv = ['/bin/sh', '-c', 'exec "$@" 3>&1', 'trl-kill-out', ...killer];
+      out = await execLines(container, { argv, env: [KILLER_PATH], user: opts.user, timeoutMs: graceMs + EXEC_SLACK_MS }, (l) => l.at(-1) === 'done');
+    } catch (err) {
+      throw new KillerFailed(`the in-container kill exec could not start: ${errorMessage(err)}`);
+    }
+    if (!out.complete) throw new KillerFailed('the in-container kill exec could not run to the end', out.lines);
+    return out.lines.slice(0, -1);
+  }
+  const fifos = opts.fifos;
   // The whole kill is bounded, the engine's answers included: an engine that stopped answering must not hang it.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -156,7 +170,7 @@ export async function runKiller(container: Docker.Container, opts: { user: strin
     held.ctl?.release();
   };
   const attempt = async () => {
-    const ctl = (held.ctl = await opts.fifos.open());
+    const ctl = (held.ctl = await fifos.open());
     if (over) return letGo();
     ctl.state.on('data', (c: Buffer) => chunks.push(c));
     const answered = new Promise<void>((r) => ctl.state.once('end', r));

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Enforcement } from '../tier.js';
 import { FifoPool, removeFifoDirs } from '../shared/fifo-pool.js';
@@ -107,9 +107,12 @@ export class LocalMachine {
         }
       }
     }
+    const own = pidNamespace('self');
     for (const p of scanProcesses()) {
       const id = p.tag?.split(':')[0];
-      if (id) ids.add(id);
+      // A tag written in another pid namespace (a trl inside a container: the docker tier's inner path) names a pid
+      // of that namespace, which means nothing here; the docker tier reaps containers by their labels.
+      if (id && pidNamespace(p.pid) === own) ids.add(id);
     }
     for (const id of ghostInstances()) ids.add(id);
     ids.delete(this.instanceId);
@@ -150,5 +153,14 @@ export class LocalMachine {
     this.ghosts.close();
     if (!this.layout) return;
     for (const root of layoutRoots(this.layout)) removeCgroup(instanceDir(root, this.instanceId));
+  }
+}
+
+/** A process's pid namespace (`pid:[inode]`), or '' when it cannot be read. */
+function pidNamespace(pid: number | 'self'): string {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return '';
   }
 }

@@ -102,6 +102,8 @@ export class DockerSession implements TierSession {
   private innerDeath: string | null = null;
   /** An inner trl process is running in the container (usage counts it out). */
   private innerUp = false;
+  /** OOM kills the inner trls reported at their commands' exits (read from the container's cgroup inside: exact). */
+  private innerOoms = 0;
   /** After an inner trl died: the kill of what its commands left running (a restart waits for it). */
   private orphanKill: Promise<unknown> = Promise.resolve();
 
@@ -139,7 +141,7 @@ export class DockerSession implements TierSession {
     }
     this.innerStarts++;
     const first = this.innerStarts === 1;
-    const starting = InnerRunner.start(this.c.container, { trl, user: this.ctx.user, workspace: this.c.workspace });
+    const starting = InnerRunner.start(this.c.container, { trl, user: this.ctx.user, workspace: this.c.workspace, onOom: () => this.innerOoms++ });
     this.inner = starting;
     try {
       const r = await starting;
@@ -344,13 +346,15 @@ export class DockerSession implements TierSession {
 
   /**
    * OOM kills in the container so far: from its memory cgroup when visible,
-   * else from the engine's events, waiting (only once OOM events are coming)
+   * else on the inner path as its trl reported them, else from the engine's events, waiting (only once OOM events are coming)
    * until the engine has reported every exited command's exit, so a late
    * event never counts toward the next command (docs/docker-tier.md).
    */
   async oomKills(): Promise<number> {
     const counter = this.c.oomCounter;
     if (counter) return this.oomCount(counter);
+    // The inner path: its trl reads the container's counter at each command's exit; the engine's events would come late.
+    if (this.c.innerTrl) return this.innerOoms;
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);

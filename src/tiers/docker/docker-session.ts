@@ -102,6 +102,8 @@ export class DockerSession implements TierSession {
   private innerDeath: string | null = null;
   /** An inner trl process is running in the container (usage counts it out). */
   private innerUp = false;
+  /** A start of the inner runner in progress (runner()). */
+  private innerStarting: Promise<InnerRunner | null> | null = null;
   /** OOM kills the inner trls reported at their commands' exits (read from the container's cgroup inside: exact). */
   private innerOoms = 0;
   /** After an inner trl died: the kill of what its commands left running (a restart waits for it). */
@@ -135,6 +137,12 @@ export class DockerSession implements TierSession {
     const current = this.inner ? await this.inner.catch(() => null) : null;
     if (current && !current.dead) return current;
     if (this.c.innerTrl === null) return null;
+    // Callers that find no live runner at the same time share one start (not one each: a second trl, and a start counted twice).
+    this.innerStarting ??= this.startRunner(trl).finally(() => (this.innerStarting = null));
+    return this.innerStarting;
+  }
+
+  private async startRunner(trl: string): Promise<InnerRunner | null> {
     await this.orphanKill;
     if (this.innerStarts >= INNER_STARTS) {
       throw new SpawnError(`the trl inside the container died ${this.innerStarts} times (last: ${this.innerDeath ?? 'unknown'}); destroy this session and create a new one`, 'EINNER');

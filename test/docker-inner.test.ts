@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { anyCall } from './helpers/client.js';
+import { startDaemon } from './helpers/daemon.js';
 import { dockerCli } from './helpers/docker.js';
 import { removeWorkspace, startTierDaemon, tierWorkspace, TRL_IMAGE, type TierDaemon } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
@@ -67,4 +68,23 @@ it('an inner trl that dies ends its running command with the reason, and the nex
 
   await anyCall(c, 'session.destroy', { session_id: s.session_id });
   assert.ok(await waitFor(() => !dockerCli('ps', '-a', '--format', '{{.ID}}').includes(container)), `container ${container} outlived its session`);
+});
+
+it('a trl daemon starting on the host leaves the inner trl’s commands alone (its instance id names no host pid)', async (t) => {
+  if (h.skip(t)) return;
+  const c = h.client!;
+  const s = await anyCall(c, 'session.create', { working_dir: ws, workspace: ws });
+  const started = await anyCall(c, 'exec.start', { session_id: s.session_id, command: 'echo begun; sleep 31873' });
+  assert.ok(await waitFor(async () => (await anyCall(c, 'exec.output', { command_id: started.command_id })).data === 'begun\n'));
+  // A daemon that starts reaps dead instances' tagged processes, which it sees in the container through its own /proc.
+  const other = await startDaemon({ flags: ['--tiers', 'host'] });
+  try {
+    const info = await anyCall(c, 'exec.info', { command_id: started.command_id });
+    assert.equal(info.state, 'running', `the command was ended by the other daemon's start: ${JSON.stringify(info)}`);
+    const ps = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'ps -o args | grep -c "[s]leep 31873"' });
+    assert.equal(ps.stdout, '1\n');
+  } finally {
+    await other.dispose();
+    await anyCall(c, 'session.destroy', { session_id: s.session_id });
+  }
 });

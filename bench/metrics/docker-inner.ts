@@ -6,8 +6,11 @@ import { summarize } from '../lib/stats.js';
 import type { MetricResult } from './metric.js';
 import { openTierSession, type TierContext } from './tier-session.js';
 
-/** The image with trl inside, built by `bash scripts/build-trl-image.sh` (docs/docker-tier.md, the inner path). */
-export const INNER_IMAGE = 'trl-test:trl';
+/**
+ * The image with trl inside, built by `bash scripts/build-trl-image.sh` (docs/docker-tier.md, the inner path);
+ * TRL_INNER_IMAGE names another (one built from a work in progress: `build-trl-image.sh --force <tag>`).
+ */
+export const INNER_IMAGE = process.env.TRL_INNER_IMAGE || 'trl-test:trl';
 
 /**
  * Issue 17's goal for the inner path: a docker exec.run of `true` at most 2×

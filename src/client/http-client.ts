@@ -124,8 +124,8 @@ export class TrlHttpClient {
    * command runs on.
    */
   async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    const { data, events } = await this.openStream<{ stream_id: string; command_id: string }>(method, params);
-    return { stream_id: data.stream_id, command_id: data.command_id, events };
+    const { data, events } = await this.openStream<{ stream_id: string; command_id: string; pid?: number }>(method, params);
+    return { stream_id: data.stream_id, command_id: data.command_id, pid: data.pid ?? 0, events };
   }
 
   /** fs.watch: change events under a directory until fs.unwatch (or close); the iterator ends after `exit`. */

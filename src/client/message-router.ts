@@ -9,6 +9,8 @@ import { EventQueue } from './event-queue.js';
 export interface OpenStream {
   stream_id: string;
   command_id: string;
+  /** The command's process id (0 when the tier does not tell, or the daemon predates it). */
+  pid: number;
   events: AsyncIterable<StreamEvent>;
 }
 
@@ -80,8 +82,8 @@ export class MessageRouter {
 
   /** Open a streaming method: its ids, and its events as an async iterator ending after `exit` (or `error`). */
   async stream(method: 'exec.stream' | 'exec.attach', params: Record<string, unknown>): Promise<OpenStream> {
-    const { data, events } = await this.open<{ stream_id: string; command_id: string }>(method, params);
-    return { stream_id: data.stream_id, command_id: data.command_id, events };
+    const { data, events } = await this.open<{ stream_id: string; command_id: string; pid?: number }>(method, params);
+    return { stream_id: data.stream_id, command_id: data.command_id, pid: data.pid ?? 0, events };
   }
 
   /** Any streaming method: its answer's data, and its events. */

@@ -196,7 +196,12 @@ const tierSettings = {
   docker_warm_pool: int(0)
     .default(0)
     .describe('containers kept started for default docker sessions (default image, no network, default workspace), so their `session.create` does not wait for a container start'),
-  cgroups: z.enum(['auto', 'off']).default('auto').describe('`auto`: per-session cgroups where writable; `off`: force the `/proc`-scan fallback'),
+  cgroups: z
+    .enum(['auto', 'off', 'container'])
+    .default('auto')
+    .describe(
+      "`auto`: per-session cgroups where writable; `off`: force the `/proc`-scan fallback; `container`: the daemon is alone in a container (the docker tier's inner trl): as `off`, the OOM kills of the memory cgroup it runs in count as its sessions', and its instance id names no pid (daemons outside, which see its processes, never take them for a dead instance's)",
+    ),
 };
 
 /* Checked together at start-up by src/server/http-setup.ts. */

@@ -48,15 +48,37 @@ export const ExecRunParams = z
   .superRefine(stdinChoice);
 export type ExecRunParams = z.infer<typeof ExecRunParams>;
 
+/** The most bytes of fd 3 that exec.stream's `fd3` brings back: past it, none (an environment that large could not be passed on anyway). */
+export const MAX_FD3_BYTES = 4 * 1024 * 1024;
+
+function fd3Choice<T extends { fd3?: boolean | undefined; argv?: string[] | undefined; pty?: unknown }>(p: T, ctx: z.RefinementCtx) {
+  if (p.fd3 && (p.argv === undefined || p.pty !== undefined)) {
+    ctx.addIssue({ code: 'custom', message: '`fd3` is for an `argv` program without a pty (a `command` uses fd 3 for its own shell state)', path: ['fd3'] });
+  }
+}
+
 export const ExecStreamParams = z
+  .strictObject({
+    ...execCommonShape,
+    background: z.boolean().optional().describe('start beside the foreground slot, as exec.start does (no state capture, no default timeout): exec.start and exec.attach in one request'),
+    fd3: z
+      .boolean()
+      .optional()
+      .describe(
+        `argv only, no pty: give the program a pipe on fd 3 and return what it wrote there (at most ${MAX_FD3_BYTES} bytes, redacted as the output is) in the exit event's \`fd3\`; a relay carries a shell's state back this way (the docker tier's inner trl)`,
+      ),
+  })
+  .superRefine(commandOrArgv)
+  .superRefine(stdinChoice)
+  .superRefine(fd3Choice);
+export type ExecStreamParams = z.infer<typeof ExecStreamParams>;
+export const ExecStartParams = z
   .strictObject({ ...execCommonShape })
   .superRefine(commandOrArgv)
   .superRefine(stdinChoice);
-export type ExecStreamParams = z.infer<typeof ExecStreamParams>;
-export const ExecStartParams = ExecStreamParams;
-export type ExecStartParams = ExecStreamParams;
+export type ExecStartParams = z.infer<typeof ExecStartParams>;
 
-export const StreamOpened = z.object({ stream_id: z.string(), command_id: z.string() });
+export const StreamOpened = z.object({ stream_id: z.string(), command_id: z.string(), pid: z.number().int().describe('the process id of the command (0 when the tier does not tell)') });
 export const ExecStartResult = z.object({ command_id: z.string(), pid: z.number().int() });
 
 export const CommandState = z.enum(['running', 'exited', 'killed', 'timed_out']);
@@ -199,6 +221,11 @@ export const ExecResult = z.object({
   stderr_bytes: z.number().int(),
   working_dir: z.string().describe('the session cwd after the command'),
   running: z.boolean(),
+  fd3: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(`exec.stream with \`fd3\` only: what the program wrote on fd 3, base64; null when it wrote nothing, was killed, or wrote more than ${MAX_FD3_BYTES} bytes`),
 });
 export type ExecResult = z.infer<typeof ExecResult>;
 

@@ -83,7 +83,7 @@ function refuseOverLimits(st: EngineState, session: Session): void {
 
 function finished(st: EngineState, session: Session, cmd: Command, params: ExecStreamParams): void {
   session.finish(cmd);
-  if (!cmd.background) session.persistState(cmd.stateRaw, params.env ?? {}, params.working_dir !== undefined);
+  if (!cmd.background && cmd.spec.capture) session.persistState(cmd.stateRaw, params.env ?? {}, params.working_dir !== undefined);
   st.log.debug(
     { session_id: session.id, command_id: cmd.id, exit_code: exitCodeOf(cmd), signal: cmd.exit?.signal ?? null, duration_ms: cmd.durationMs, kill_reason: cmd.killReason },
     'command finished',

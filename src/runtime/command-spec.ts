@@ -77,6 +77,7 @@ export function commandSpec(session: Session, params: ExecStreamParams, config: 
     idleTimeoutMs: (params.idle_timeout_s ?? 0) * 1000,
     maxOutputBytes: maxOut,
     capture: persist,
+    fd3: params.fd3 === true,
     graceMs: config.kill_grace_s * 1000,
     secrets,
     redact: session.redactOutput,

@@ -9,6 +9,13 @@ export type KillReason = 'timeout' | 'idle_timeout' | 'cancel' | 'destroy' | 'sh
 
 let commandSeq = 0;
 
+/**
+ * The most bytes of fd 3 kept (a shell's state, or exec.stream's `fd3`); past
+ * it the command reports no state. Above MAX_FD3_BYTES so that a state one
+ * byte too large for `fd3` is known as too large rather than cut.
+ */
+const MAX_STATE_BYTES = 16 * 1024 * 1024;
+
 /** How long output may still arrive after the main process exits (PROTOCOL §6 "Completion"). */
 const DRAIN_MAX_MS = 100;
 
@@ -42,6 +49,8 @@ export interface CommandSpec {
   maxOutputBytes: number;
   /** Capture the shell's final cwd and env on fd 3. */
   capture: boolean;
+  /** Give the (argv) program a pipe on fd 3 and return what it wrote (exec.stream's `fd3`); never taken as the session's state. */
+  fd3?: boolean;
   graceMs: number;
   /** Values that must not appear in what the command prints (nor in logs of its text). */
   secrets: string[];
@@ -187,7 +196,7 @@ export class Command {
       env: this.spec.env,
       cwd: this.spec.cwd,
       stdin: this.spec.stdin || this.spec.stdinOpen ? 'pipe' : 'ignore',
-      stateFd: this.spec.capture && !this.spec.pty,
+      stateFd: (this.spec.capture || this.spec.fd3 === true) && !this.spec.pty,
       commandTag: this.tag,
       pty: this.spec.pty ?? undefined,
     });
@@ -215,7 +224,13 @@ export class Command {
     this.outputs = [proc.stdout, proc.stderr];
     proc.stdout.on('data', onData(this.stdout));
     proc.stderr.on('data', onData(this.stderr));
-    proc.state?.on('data', (c: Buffer) => stateChunks.push(c));
+    // Read to the end whatever comes (a writer must not block), kept up to a bound: past it, no state at all.
+    let stateBytes = 0;
+    proc.state?.on('data', (c: Buffer) => {
+      stateBytes += c.length;
+      if (stateBytes <= MAX_STATE_BYTES) stateChunks.push(c);
+      else stateChunks.length = 0;
+    });
     const watchEnd = (s: Readable, key: keyof typeof ended) => {
       s.once('end', () => (ended[key] = true));
       s.once('error', () => (ended[key] = true));
@@ -245,7 +260,7 @@ export class Command {
       await this.drain(ended);
       this.flushRedactors();
       this.oomKilled = (await this.tier.oomKills()) > this.oomBefore;
-      if (stateChunks.length > 0 && this.killReason === null && status.signal === null) {
+      if (stateChunks.length > 0 && stateBytes <= MAX_STATE_BYTES && this.killReason === null && status.signal === null) {
         this.stateRaw = stateChunks.length === 1 ? stateChunks[0]! : Buffer.concat(stateChunks);
       }
       if (this.killing) await this.killing;

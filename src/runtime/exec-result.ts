@@ -1,9 +1,10 @@
 import type { Encoding } from '../protocol/common.js';
-import type { ExecResult } from '../protocol/exec.js';
+import { MAX_FD3_BYTES, type ExecResult } from '../protocol/exec.js';
 import { signalNumber } from '../tiers/shared/signals.js';
 import type { Command } from './command.js';
 import { jsonStringBytes } from './json-bytes.js';
 import type { OutputBuffer } from './output-buffer.js';
+import { Redactor } from './redactor.js';
 import { isUtf8Parts } from './utf8.js';
 
 /**
@@ -104,7 +105,17 @@ function fields(cmd: Command, workingDir: string, encoding: Encoding, out: { los
     stderr_bytes: cmd.stderr.total,
     working_dir: workingDir,
     running: cmd.running,
+    ...(cmd.spec.fd3 ? { fd3: fd3Of(cmd) } : {}),
   };
+}
+
+/** exec.stream's `fd3`: what the program wrote on fd 3, redacted as its output is; null past MAX_FD3_BYTES. */
+function fd3Of(cmd: Command): string | null {
+  const raw = cmd.stateRaw;
+  if (!raw || raw.length > MAX_FD3_BYTES) return null;
+  if (!cmd.spec.redact || cmd.spec.secrets.length === 0) return raw.toString('base64');
+  const r = new Redactor(cmd.spec.secrets);
+  return Buffer.concat([r.push(raw), r.flush()]).toString('base64');
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Tier } from '../tiers/tier.js';
 import type { TierName } from '../protocol/common.js';
 import { LocalMachine } from '../tiers/host/local-machine.js';
-import { newInstanceId } from '../tiers/shared/instance-id.js';
+import { newContainedInstanceId, newInstanceId } from '../tiers/shared/instance-id.js';
 import { daemonIsDead } from '../tiers/shared/process-table.js';
 import { profileOf } from '../compat/profile.js';
 import type { Config } from '../config/config-schema.js';
@@ -83,7 +83,7 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
     if (config.unix_socket) await claimSocket(socketPath, shared);
     else refuseLivePredecessor(socketPath, shared);
 
-    const instanceId = newInstanceId();
+    const instanceId = config.cgroups === 'container' ? newContainedInstanceId() : newInstanceId();
     machine = new LocalMachine(instanceId, config.cgroups);
     tiers = await createTiers({ machine, socketPath }, config);
     await reapPredecessor(socketPath, shared, machine, tiers, log);

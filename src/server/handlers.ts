@@ -29,7 +29,7 @@ export type Handlers = { [M in MethodName]: Handler<M> };
 
 function openStream(rt: Engine, cmd: Command, conn: Connection, encoding: 'utf8' | 'base64' | undefined, from = { stdout: 0, stderr: 0 }) {
   const pump = new StreamPump(cmd, conn, encoding ?? 'utf8', from, () => rt.commandWorkingDir(cmd));
-  return new Streamed({ stream_id: pump.streamId, command_id: cmd.id }, (onEnd) => pump.start(onEnd));
+  return new Streamed({ stream_id: pump.streamId, command_id: cmd.id, pid: cmd.pid }, (onEnd) => pump.start(onEnd));
 }
 
 /** One handler per method: validated params in, the runtime call, result out. */

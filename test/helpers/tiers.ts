@@ -20,8 +20,11 @@ export const TIER_NAMES: readonly TierName[] = ['host', 'sandbox', 'docker'];
 /** The docker tier's test image, built from a static busybox by scripts/build-test-image.sh. */
 export const TEST_IMAGE = 'trl-test:busybox';
 export const BUILD_IMAGE_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-test-image.sh');
-/** An image with trl inside (the docker tier's inner path), built from this checkout by scripts/build-trl-image.sh. */
-export const TRL_IMAGE = 'trl-test:trl';
+/**
+ * An image with trl inside (the docker tier's inner path), built from this checkout by scripts/build-trl-image.sh;
+ * TRL_INNER_IMAGE names another tag (a work in progress built with `build-trl-image.sh --force <tag>`).
+ */
+export const TRL_IMAGE = process.env.TRL_INNER_IMAGE || 'trl-test:trl';
 export const BUILD_TRL_IMAGE_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-trl-image.sh');
 
 export interface TierEnforcement {

@@ -3,9 +3,9 @@ import type { Command } from '../command.js';
 import { launch } from '../command-launch.js';
 import type { EngineState } from '../engine-state.js';
 
-/** exec.stream: start in the session's foreground slot; the caller streams its output. */
+/** exec.stream: start in the session's foreground slot (beside it with `background`); the caller streams its output. */
 export async function stream(st: EngineState, params: ExecStreamParams): Promise<Command> {
-  return (await launch(st, params, false, 'exec.stream')).cmd;
+  return (await launch(st, params, params.background === true, 'exec.stream')).cmd;
 }
 
 /** exec.start: a background command beside the foreground slot. */

@@ -4,8 +4,7 @@ import type { TierFiles } from '../tier-files.js';
 import type { TierSession, ExitStatus, KillScope, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { oomCounterOf, readCgroupStat } from '../host/cgroups.js';
 import { HOLDER_PIDS, STANDARD_PATH } from './container.js';
-import { oomKillsInContainer, pathKind } from './exec-lines.js';
-import { eventBarrier } from './event-barrier.js';
+import { pathKind } from './exec-lines.js';
 import { DockerFiles } from './files.js';
 import type { EngineEvents } from './engine-events.js';
 import { ENGINE_REPORT_MS, execArgv, newEndMarker, startExec, type ExecRun } from './exec.js';
@@ -74,8 +73,6 @@ export interface DockerSessionContext {
   events: EngineEvents;
   user: string;
   instanceId: string;
-  /** The session has a memory ceiling (limits.memory_bytes): OOM kills are possible and counted exactly. */
-  memoryLimited: boolean;
   /** Called once the container is gone (the backend forgets the session). */
   onDestroyed(session: DockerSession): void;
 }
@@ -109,6 +106,10 @@ export class DockerSession implements TierSession {
   private innerDeath: string | null = null;
   /** An inner trl process is running in the container (usage counts it out). */
   private innerUp = false;
+  /** A start of the inner runner in progress (runner()). */
+  private innerStarting: Promise<InnerRunner | null> | null = null;
+  /** OOM kills the inner trls reported at their commands' exits (read from the container's cgroup inside: exact). */
+  private innerOoms = 0;
   /** After an inner trl died: the kill of what its commands left running (a restart waits for it). */
   private orphanKill: Promise<unknown> = Promise.resolve();
 
@@ -151,13 +152,19 @@ export class DockerSession implements TierSession {
     const current = this.inner ? await this.inner.catch(() => null) : null;
     if (current && !current.dead) return current;
     if (this.c.innerTrl === null) return null;
+    // Callers that find no live runner at the same time share one start (not one each: a second trl, and a start counted twice).
+    this.innerStarting ??= this.startRunner(trl).finally(() => (this.innerStarting = null));
+    return this.innerStarting;
+  }
+
+  private async startRunner(trl: string): Promise<InnerRunner | null> {
     await this.orphanKill;
     if (this.innerStarts >= INNER_STARTS) {
       throw new SpawnError(`the trl inside the container died ${this.innerStarts} times (last: ${this.innerDeath ?? 'unknown'}); destroy this session and create a new one`, 'EINNER');
     }
     this.innerStarts++;
     const first = this.innerStarts === 1;
-    const starting = InnerRunner.start(this.c.container, { trl, user: this.ctx.user, workspace: this.c.workspace });
+    const starting = InnerRunner.start(this.c.container, { trl, user: this.ctx.user, workspace: this.c.workspace, onOom: () => this.innerOoms++ });
     this.inner = starting;
     try {
       const r = await starting;
@@ -372,24 +379,18 @@ export class DockerSession implements TierSession {
 
   /**
    * OOM kills in the container so far: from its memory cgroup when visible,
-   * else from the engine's events, waiting (only once OOM events are coming)
+   * else on the inner path as its trl reported them, else from the engine's events, waiting (only once OOM events are coming)
    * until the engine has reported every exited command's exit, so a late
    * event never counts toward the next command (docs/docker-tier.md).
    */
   async oomKills(): Promise<number> {
     const counter = this.c.oomCounter;
     if (counter) return this.oomCount(counter);
-    if (this.c.fifos === null && this.ctx.memoryLimited && !this.destroyed) {
-      // An engine whose cgroups are not visible here: the container's own counter, read inside it (a short exec).
-      const exact = await oomKillsInContainer(this.c.container, this.ctx.user);
-      if (exact !== null) return exact;
-    }
+    // The inner path: its trl reads the container's counter at each command's exit; the engine's events would come late.
+    if (this.c.innerTrl) return this.innerOoms;
     const id = this.c.container.id;
     if (this.ctx.events.connected && !this.destroyed && this.unreported.size > 0 && this.ctx.events.oomKills(id) !== this.oomAnswered) {
       await settledWithin(Promise.all(this.unreported), ENGINE_REPORT_MS);
-    } else if (this.c.fifos === null && this.ctx.events.connected && !this.destroyed && this.ctx.events.oomKills(id) !== this.oomAnswered) {
-      // The inner path on a remote engine: no exec per command to wait for, so one exec as the barrier.
-      await eventBarrier(this.c.container, this.ctx.user, this.ctx.events, ENGINE_REPORT_MS);
     }
     const counted = this.ctx.events.oomKills(id);
     this.oomAnswered = counted;

@@ -154,7 +154,7 @@ export class DockerTier implements Tier {
     let session: DockerSession | null = null;
     try {
       const shape = this.shapeOf({ network: false, image: undefined, workspace: this.healthWorkspace });
-      session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health', false);
+      session = this.track(await this.startContainer(shape, `health-${randomBytes(4).toString('hex')}`, {}), 'health');
       const proc = await session.spawn({
         program: { kind: 'shell', shell: this.defaultShell, script: 'true' },
         env: { PATH: STANDARD_PATH },
@@ -341,7 +341,7 @@ export class DockerTier implements Tier {
       }
     }
     started ??= await this.startContainer(shape, opts.sessionTag, opts.limits);
-    return this.track(started, opts.sessionTag, opts.limits.memory_bytes !== undefined);
+    return this.track(started, opts.sessionTag);
   }
 
   /** The container a session needs; throws WorkspaceAccessError when its user cannot write the workspace. */
@@ -365,14 +365,13 @@ export class DockerTier implements Tier {
     return who ? `${who.uid}:${who.gid}` : `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   }
 
-  private track(started: StartedContainer, sessionTag: string, memoryLimited: boolean): DockerSession {
+  private track(started: StartedContainer, sessionTag: string): DockerSession {
     if (this.engine.events === null) throw new Error(this.engine.error); // no container can have started
     const session = new DockerSession(
       {
         events: this.engine.events,
         user: started.user,
         instanceId: this.instanceId,
-        memoryLimited,
         onDestroyed: (s) => this.sessions.delete(s),
       },
       started,

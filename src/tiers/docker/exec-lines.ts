@@ -73,19 +73,3 @@ export async function pathKind(container: Docker.Container, user: string, env: s
   if (kind === 'dir' || kind === 'other' || kind === 'missing') return kind;
   throw new Error(`could not look at ${path} in the container`);
 }
-
-/**
- * The OOM kills of the container's memory cgroup, read inside it (cgroup v2
- * `memory.events`, v1 `memory.oom_control`: `oom_kill N`), for an engine
- * whose cgroups this daemon cannot see; null when neither can be read.
- */
-export async function oomKillsInContainer(container: Docker.Container, user: string): Promise<number | null> {
-  const script = 'cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null; echo end';
-  try {
-    const { lines } = await execLines(container, { argv: ['/bin/sh', '-c', script], env: [], user, timeoutMs: 30_000 }, (l) => l.at(-1) === 'end');
-    const counts = lines.map((l) => /^oom_kill (\d+)$/.exec(l)?.[1]).filter((n) => n !== undefined);
-    return counts.length > 0 ? Math.max(...counts.map(Number)) : null;
-  } catch {
-    return null;
-  }
-}

@@ -117,15 +117,19 @@ export class InnerLink {
     });
   }
 
-  /** A streaming request (exec.attach): `onEvent` gets its events from the first; the answer's data and the unsubscribe. */
-  async stream(method: 'exec.attach', params: Record<string, unknown>, onEvent: (e: InnerEvent) => void): Promise<{ stream_id: string; stop: () => void }> {
+  /**
+   * A streaming request (exec.stream, exec.attach): `onEvent` gets its events
+   * from the first (registered as its answer is read, before the events that
+   * follow it); the answer's data and the unsubscribe.
+   */
+  async stream<M extends 'exec.stream' | 'exec.attach'>(method: M, params: Record<string, unknown>, onEvent: (e: InnerEvent) => void): Promise<ResultOf<M> & { stop: () => void }> {
     if (this.deadReason !== null) throw new InnerError('INNER_DEAD', this.deadReason);
     const id = this.nextId++;
-    const data = await new Promise<ResultOf<'exec.attach'>>((resolve, reject) => {
+    const data = await new Promise<ResultOf<M>>((resolve, reject) => {
       this.pending.set(id, { method, onEvent, resolve: resolve as (d: unknown) => void, reject });
       this.sock.write(JSON.stringify({ id, method, params }) + '\n');
     });
-    return { stream_id: data.stream_id, stop: () => this.streams.delete(data.stream_id) };
+    return { ...data, stop: () => this.streams.delete(data.stream_id) };
   }
 
   /** End the inner trl: its stdin closes, it shuts down (killing what it runs). */
@@ -175,8 +179,12 @@ export class InnerLink {
   }
 }
 
-/** Variables the inner trl gives its commands of its own (a session without them must not see them: the runner unsets them). */
-export const INNER_OWN_VARS = ['HOME', 'PATH'];
+/**
+ * Variables the inner trl's own environment has (HOME given by the outer, the
+ * rest exported by a launcher shell script): its session unsets them, so that
+ * a command gets exactly the outer session's environment.
+ */
+export const INNER_OWN_VARS = ['HOME', 'PATH', 'PWD', 'OLDPWD', 'SHLVL'];
 
 /**
  * The inner daemon's settings: host tier only, the outer daemon keeps every
@@ -202,8 +210,9 @@ const INNER_FLAGS = [
   String(64 * 1024 * 1024),
   '--command-retention-s',
   '5',
+  // No cgroups of its own (the container is one); the container's OOM kills count as its commands' (exact, at their exit).
   '--cgroups',
-  'off',
+  'container',
   '--kill-grace-s',
   '0',
 ];

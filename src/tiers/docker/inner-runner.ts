@@ -5,15 +5,19 @@ import { SpawnError } from '../shared/spawn-error.js';
 import { settledWithin } from '../shared/timers.js';
 import { signalName } from '../shared/signals.js';
 import { INNER_OWN_VARS, InnerLink, type InnerEvent } from './inner-link.js';
-import { newStateMarker, STATE_WRAPPER, StateTrailer } from './state-trailer.js';
 
 /**
- * Commands (and the state wrapper) make themselves the OOM killer's first
- * choice: the inner trl shares the container's memory ceiling, and a session
- * that hits it must lose its command, not the trl that runs it. (Raising
- * one's own oom_score_adj needs no privilege; lowering the trl's would.)
+ * Commands make themselves the OOM killer's first choice: the inner trl
+ * shares the container's memory ceiling, and a session that hits it must
+ * lose its command, not the trl that runs it. (Raising one's own
+ * oom_score_adj needs no privilege; lowering the trl's would.) A shell
+ * program does it before its script, on the script's first line (so that the
+ * line numbers in the shell's messages stay the script's), with a builtin:
+ * no process of its own; an argv program is started through `sh`, which then
+ * execs it. stderr is redirected first: no message when /proc is not there.
  */
-const OOM_FIRST = 'echo 1000 >/proc/self/oom_score_adj 2>/dev/null; exec "$@"';
+const OOM_FIRST_PREFIX = 'echo 1000 2>/dev/null >/proc/self/oom_score_adj; ';
+const OOM_FIRST = 'echo 1000 2>/dev/null >/proc/self/oom_score_adj; exec "$@"';
 
 /** Base64 bytes per exec.input request: stdin travels in pieces well under the inner trl's request bound. */
 const INPUT_PIECE = 1024 * 1024;
@@ -30,11 +34,11 @@ interface InnerCommand {
  * The inner path of one docker session (docs/docker-tier.md): the session's
  * commands run through the trl inside its container, one inner session of the
  * host tier. The outer daemon keeps the session's state, buffers, ids and
- * offsets; each spawn is an inner exec.start of the program as argv (with the
- * state wrapper when the shell's state is captured), its output an
- * exec.attach stream, its stdin exec.input, kills exec.signal and
- * exec.cancel. When the inner trl dies, its running commands end (SIGKILL, a
- * line on stderr saying so) and the next spawn starts a new one.
+ * offsets; each spawn is one inner exec.stream request (`background`, so
+ * that commands run side by side; `fd3` when the shell's state is captured:
+ * it comes back in the exit event), its stdin exec.input, kills exec.signal
+ * and exec.cancel. When the inner trl dies, its running commands end
+ * (SIGKILL, a line on stderr saying so) and the next spawn starts a new one.
  */
 export class InnerRunner {
   private readonly commands = new Map<string, InnerCommand>();
@@ -42,13 +46,17 @@ export class InnerRunner {
   private constructor(
     readonly link: InnerLink,
     private readonly sessionId: string,
+    private readonly onOom: () => void,
   ) {}
 
-  static async start(container: Docker.Container, opts: { trl: string; user: string; workspace: string }): Promise<InnerRunner> {
+  /** Start the inner trl and its session; `onOom` is told of each command the inner trl reports OOM kills for (DockerSession.oomKills). */
+  static async start(container: Docker.Container, opts: { trl: string; user: string; workspace: string; onOom: () => void }): Promise<InnerRunner> {
     const link = await InnerLink.start(container, opts);
     try {
       const s = await link.call('session.create', { working_dir: opts.workspace, redact_output: false, timeout_s: 0 });
-      return new InnerRunner(link, s.session_id);
+      // The inner trl's own variables are not the session's: each command carries the outer session's whole environment.
+      await link.call('session.update', { session_id: s.session_id, unset_env: INNER_OWN_VARS });
+      return new InnerRunner(link, s.session_id, opts.onOom);
     } catch (err) {
       link.close();
       throw err;
@@ -60,74 +68,80 @@ export class InnerRunner {
   }
 
   spawn(spec: SpawnSpec, tagEnv: [string, string]): SpawnedProcess {
-    const marker = spec.stateFd && !spec.pty ? newStateMarker() : null;
-    const program = spec.program.kind === 'shell' ? [spec.program.shell, '-c', spec.program.script] : spec.program.argv;
-    const unset = INNER_OWN_VARS.filter((k) => !Object.hasOwn(spec.env, k)).flatMap((k) => ['-u', k]);
-    const withEnv = unset.length > 0 ? ['env', ...unset, ...program] : program;
-    const argv = marker ? ['/bin/sh', '-c', STATE_WRAPPER, 'sh', marker, ...withEnv] : ['/bin/sh', '-c', OOM_FIRST, 'sh', ...withEnv];
-    const env = { ...spec.env, [tagEnv[0]]: tagEnv[1] };
+    const captured = spec.stateFd && !spec.pty;
+    const argv = spec.program.kind === 'shell' ? [spec.program.shell, '-c', OOM_FIRST_PREFIX + spec.program.script] : ['/bin/sh', '-c', OOM_FIRST, 'sh', ...spec.program.argv];
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const state = marker ? new PassThrough() : null;
-    const trailer = marker ? new StateTrailer(marker) : null;
-    const started = this.link.call('exec.start', {
-      session_id: this.sessionId,
-      argv,
-      env,
-      working_dir: spec.cwd,
-      ...(spec.pty ? { pty: spec.pty, stdin_open: true } : { stdin_open: spec.stdin === 'pipe' }),
+    const state = captured ? new PassThrough() : null;
+    let resolveStart!: (s: { command_id: string; pid: number }) => void;
+    let rejectStart!: (err: Error) => void;
+    const started = new Promise<{ command_id: string; pid: number }>((resolve, reject) => {
+      resolveStart = resolve;
+      rejectStart = reject;
     });
-    const commandId = started.then((s) => s.command_id);
-    const entry: InnerCommand = { commandId, start: started, exited: Promise.resolve({ code: null, signal: null }), signalled: false };
+    const entry: InnerCommand = { commandId: started.then((s) => s.command_id), start: started, exited: Promise.resolve({ code: null, signal: null }), signalled: false };
     entry.exited = new Promise<ExitStatus>((resolve) => {
-      const finish = (status: ExitStatus, why?: string) => {
-        const rest = trailer?.flush();
-        if (rest && rest.length > 0) stderr.write(rest);
+      let done = false;
+      const finish = (status: ExitStatus, why?: string, fd3?: Buffer) => {
+        if (done) return;
+        done = true;
         if (why) stderr.write(`trl: ${why}\n`);
         stdout.end();
         stderr.end();
         if (state) {
-          if (trailer?.state) state.write(trailer.state);
+          if (fd3 && fd3.length > 0) state.write(fd3);
           state.end();
         }
         this.commands.delete(spec.commandTag);
         resolve(status);
       };
-      void commandId.then(
-        async (id) => {
-          let stop = () => undefined as unknown;
-          const onEvent = (e: InnerEvent) => {
-            if (e.event === 'stdout' || e.event === 'stderr') {
-              const bytes = typeof e.data === 'string' ? Buffer.from(e.data, 'base64') : Buffer.alloc(0);
-              if (e.event === 'stdout') stdout.write(bytes);
-              else stderr.write(trailer ? trailer.push(bytes) : bytes);
-            } else if (e.event === 'exit') {
-              stop();
-              finish(exitOf(e.data, trailer?.status ?? null, entry.signalled));
-            } else if (e.event === 'error') {
-              stop();
-              finish({ code: null, signal: 'SIGKILL' }, `the command's output was cut: ${messageOf(e.data)}`);
-            }
-          };
-          try {
-            stop = (await this.link.stream('exec.attach', { command_id: id, encoding: 'base64' }, onEvent)).stop;
-          } catch (err) {
-            finish({ code: null, signal: 'SIGKILL' }, `the inner trl lost the command: ${(err as Error).message}`);
-          }
-        },
-        () => undefined, // the spawn failed: reported by the caller's await below
-      );
+      const onEvent = (e: InnerEvent) => {
+        if (e.event === 'stdout' || e.event === 'stderr') {
+          const bytes = typeof e.data === 'string' ? Buffer.from(e.data, 'base64') : Buffer.alloc(0);
+          (e.event === 'stdout' ? stdout : stderr).write(bytes);
+        } else if (e.event === 'exit') {
+          const d = (e.data ?? {}) as { oom_killed?: unknown; fd3?: unknown };
+          if (d.oom_killed === true) this.onOom();
+          finish(exitOf(e.data, entry.signalled), undefined, typeof d.fd3 === 'string' ? Buffer.from(d.fd3, 'base64') : undefined);
+        } else if (e.event === 'error') {
+          finish({ code: null, signal: 'SIGKILL' }, `the command's output was cut: ${messageOf(e.data)}`);
+        }
+      };
+      this.link
+        .stream(
+          'exec.stream',
+          {
+            session_id: this.sessionId,
+            argv,
+            env: { ...spec.env, [tagEnv[0]]: tagEnv[1] },
+            working_dir: spec.cwd,
+            encoding: 'base64',
+            background: true,
+            ...(captured ? { fd3: true } : {}),
+            ...(spec.pty ? { pty: spec.pty, stdin_open: true } : { stdin_open: spec.stdin === 'pipe' }),
+          },
+          onEvent,
+        )
+        .then(
+          (s) => resolveStart({ command_id: s.command_id, pid: s.pid }),
+          (err: Error) => {
+            rejectStart(err);
+            finish({ code: null, signal: 'SIGKILL' }, `the inner trl could not start the command: ${err.message}`);
+          },
+        );
     });
+    // Its rejection is reported by started() below; a kill in the meantime must not see it as unhandled.
+    entry.commandId.catch(() => undefined);
     this.commands.set(spec.commandTag, entry);
     const proc: SpawnedProcess = {
       pid: 0,
-      stdin: spec.stdin === 'pipe' || spec.pty ? this.stdinOf(commandId) : null,
+      stdin: spec.stdin === 'pipe' || spec.pty ? this.stdinOf(entry.commandId) : null,
       stdout,
       stderr,
       state,
       exited: entry.exited,
     };
-    if (spec.pty) proc.resize = (cols, rows) => void commandId.then((id) => this.link.call('exec.resize', { command_id: id, cols, rows })).catch(() => undefined);
+    if (spec.pty) proc.resize = (cols, rows) => void entry.commandId.then((id) => this.link.call('exec.resize', { command_id: id, cols, rows })).catch(() => undefined);
     return proc;
   }
 
@@ -177,7 +191,8 @@ export class InnerRunner {
   async processes(scope: KillScope): Promise<number[]> {
     const out: number[] = [];
     for (const c of this.inScope(scope)) {
-      const info = await this.link.call('exec.info', { command_id: await c.commandId }).catch(() => null);
+      const id = await c.commandId.catch(() => null);
+      const info = id ? await this.link.call('exec.info', { command_id: id }).catch(() => null) : null;
       if (info?.state === 'running' && info.pid > 0) out.push(info.pid);
     }
     return out;
@@ -187,7 +202,8 @@ export class InnerRunner {
     let delivered = 0;
     for (const c of this.inScope(scope)) {
       c.signalled = true;
-      const r = await this.link.call('exec.signal', { command_id: await c.commandId, signal }).catch(() => null);
+      const id = await c.commandId.catch(() => null);
+      const r = id ? await this.link.call('exec.signal', { command_id: id, signal }).catch(() => null) : null;
       delivered += r?.delivered ?? 0;
     }
     return delivered;
@@ -219,12 +235,12 @@ function messageOf(data: unknown): string {
   return typeof m === 'string' ? m.slice(0, 500) : 'the inner trl stopped';
 }
 
-/** The exit as the outer daemon tells it: the wrapper's status when it came, a signal when ours killed it. */
-function exitOf(data: unknown, wrapperStatus: number | null, signalled: boolean): ExitStatus {
+/** The exit as the outer daemon tells it: the inner trl's, with a status 128+N read as signal N when ours killed it. */
+function exitOf(data: unknown, signalled: boolean): ExitStatus {
   const d = (data ?? {}) as { exit_code?: unknown; signal?: unknown };
   const sig = typeof d.signal === 'string' ? d.signal : null;
-  const code = wrapperStatus ?? (typeof d.exit_code === 'number' ? d.exit_code : null);
-  if (sig && wrapperStatus === null) return { code: null, signal: sig as NodeJS.Signals };
+  if (sig) return { code: null, signal: sig as NodeJS.Signals };
+  const code = typeof d.exit_code === 'number' ? d.exit_code : null;
   if (code !== null && signalled && code > 128) {
     const name = signalName(code - 128);
     if (name) return { code: null, signal: name };

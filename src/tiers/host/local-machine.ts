@@ -7,7 +7,7 @@ import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead, scanProcesses, selectTree } from '../shared/process-table.js';
 import { signalAll } from '../shared/signals.js';
 import { sleep } from '../shared/timers.js';
-import { cgroupKill, cgroupPids, instanceDir, layoutRoots, removeCgroup, setupCgroups, type CgroupLayout } from './cgroups.js';
+import { cgroupKill, cgroupPids, instanceDir, layoutRoots, oomCounterOf, removeCgroup, setupCgroups, type CgroupLayout } from './cgroups.js';
 
 const POLL_MS = 10;
 /** How soon after a session.destroy its escaped processes are looked for (one scan for all sessions destroyed meanwhile). */
@@ -29,11 +29,19 @@ export class LocalMachine {
   private readonly sweepPending = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * With `cgroups: container`: the OOM counter of the memory cgroup this
+   * daemon runs in, which its sessions' commands share (a container's own);
+   * null otherwise or where it cannot be read.
+   */
+  readonly ownOomCounter: { dir: string; file: string } | null;
+
   constructor(
     readonly instanceId: string,
-    cgroups: 'auto' | 'off',
+    cgroups: 'auto' | 'off' | 'container',
   ) {
     this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
+    this.ownOomCounter = cgroups === 'container' ? oomCounterOf(process.pid) : null;
     this.ghosts = new GhostMounts(instanceId);
     let fifos: FifoPool | null = null;
     try {

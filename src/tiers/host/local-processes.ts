@@ -219,7 +219,8 @@ export class LocalProcesses {
   oomKills(): number {
     const mem = this.machine.layout?.controllers.memory;
     const dir = mem && this.dirFor(mem.root);
-    if (!dir) return 0;
+    const own = this.machine.ownOomCounter;
+    if (!dir) return own ? (readCgroupStat(own.dir, own.file, 'oom_kill') ?? 0) : 0;
     return readCgroupStat(dir, mem.version === 2 ? 'memory.events' : 'memory.oom_control', 'oom_kill') ?? 0;
   }
 

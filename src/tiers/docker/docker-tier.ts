@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { containerConfig, LABEL_HOST, LABEL_INNER_TRL, LABEL_INSTANCE, resourceL
 import { describeEngineError, engineEndpoint, engineErrorFields } from './engine-errors.js';
 import { EngineEvents } from './engine-events.js';
 import { unsettable } from './exec.js';
+import { dockerode } from './dockerode.js';
 import { FifoDir } from './fifo-dir.js';
 import { networkProblem } from './network-check.js';
 import { cutsNetwork, describeRuntime, effectiveRuntime, engineRuntimes, ignoresCgroups, isGvisor, runtimeProblem, unknownRuntimeFix, type EngineRuntimes, type RuntimeEntry } from './oci-runtime.js';
@@ -92,7 +93,7 @@ export class DockerTier implements Tier {
     chmodSync(this.healthWorkspace, 0o1777);
     let docker: Docker | null = null;
     try {
-      docker = new Docker();
+      docker = new (dockerode())();
       this.engine = { docker, events: new EngineEvents(docker, this.instanceId) };
     } catch (err) {
       const error = `cannot set up a docker client from DOCKER_HOST/DOCKER_CERT_PATH (${errorMessage(err)}): set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port`;

@@ -4,12 +4,18 @@ import { describe, it } from 'node:test';
 import { nativeSpawner } from '../../src/tiers/shared/native-spawn.js';
 import { SpawnError } from '../../src/tiers/shared/spawn-error.js';
 
-const native = nativeSpawner();
+const found = nativeSpawner();
 
-describe('posix_spawn through koffi (tiers/shared/native-spawn.ts)', { skip: native === null ? 'no native spawner here' : false }, () => {
+/** The spawner (the suite is skipped where there is none). */
+function native(): NonNullable<typeof found> {
+  assert.ok(found, 'no native spawner');
+  return found;
+}
+
+describe('posix_spawn through koffi (tiers/shared/native-spawn.ts)', { skip: found === null ? 'no native spawner here' : false }, () => {
   it('starts the child off the event loop: the answer is a promise, the exit code and output are the child’s', async () => {
-    const p = native!.pipe();
-    const started = native!.spawn('/bin/sh', ['/bin/sh', '-c', 'echo "$X"; exit 7'], { cwd: '/tmp', env: { X: 'from env' }, stdio: ['ignore', p.write, 'ignore'] });
+    const p = native().pipe();
+    const started = native().spawn('/bin/sh', ['/bin/sh', '-c', 'echo "$X"; exit 7'], { cwd: '/tmp', env: { X: 'from env' }, stdio: ['ignore', p.write, 'ignore'] });
     assert.ok(started instanceof Promise);
     const child = await started;
     closeSync(p.write);
@@ -19,7 +25,7 @@ describe('posix_spawn through koffi (tiers/shared/native-spawn.ts)', { skip: nat
   });
 
   it('rejects with a SpawnError carrying the errno code when the program cannot be started', async () => {
-    await assert.rejects(native!.spawn('/nonexistent/program', ['x'], { cwd: '/', env: {}, stdio: ['ignore', 'ignore', 'ignore'] }), (err: unknown) => {
+    await assert.rejects(native().spawn('/nonexistent/program', ['x'], { cwd: '/', env: {}, stdio: ['ignore', 'ignore', 'ignore'] }), (err: unknown) => {
       assert.ok(err instanceof SpawnError);
       assert.equal(err.code, 'ENOENT');
       return true;
@@ -29,7 +35,7 @@ describe('posix_spawn through koffi (tiers/shared/native-spawn.ts)', { skip: nat
   it('starts every child of a burst larger than the worker threads’ queue (256 calls), each with its own exit code', async () => {
     const n = 300;
     const children = await Promise.all(
-      Array.from({ length: n }, (_, i) => native!.spawn('/bin/sh', ['/bin/sh', '-c', `exit ${i % 200}`], { cwd: '/', env: {}, stdio: ['ignore', 'ignore', 'ignore'] })),
+      Array.from({ length: n }, (_, i) => native().spawn('/bin/sh', ['/bin/sh', '-c', `exit ${i % 200}`], { cwd: '/', env: {}, stdio: ['ignore', 'ignore', 'ignore'] })),
     );
     const statuses = await Promise.all(children.map((c) => c.exited));
     assert.deepEqual(

@@ -142,7 +142,8 @@ function load(): NativeSpawner {
             const code = errnoNames.get(err) ?? 'EIO';
             return reject(new SpawnError(`spawn ${file} ${code}`, code));
           }
-          resolve({ pid: pid[0]!, exited: reaper.watch(pid[0]!) });
+          const child = pid[0] ?? 0;
+          resolve({ pid: child, exited: reaper.watch(child) });
         };
         try {
           posixSpawn.async(pid, file, fa, attr, args, envp, done);

@@ -1,6 +1,7 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dockerode } from './dockerode.js';
 import { engineEndpoint } from './engine-errors.js';
 
 /**
@@ -12,13 +13,14 @@ export type SharedFsSetting = 'auto' | 'yes' | 'no';
 
 /** A client of the engine at `host` (unix:///path or tcp://HOST:PORT); undefined: as DOCKER_HOST says, like the docker CLI. */
 export function engineClient(host: string | undefined): Docker {
-  if (host === undefined) return new Docker();
-  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  const Client = dockerode();
+  if (host === undefined) return new Client();
+  if (host.startsWith('unix://')) return new Client({ socketPath: host.slice('unix://'.length) });
   const url = new URL(host);
   // TLS as docker-modem does for DOCKER_HOST (and the docker CLI): DOCKER_TLS_VERIFY, port 2376, DOCKER_CERT_PATH.
   const tls = process.env.DOCKER_TLS_VERIFY === '1' || url.port === '2376';
   const certs = process.env.DOCKER_CERT_PATH;
-  return new Docker({
+  return new Client({
     host: url.hostname,
     port: url.port,
     protocol: tls ? 'https' : 'http',

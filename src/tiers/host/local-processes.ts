@@ -252,7 +252,7 @@ function wrap(fd: number, readable: boolean): Socket {
  * not forked. What the child gets is what Node's spawn with `detached: true`
  * and the pipes above gives it.
  */
-function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpec): SpawnedProcess {
+async function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpec): Promise<SpawnedProcess> {
   const made: PipeFds[] = [];
   const pipe = () => {
     const p = native.pipe();
@@ -269,7 +269,7 @@ function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpec): Sp
     st = spec.stateFd ? pipe() : null;
     inp = spec.stdin === 'pipe' ? pipe() : null;
     const stdio: ChildFd[] = [inp ? inp.read : 'ignore', out.write, err.write, st ? st.write : 'ignore', ...extra];
-    child = native.spawn(launch.file, [launch.file, ...launch.args], { cwd: launch.cwd, env: launch.env, stdio });
+    child = await native.spawn(launch.file, [launch.file, ...launch.args], { cwd: launch.cwd, env: launch.env, stdio });
   } catch (e) {
     for (const p of made) closeSync(p === inp ? p.write : p.read);
     throw e;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { ExitStatus } from '../tier.js';
 import { SpawnError } from './spawn-error.js';
+import { errorMessage } from './thrown.js';
 
 /**
  * Starting a child without forking the daemon. Node's spawn forks (libuv's
@@ -10,7 +11,10 @@ import { SpawnError } from './spawn-error.js';
  * cost grows with the heap: milliseconds of CPU per command on a VM, more
  * than the command. glibc's posix_spawn starts the child in the daemon's
  * memory (CLONE_VM|CLONE_VFORK) until it execs: a constant, small cost. It is
- * called through koffi (already loaded to harden the process); where koffi,
+ * called through koffi (already loaded to harden the process), on one of
+ * koffi's worker threads: posix_spawn returns only once the child has execed
+ * (or failed to), and on a busy machine the child may wait milliseconds for a
+ * CPU; the event loop serves other requests meanwhile. Where koffi,
  * glibc's functions or a pipe cannot be had, `nativeSpawner()` is null and
  * callers use Node's spawn.
  *
@@ -28,8 +32,11 @@ export type ChildFd = number | 'ignore';
 export interface NativeSpawner {
   /** An anonymous pipe, both ends close-on-exec. */
   pipe(): { read: number; write: number };
-  /** Start `file` with `argv` (argv[0] included); throws a SpawnError with the errno's code. */
-  spawn(file: string, argv: readonly string[], opts: { cwd: string; env: Record<string, string>; stdio: readonly ChildFd[] }): { pid: number; exited: Promise<ExitStatus> };
+  /**
+   * Start `file` with `argv` (argv[0] included); rejects with a SpawnError with the errno's code.
+   * The descriptors in `stdio` must stay open until it settles.
+   */
+  spawn(file: string, argv: readonly string[], opts: { cwd: string; env: Record<string, string>; stdio: readonly ChildFd[] }): Promise<{ pid: number; exited: Promise<ExitStatus> }>;
   /** A FIFO at `path` (mode 0600), made without a process. */
   mkfifo(path: string): void;
 }
@@ -86,10 +93,10 @@ function load(): NativeSpawner {
     attrSigmask: fn('int posix_spawnattr_setsigmask(void *attr, void *set)'),
     sigfillset: fn('int sigfillset(void *set)'),
     sigemptyset: fn('int sigemptyset(void *set)'),
-    spawn: fn('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
     waitpid: fn('int waitpid(int pid, _Out_ int *status, int options)'),
   };
-  // One attribute set for every child: new session, default dispositions, nothing blocked.
+  const posixSpawn = libc.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
+  // One attribute set for every child (posix_spawn only reads it: calls on several threads share it): new session, default dispositions, nothing blocked.
   const attr = Buffer.alloc(ATTR_BYTES);
   const all = Buffer.alloc(SIGSET_BYTES);
   const none = Buffer.alloc(SIGSET_BYTES);
@@ -115,27 +122,42 @@ function load(): NativeSpawner {
     },
     spawn(file, argv, opts) {
       const fa = Buffer.alloc(FILE_ACTIONS_BYTES);
-      if (f.faInit(fa) !== 0) throw new SpawnError('posix_spawn_file_actions_init failed', 'ENOMEM');
-      try {
-        opts.stdio.forEach((fd, target) => {
-          if (fd === 'ignore') {
-            if (target <= 2) f.faOpen(fa, target, '/dev/null', target === 0 ? O_RDONLY : O_RDWR, 0);
-          } else f.faDup2(fa, fd, target);
-        });
-        f.faChdir(fa, opts.cwd);
-        const envp: (string | null)[] = [];
-        for (const k in opts.env) envp.push(`${k}=${opts.env[k]}`);
-        envp.push(null);
-        const pid = [0];
-        const err = f.spawn(pid, file, fa, attr, [...argv, null], envp);
-        if (err !== 0) {
-          const code = errnoNames.get(err) ?? 'EIO';
-          throw new SpawnError(`spawn ${file} ${code}`, code);
+      if (f.faInit(fa) !== 0) return Promise.reject(new SpawnError('posix_spawn_file_actions_init failed', 'ENOMEM'));
+      opts.stdio.forEach((fd, target) => {
+        if (fd === 'ignore') {
+          if (target <= 2) f.faOpen(fa, target, '/dev/null', target === 0 ? O_RDONLY : O_RDWR, 0);
+        } else f.faDup2(fa, fd, target);
+      });
+      f.faChdir(fa, opts.cwd);
+      const envp: (string | null)[] = [];
+      for (const k in opts.env) envp.push(`${k}=${opts.env[k]}`);
+      envp.push(null);
+      const args = [...argv, null];
+      const pid = [0];
+      return new Promise((resolve, reject) => {
+        const done = (callErr: unknown, err: number): void => {
+          f.faDestroy(fa);
+          if (callErr) return reject(new SpawnError(`spawn ${file}: ${errorMessage(callErr)}`, 'EIO'));
+          if (err !== 0) {
+            const code = errnoNames.get(err) ?? 'EIO';
+            return reject(new SpawnError(`spawn ${file} ${code}`, code));
+          }
+          const child = pid[0] ?? 0;
+          resolve({ pid: child, exited: reaper.watch(child) });
+        };
+        try {
+          posixSpawn.async(pid, file, fa, attr, args, envp, done);
+        } catch {
+          // koffi's queue of calls is full (hundreds at once): this one is made on this thread.
+          let err: number;
+          try {
+            err = posixSpawn(pid, file, fa, attr, args, envp) as number;
+          } catch (e) {
+            return done(e, 0);
+          }
+          done(null, err);
         }
-        return { pid: pid[0]!, exited: reaper.watch(pid[0]!) };
-      } finally {
-        f.faDestroy(fa);
-      }
+      });
     },
   };
 }

@@ -51,10 +51,10 @@ after(() => {
   if (tree) removeWorkspace(tree);
 });
 
-// The tiers run side by side: each has daemons of its own, and the tree is only read.
+// The tiers side by side (each has daemons of its own, and the tree is only read), the tests of a tier one after the other.
 describe('files API bounds', { concurrency: true }, () => {
   for (const tier of TIER_NAMES) {
-    describe(`files API bounds: ${tier} tier`, () => {
+    describe(`files API bounds: ${tier} tier`, { concurrency: 1 }, () => {
       let t: TierDaemon;
       let sid: string;
 
@@ -93,7 +93,7 @@ describe('files API bounds', { concurrency: true }, () => {
       });
     });
 
-    describe(`files API bounds, catastrophic regular expression: ${tier} tier`, () => {
+    describe(`files API bounds, catastrophic regular expression: ${tier} tier`, { concurrency: 1 }, () => {
       let t: TierDaemon;
       let ws: string;
       let sid: string;

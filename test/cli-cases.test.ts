@@ -180,7 +180,8 @@ function cliRunner(socket: string, sdk: () => TrlClient): Runner {
   };
 }
 
-describe('shared behaviour cases through the trl CLI', () => {
+// A few cases at a time: each has a workspace and a session of its own (test/cases/README.md).
+describe('shared behaviour cases through the trl CLI', { concurrency: 4 }, () => {
   const { d, c: sdk } = useDaemon({ flags: ['--kill-grace-s', '1'] });
 
   for (const c of loadCases()) {

@@ -61,7 +61,8 @@ describe('shared behaviour cases through the TypeScript SDK', () => {
     ['TrlHttpClient (HTTP)', () => web!],
   ];
   for (const [name, client] of transports) {
-    describe(name, () => {
+    // A few cases at a time: each has a workspace and a session of its own (test/cases/README.md).
+    describe(name, { concurrency: 4 }, () => {
       for (const c of loadCases()) it(c.name, () => runCase(sdkRunner(client), c));
     });
   }

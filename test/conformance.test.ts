@@ -60,11 +60,15 @@ const VARIANTS: Variant[] = [
   { tier: 'docker', label: 'docker on a second engine over TCP (no shared filesystem)', flags: [], dockerImage: TRL_IMAGE, start: startRemoteTierDaemon },
 ];
 
-for (const v of VARIANTS) conformance(v);
+// The variants side by side, and a few tests of each at a time: every test has sessions of its own and
+// finds its processes by unique sleeps, so none can see another's (most of their time is waiting for a container).
+describe('conformance', { concurrency: true }, () => {
+  for (const v of VARIANTS) conformance(v);
+});
 
 function conformance(variant: Variant): void {
   const { tier, dockerImage } = variant;
-  describe(`conformance: ${variant.label}`, () => {
+  describe(`conformance: ${variant.label}`, { concurrency: 4 }, () => {
     let h: TierDaemon;
     let c: TrlClient;
     let ws: string;

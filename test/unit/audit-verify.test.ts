@@ -31,9 +31,10 @@ after(() => {
 });
 
 /** A log of `n` lines written by AuditLog (closed), its text and its sidecar head. */
-function writeLog(n: number, key: AuditKey | null, file = path.join(tempDir(), 'audit.jsonl')): { file: string; text: string; lines: string[]; sidecar: GivenHead } {
+/** A log of `n` lines; `tag` marks its commands (two logs written in the same millisecond are otherwise the same lines). */
+function writeLog(n: number, key: AuditKey | null, file = path.join(tempDir(), 'audit.jsonl'), tag = ''): { file: string; text: string; lines: string[]; sidecar: GivenHead } {
   const { audit } = AuditLog.open(file, key);
-  for (let i = 0; i < n; i++) audit.write({ method: 'exec.run', command_id: `c${i}`, command: `echo ${i}` });
+  for (let i = 0; i < n; i++) audit.write({ method: 'exec.run', command_id: `c${i}`, command: `echo ${tag}${i}` });
   audit.close();
   const text = fs.readFileSync(file, 'utf8');
   return { file, text, lines: text.slice(0, -1).split('\n'), sidecar: sidecarOf(file) };
@@ -174,8 +175,8 @@ describe('audit heads', () => {
   });
 
   it('a head of another log, or a rewritten prefix, is named at the head line; later lines are reported', () => {
-    const a = writeLog(4, null);
-    const b = writeLog(6, null);
+    const a = writeLog(4, null, undefined, 'a');
+    const b = writeLog(6, null, undefined, 'b');
     const r = verifyAudit(b.text, { head: { ...parseHead(a.text && verifyAudit(a.text).head), source: 'pinned' } });
     assert.deepEqual([r.ok, r.brokenLine], [false, 4], r.reason);
     const pinned = { ...parseHead(verifyAudit(b.lines.slice(0, 3).join('\n') + '\n').head), source: 'pinned' as const };

@@ -173,7 +173,16 @@ export const SignalName = z
   .regex(/^(SIG)?[A-Z0-9]+$/, { message: 'a signal name such as SIGINT, SIGTERM, SIGKILL, SIGUSR1' })
   .describe('signal name, e.g. SIGINT');
 export const ExecSignalParams = z.strictObject({ command_id: CommandId, signal: SignalName });
-export const ExecSignalResult = z.object({ command_id: z.string(), signal: z.string(), delivered: z.number().int() });
+export const ExecSignalResult = z.object({
+  command_id: z.string(),
+  signal: z.string(),
+  delivered: z
+    .number()
+    .int()
+    .describe(
+      "the processes of the tree signalled, each once (the host tier signals the command's process group as a whole, so a child forked meanwhile gets it too, then each process of the tree that left the group)",
+    ),
+});
 
 export const ExecCancelParams = z
   .strictObject({ command_id: CommandId.optional(), session_id: z.string().min(1).optional() })

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, KillScope, SessionLimits, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
 import { processUsage, scanProcesses, selectTree } from '../shared/process-table.js';
 import { shellQuote } from '../shared/shell-quote.js';
-import { signalAll, terminateTree } from '../shared/signals.js';
+import { signalTree, terminateTree } from '../shared/signals.js';
 import { SpawnError } from '../shared/spawn-error.js';
 import { sleep } from '../shared/timers.js';
 import { cgroupKill, cgroupPids, instanceDir, readCgroupNumber, readCgroupStat, removeCgroup, type Controller } from './cgroups.js';
@@ -183,7 +183,7 @@ export class LocalProcesses {
   }
 
   signal(scope: KillScope, signal: NodeJS.Signals): number {
-    return signalAll(this.processesNow(scope), signal);
+    return signalTree(this.processesNow(scope), scope.pgids, signal, this.excluded);
   }
 
   async terminate(scope: KillScope, graceMs: number): Promise<number> {

@@ -36,6 +36,15 @@ export function parentOf(pid: number): number | null {
   }
 }
 
+/** Process group of `pid` (from /proc), or null when it is gone. */
+export function groupOf(pid: number): number | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.pgid ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function readTag(pid: number): string | null {
   let env: Buffer;
   try {

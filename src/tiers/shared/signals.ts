@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { groupOf } from './process-table.js';
 import { sleep } from './timers.js';
 
 /** Send `signal` to each pid; returns how many were delivered. */
@@ -13,6 +14,43 @@ export function signalAll(pids: Iterable<number>, signal: NodeJS.Signals): numbe
     }
   }
   return n;
+}
+
+/**
+ * Signal a command's tree once per process: each of its leaders' groups
+ * (`groups`) as a whole — a child forked after `pids` was listed is in its
+ * parent's group and gets the signal too — then each listed process outside
+ * those groups (one that made a group or session of its own). A group is
+ * signalled whole only while a listed process is in it (a recycled number is
+ * never a stranger's group) and none of `spare` is (a launcher that must not
+ * get the command's signals, such as the sandbox's entry: its group's
+ * processes are then signalled one by one, as listed). Returns the processes
+ * signalled (as listed).
+ */
+export function signalTree(pids: readonly number[], groups: readonly number[], signal: NodeJS.Signals, spare: ReadonlySet<number> = new Set()): number {
+  const groupOfPid = new Map(pids.map((p) => [p, groupOf(p)]));
+  const spared = new Set([...spare].map(groupOf));
+  const members = (g: number) => pids.filter((p) => groupOfPid.get(p) === g).length;
+  const signalled = new Set<number>();
+  let n = 0;
+  for (const g of new Set(groups)) {
+    const listed = members(g);
+    if (listed === 0 || spared.has(g)) continue;
+    try {
+      process.kill(-g, signal);
+      signalled.add(g);
+      n += listed;
+    } catch {
+      /* the group is gone */
+    }
+  }
+  return (
+    n +
+    signalAll(
+      pids.filter((p) => !signalled.has(groupOfPid.get(p) ?? -1)),
+      signal,
+    )
+  );
 }
 
 /** The platform's signals by name. */

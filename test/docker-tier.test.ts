@@ -362,6 +362,8 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
     assert.equal(r.stdout.toString(), 'before\n');
     assert.equal(r.ended, true);
     assert.ok(r.ms > 1500, `ended after ${Math.round(r.ms)} ms, before the output was quiet 2 s`);
+    // Its `sleep 3` must not outlive the test on a slow machine: later tests count the container's processes.
+    await session.terminate({ commandTag: null, pgids: [] }, 0);
   });
 
   it('applies an exec resize before input written after it (read x; stty size sees the new size)', async () => {
@@ -438,6 +440,7 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
     const raw = inspectRaw(containerId)!;
     assert.ok(!raw.includes(planted), 'docker inspect shows the planted value');
     assert.ok(!raw.includes('SECRET_TOKEN'));
+    await session.terminate({ commandTag: null, pgids: [] }, 0);
   });
 
   it('applies limits: memory, pids, cpu and ulimits', async () => {

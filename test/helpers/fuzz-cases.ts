@@ -107,6 +107,8 @@ export function fieldArb(field: string): fc.Arbitrary<unknown> {
     case 'force':
     case 'eof':
     case 'follow':
+    case 'background':
+    case 'fd3':
       return fc.boolean();
     case 'pty':
       return fc.record({ cols: fc.integer({ min: -1, max: 1200 }), rows: fc.integer({ min: -1, max: 1200 }) });

@@ -15,7 +15,7 @@ const script = fileURLToPath(new URL('../../scripts/gen-settings-doc.js', import
 
 /** Every page a `see` may name, each with the sections it links to. */
 const DOCS = new Map([
-  ['security.md', headingsOf('## Isolation tiers\n### Workspaces\n### Limits\n### Audit log\n')],
+  ['security.md', headingsOf("## Isolation tiers\n### Workspaces\n### Limits\n### Audit log\n### The sandbox's warm pool\n")],
   ['operations.md', headingsOf('## Over HTTP\n')],
   ['docker-tier.md', headingsOf('## Remote engines\n')],
 ]);

@@ -17,7 +17,7 @@ import { useDaemon } from './helpers/fixture.js';
 import { peakRssBytes, resetPeakRss } from './helpers/memory.js';
 import { startPingMonitor } from './helpers/ping-monitor.js';
 import { sessionTagOf, taggedProcs } from './helpers/process-tags.js';
-import { fdCount, findSleeps, killPids, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { fdCount, findSleeps, killPids, sleepTokens } from './helpers/processes.js';
 import { rawConnect, type RawConnection } from './helpers/raw-connection.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
@@ -158,13 +158,7 @@ describe('an output flood: 256 MiB of `yes` (64 times the default output cap)', 
 });
 
 describe('RESOURCE_PRESSURE: running commands', () => {
-  const spawned: number[] = [];
-  const token = () => {
-    const n = uniqueSleep();
-    spawned.push(n);
-    return n;
-  };
-  after(() => killSleeps(spawned));
+  const { token } = sleepTokens();
 
   it('--max-running-commands 2: two exec.start run, a third exec.* is refused naming the setting, room comes back', async () => {
     const d = await startDaemon({ flags: ['--max-running-commands', '2', '--kill-grace-s', '1'] });

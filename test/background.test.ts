@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { connect, expectCode, waitForOutput } from './helpers/client.js';
 import { makeTempDir } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
-import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { assertSleepsGone, findSleeps, procAlive, sleepTokens } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const INFO_KEYS = [
@@ -46,12 +46,7 @@ function assertInfoShape(i: Info): void {
 describe('background commands and driving them', () => {
   let sid: string;
   let wd: string;
-  const spawned: number[] = [];
-  const token = () => {
-    const n = uniqueSleep();
-    spawned.push(n);
-    return n;
-  };
+  const { token } = sleepTokens();
   let gates = 0;
   /** A file a command waits for: the command ends when the test creates it, not after a guessed time. */
   const gatePath = () => path.join(wd, `gate-${++gates}`);
@@ -64,7 +59,6 @@ describe('background commands and driving them', () => {
     sid = (await c.call('session.create', {})).session_id;
   });
   after(() => {
-    killSleeps(spawned);
     fs.rmSync(wd, { recursive: true, force: true });
   });
 

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { cgroupDirsNamed, cgroupSkip } from './helpers/cgroups.js';
 import { anyCall, connect, type TrlClient } from './helpers/client.js';
 import { canConnect, type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { taggedProcs } from './helpers/process-tags.js';
-import { findSleeps, killPids, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { findSleeps, killPids, procAlive, sleepTokens } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const MODES = [
@@ -23,20 +23,14 @@ const MODES = [
 
 for (const mode of MODES) {
   describe(`crash recovery: ${mode.name}`, { skip: mode.cgroups ? cgroupSkip('cgroup-based crash recovery') : false }, () => {
-    const spawned: number[] = [];
     const instances: string[] = [];
-    const token = () => {
-      const n = uniqueSleep();
-      spawned.push(n);
-      return n;
-    };
+    const { token, kill: killTokens } = sleepTokens();
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {
       for (const f of cleanups.splice(0).reverse()) await f().catch(() => undefined);
-      killSleeps(spawned);
+      killTokens();
       for (const i of instances) killPids(taggedProcs(`${i}:`));
     });
-    after(() => killSleeps(spawned));
 
     it('a daemon started on the socket of a SIGKILLed one kills what it left, removes its cgroups and replaces the socket; another daemon is left alone', async () => {
       // the bystander: another daemon on another socket, running all along

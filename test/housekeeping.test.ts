@@ -8,27 +8,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anyCall, expectCode } from './helpers/client.js';
 import { useDaemon } from './helpers/fixture.js';
-import { findSleeps, killSleeps, uniqueSleep, zombieChildrenOf } from './helpers/processes.js';
+import { findSleeps, sleepTokens, zombieChildrenOf } from './helpers/processes.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 // The suites side by side (a daemon each; sleeps and gates are unique), the tests of each one after the other.
 describe('housekeeping', { concurrency: true }, () => {
   describe('housekeeping: idle and TTL expiry, command retention', { concurrency: 1 }, () => {
     const { c } = useDaemon({ flags: ['--max-idle-sec', '2', '--session-ttl-sec', '3', '--command-retention-s', '1', '--kill-grace-s', '1'] });
-    const spawned: number[] = [];
-    const token = () => {
-      const n = uniqueSleep();
-      spawned.push(n);
-      return n;
-    };
-    afterEach(() => killSleeps(spawned));
-    after(() => {
-      killSleeps(spawned);
-    });
+    const { token } = sleepTokens({ eachTest: true });
 
     const alive = async (id: string) => {
       try {

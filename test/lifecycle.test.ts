@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { cgroupDirsNamed } from './helpers/cgroups.js';
 import { connect, expectCode } from './helpers/client.js';
 import { canConnect, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
-import { assertSleepsGone, findSleeps, killSleeps, uniqueSleep } from './helpers/processes.js';
+import { assertSleepsGone, findSleeps, sleepTokens } from './helpers/processes.js';
 import { rawConnect, type RawLine } from './helpers/raw-connection.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -41,20 +41,13 @@ const SESSION_KEYS = [
 describe('daemon lifecycle', { concurrency: true }, () => {
   describe('sessions and concurrency', { concurrency: 1 }, () => {
     let wd: string;
-    const spawned: number[] = [];
-    const token = () => {
-      const n = uniqueSleep();
-      spawned.push(n);
-      return n;
-    };
+    const { token } = sleepTokens({ eachTest: true });
 
     const { d, c } = useDaemon(() => {
       wd = fs.realpathSync(makeTempDir('/tmp/trl-wd-'));
       return { flags: ['--kill-grace-s', '1', '--default-working-dir', wd, '--default-timeout-s', '2'] };
     });
-    afterEach(() => killSleeps(spawned));
     after(() => {
-      killSleeps(spawned);
       if (wd) fs.rmSync(wd, { recursive: true, force: true });
     });
 
@@ -336,13 +329,7 @@ describe('daemon lifecycle', { concurrency: true }, () => {
   });
 
   describe('daemon start-up and shutdown', { concurrency: 1 }, () => {
-    const spawned: number[] = [];
-    const token = () => {
-      const n = uniqueSleep();
-      spawned.push(n);
-      return n;
-    };
-    afterEach(() => killSleeps(spawned));
+    const { token } = sleepTokens({ eachTest: true });
 
     it('refuses to run as root without --allow-root, saying how to fix it', async (t) => {
       if (process.getuid?.() !== 0) {

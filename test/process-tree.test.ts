@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cgroupDirsNamed, cgroupsWritable } from './helpers/cgroups.js';
 import { useDaemon } from './helpers/fixture.js';
-import { assertSleepsGone, findSleeps, killSleeps, procAlive, uniqueSleep } from './helpers/processes.js';
+import { assertSleepsGone, findSleeps, procAlive, sleepTokens } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const VARIANTS: Array<{ name: string; spawn: (n: number) => string }> = [
@@ -40,17 +40,7 @@ describe('process trees, both cleanup paths', { concurrency: true }, () => {
   for (const mode of MODES) {
     describe(`process trees: ${mode.name}`, { skip: cgroupSkip(mode), concurrency: 1 }, () => {
       const { d, c } = useDaemon({ flags: [...mode.flags, '--kill-grace-s', '2'] });
-      const spawned: number[] = [];
-      const token = () => {
-        const n = uniqueSleep();
-        spawned.push(n);
-        return n;
-      };
-
-      afterEach(() => killSleeps(spawned));
-      after(() => {
-        killSleeps(spawned);
-      });
+      const { token } = sleepTokens({ eachTest: true });
 
       it(`system.info reports ${mode.expect} process tracking`, async () => {
         const info = await c.call('system.info', {});

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { after, afterEach } from 'node:test';
 import { waitFor } from './wait.js';
 
 function readProc(pid: string, file: string): string | null {
@@ -167,6 +168,26 @@ export function uniqueSleep(): number {
 /** Kill leftover sleeps (cleanup after a failed test, so nothing leaks into CI). */
 export function killSleeps(secs: number[]): void {
   for (const s of secs) killPids(findSleeps(s));
+}
+
+/**
+ * Unique sleeps for the tests of one describe block (call it in the block):
+ * `token()` gives a new one, `kill()` ends every one given so far; they are
+ * killed after the block, and after each test too with `eachTest`.
+ */
+export function sleepTokens(opts: { eachTest?: boolean } = {}): { token: () => number; kill: () => void } {
+  const given: number[] = [];
+  const kill = () => killSleeps(given);
+  if (opts.eachTest) afterEach(kill);
+  after(kill);
+  return {
+    token: () => {
+      const n = uniqueSleep();
+      given.push(n);
+      return n;
+    },
+    kill,
+  };
 }
 
 /** Assert every listed sleep goes away (the kernel may take a moment to finish tearing them down). */

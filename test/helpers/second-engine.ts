@@ -22,6 +22,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTierDaemon, TRL_IMAGE, type TierDaemon, type TierOptions } from './tiers.js';
+import { waitFor } from './wait.js';
 
 const ENGINE_PREFIX = 'trl-engine-';
 /** A dockerd start (its containerd included) on a loaded 2-core machine: not a figure of speed. */
@@ -134,12 +135,9 @@ export async function startSecondEngine(images: string[]): Promise<SecondEngine 
   };
   live.add(engine);
   try {
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    while (!docker(host, ['version', '--format', '{{.Server.Version}}'], 10_000).ok) {
-      if (exited) throw new Error(`the second dockerd exited at start:\n${log().slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`the second dockerd did not answer on ${host} within ${READY_DEADLINE_MS / 1000} s:\n${log().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const ready = await waitFor(() => exited || docker(host, ['version', '--format', '{{.Server.Version}}'], 10_000).ok, READY_DEADLINE_MS, 200);
+    if (exited) throw new Error(`the second dockerd exited at start:\n${log().slice(-2000)}`);
+    if (!ready) throw new Error(`the second dockerd did not answer on ${host} within ${READY_DEADLINE_MS / 1000} s:\n${log().slice(-2000)}`);
     for (const image of images) engine.load(image);
   } catch (err) {
     engine.close();

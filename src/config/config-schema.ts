@@ -193,6 +193,11 @@ const tierSettings = {
     .describe(
       "whether the engine's machine shares this one's filesystem. `yes`: workspaces and the state FIFOs are bind-mounted. `no` (an engine on another machine): nothing is mounted, each workspace lives in its container, files travel through the protocol, and only images with trl inside (label `dev.trl.inner`) can be used. `auto`: `no` for a `tcp://` engine that is not on loopback, else `yes`",
     ),
+  docker_health_timeout_s: seconds(1)
+    .default(60)
+    .describe(
+      "how long the docker tier's health check (at start-up and in `trl doctor`) may take to start a container of the default image and run `true` in it before the tier is reported unavailable; an engine on a busy machine with the vfs storage driver can take tens of seconds",
+    ),
   docker_warm_pool: int(0)
     .default(0)
     .describe('containers kept started for default docker sessions (default image, no network, default workspace), so their `session.create` does not wait for a container start'),

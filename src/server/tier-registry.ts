@@ -56,6 +56,7 @@ export function dockerSettings(c: Config): DockerSettings {
     runtime: c.docker_runtime,
     host: c.docker_host,
     sharedFs: c.docker_shared_fs,
+    healthTimeoutS: c.docker_health_timeout_s,
   };
 }
 

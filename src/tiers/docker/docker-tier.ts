@@ -24,7 +24,6 @@ import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead } from '../shared/process-table.js';
 import { errorMessage } from '../shared/thrown.js';
 
-const HEALTH_TIMEOUT_MS = 15_000;
 /** Runtime variables a containerised shell gets; the daemon's others (credentials included) stay outside. */
 const PASSED_VARS = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
 /** Added to every exec by the engine (HOSTNAME) and runc (HOME); unset unless the session has them, like the image's own variables. */
@@ -57,6 +56,8 @@ export interface DockerSettings {
   host: string | undefined;
   /** --docker-shared-fs: whether the engine's machine shares this one's filesystem (engine-address.ts). */
   sharedFs: SharedFsSetting;
+  /** --docker-health-timeout-s: how long the health check may take to start a container and run `true` in it. */
+  healthTimeoutS: number;
 }
 
 export class DockerTier implements Tier {
@@ -119,8 +120,13 @@ export class DockerTier implements Tier {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<TierHealth>((resolve) => {
       timer = setTimeout(
-        () => resolve(this.unhealthy(`the docker engine at ${this.endpoint} did not start a container within ${HEALTH_TIMEOUT_MS / 1000} s: check dockerd (docker info)`)),
-        HEALTH_TIMEOUT_MS,
+        () =>
+          resolve(
+            this.unhealthy(
+              `the docker engine at ${this.endpoint} did not start a container and run \`true\` in it within ${this.settings.healthTimeoutS} s: check dockerd (docker info); a slow engine or a busy machine may need a larger --docker-health-timeout-s`,
+            ),
+          ),
+        this.settings.healthTimeoutS * 1000,
       );
     });
     try {

@@ -237,6 +237,19 @@ describe('exec.run result', () => {
     assertSameString(r.stdout, 'é€😀\n'.repeat(20000), 'stdout');
   });
 
+  it('a character cut by the head/tail boundary of a buffer that dropped nothing comes back whole', async () => {
+    // max_output_bytes 1024: head 512 bytes, tail 512. `a`, 511 × `é` (2 bytes), `b` is 1024 bytes: byte 512 is the
+    // second half of an `é`, so the head ends inside a character though the output is complete and valid.
+    const expected = `a${'é'.repeat(511)}b`;
+    for (const params of [{}, { yield_after_s: 60 }]) {
+      const r = await run(`printf a; i=0; while [ $i -lt 511 ]; do printf '\\303\\251'; i=$((i+1)); done; printf b`, { max_output_bytes: 1024, ...params });
+      assert.equal(r.stdout_bytes, 1024);
+      assert.equal(r.stdout_truncated_bytes, 0);
+      assert.equal(r.stdout_invalid_utf8, false, 'valid output was reported invalid');
+      assertSameString(r.stdout, expected, 'stdout');
+    }
+  });
+
   it('base64 output of binary data is byte-exact', async () => {
     const r = await run('t=$(mktemp); head -c 300000 /dev/urandom >"$t"; cat "$t" >&2; sha256sum <"$t" | cut -c1-64; rm -f "$t"', {
       encoding: 'base64',

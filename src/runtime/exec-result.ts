@@ -20,9 +20,10 @@ export type OutputJson = () => { stdout: Buffer; stderr: Buffer };
 
 /**
  * The retained bytes of one stream, as views of the buffer's blocks (no
- * copy: a finished command's buffers no longer change), and whether head and
- * tail are valid UTF-8 (each on its own: a dropped middle may cut a
- * character).
+ * copy: a finished command's buffers no longer change), and whether they are
+ * valid UTF-8: as one text when nothing was dropped (the head may end inside
+ * a character the tail finishes), else head and tail each on its own (a
+ * dropped middle may cut a character).
  */
 class Retained {
   private readonly head: Buffer[];
@@ -34,14 +35,13 @@ class Retained {
     this.head = [...buf.headViews()];
     this.tail = [...buf.tailViews()];
     this.dropped = buf.dropped;
-    this.valid = isUtf8Parts(this.head) && isUtf8Parts(this.tail);
+    this.valid = this.dropped === 0 ? isUtf8Parts([...this.head, ...this.tail]) : isUtf8Parts(this.head) && isUtf8Parts(this.tail);
   }
 
   text(encoding: Encoding): string {
     if (encoding === 'base64') return this.base64();
-    const head = join(this.head).toString('utf8');
-    const tail = join(this.tail).toString('utf8');
-    return this.dropped === 0 ? head + tail : `${head}${cutMarker(this.dropped)}${tail}`;
+    if (this.dropped === 0) return join([...this.head, ...this.tail]).toString('utf8');
+    return `${join(this.head).toString('utf8')}${cutMarker(this.dropped)}${join(this.tail).toString('utf8')}`;
   }
 
   json(encoding: Encoding): Buffer {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { TierSession, ExitStatus, Program, SpawnedProcess } from '../tiers/tier.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
 import { OutputBuffer } from './output-buffer.js';
 import { Redactor } from './redactor.js';
 
@@ -267,6 +268,8 @@ export class Command {
       this.state = this.killReason === 'timeout' || this.killReason === 'idle_timeout' ? 'timed_out' : this.killReason !== null ? 'killed' : 'exited';
       this.endedAt = new Date();
       this.stdinStream = null;
+      // Tens of MB read (kept or dropped from the middle) are garbage now or soon: give the memory back once all is quiet.
+      if (this.stdout.total + this.stderr.total >= LARGE_STREAM_BYTES) collectWhenQuiet();
       this.resolveDone();
       this.notify();
     });

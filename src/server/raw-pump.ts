@@ -1,6 +1,6 @@
 import type { Command, FlowReader } from '../runtime/command.js';
 import type { OutputBuffer } from '../runtime/output-buffer.js';
-import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from '../runtime/idle-collect.js';
 
 /** The most one write hands over: views of the output buffer's blocks (no copy), written together (one writev). */
 const CHUNK = 256 * 1024;

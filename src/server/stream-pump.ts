@@ -6,7 +6,7 @@ import type { OutputBuffer } from '../runtime/output-buffer.js';
 import { utf8CompletePrefix } from '../runtime/utf8.js';
 import type { Connection } from './connection.js';
 import { base64EventLine } from './event-line.js';
-import { collectWhenQuiet, LARGE_STREAM_BYTES } from './idle-collect.js';
+import { collectWhenQuiet, LARGE_STREAM_BYTES } from '../runtime/idle-collect.js';
 
 const CHUNK = 64 * 1024;
 /** A connection that has not drained for this long has stopped reading: it no longer holds the command back. */

@@ -63,6 +63,26 @@ describe('daemon hardening', () => {
     assert.match(limits, /^Max core file size\s+0\s+0\s+bytes/m, limits);
   });
 
+  it('runs its event loop ahead of busy commands (nice -5 as root), while commands, terminals and its other threads stay at nice 0', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('a nice below 0 needs root (CAP_SYS_NICE); the daemon then keeps 0');
+    // Field 19 of a /proc stat line; the name in field 2 may hold spaces and parentheses, so count from its end.
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    assert.equal(niceOf(fs.readFileSync(`/proc/${d.pid}/task/${d.pid}/stat`, 'utf8')), -5, 'the event loop thread');
+    const others = fs.readdirSync(`/proc/${d.pid}/task`).filter((tid) => tid !== String(d.pid));
+    assert.ok(others.length > 0);
+    for (const tid of others) assert.equal(niceOf(fs.readFileSync(`/proc/${d.pid}/task/${tid}/stat`, 'utf8')), 0, `thread ${tid}`);
+    // The shell of a command and a program it starts; a terminal's shell; a background command's.
+    const shell = await c.call('exec.run', { command: "cat /proc/$$/stat; sh -c 'cat /proc/$$/stat'" });
+    const lines = shell.stdout.trim().split('\n');
+    assert.equal(lines.length, 2, shell.stdout);
+    for (const line of lines) assert.equal(niceOf(line), 0, line);
+    const pty = await c.call('exec.run', { command: 'cat /proc/$$/stat', pty: { cols: 200, rows: 24 } });
+    assert.equal(niceOf(pty.stdout.trim()), 0, pty.stdout);
+    const bg = await c.call('exec.start', { command: 'cat /proc/$$/stat' });
+    const done = await c.call('exec.wait', { command_id: bg.command_id, timeout_s: 30 });
+    assert.equal(niceOf(done.stdout.trim()), 0, done.stdout);
+  });
+
   it('lets a terminal be typed into without stdin_open', async () => {
     const r = await c.call('exec.start', { command: 'read line; echo "got:$line"', pty: { cols: 80, rows: 24 } });
     await c.call('exec.input', { command_id: r.command_id, data: 'typed\r' });

@@ -21,6 +21,7 @@ import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, removeRuntimeFiles, runtimePaths, writeRecord } from './runtime-dir.js';
 import { checkOwnSocket } from './shared-dir.js';
 import { hardenProcess } from './harden-process.js';
+import { raiseLoopPriority } from './loop-priority.js';
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeTiers, createTiers } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
@@ -56,6 +57,9 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
   // Before anything holds a secret worth dumping: no core file, not dumpable (harden-process.ts).
   const hardening = hardenProcess();
   if (hardening.problem) log.warn({ problem: hardening.problem }, 'could not fully protect the daemon memory from core dumps');
+  // The event loop ahead of busy commands, which never inherit its priority (loop-priority.ts).
+  const loopPriority = raiseLoopPriority();
+  if (loopPriority.problem) log.debug({ problem: loopPriority.problem }, 'the event loop keeps the default priority');
   // Handlers go in first: a SIGTERM that arrives while the daemon is still starting is kept and
   // honoured once it can shut down cleanly, instead of killing it half-started.
   let pendingSignal: NodeJS.Signals | null = null;
@@ -127,6 +131,7 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
         limits: enforcement.limits,
         core_dumps: hardening.noCoreDumps ? 'off' : 'possible',
         dumpable: !hardening.notDumpable,
+        loop_nice: loopPriority.nice,
       },
       'trl listening',
     );

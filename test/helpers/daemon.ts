@@ -18,7 +18,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 /** How long a daemon may take to listen: a start-up on a starved machine, not a figure of speed. */
-const LISTEN_DEADLINE_MS = 120_000;
+/** A daemon starts once its default tier's health check has passed: the docker tier's may take DOCKER_HEALTH_TIMEOUT_S in tests. */
+const LISTEN_DEADLINE_MS = 330_000;
 /** SIGKILL a daemon that has not exited this long after SIGTERM (the test then fails on its exit code). */
 const STOP_DEADLINE_MS = 30_000;
 /** After the exit, how long its stdout/stderr may stay open (held by a process it left behind). */

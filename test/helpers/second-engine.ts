@@ -275,8 +275,10 @@ export async function startRemoteTierDaemon(opts: TierOptions = {}): Promise<Tie
   try {
     h = await startTierDaemon('docker', { ...opts, dockerImage: image, flags: [...remoteFlags(engine), ...(opts.flags ?? [])] });
   } catch (err) {
+    // The engine's own account of what it was doing (a health check that ran out of time says only that).
+    const log = engine.log().slice(-3000);
     engine.close();
-    throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n(the second engine's log ends)\n${log}`, { cause: err });
   }
   if (h.skipReason !== null) {
     // The engine runs and has the image: a tier that does not work on it is a failure, not a skip.

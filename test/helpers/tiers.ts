@@ -58,6 +58,9 @@ export interface TierOptions extends StartOptions {
   dockerImage?: string;
 }
 
+/** The docker tier's health-check budget in tests (see startTierDaemon). */
+export const DOCKER_HEALTH_TIMEOUT_S = 300;
+
 const required = () => process.env.TRL_REQUIRE_TIERS === '1';
 
 function onPath(cmd: string): boolean {
@@ -137,7 +140,9 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
   const flags = ['--tiers', tier === 'host' ? 'host' : `host,${tier}`, '--runtime', tier];
   // An isolated session without a workspace gets the default working directory: make it a workspace.
   if (tier !== 'host' && !(opts.flags ?? []).includes('--default-working-dir')) flags.push('--default-working-dir', tierWorkspace('trl-default-ws-'));
-  if (tier === 'docker') flags.push('--docker-image', image, '--docker-network', 'host');
+  // A health check on an engine copying images for several suites at once (vfs) under a CPU hog can take minutes:
+  // the tests are about behaviour, not how fast the engine starts a container (LISTEN_DEADLINE_MS waits as long).
+  if (tier === 'docker') flags.push('--docker-image', image, '--docker-network', 'host', '--docker-health-timeout-s', String(DOCKER_HEALTH_TIMEOUT_S));
   let daemon: Daemon;
   try {
     daemon = await startDaemon({ ...opts, flags: [...flags, ...(opts.flags ?? [])] });

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { libc } from '../tiers/shared/libc.js';
 
 /** Bytes a finished stream must have moved, or a finished command printed, for its end to be worth a collection. */
 export const LARGE_STREAM_BYTES = 32 * 1024 * 1024;
@@ -30,8 +30,7 @@ function collector(): Collect | null {
 function trimmer(): ((pad: number) => number) | null {
   if (trim !== undefined) return trim;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    trim = process.platform === 'linux' ? (koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number) : null;
+    trim = process.platform === 'linux' ? (libc().lib.func('int malloc_trim(size_t)') as (pad: number) => number) : null;
   } catch {
     trim = null;
   }

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { libc as loadLibc, type Libc } from '../tiers/shared/libc.js';
 import { errorMessage } from '../tiers/shared/thrown.js';
 
 const PR_SET_DUMPABLE = 4;
@@ -26,14 +26,14 @@ export interface Hardening {
  */
 export function hardenProcess(): Hardening {
   if (process.platform !== 'linux') return { noCoreDumps: false, notDumpable: false, problem: `not on Linux (${process.platform})` };
-  let koffi: typeof import('koffi');
+  let loaded: Libc;
   try {
-    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    loaded = loadLibc();
   } catch (err) {
     return { noCoreDumps: false, notDumpable: false, problem: `cannot load koffi (${errorMessage(err)}): reinstall trl's dependencies (npm ci)` };
   }
   try {
-    const libc = koffi.load('libc.so.6');
+    const { koffi, lib: libc } = loaded;
     const rlimit = koffi.struct('trl_rlimit', { cur: 'unsigned long', max: 'unsigned long' });
     const setrlimit = libc.func('int setrlimit(int, const trl_rlimit *)');
     const prctl = libc.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');

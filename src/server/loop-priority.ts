@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { libc as loadLibc } from '../tiers/shared/libc.js';
 import { errorMessage } from '../tiers/shared/thrown.js';
 
 /** The event loop thread's nice value, where the daemon may lower it (root, CAP_SYS_NICE): about 3 times a nice-0 thread's CPU share. */
@@ -29,8 +29,7 @@ export interface LoopPriority {
 export function raiseLoopPriority(): LoopPriority {
   if (process.platform !== 'linux') return { nice: 0, problem: `not on Linux (${process.platform})` };
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const libc = koffi.load('libc.so.6');
+    const { koffi, lib: libc } = loadLibc();
     const param = koffi.struct('trl_sched_param', { sched_priority: 'int' });
     void param;
     const setscheduler = libc.func('int sched_setscheduler(int, int, const trl_sched_param *)') as (pid: number, policy: number, p: { sched_priority: number }) => number;

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { libc as loadLibc } from './libc.js';
 import { constants } from 'node:os';
 import type { ExitStatus } from '../tier.js';
 import { SpawnError } from './spawn-error.js';
@@ -74,8 +74,7 @@ export function nativeSpawner(): NativeSpawner | null {
 }
 
 function load(): NativeSpawner {
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const libc = koffi.load('libc.so.6');
+  const { koffi, lib: libc } = loadLibc();
   // Every function used here returns an int.
   const fn = (signature: string) => libc.func(signature) as (...args: unknown[]) => number;
   const f = {

@@ -59,6 +59,15 @@ function missing(): string | null {
   return null;
 }
 
+/**
+ * The machine's engine's storage driver where the second engine can use it too (overlay2 starts a container
+ * without copying its image; .ci/run prefers it), else vfs, which works anywhere.
+ */
+function storageDriver(): string {
+  const driver = spawnSync('docker', ['info', '--format', '{{.Driver}}'], { encoding: 'utf8', timeout: 60_000 }).stdout?.trim();
+  return driver === 'overlay2' ? 'overlay2' : 'vfs';
+}
+
 async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
@@ -96,7 +105,7 @@ export async function startSecondEngine(images: string[]): Promise<SecondEngine 
   const logFd = fs.openSync(logFile, 'a');
   // prettier-ignore
   const args = [
-    '--config-file', configFile, '--iptables=false', '--ip-masq=false', '--bridge=none', '--storage-driver=vfs',
+    '--config-file', configFile, '--iptables=false', '--ip-masq=false', '--bridge=none', `--storage-driver=${storageDriver()}`,
     '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'dockerd.pid'),
     '-H', host, '-H', `unix://${path.join(root, 'docker.sock')}`,
   ];

@@ -103,10 +103,13 @@ async function main(): Promise<number> {
         warmedUp = true;
       }
       log(`${metric.title}…`);
+      const started = performance.now();
       try {
         const result = await withTimeout(metric.run(ctx), METRIC_TIMEOUT_MS, metric.title);
         rows.push(...result.rows);
-        metrics[metric.key] = result.data;
+        const seconds = (performance.now() - started) / 1000;
+        metrics[metric.key] = { ...result.data, duration_s: seconds };
+        log(`${metric.title}: ${seconds.toFixed(0)} s`);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         log(`${metric.title} failed: ${message}`);

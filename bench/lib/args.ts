@@ -17,8 +17,12 @@ export interface BenchOptions {
   idleSessions: number;
   /** Milliseconds the daemon is left alone before reading its RSS. */
   idleMs: number;
+  /** Timed samples per side for the sandbox exec.run round trip (three sides of 20–30 ms each). */
+  sandboxIterations: number;
   /** Timed sandbox session.create calls (each followed by an untimed destroy). */
   sandboxCreates: number;
+  /** Timed samples per side for the MCP tool calls (reported, no budget). */
+  mcpIterations: number;
   /** Timed samples per side for the docker exec.run round trip (a `docker exec` costs tens of ms). */
   dockerIterations: number;
   /** Untimed calls per side before the docker round trips. */
@@ -33,7 +37,8 @@ const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--dur
 
   --quick           fast smoke run (few samples; figures are not meaningful)
   --iterations N    timed samples per side for round trips (default 1000; the
-                    docker round trip and sandbox session.create take N/5)
+                    sandbox round trip takes N/2, the MCP calls N/4, the docker
+                    round trip N/15, sandbox session.create N/10)
   --duration S      seconds per side for the 8-client throughput test (default 5)
   --only KEYS       comma-separated metrics to run, of: memory, round_trip,
                     throughput, session_create, streaming, large_result,
@@ -81,10 +86,13 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     // Enough that a few hundred KiB of heap noise moves the per-session figure by under 1 KiB.
     idleSessions: 500,
     idleMs: 1000,
-    sandboxCreates: quick ? 20 : Math.max(20, Math.round(n / 5)),
-    dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 5)),
+    // The tiers' samples are slow (20 ms to 200 ms each): fewer of them keep the whole bench under 5 minutes.
+    sandboxIterations: quick ? 50 : Math.max(50, Math.round(n / 2)),
+    sandboxCreates: quick ? 20 : Math.max(20, Math.round(n / 10)),
+    mcpIterations: quick ? 50 : Math.max(50, Math.round(n / 4)),
+    dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 15)),
     dockerWarmup: quick ? 3 : 10,
-    containerCreates: quick ? 3 : 20,
+    containerCreates: quick ? 3 : 10,
     only,
   };
 }

@@ -19,7 +19,7 @@ const NODE_FLAGS = ['--max-semi-space-size=1'];
  */
 export async function measureCliPing(ctx: MetricContext): Promise<MetricResult> {
   const { quick, iterations } = ctx.options;
-  const n = quick ? 10 : Math.max(30, Math.round(iterations / 20));
+  const n = quick ? 10 : Math.max(30, Math.round(iterations / 30));
   const warmup = quick ? 2 : 5;
   const samples = await compareRoundTrips(
     { n, warmup, blockSize: Math.max(1, Math.min(10, Math.floor(n / 4))) },

@@ -97,7 +97,7 @@ async function openViewer(base: string, token: string, commandId: string): Promi
  * dashboard on), started after the socket daemon's rows.
  */
 export async function measureDashboard(ctx: MetricContext): Promise<MetricResult> {
-  const seconds = ctx.options.quick ? 3 : 10;
+  const seconds = ctx.options.quick ? 3 : 6;
   const token = randomBytes(32).toString('hex');
   const port = await freePort();
   const daemon = await startDaemon({

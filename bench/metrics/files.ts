@@ -61,7 +61,7 @@ export async function measureFiles(ctx: MetricContext): Promise<MetricResult> {
   const client = await TrlClient.connect({ socketPath: ctx.socketPath });
   try {
     const { session_id } = await client.call('session.create', { workspace: files.root });
-    const readN = quick ? 20 : 200;
+    const readN = quick ? 20 : 100;
     const read = await compareRoundTrips(
       { n: readN, warmup: quick ? 2 : 10, blockSize: 10 },
       async () => {

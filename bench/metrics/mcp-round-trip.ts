@@ -27,7 +27,7 @@ async function runTrue(client: Client): Promise<void> {
  * The daemon is its own (it needs --http), with the bench's settings.
  */
 export async function measureMcpRoundTrip(ctx: MetricContext, daemonEnv: Record<string, string>): Promise<MetricResult> {
-  const { iterations, warmup, blockSize } = ctx.options;
+  const { mcpIterations: iterations, warmup, blockSize } = ctx.options;
   const token = randomBytes(32).toString('hex');
   const port = await freePort();
   const daemon = await startDaemon({ env: { ...daemonEnv, TRL_AUTH_TOKEN: token }, args: ['--tiers', 'host', '--http', `127.0.0.1:${port}`] });

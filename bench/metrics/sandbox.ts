@@ -50,7 +50,7 @@ export function sandboxSkipped(why: string): Row[] {
 export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
   const status = ctx.tiers.sandbox;
   if (!status.available) return { rows: sandboxSkipped(status.detail), data: { skipped: status.detail } };
-  const { iterations, warmup, blockSize, sandboxCreates } = ctx.options;
+  const { sandboxIterations: iterations, warmup, blockSize, sandboxCreates } = ctx.options;
   const client = await TrlClient.connect({ socketPath: ctx.socketPath });
   try {
     const creates = await createLoop(client, 'sandbox', { warmup: Math.min(warmup, 20), samples: sandboxCreates });
@@ -64,7 +64,7 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
       if (!Number.isInteger(sandboxPid) || sandboxPid <= 0) throw new Error(`session.create of a sandbox session gave no sandbox_pid (${JSON.stringify(session.detail)})`);
       const entered = nsenterBaseline(sandboxPid, session.detail.network !== 'none');
       const samples = await compareManyRoundTrips(
-        { n: iterations, warmup, blockSize },
+        { n: iterations, warmup: Math.min(warmup, 20), blockSize },
         {
           trl: () => session.runTrue(),
           nsenter: () => entered.run(),

@@ -108,7 +108,9 @@ async function withTierDaemon(
       try {
         const result = await withTimeout(metric.run(ctx), METRIC_TIMEOUT_MS, metric.title);
         phase.rows.push(...result.rows);
-        phase.data[metric.key] = { ...result.data, duration_s: (performance.now() - started) / 1000 };
+        const seconds = (performance.now() - started) / 1000;
+        phase.data[metric.key] = { ...result.data, duration_s: seconds };
+        log(`${metric.title}: ${seconds.toFixed(0)} s`);
         for (const r of result.rows) if (r.skipped !== undefined) log(`${r.metric}: skipped (${r.skipped})`);
       } catch (err) {
         log(`${metric.title} failed: ${message(err)}`);

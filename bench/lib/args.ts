@@ -37,7 +37,7 @@ const USAGE = `usage: node dist/bench/bench.js [--quick] [--iterations N] [--dur
 
   --quick           fast smoke run (few samples; figures are not meaningful)
   --iterations N    timed samples per side for round trips (default 1000; the
-                    sandbox round trip takes N/2, the MCP calls N/4, the docker
+                    sandbox round trip takes N/3, the MCP calls N/4, the docker
                     round trip N/15, sandbox session.create N/10)
   --duration S      seconds per side for the 8-client throughput test (default 5)
   --only KEYS       comma-separated metrics to run, of: memory, round_trip,
@@ -87,7 +87,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     idleSessions: 500,
     idleMs: 1000,
     // The tiers' samples are slow (20 ms to 200 ms each): fewer of them keep the whole bench under 5 minutes.
-    sandboxIterations: quick ? 50 : Math.max(50, Math.round(n / 2)),
+    sandboxIterations: quick ? 50 : Math.max(50, Math.round(n / 3)),
     sandboxCreates: quick ? 20 : Math.max(20, Math.round(n / 10)),
     mcpIterations: quick ? 50 : Math.max(50, Math.round(n / 4)),
     dockerIterations: quick ? 20 : Math.max(20, Math.round(n / 15)),

@@ -1,6 +1,5 @@
-import { TrlClient } from '../../src/client/client.js';
 import { spawnTrue } from '../lib/baseline.js';
-import { sleep } from '../lib/proc.js';
+import { startPinger } from '../lib/pinger.js';
 import { summarize } from '../lib/stats.js';
 import { makeRow } from '../lib/row.js';
 import { openHostSession, type HostSession } from './host-session.js';
@@ -32,46 +31,15 @@ async function runFor(ms: number, workers: ReadonlyArray<() => Promise<void>>): 
 const PING_GAP_MS = 10;
 
 /**
- * A client of its own sending `system.ping` one after the other while `active`
- * says so: how long the daemon keeps a cheap request waiting under load.
- */
-function pinger(client: TrlClient): { samples: number[]; active: boolean; stop(): Promise<void> } {
-  const state = { samples: [] as number[], active: false, stopped: false };
-  const loop = (async () => {
-    while (!state.stopped) {
-      if (state.active) {
-        const start = performance.now();
-        await client.call('system.ping', {});
-        if (state.active) state.samples.push(performance.now() - start);
-      }
-      await sleep(PING_GAP_MS);
-    }
-  })();
-  return {
-    samples: state.samples,
-    get active() {
-      return state.active;
-    },
-    set active(v: boolean) {
-      state.active = v;
-    },
-    async stop() {
-      state.stopped = true;
-      await loop;
-    },
-  };
-}
-
-/**
  * Commands per second with N concurrent clients (one connection and session
  * each) vs N concurrent bare spawns, and the latency of a `system.ping` sent
- * meanwhile by one more client (trl blocks only).
+ * meanwhile by one more client, in a process of its own (trl blocks only;
+ * see startPinger).
  */
 export async function measureThroughput(ctx: MetricContext): Promise<MetricResult> {
   const { concurrency, throughputSeconds, throughputBlocks } = ctx.options;
   const sessions: HostSession[] = [];
-  const pingClient = await TrlClient.connect({ socketPath: ctx.socketPath });
-  const ping = pinger(pingClient);
+  const ping = await startPinger(ctx.socketPath, PING_GAP_MS);
   try {
     for (let i = 0; i < concurrency; i++) sessions.push(await openHostSession(ctx.socketPath));
     const trlWorkers = sessions.map((s) => () => s.runTrue());
@@ -86,9 +54,9 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
     for (let i = 0; i < throughputBlocks; i++) {
       const order: Array<'trl' | 'baseline'> = i % 2 === 0 ? ['trl', 'baseline'] : ['baseline', 'trl'];
       for (const side of order) {
-        ping.active = side === 'trl';
+        ping.setActive(side === 'trl');
         const r = await runFor(blockMs, side === 'trl' ? trlWorkers : baseWorkers);
-        ping.active = false;
+        ping.setActive(false);
         blocks.push({ side, ops: r.ops, elapsed_ms: r.elapsedMs });
       }
     }
@@ -100,18 +68,26 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
     };
     const trl = rate('trl');
     const baseline = rate('baseline');
-    await ping.stop();
-    const pings = summarize(ping.samples);
+    const report = await ping.stop();
+    const pings = summarize(report.samples);
     return {
       rows: [
         makeRow(`commands/s, ${concurrency} concurrent clients`, '/s', { kind: 'ratio-min', limit: 0.95 }, trl.per_second, baseline.per_second),
         makeRow(`system.ping p99 under ${concurrency} clients' load`, 'ms', { kind: 'value-max', limit: 20, unit: 'ms' }, pings.p99),
+        ...(report.ownLoopDelayP99Ms === null ? [] : [makeRow(`the ping probe's own timer delay p99 under that load (the machine's share)`, 'ms', { kind: 'none' }, report.ownLoopDelayP99Ms)]),
       ],
-      data: { concurrency, seconds_per_side: throughputSeconds, blocks_per_side: throughputBlocks, trl, baseline, blocks, ping_under_load: { gap_ms: PING_GAP_MS, ...pings } },
+      data: {
+        concurrency,
+        seconds_per_side: throughputSeconds,
+        blocks_per_side: throughputBlocks,
+        trl,
+        baseline,
+        blocks,
+        ping_under_load: { gap_ms: PING_GAP_MS, probe_own_loop_delay_p99_ms: report.ownLoopDelayP99Ms, ...pings },
+      },
     };
   } finally {
     await ping.stop();
-    pingClient.close();
     await Promise.allSettled(sessions.map((s) => s.close()));
   }
 }

@@ -22,26 +22,59 @@ const HEX = Buffer.from('0123456789abcdef');
 const WORST = 6;
 
 /**
+ * Whether none of the four bytes of `w` needs an escape: no byte below 0x20,
+ * none equal to `"` (0x22) or `\` (0x5c). Word-at-a-time tests (SWAR, "Bit
+ * Twiddling Hacks"): (x - 0x01010101) & ~x & 0x80808080 is non-zero exactly
+ * when a byte of x is 0, and with 0x20202020 when a byte is below 0x20; a byte
+ * equal to b is a zero byte of x ^ (b * 0x01010101). Exact as a yes/no test,
+ * which is all that is asked of it. JS bit operations work on 32 bits: the
+ * subtractions may go negative and are taken modulo 2^32, as in C.
+ */
+function plainWord(w: number): boolean {
+  const quote = w ^ 0x22222222;
+  const backslash = w ^ 0x5c5c5c5c;
+  const flagged = ((w - 0x20202020) & ~w) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash);
+  return (flagged & 0x80808080) === 0;
+}
+
+/**
  * The bytes of valid UTF-8 text as the contents of a JSON string (without the
  * quotes), written into `out` from `at`, using no byte at or past `limit`;
  * returns the new position, or -1 if the room ran out (the caller then sizes
  * the output exactly and writes again). What JSON leaves alone (all but
  * controls, `"` and `\`; multi-byte characters included) is copied as it
  * is: the text never becomes a JS string, and this gives what
- * JSON.stringify of the decoded text would.
+ * JSON.stringify of the decoded text would. Four bytes at a time while they
+ * need no escape (a line of text has a few escapes: a newline, quotes), one
+ * at a time around an escape: about 4 times as fast as a byte loop.
  */
 function writeBody(text: Buffer, out: Buffer, at: number, limit: number): number {
   let o = at;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
+  const src = new DataView(text.buffer, text.byteOffset, n);
+  const dst = new DataView(out.buffer, out.byteOffset, out.length);
+  const words = n - 3;
+  let i = 0;
+  while (i < n) {
+    if (i < words) {
+      const w = src.getUint32(i, true);
+      // Plain bytes take one byte each, and the room for them is kept (below): four fit.
+      if (plainWord(w)) {
+        dst.setUint32(o, w, true);
+        o += 4;
+        i += 4;
+        continue;
+      }
+    }
     const c = text[i]!;
+    i++;
     if (ESCAPE[c] === 0) {
       out[o++] = c;
       continue;
     }
     const short = SHORT[c]!;
     // Plain bytes take one byte each: only an escape can use up the room (the bytes after it still need theirs).
-    if (o + (short !== 0 ? 2 : WORST) + (n - i - 1) > limit) return -1;
+    if (o + (short !== 0 ? 2 : WORST) + (n - i) > limit) return -1;
     out[o++] = 0x5c;
     if (short !== 0) out[o++] = short;
     else {
@@ -59,8 +92,15 @@ function writeBody(text: Buffer, out: Buffer, at: number, limit: number): number
 function bodyLength(text: Buffer): number {
   let extra = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text[i]!;
+  const src = new DataView(text.buffer, text.byteOffset, n);
+  const words = n - 3;
+  let i = 0;
+  while (i < n) {
+    if (i < words && plainWord(src.getUint32(i, true))) {
+      i += 4;
+      continue;
+    }
+    const c = text[i++]!;
     if (ESCAPE[c] === 1) extra += SHORT[c] !== 0 ? 1 : 5;
   }
   return n + extra;

@@ -41,6 +41,26 @@ describe('jsonStringBytes', () => {
     );
   });
 
+  it('gives what JSON.stringify gives for lines of plain text between escapes, at every alignment (the word-at-a-time path)', () => {
+    // Runs of 0 to 40 plain bytes (ASCII and multi-byte) between escapes: every offset of an escape within a 4-byte word.
+    const run = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '~', '\u007f', 'é', '€', '🙂'), maxLength: 40 });
+    const special = fc.constantFrom('\n', '"', '\\', '\u0000', '\u001f', '\t', '\r', '\b', '\f', '\u0001');
+    const lines = fc.array(fc.tuple(run, special), { maxLength: 40 }).map((pairs) => pairs.map(([r, e]) => r + e).join(''));
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('x', 'ü'), maxLength: 3 }), lines, fc.array(fc.nat(), { maxLength: 5 }), (lead, s, at) => {
+        const whole = lead + s;
+        assert.equal(jsonStringBytes(cut(Buffer.from(whole), at)).toString(), JSON.stringify(whole));
+      }),
+      { numRuns: 2000 },
+    );
+    // Every byte value below 0x80 at each of the four positions of a word, among plain bytes.
+    for (let c = 0; c < 0x80; c++)
+      for (let pos = 0; pos < 4; pos++) {
+        const s = 'abcdefgh'.slice(0, pos) + String.fromCharCode(c) + 'ijklmnop';
+        assert.equal(jsonStringBytes([Buffer.from(s)]).toString(), JSON.stringify(s), `byte 0x${c.toString(16)} at ${pos}`);
+      }
+  });
+
   it('sizes the output exactly when escapes are dense (the first guess does not fit)', () => {
     const s = '\u0001"\n'.repeat(10_000);
     assert.equal(jsonStringBytes([Buffer.from(s)]).toString(), JSON.stringify(s));

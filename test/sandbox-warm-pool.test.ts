@@ -6,13 +6,14 @@
  * sandbox_pid.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type TrlClient } from './helpers/client.js';
 import { makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
 import { allPids, ppidOf, procAlive, procCmdline } from './helpers/processes.js';
+import { procTag } from './helpers/process-tags.js';
 import { removeWorkspace, tierWorkspace, WORKSPACE_UID } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -40,12 +41,40 @@ async function warmOf(d: Daemon, c: TrlClient): Promise<number[]> {
   return sandboxesOf(d.pid).filter((p) => !owned.has(p));
 }
 
-/** Wait until exactly `n` warm sandboxes are up; their pids. */
+/**
+ * Whether a sandbox's pid 1 has started its holder (`sh -c 'echo ready; exec sleep …'`, `sleep` once it execs):
+ * its mounts are in place, and bubblewrap has bound it and its monitor to the daemon (--die-with-parent is set
+ * only once the namespaces exist). A pid 1 without it is a sandbox still starting.
+ */
+function holderUp(pid1: number): boolean {
+  return allPids().some((p) => ppidOf(p) === pid1 && procAlive(p) && path.basename(procCmdline(p)?.[0] ?? '') === 'sleep');
+}
+
+/** Wait until exactly `n` warm sandboxes are up, each started (holderUp); their pids. */
 async function untilWarm(d: Daemon, c: TrlClient, n: number): Promise<number[]> {
   let warm: number[] = [];
-  const ok = await waitFor(async () => (warm = await warmOf(d, c)).length === n);
-  assert.ok(ok, `${n} warm sandboxes were never up (now ${warm.length})`);
+  const ok = await waitFor(async () => (warm = await warmOf(d, c)).length === n && warm.every(holderUp));
+  assert.ok(ok, `${n} warm sandboxes were never up (now ${warm.length}, started ${warm.filter(holderUp).length})`);
   return warm;
+}
+
+/** What each live process of `pids` is, for a failure message: state, parent, wait channel, pending signals, command. */
+function survivors(pids: number[]): string {
+  const read = (pid: number, file: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return pids
+    .filter((p) => procAlive(p))
+    .map((p) => {
+      const status = read(p, 'status');
+      const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '?';
+      return `pid ${p} state ${field('State')} ppid ${field('PPid')} wchan ${read(p, 'wchan') || '?'} pending ${field('ShdPnd')}/${field('SigPnd')} blocked ${field('SigBlk')} [${(procCmdline(p) ?? []).join(' ').slice(0, 120)}]`;
+    })
+    .join('; ');
 }
 
 function own(dir: string): void {
@@ -319,23 +348,46 @@ describe('sandbox warm pool: off, shutdown and crash', () => {
     }
   });
 
-  it('leaves nothing after the daemon is SIGKILLed: warm sandboxes die with it, the next daemon removes their ghosts', async (t) => {
+  it("tags every process of a sandbox with its daemon's instance, not a session's", async (t) => {
+    const { d, c, skip } = await start(POOL);
+    try {
+      if (skip) return t.skip(skip);
+      const instance = ((await c.call('system.info', {})) as any).instance_id as string;
+      await c.call('session.destroy', { session_id: ((await c.call('session.create', {})) as any).session_id });
+      const warm = await untilWarm(d, c, POOL);
+      const procs = [...bwrapsOf(d.pid), ...warm, ...allPids().filter((p) => warm.includes(ppidOf(p) ?? -1))];
+      assert.ok(procs.length >= 3 * POOL, `the monitor, pid 1 and holder of each sandbox: ${procs.join(',')}`);
+      for (const p of procs) assert.equal(procTag(p), `${instance}:~sandbox:`, `process ${p} (${procCmdline(p)?.join(' ')}) carries the instance's sandbox tag`);
+    } finally {
+      c.close();
+      await d.shutdownClean();
+    }
+  });
+
+  it('leaves nothing after the daemon is SIGKILLed: warm sandboxes die with it, the next daemon removes their ghosts and reaps a sandbox that outlived it', async (t) => {
     const { d, c, skip } = await start(POOL);
     if (skip) {
       c.close();
       return t.skip(skip);
     }
+    const instance = ((await c.call('system.info', {})) as any).instance_id as string;
     await c.call('session.destroy', { session_id: ((await c.call('session.create', {})) as any).session_id });
     const warm = await untilWarm(d, c, POOL);
     const holders = bwrapsOf(d.pid);
+    // What a sandbox starting at the kill leaves (bubblewrap not yet bound to the daemon): a process with the sandbox tag.
+    const outlived = spawn('sleep', ['2147483647'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, __TRL_TAG: `${instance}:~sandbox:` } });
+    outlived.unref();
     c.close();
     d.proc.kill('SIGKILL');
     await d.exited;
-    assert.ok(await waitFor(() => [...warm, ...holders].every((p) => !procAlive(p))), 'a warm sandbox outlived its SIGKILLed daemon');
+    assert.ok(await waitFor(() => [...warm, ...holders].every((p) => !procAlive(p))), `a warm sandbox outlived its SIGKILLed daemon: ${survivors([...warm, ...holders])}`);
     const next = await start(0);
     try {
       assert.ok(await waitFor(() => fs.readdirSync(ws).sort().join() === seen.join()), `the next daemon left the ghosts: ${fs.readdirSync(ws).join(',')}`);
+      // (Any daemon starting meanwhile, another test's, may be the one that reaps it.)
+      assert.ok(await waitFor(() => !procAlive(outlived.pid!)), "the next daemon did not reap a process with the dead instance's sandbox tag");
     } finally {
+      outlived.kill('SIGKILL');
       next.c.close();
       await next.d.shutdownClean();
     }

@@ -226,7 +226,10 @@ export class SandboxTier implements Tier {
     return env;
   }
 
-  /** The local machine reaps every instance's cgroups, tagged processes and ghosts; sandboxes die with their daemon (--die-with-parent). */
+  /**
+   * The local machine reaps every instance's cgroups, tagged processes and ghosts; sandboxes die with their daemon
+   * (--die-with-parent), and one that was starting when its daemon was killed carries its instance's tag (sandboxTag).
+   */
   async deadInstances(): Promise<string[]> {
     return [];
   }

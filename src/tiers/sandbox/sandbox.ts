@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync } from 'node:fs';
 import type { PinnedWorkspace } from '../shared/files/pinned-workspace.js';
 import type { LocalMachine } from '../host/local-machine.js';
-import { parentOf } from '../shared/process-table.js';
+import { parentOf, TAG_VAR } from '../shared/process-table.js';
 import { isolatedUser, type RunAs } from '../shared/run-as.js';
 import { settledWithin } from '../shared/timers.js';
 import { guardWorkspace } from '../shared/workspace-guard.js';
@@ -12,6 +12,19 @@ import { waitReady } from './wait-ready.js';
 
 /** The whole environment of the host-side processes that start or enter a sandbox: nothing of a command's. */
 export const ENTRY_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The tracking tag of every process of a sandbox (bubblewrap, its pid 1, the
+ * holder): the daemon instance's, not a session's (no session tag has a
+ * `~`). Bubblewrap binds a sandbox to its daemon with a parent-death signal
+ * (`--die-with-parent`), but sets it only once its namespaces exist (and the
+ * sandbox's pid 1 only once its mounts are in place): a daemon killed while a
+ * sandbox starts (a warm one refilling) leaves that sandbox running. Tagged,
+ * it is killed by the next daemon, as any process of a dead instance is.
+ */
+export function sandboxTag(instanceId: string): string {
+  return `${instanceId}:~sandbox:`;
+}
 
 /** What a session asks of its sandbox; the rest of its options (tag, limits) are its processes', not the sandbox's. */
 export interface SandboxShape {
@@ -88,7 +101,7 @@ export class Sandbox {
       child = spawn(s.bwrap, layout.argv, {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...layout.fds],
         cwd: '/',
-        env: { PATH: ENTRY_PATH },
+        env: { PATH: ENTRY_PATH, [TAG_VAR]: sandboxTag(s.machine.instanceId) },
       });
     } catch (err) {
       ghosts.release(layout.guard.ghosts);

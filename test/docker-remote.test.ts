@@ -16,6 +16,8 @@ import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { anyCall, expectCode } from './helpers/client.js';
 import { MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { procTag } from './helpers/process-tags.js';
+import { findSleeps } from './helpers/processes.js';
 import { remoteFlags, startRemoteTierDaemon, type SecondEngine } from './helpers/second-engine.js';
 import { removeWorkspace, startTierDaemon, TEST_IMAGE, tierWorkspace, TRL_IMAGE, type TierDaemon } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
@@ -173,13 +175,19 @@ it("a daemon starting on this machine leaves the inner trl's commands alone (the
   const s = await anyCall(c, 'session.create', { working_dir: ws, workspace: ws });
   const started = await anyCall(c, 'exec.start', { session_id: s.session_id, command: 'echo begun; sleep 31881' });
   assert.ok(await waitFor(async () => (await anyCall(c, 'exec.output', { command_id: started.command_id })).data === 'begun\n'));
+  // The inner trl's instance, as its command's tag names it (seen from here: the container's processes are this machine's).
+  const sleeps = findSleeps(31881);
+  assert.equal(sleeps.length, 1, `the inner command's sleep: ${sleeps.join(',')}`);
+  const innerInstance = procTag(sleeps[0]!)?.split(':')[0];
+  assert.ok(innerInstance, "the inner command carries the inner trl's tag");
   // Its start-up looks for what dead daemons left: tagged processes whose daemon's pid is not a live trl.
   const other = await startDaemon({ flags: ['--tiers', 'host'] });
   try {
+    // (What a dead daemon elsewhere on this machine left, another test's, it may reap: only the inner trl's instance counts.)
     const reaped = other
       .logs()
       .split('\n')
-      .filter((l) => l.includes('reaped what a crashed daemon left behind'));
+      .filter((l) => l.includes('reaped what a crashed daemon left behind') && l.includes(innerInstance));
     assert.deepEqual(reaped, [], "the daemon took a process of the inner trl for a dead daemon's");
     const info = await anyCall(c, 'exec.info', { command_id: started.command_id });
     assert.equal(info.state, 'running', `the inner trl's command ended when another daemon started: ${JSON.stringify(info)}`);

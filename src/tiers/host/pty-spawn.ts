@@ -1,4 +1,4 @@
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { signalName } from '../shared/signals.js';
 import { drainPipeNow } from './pipe-drain.js';
 import type { ExitStatus, SpawnedProcess } from '../tier.js';
@@ -48,19 +48,64 @@ export async function spawnPty(file: string, args: string[], opts: { cwd: string
     stdout.write(typeof d === 'string' ? Buffer.from(d) : d);
     quiet?.refresh();
   });
+  const internals = term as unknown as { _fd?: number; _socket?: Readable };
+  const socket = internals._socket;
+  /** Take what the terminal holds right now (pipe-drain.ts); whether there was any. */
+  const drain = (): boolean => {
+    let got = false;
+    if (!ended && socket)
+      drainPipeNow(socket, internals._fd, (chunk) => {
+        got = true;
+        stdout.write(chunk);
+      });
+    return got;
+  };
+  /**
+   * node-pty reports an exit only once the terminal's master side has closed (EIO: every byte read), or
+   * 200 ms after the exit, when it destroys the master itself: a background process may hold the terminal
+   * open, and a busy reader may not have read the last of the output by then. Its destroy closes the
+   * descriptor with those bytes unread: drain them first.
+   */
+  if (socket) {
+    const destroy = socket.destroy.bind(socket);
+    socket.destroy = (error?: Error) => {
+      drain();
+      return destroy(error);
+    };
+  }
+  let socketClosed = false;
+  let exitSeen = false;
+  socket?.once('close', () => {
+    socketClosed = true;
+    if (exitSeen) end();
+  });
+  /**
+   * The quiet window ran out: end, unless the terminal holds output. A stalled event loop (a starved
+   * machine, a long collection) runs its expired timers before it reads what is waiting: without
+   * this drain, a timer could end the stream with the last output unread.
+   */
+  const endIfQuiet = () => {
+    if (drain()) quiet?.refresh();
+    else end();
+  };
   const exited = new Promise<ExitStatus>((resolve) => {
     term.onExit(({ exitCode, signal }) => {
       eofPending = false;
       if (eofTimer) clearTimeout(eofTimer);
-      // What the program wrote before it exited is in the terminal's buffer: take it now (pipe-drain.ts).
-      const internals = term as unknown as { _fd?: number; _socket?: import('node:stream').Readable };
-      if (!ended && internals._socket) drainPipeNow(internals._socket, internals._fd, (chunk) => stdout.write(chunk));
-      // The exit is often reported before the last output is read. End the stream when the
-      // terminal's master side closes (EIO once no slave fd is left); if a background process
-      // keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.
-      internals._socket?.once('close', end);
-      quiet = setTimeout(end, 250);
-      setTimeout(end, 2000).unref();
+      exitSeen = true;
+      // What the program wrote before it exited and the reader has not taken yet.
+      drain();
+      // The master side has closed (node-pty's way, above): the output is complete.
+      if (!socket || socket.destroyed || socketClosed) end();
+      else {
+        // Should node-pty report an exit with the master still open: end when it closes; if a background
+        // process keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.
+        quiet = setTimeout(endIfQuiet, 250);
+        setTimeout(() => {
+          drain();
+          end();
+        }, 2000).unref();
+      }
       const sig = signalName(signal ?? 0);
       resolve({ code: sig ? null : exitCode, signal: sig });
     });

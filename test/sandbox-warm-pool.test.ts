@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type TrlClient } from './helpers/client.js';
 import { makeTempDir, startDaemon, type Daemon } from './helpers/daemon.js';
-import { allPids, ppidOf, procAlive, procCmdline } from './helpers/processes.js';
+import { allPids, ppidOf, procAlive, procCmdline, readProc } from './helpers/processes.js';
 import { procTag } from './helpers/process-tags.js';
+import { sandboxTag } from '../src/tiers/sandbox/sandbox.js';
 import { removeWorkspace, tierWorkspace, WORKSPACE_UID } from './helpers/tiers.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -60,19 +61,12 @@ async function untilWarm(d: Daemon, c: TrlClient, n: number): Promise<number[]> 
 
 /** What each live process of `pids` is, for a failure message: state, parent, wait channel, pending signals, command. */
 function survivors(pids: number[]): string {
-  const read = (pid: number, file: string) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
-    } catch {
-      return '';
-    }
-  };
   return pids
     .filter((p) => procAlive(p))
     .map((p) => {
-      const status = read(p, 'status');
+      const status = readProc(String(p), 'status') ?? '';
       const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '?';
-      return `pid ${p} state ${field('State')} ppid ${field('PPid')} wchan ${read(p, 'wchan') || '?'} pending ${field('ShdPnd')}/${field('SigPnd')} blocked ${field('SigBlk')} [${(procCmdline(p) ?? []).join(' ').slice(0, 120)}]`;
+      return `pid ${p} state ${field('State')} ppid ${field('PPid')} wchan ${readProc(String(p), 'wchan') || '?'} pending ${field('ShdPnd')}/${field('SigPnd')} blocked ${field('SigBlk')} [${(procCmdline(p) ?? []).join(' ').slice(0, 120)}]`;
     })
     .join('; ');
 }
@@ -357,7 +351,7 @@ describe('sandbox warm pool: off, shutdown and crash', () => {
       const warm = await untilWarm(d, c, POOL);
       const procs = [...bwrapsOf(d.pid), ...warm, ...allPids().filter((p) => warm.includes(ppidOf(p) ?? -1))];
       assert.ok(procs.length >= 3 * POOL, `the monitor, pid 1 and holder of each sandbox: ${procs.join(',')}`);
-      for (const p of procs) assert.equal(procTag(p), `${instance}:~sandbox:`, `process ${p} (${procCmdline(p)?.join(' ')}) carries the instance's sandbox tag`);
+      for (const p of procs) assert.equal(procTag(p), sandboxTag(instance), `process ${p} (${procCmdline(p)?.join(' ')}) carries the instance's sandbox tag`);
     } finally {
       c.close();
       await d.shutdownClean();
@@ -375,7 +369,7 @@ describe('sandbox warm pool: off, shutdown and crash', () => {
     const warm = await untilWarm(d, c, POOL);
     const holders = bwrapsOf(d.pid);
     // What a sandbox starting at the kill leaves (bubblewrap not yet bound to the daemon): a process with the sandbox tag.
-    const outlived = spawn('sleep', ['2147483647'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, __TRL_TAG: `${instance}:~sandbox:` } });
+    const outlived = spawn('sleep', ['2147483647'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, __TRL_TAG: sandboxTag(instance) } });
     outlived.unref();
     c.close();
     d.proc.kill('SIGKILL');

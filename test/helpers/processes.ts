@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { after, afterEach } from 'node:test';
 import { waitFor } from './wait.js';
 
-function readProc(pid: string, file: string): string | null {
+/** A file of /proc/<pid>/, or null if the process is gone. */
+export function readProc(pid: string, file: string): string | null {
   try {
     return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {

@@ -36,29 +36,20 @@ export async function spawnPty(file: string, args: string[], opts: { cwd: string
   const stderr = new PassThrough();
   stderr.end();
   let ended = false;
-  let quiet: NodeJS.Timeout | null = null;
   const end = () => {
     if (ended) return;
     ended = true;
-    if (quiet) clearTimeout(quiet);
     stdout.end();
   };
   term.onData((d: Buffer | string) => {
     if (ended) return;
     stdout.write(typeof d === 'string' ? Buffer.from(d) : d);
-    quiet?.refresh();
   });
   const internals = term as unknown as { _fd?: number; _socket?: Readable };
   const socket = internals._socket;
-  /** Take what the terminal holds right now (pipe-drain.ts); whether there was any. */
-  const drain = (): boolean => {
-    let got = false;
-    if (!ended && socket)
-      drainPipeNow(socket, internals._fd, (chunk) => {
-        got = true;
-        stdout.write(chunk);
-      });
-    return got;
+  /** Take what the terminal holds right now (pipe-drain.ts). */
+  const drain = (): void => {
+    if (!ended && socket) drainPipeNow(socket, internals._fd, (chunk) => stdout.write(chunk));
   };
   /**
    * node-pty reports an exit only once the terminal's master side has closed (EIO: every byte read), or
@@ -73,39 +64,23 @@ export async function spawnPty(file: string, args: string[], opts: { cwd: string
       return destroy(error);
     };
   }
-  let socketClosed = false;
   let exitSeen = false;
   socket?.once('close', () => {
-    socketClosed = true;
     if (exitSeen) end();
   });
-  /**
-   * The quiet window ran out: end, unless the terminal holds output. A stalled event loop (a starved
-   * machine, a long collection) runs its expired timers before it reads what is waiting: without
-   * this drain, a timer could end the stream with the last output unread.
-   */
-  const endIfQuiet = () => {
-    if (drain()) quiet?.refresh();
-    else end();
-  };
   const exited = new Promise<ExitStatus>((resolve) => {
     term.onExit(({ exitCode, signal }) => {
       eofPending = false;
       if (eofTimer) clearTimeout(eofTimer);
       exitSeen = true;
-      // What the program wrote before it exited and the reader has not taken yet.
-      drain();
-      // The master side has closed (node-pty's way, above): the output is complete.
-      if (!socket || socket.destroyed || socketClosed) end();
-      else {
-        // Should node-pty report an exit with the master still open: end when it closes; if a background
-        // process keeps the terminal open, once no output has come for 250 ms; at the latest after 2 s.
-        quiet = setTimeout(endIfQuiet, 250);
+      // node-pty reports the exit once the master side has closed (above): the output is complete. Should a
+      // version report it with the master still open, the output ends when it closes, at the latest after 2 s.
+      if (!socket || socket.destroyed) end();
+      else
         setTimeout(() => {
           drain();
           end();
         }, 2000).unref();
-      }
       const sig = signalName(signal ?? 0);
       resolve({ code: sig ? null : exitCode, signal: sig });
     });

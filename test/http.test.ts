@@ -42,6 +42,13 @@ describe('POST /v1/rpc', () => {
     assert.equal(typeof a.json.data.uptime_s, 'number');
   });
 
+  it('keeps an idle kept-alive connection for a minute, and tells the client (Keep-Alive: timeout=65)', async () => {
+    const a = await rpc(h, 'system.ping', {}, 1, { Connection: 'keep-alive' });
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.connection, 'keep-alive');
+    assert.equal(a.headers['keep-alive'], 'timeout=65');
+  });
+
   it('answers every protocol error with HTTP 200 and ok:false', async () => {
     const missing = await rpc(h, 'session.info', { session_id: 'nope' }, 2);
     assert.equal(missing.status, 200);

@@ -232,6 +232,18 @@ export class TrlHttpClient {
   private post(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(closedError('this client is closed'));
     const body = JSON.stringify({ id: this.nextId++, method, params });
+    return this.send(body, signal, true);
+  }
+
+  /**
+   * One POST of `body`. A kept-alive connection the daemon closed as idle
+   * just as this request went out on it fails with ECONNRESET or EPIPE and
+   * no answer: the daemon closes only a connection with no request on it, so
+   * nothing was read, and the request goes once more on a new connection
+   * (Node's documented `reusedSocket` retry). Any other failure, or one on a
+   * new connection, is the caller's.
+   */
+  private send(body: string, signal: AbortSignal | undefined, mayRetry: boolean): Promise<IncomingMessage> {
     const request = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(this.rpcUrl, {
@@ -247,6 +259,10 @@ export class TrlHttpClient {
       });
       req.once('response', resolve);
       req.once('error', (err: NodeJS.ErrnoException) => {
+        if (mayRetry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted && !this.closed) {
+          resolve(this.send(body, signal, false));
+          return;
+        }
         const hint = err.code === 'ECONNREFUSED' ? `no trl daemon listens at ${this.rpcUrl.origin}; start one with \`trl serve --http …\`` : `cannot reach ${this.rpcUrl.origin}: ${err.message}`;
         reject(closedError(hint));
       });

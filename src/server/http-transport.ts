@@ -24,6 +24,16 @@ import type { Dashboard } from '../dashboard/dashboard.js';
 const RPC_PATH = '/v1/rpc';
 const WS_PATH = '/v1/ws';
 const MCP_PATH = '/mcp';
+/**
+ * How long an idle kept-alive connection stays open (Node's default is 5 s).
+ * An agent's calls are often seconds apart (a model thinking between them):
+ * at 5 s a client keeps reusing connections just as the daemon closes them,
+ * and a request sent on one as it closes fails with ECONNRESET (fetch:
+ * "other side closed"). A minute, the common proxy setting, makes that
+ * rare; clients learn it from the `Keep-Alive: timeout=65` header and close
+ * first.
+ */
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * HTTP(S) transport (PROTOCOL §1): `POST /v1/rpc` takes one request envelope
@@ -68,6 +78,7 @@ export class HttpTransport {
     this.server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.ws.handleUpgrade(req, socket, head));
     // Every open connection (WebSockets too) holds buffers: past the cap Node closes new ones at once.
     this.server.maxConnections = plan.maxConnections;
+    this.server.keepAliveTimeout = KEEP_ALIVE_MS;
     this.server.on('drop', (data?: { remoteAddress?: string }) => {
       if (this.atCap) return;
       this.atCap = true;

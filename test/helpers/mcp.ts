@@ -56,7 +56,7 @@ export async function connectStdio(era: Era, args: string[], env: Record<string,
 
 /**
  * fetch, sent once more when it failed on a kept-alive connection the server
- * had closed meanwhile (Node's server closes one idle for 5 s; a test process
+ * had closed meanwhile (the daemon closes one idle for 65 s; a test process
  * whose event loop was busy can pick it before seeing the close). Nothing
  * reached the server then, so the retry cannot run a command twice.
  */
@@ -65,7 +65,7 @@ const retryingFetch: typeof fetch = async (input, init) => {
     return await fetch(input, init);
   } catch (err) {
     const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
-    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
     console.log(`# a kept-alive connection was closed under the request (${code}); sent again`);
     return fetch(input, init);
   }
@@ -75,6 +75,8 @@ const retryingFetch: typeof fetch = async (input, init) => {
 export async function connectHttp(era: Era, baseUrl: string, token: string): Promise<McpConnection> {
   const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } }, fetch: retryingFetch });
   const client = newClient(era);
+  // What the SDK only reports here (a cancellation it could not send, say) is printed: a test that then fails says why.
+  client.onerror = (err) => console.log(`# MCP client (HTTP) error: ${err.message}`);
   await client.connect(transport);
   return {
     client,

@@ -6,6 +6,9 @@ import { noDaemonHint } from './no-daemon-hint.js';
 import { MessageRouter, RoutedClient, type OpenStream } from './message-router.js';
 
 export type { OpenStream };
+
+/** The largest buffer a client keeps to join answers split over reads. */
+const KEEP_JOIN_BYTES = 16 * 1024 * 1024;
 export type { CallOptions } from './message-router.js';
 
 export interface ClientOptions {
@@ -30,10 +33,13 @@ export class TrlClient extends RoutedClient {
     this.socket = socket;
     this.router = new MessageRouter((message) => socket.write(message + '\n'));
     // No size cap on what the daemon sends: it is trusted, and a result may be large.
+    // Large answers are joined in one buffer kept for the next (see LineReader): up to
+    // 16 MiB, what the default output caps (4 MiB per stream) give at most in practice.
     this.lines = new LineReader(
       Number.MAX_SAFE_INTEGER,
       (line) => this.router.receive(line),
       () => undefined,
+      KEEP_JOIN_BYTES,
     );
     socket.on('data', (chunk: Buffer) => this.lines.push(chunk));
     socket.on('close', () => this.router.failAll('the connection to the trl daemon closed'));

@@ -16,7 +16,10 @@ import { isUtf8Parts } from './utf8.js';
  * (`{...result}`) does not carry it and is encoded the ordinary way.
  */
 export const OUTPUT_JSON = Symbol('trl.outputJson');
-export type OutputJson = () => { stdout: Buffer; stderr: Buffer };
+/** An allocator for one field's JSON bytes (see jsonStringBytes). */
+export type FieldAlloc = (size: number) => Buffer;
+/** `field` gives each of the two fields its allocator; default: new memory. */
+export type OutputJson = (field?: () => FieldAlloc) => { stdout: Buffer; stderr: Buffer };
 
 /**
  * The retained bytes of one stream, as views of the buffer's blocks (no
@@ -44,16 +47,16 @@ class Retained {
     return `${join(this.head).toString('utf8')}${cutMarker(this.dropped)}${join(this.tail).toString('utf8')}`;
   }
 
-  json(encoding: Encoding): Buffer {
+  json(encoding: Encoding, alloc: FieldAlloc = (size) => Buffer.allocUnsafe(size)): Buffer {
     if (encoding === 'base64') {
       const text = this.base64();
-      const out = Buffer.allocUnsafe(text.length + 2);
+      const out = alloc(text.length + 2);
       out[0] = out[text.length + 1] = 0x22;
       out.write(text, 1, 'latin1');
       return out;
     }
     if (!this.valid) return Buffer.from(JSON.stringify(this.text(encoding)));
-    return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail]);
+    return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail], alloc);
   }
 
   private base64(): string {
@@ -146,7 +149,7 @@ export function execResult(cmd: Command, workingDir: string, encoding: Encoding,
     },
     ...fields(cmd, workingDir, encoding, lossy(out), lossy(err)),
   };
-  const json: OutputJson = () => ({ stdout: out.json(encoding), stderr: err.json(encoding) });
+  const json: OutputJson = (field) => ({ stdout: out.json(encoding, field?.()), stderr: err.json(encoding, field?.()) });
   Object.defineProperty(result, OUTPUT_JSON, { value: json, enumerable: false });
   return result;
 }

@@ -110,16 +110,17 @@ function bodyLength(text: Buffer): number {
  * Parts of valid UTF-8 text (split anywhere, even inside a character: they
  * are bytes) joined as one JSON string literal, quotes included. One pass
  * when the escapes fit in an eighth more room than the text, as in ordinary
- * output; a counting pass first otherwise.
+ * output; a counting pass first otherwise. `alloc` gives the buffer (of
+ * exactly the size asked; asked again, larger, when the first was short).
  */
-export function jsonStringBytes(parts: readonly Buffer[]): Buffer {
+export function jsonStringBytes(parts: readonly Buffer[], alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Buffer {
   let size = 0;
   for (const p of parts) size += p.length;
-  const guess = write(parts, Buffer.allocUnsafe(size + (size >> 3) + WORST + 2));
+  const guess = write(parts, alloc(size + (size >> 3) + WORST + 2));
   if (guess !== null) return guess;
   let exact = 2;
   for (const p of parts) exact += bodyLength(p);
-  return write(parts, Buffer.allocUnsafe(exact)) as Buffer;
+  return write(parts, alloc(exact)) as Buffer;
 }
 
 function write(parts: readonly Buffer[], out: Buffer): Buffer | null {

@@ -267,11 +267,13 @@ export class HttpTransport {
   /** Returns the body's size (0 if nothing was written). */
   private json(res: ServerResponse, status: number, body: Response, headers: Record<string, string> = {}): number {
     if (res.destroyed || res.headersSent) return 0;
-    const text = messageBody(body);
+    const { text, done } = messageBody(body);
     const length = byteLength(text);
     res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(length) });
     if (typeof text === 'string') res.end(text);
     else {
+      // 'close' comes once the response is complete or its connection gone: the body's bytes are the kernel's or dropped.
+      res.once('close', done);
       for (const part of text) res.write(part);
       res.end();
     }

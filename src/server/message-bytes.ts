@@ -1,4 +1,18 @@
 import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
+import { answerLease } from './answer-buffer.js';
+
+/**
+ * One outgoing message's bytes. `done()` once they have been written (the
+ * write's callback) or dropped: a large answer's output JSON may be in the
+ * daemon's kept answer buffer (answer-buffer.ts), which the next large
+ * answer may then use. Until then those bytes must not change.
+ */
+export interface Outgoing {
+  text: string | Buffer[];
+  done: () => void;
+}
+
+const nothingHeld = (): void => undefined;
 
 /**
  * One outgoing message as its NDJSON line. A result that carries its output
@@ -8,16 +22,16 @@ import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
  * output is never a JS string on the way out. Everything else is
  * JSON.stringify'd as ever.
  */
-export function messageLine(message: unknown): string | Buffer[] {
+export function messageLine(message: unknown): Outgoing {
   const json = outputJsonOf(message);
-  if (json === null) return JSON.stringify(message) + '\n';
+  if (json === null) return { text: JSON.stringify(message) + '\n', done: nothingHeld };
   return bodyParts(message as { data: Record<string, unknown> }, json, '}}\n');
 }
 
 /** The same without the newline (an HTTP body). Parts are written one after the other (never joined: that would be one more copy). */
-export function messageBody(message: unknown): string | Buffer[] {
+export function messageBody(message: unknown): Outgoing {
   const json = outputJsonOf(message);
-  if (json === null) return JSON.stringify(message);
+  if (json === null) return { text: JSON.stringify(message), done: nothingHeld };
   return bodyParts(message as { data: Record<string, unknown> }, json, '}}');
 }
 
@@ -29,14 +43,15 @@ export function byteLength(text: string | Buffer[]): number {
   return n;
 }
 
-function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson, close: string): Buffer[] {
+function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson, close: string): Outgoing {
   const data: Record<string, unknown> = {};
   // The other fields, read one by one: spreading would read (and decode) stdout and stderr too.
   for (const key of Object.keys(message.data)) if (key !== 'stdout' && key !== 'stderr') data[key] = message.data[key];
   const head = JSON.stringify({ ...message, data });
-  const { stdout, stderr } = json();
+  const lease = answerLease();
+  const { stdout, stderr } = json(lease.field);
   // `head` ends with the data object's and the message's closing braces: the output fields go in before them.
-  return [Buffer.from(head.slice(0, -2) + ',"stdout":'), stdout, Buffer.from(',"stderr":'), stderr, Buffer.from(close)];
+  return { text: [Buffer.from(head.slice(0, -2) + ',"stdout":'), stdout, Buffer.from(',"stderr":'), stderr, Buffer.from(close)], done: lease.release };
 }
 
 function outputJsonOf(message: unknown): OutputJson | null {

@@ -43,16 +43,31 @@ export function serveNdjson(ends: NdjsonEnds, dispatcher: Dispatcher, maxRequest
     if (!ends.gone && output.writable) output.write(text, written);
   };
   const send = (obj: unknown): number => {
-    const line = messageLine(obj);
-    if (typeof line === 'string') {
-      write(line);
-      return line.length;
+    const { text, done } = messageLine(obj);
+    if (typeof text === 'string') {
+      write(text);
+      return text.length;
+    }
+    if (ends.gone || !output.writable) {
+      done();
+      return byteLength(text);
     }
     // Parts of one line (a large result's output bytes among them): one writev, no joined copy.
+    // The last part's callback runs once the kernel has them all (or the write failed): the bytes may then be reused.
     output.cork();
-    for (const part of line) write(part);
+    text.forEach((part, i) =>
+      output.write(
+        part,
+        i < text.length - 1
+          ? written
+          : () => {
+              done();
+              written();
+            },
+      ),
+    );
     output.uncork();
-    return byteLength(line);
+    return byteLength(text);
   };
   // exec.pipe: from its answer on, the peer carries raw bytes only; requests are no longer read.
   let requests = 0;

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { StreamEvent } from '../protocol/envelope.js';
 import type { ErrorObject } from '../protocol/errors.js';
 import { LineReader } from '../protocol/line-reader.js';
+import { REPEATABLE_METHODS } from '../protocol/repeatable.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import type { Readable } from 'node:stream';
 import type { OpenStream } from './client.js';
@@ -42,6 +43,7 @@ function closedError(message: string): TrlClientError<'CONNECTION_CLOSED'> {
 export class TrlHttpClient {
   private readonly rpcUrl: URL;
   private readonly agent: HttpAgent;
+  private resendAgent: HttpAgent | null = null;
   private readonly secure: boolean;
   private nextId = 1;
   private closed = false;
@@ -50,11 +52,20 @@ export class TrlHttpClient {
   private constructor(
     url: URL,
     private readonly token: string,
-    options: HttpClientOptions,
+    private readonly options: HttpClientOptions,
   ) {
     this.secure = url.protocol === 'https:';
     this.rpcUrl = new URL('v1/rpc', url.href.endsWith('/') ? url.href : url.href + '/');
-    this.agent = this.secure ? new HttpsAgent({ keepAlive: true, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true }) : new HttpAgent({ keepAlive: true });
+    this.agent = this.newAgent(true);
+  }
+
+  private newAgent(keepAlive: boolean): HttpAgent {
+    return this.secure ? new HttpsAgent({ keepAlive, ca: this.options.ca, rejectUnauthorized: this.options.rejectUnauthorized ?? true }) : new HttpAgent({ keepAlive });
+  }
+
+  /** The agent of resends: a connection of its own for each (closed after it). */
+  private oneShotAgent(): HttpAgent {
+    return (this.resendAgent ??= this.newAgent(false));
   }
 
   /** Check the URL and the token with a `system.ping`, and resolve with the client. */
@@ -227,28 +238,31 @@ export class TrlHttpClient {
     this.closed = true;
     for (const res of this.open) res.destroy();
     this.agent.destroy();
+    this.resendAgent?.destroy();
   }
 
   private post(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(closedError('this client is closed'));
     const body = JSON.stringify({ id: this.nextId++, method, params });
-    return this.send(body, signal, true);
+    return this.send(body, signal, REPEATABLE_METHODS.has(method) ? 'may resend' : 'once');
   }
 
   /**
-   * One POST of `body`. A kept-alive connection the daemon closed as idle
-   * just as this request went out on it fails with ECONNRESET or EPIPE and
-   * no answer: the daemon closes only a connection with no request on it, so
-   * nothing was read, and the request goes once more on a new connection
-   * (Node's documented `reusedSocket` retry). Any other failure, or one on a
-   * new connection, is the caller's.
+   * One POST of `body`. A request sent on a kept-alive connection just as
+   * the daemon closed it as idle fails with ECONNRESET or EPIPE and no
+   * answer. The client cannot tell that from a connection cut after the
+   * daemon read the request (a daemon stopping or dying), so only a method
+   * that changes nothing (REPEATABLE_METHODS) is sent once more, on a
+   * connection of its own (another pooled one may have been closed at the
+   * same moment); for any other the failure is the caller's, as is any
+   * failure of the resend or of a new connection.
    */
-  private send(body: string, signal: AbortSignal | undefined, mayRetry: boolean): Promise<IncomingMessage> {
+  private send(body: string, signal: AbortSignal | undefined, attempt: 'once' | 'may resend' | 'resend'): Promise<IncomingMessage> {
     const request = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(this.rpcUrl, {
         method: 'POST',
-        agent: this.agent,
+        agent: attempt === 'resend' ? this.oneShotAgent() : this.agent,
         signal,
         headers: {
           Authorization: `Bearer ${this.token}`,
@@ -259,8 +273,8 @@ export class TrlHttpClient {
       });
       req.once('response', resolve);
       req.once('error', (err: NodeJS.ErrnoException) => {
-        if (mayRetry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted && !this.closed) {
-          resolve(this.send(body, signal, false));
+        if (attempt === 'may resend' && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted && !this.closed) {
+          resolve(this.send(body, signal, 'resend'));
           return;
         }
         const hint = err.code === 'ECONNREFUSED' ? `no trl daemon listens at ${this.rpcUrl.origin}; start one with \`trl serve --http …\`` : `cannot reach ${this.rpcUrl.origin}: ${err.message}`;

@@ -27,7 +27,9 @@ export interface AnswerLease {
  * answer paid it. One answer holds the buffer from its encoding until its
  * bytes have reached the kernel (the transport's write callback); an answer
  * encoded meanwhile gets a buffer of its own, as before. Unused for 30 s,
- * the buffer is dropped.
+ * the buffer is dropped. A peer that never reads its answer and stays
+ * connected holds the buffer as long: later answers then get new memory,
+ * as before there was a kept buffer.
  */
 class KeptBuffer {
   private buffer: Buffer | null = null;

@@ -49,7 +49,14 @@ function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson,
   for (const key of Object.keys(message.data)) if (key !== 'stdout' && key !== 'stderr') data[key] = message.data[key];
   const head = JSON.stringify({ ...message, data });
   const lease = answerLease();
-  const { stdout, stderr } = json(lease.field);
+  let fields: { stdout: Buffer; stderr: Buffer };
+  try {
+    fields = json(lease.field);
+  } catch (err) {
+    lease.release();
+    throw err;
+  }
+  const { stdout, stderr } = fields;
   // `head` ends with the data object's and the message's closing braces: the output fields go in before them.
   return { text: [Buffer.from(head.slice(0, -2) + ',"stdout":'), stdout, Buffer.from(',"stderr":'), stderr, Buffer.from(close)], done: lease.release };
 }

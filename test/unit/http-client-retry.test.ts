@@ -2,10 +2,11 @@
  * TrlHttpClient and a kept-alive connection closed under a request: the
  * daemon closes a connection idle past its keep-alive timeout, and a request
  * the client sent on it at that moment fails with a reset before any answer.
- * The client sends it once more on a new connection; a reset on a new
- * connection, or a second one, is the caller's error. A real HTTP server on
- * a real port stands in for the daemon here: it resets connections on cue,
- * which a daemon does only at the instant its idle timer fires.
+ * A method that changes nothing is sent once more, on a connection of its
+ * own; any other method, a reset on a new connection, or a second reset is
+ * the caller's error. A real HTTP server on a real port stands in for the
+ * daemon here: it resets connections on cue (after reading the request,
+ * which is why a command is never sent twice).
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -43,7 +44,8 @@ describe('TrlHttpClient on a kept-alive connection reset under a request', () =>
           return socket.resetAndDestroy();
         }
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({ id: body.id, ok: true, data: { version: 'test', protocol_version: '1', uptime_s: 1 } }));
+        const data = body.method === 'exec.run' ? { stdout: 'ran' } : { version: 'test', protocol_version: '1', uptime_s: 1 };
+        res.end(JSON.stringify({ id: body.id, ok: true, data }));
       });
     });
     server.keepAliveTimeout = 60_000;
@@ -76,6 +78,32 @@ describe('TrlHttpClient on a kept-alive connection reset under a request', () =>
       resetFresh = 1;
       await assert.rejects(client.call('system.ping', {}), (err: unknown) => err instanceof TrlClientError && err.code === 'CONNECTION_CLOSED');
       assert.deepEqual(seen, ['system.ping', 'system.ping (reused)', 'system.ping']);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('sends it on a connection of its own, not on another kept-alive one that may be closed too', async () => {
+    const client = await TrlHttpClient.connect({ url, token: 't' });
+    try {
+      // Two calls at once: two kept-alive connections in the pool.
+      await Promise.all([client.call('system.ping', {}), client.call('system.ping', {})]);
+      seen = [];
+      resetReused = 2;
+      const r = await client.call('system.ping', {});
+      assert.equal(r.version, 'test');
+      assert.deepEqual(seen, ['system.ping (reused)', 'system.ping']);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('does not send a command again: its connection may have been cut after the daemon read it', async () => {
+    const client = await TrlHttpClient.connect({ url, token: 't' });
+    try {
+      resetReused = 1;
+      await assert.rejects(client.call('exec.run', { command: 'true' }), (err: unknown) => err instanceof TrlClientError && err.code === 'CONNECTION_CLOSED');
+      assert.deepEqual(seen, ['system.ping', 'exec.run (reused)']);
     } finally {
       client.close();
     }

@@ -176,8 +176,9 @@ it("a daemon starting on this machine leaves the inner trl's commands alone (the
   const started = await anyCall(c, 'exec.start', { session_id: s.session_id, command: 'echo begun; sleep 31881' });
   assert.ok(await waitFor(async () => (await anyCall(c, 'exec.output', { command_id: started.command_id })).data === 'begun\n'));
   // The inner trl's instance, as its command's tag names it (seen from here: the container's processes are this machine's).
-  const sleeps = findSleeps(31881);
-  assert.equal(sleeps.length, 1, `the inner command's sleep: ${sleeps.join(',')}`);
+  // "begun" is written before the shell has forked and exec'd the sleep: wait for the sleep itself.
+  let sleeps: number[] = [];
+  assert.ok(await waitFor(() => (sleeps = findSleeps(31881)).length === 1), `the inner command's sleep: ${sleeps.join(',')}`);
   const innerInstance = procTag(sleeps[0]!)?.split(':')[0];
   assert.ok(innerInstance, "the inner command carries the inner trl's tag");
   // Its start-up looks for what dead daemons left: tagged processes whose daemon's pid is not a live trl.

@@ -42,7 +42,7 @@ describe('trl mcp with no daemon running', () => {
       assert.equal((r.structuredContent as any).stdout, '42\n', textOf(r));
       const bg = await conn.client.callTool({ name: 'run', arguments: { command: `sleep ${s}`, session: 'bg', yield_s: 0.5 } });
       assert.equal((bg.structuredContent as any).running, true, textOf(bg));
-      assert.equal(findSleeps(s).length, 1);
+      assert.ok(await waitFor(() => findSleeps(s).length === 1), `sleep ${s} is not running`);
       const own = ownRuntimeDir(conn.pid!);
       assert.ok(own, 'its daemon has a runtime directory of its own');
       assert.equal(existsSync(join(xdg, 'trl', 'trl.sock')), false, 'it does not take the shared default socket');

@@ -29,7 +29,7 @@ done
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 command -v docker >/dev/null 2>&1 || { echo 'build-trl-image: docker CLI not found: apt-get install -y docker.io' >&2; exit 1; }
 docker info >/dev/null 2>&1 || { echo 'build-trl-image: docker engine unreachable: start dockerd or set DOCKER_HOST' >&2; exit 1; }
-[ -f "$REPO/dist/src/cli/main.js" ] || { echo "build-trl-image: $REPO/dist is not built: run npm run build first" >&2; exit 1; }
+[ -f "$REPO/dist/trl/trl.js" ] || { echo "build-trl-image: $REPO/dist is not built: run npm run build first" >&2; exit 1; }
 
 if [ "$FORCE" = 0 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "build-trl-image: $IMAGE already present (--force rebuilds it)"
@@ -72,6 +72,7 @@ done
 # trl: the compiled sources and the production dependencies (npm's own list), nothing of the tests.
 mkdir -p "$ROOTFS/opt/trl/dist"
 cp -R "$REPO/dist/src" "$ROOTFS/opt/trl/dist/src"
+cp -R "$REPO/dist/trl" "$ROOTFS/opt/trl/dist/trl"
 cp "$REPO/package.json" "$ROOTFS/opt/trl/package.json"
 (cd "$REPO" && npm ls --omit=dev --all --parseable 2>/dev/null) | while read -r dir; do
   rel=${dir#"$(readlink -f "$REPO")"/}
@@ -94,7 +95,7 @@ for lib in $(find "$ROOTFS/opt/trl/node_modules" -name '*.node' -exec ldd {} \; 
 done
 cat >"$ROOTFS/opt/trl/bin/trl" <<'LAUNCHER'
 #!/bin/sh
-exec /usr/local/bin/node /opt/trl/dist/src/cli/main.js "$@"
+exec /usr/local/bin/node /opt/trl/dist/trl/trl.js "$@"
 LAUNCHER
 chmod 0755 "$ROOTFS/opt/trl/bin/trl"
 ln -s /opt/trl/bin/trl "$ROOTFS/usr/local/bin/trl"

@@ -30,7 +30,7 @@ after(async () => {
 function innerTrlPids(container: string): string[] {
   return dockerCli('exec', container, 'ps', '-o', 'pid,args')
     .split('\n')
-    .filter((l) => l.includes('/opt/trl/dist/src/cli/main.js rpc'))
+    .filter((l) => l.includes('/opt/trl/dist/trl/trl.js rpc'))
     .map((l) => l.trim().split(/\s+/)[0]!);
 }
 
@@ -41,7 +41,7 @@ it('a session of an image with trl inside takes the inner path and keeps its she
   assert.equal(s.isolation.detail.exec_path, 'inner');
   const r1 = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'cd /tmp && export INNER_X=1; echo out; echo err >&2; exit 7' });
   assert.deepEqual([r1.stdout, r1.stderr, r1.exit_code, r1.working_dir], ['out\n', 'err\n', 7, '/tmp']);
-  const r2 = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo "$INNER_X $(pwd)"; ps -o args | grep -c "[m]ain.js rpc"' });
+  const r2 = await anyCall(c, 'exec.run', { session_id: s.session_id, command: 'echo "$INNER_X $(pwd)"; ps -o args | grep -c "[t]rl/trl.js rpc"' });
   assert.equal(r2.stdout, '1 /tmp\n1\n', 'the state did not persist, or the command did not run under the inner trl');
   await anyCall(c, 'session.destroy', { session_id: s.session_id });
 });

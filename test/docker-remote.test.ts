@@ -127,7 +127,7 @@ it('an inner trl that dies ends its command, the next command starts a new one, 
     engine
       .cli('exec', container, 'ps', '-o', 'pid,args')
       .split('\n')
-      .filter((l) => l.includes('/opt/trl/dist/src/cli/main.js rpc'))
+      .filter((l) => l.includes('/opt/trl/dist/trl/trl.js rpc'))
       .map((l) => l.trim().split(/\s+/)[0]!);
   const before = innerPids();
   assert.equal(before.length, 1, `one inner trl expected, found ${before.join(' ')}`);

@@ -31,7 +31,7 @@ const STDERR_TAIL = 8 * 1024;
 export async function startDaemon(options: StartOptions = {}): Promise<Daemon> {
   const dir = await mkdtemp(join(tmpdir(), 'trl-bench-'));
   const socketPath = join(dir, 'trl.sock');
-  const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const main = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
   const child = spawn(process.execPath, ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])], {
     cwd: dir,
     env: { ...process.env, ...options.env },

@@ -7,7 +7,7 @@ import { summarize } from '../lib/stats.js';
 import type { MetricContext, MetricResult } from './metric.js';
 
 /** The CLI as its shebang starts it (`#!/usr/bin/env -S node --max-semi-space-size=1`). */
-const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const MAIN = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
 const NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**

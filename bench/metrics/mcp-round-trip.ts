@@ -10,7 +10,7 @@ import { summarize, type Summary } from '../lib/stats.js';
 import { openHostSession } from './host-session.js';
 import type { MetricContext, MetricResult } from './metric.js';
 
-const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const MAIN = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
 
 /** One `run {"command": "true"}` tool call; throws unless it ran and exited 0. */
 async function runTrue(client: Client): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compiledPath } from '../install-dir.js';
 import { pageHtml } from './page.js';
 import { STYLES } from './styles.js';
 
@@ -12,8 +12,8 @@ export interface Asset {
   type: string;
 }
 
-/** The page's own scripts: src/dashboard/client/*.ts, compiled beside this file by the build. */
-const CLIENT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'client');
+/** The page's own scripts: src/dashboard/client/*.ts, compiled by the build to dist/src/dashboard/client. */
+const CLIENT_DIR = compiledPath('dashboard/client');
 
 /** xterm.js and its fit addon, from the installed packages (no CDN): URL name → package file. */
 const VENDOR: ReadonlyArray<[string, string, string]> = [

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { INSTALL_DIR } from '../install-dir.js';
 import type { Logger } from 'pino';
 import type { Tier } from '../tiers/tier.js';
 import type { TierName } from '../protocol/common.js';
@@ -26,9 +26,6 @@ import { StartupError } from './startup-error.js';
 import { checkTiers, closeTiers, createTiers } from './tiers.js';
 import { UnixTransport } from './unix-transport.js';
 import { StdioTransport } from './stdio-transport.js';
-
-/** trl's own installation (this file is dist/src/server/daemon.js): no sandbox may write it. */
-const INSTALL_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 
 export interface Daemon {
   socketPath: string;

@@ -1,7 +1,7 @@
 /**
  * A real trl daemon for a test: `trl serve` on a Unix socket in a fresh
  * directory, its output captured, stopped cleanly afterwards. No mocks:
- * everything drives the compiled daemon (dist/src/cli/main.js).
+ * everything drives the built daemon (dist/trl/trl.js, the bundle `npm start` runs).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ import { DEADLINE_MS, waitFor } from './wait.js';
 
 /** This file is compiled to dist/test/helpers/daemon.js: three levels below the repo root. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'trl', 'trl.js');
 
 /** How long a daemon may take to listen: a start-up on a starved machine, not a figure of speed. */
 /** A daemon starts once its default tier's health check has passed: the docker tier's may take DOCKER_HEALTH_TIMEOUT_S in tests. */

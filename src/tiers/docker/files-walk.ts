@@ -1,10 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import { compiledPath } from '../../install-dir.js';
 import { Worker } from 'node:worker_threads';
 import type { WalkQuery, WalkResult } from '../tier-files.js';
 import { fail, FileOpError, type FileOpFailure } from '../shared/files/file-op-error.js';
 import type { WalkSource } from '../shared/files/walk-engine.js';
 
-const WORKER = fileURLToPath(new URL('./files-walk-worker.js', import.meta.url));
+const WORKER = compiledPath('tiers/docker/files-walk-worker.js');
 /** Past a walk's own time bound, how long its worker may still take before it is stopped. */
 const GRACE_MS = 2000;
 

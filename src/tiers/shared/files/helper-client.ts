@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { compiledPath } from '../../../install-dir.js';
 import type { RunAs } from '../run-as.js';
 import { FileOpError, type FileOpFailure } from './file-op-error.js';
 import { encodeFrame, FrameReader, type Frame } from './helper-protocol.js';
 
-const HELPER_MAIN = fileURLToPath(new URL('./helper-main.js', import.meta.url));
+const HELPER_MAIN = compiledPath('tiers/shared/files/helper-main.js');
 /** V8 flags of the helper: a regular expression that backtracks too much is re-run by the linear engine where it can be. */
 const NODE_FLAGS = ['--max-old-space-size=512', '--enable-experimental-regexp-engine-on-excessive-backtracks'];
 /** A helper nobody used for this long exits (it is started again when needed). */

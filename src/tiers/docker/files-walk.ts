@@ -7,12 +7,16 @@ import type { WalkSource } from '../shared/files/walk-engine.js';
 const WORKER = compiledPath('tiers/docker/files-walk-worker.js');
 /** Past a walk's own time bound, how long its worker may still take before it is stopped. */
 const GRACE_MS = 2000;
+/** How long a worker may take to start and send its first message (a deadline for a starved machine). */
+const START_DEADLINE_MS = 60_000;
 
 /**
  * Run one walk in a worker thread (files-walk-worker.ts), serving its reads
  * from `source` here. Past its time bound and a grace the worker is
  * terminated — a regular expression stuck on one line included — and the
  * walk fails; `onStuck` lets the caller drop the helper it was reading from.
+ * The bound counts from the worker's first message: a thread's start (its
+ * modules loaded on a starved machine) must not pass for a stuck pattern.
  */
 export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () => void): Promise<WalkResult> {
   return new Promise((resolve, reject) => {
@@ -25,7 +29,12 @@ export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () =
       void worker.terminate();
       fn();
     };
-    const timer = setTimeout(() => {
+    let timer = setTimeout(
+      () => settle(() => reject(fail('IO_ERROR', query.start, `the walk's worker did not start within ${START_DEADLINE_MS / 1000} s: the machine may be overloaded`))),
+      START_DEADLINE_MS,
+    );
+    let started = false;
+    const bound = () => {
       onStuck();
       settle(() =>
         reject(
@@ -36,8 +45,13 @@ export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () =
           ),
         ),
       );
-    }, query.timeMs + GRACE_MS);
+    };
     worker.on('message', (m: { t: string; id: number; op: string; args: Record<string, unknown>; result?: WalkResult; failure?: FileOpFailure }) => {
+      if (!started && !settled) {
+        started = true;
+        clearTimeout(timer);
+        timer = setTimeout(bound, query.timeMs + GRACE_MS);
+      }
       if (m.t === 'done') return settle(() => resolve(m.result!));
       if (m.t === 'fail') return settle(() => reject(new FileOpError(m.failure!)));
       if (m.t !== 'ask') return;

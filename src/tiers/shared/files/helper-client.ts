@@ -11,6 +11,12 @@ const NODE_FLAGS = ['--max-old-space-size=512', '--enable-experimental-regexp-en
 const IDLE_MS = 60_000;
 /** Its stderr kept for the message when it dies. */
 const STDERR_KEEP = 4096;
+/**
+ * How long a helper may take to start (Node's start, its modules, the switch
+ * of user) before it says it is ready: a deadline for a starved machine, not
+ * a speed. A request's own time bound counts from that readiness.
+ */
+const START_DEADLINE_MS = 60_000;
 
 export interface HelperSpec {
   /** O_PATH descriptor of the workspace, as the helper must see it (passed as its fd 3). */
@@ -36,10 +42,15 @@ type FrameHandler = (f: Frame) => void;
  * on first use, requests pipelined (it answers them in order), each answer
  * routed to its caller by id. A request with a time bound kills the helper
  * when it is not answered in time (a regular expression stuck on one line),
- * failing whatever else it had; the next request starts a fresh one.
+ * failing whatever else it had; the next request starts a fresh one. The
+ * bound counts from the helper's readiness (its first frame): on a starved
+ * machine a new helper's start alone can take seconds, which must not pass
+ * for a pattern that never ends.
  */
 export class FilesHelper {
   private child: ChildProcess | null = null;
+  /** Resolves once the current child has said it is ready. */
+  private ready: Promise<void> = Promise.resolve();
   private readonly handlers = new Map<number, { onFrame: FrameHandler; fail: (err: Error) => void }>();
   private nextId = 1;
   private idle: NodeJS.Timeout | null = null;
@@ -51,26 +62,34 @@ export class FilesHelper {
   request(op: string, args: Record<string, unknown>, body?: Buffer, timeoutMs?: number): Promise<Frame> {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
+      let settled = false;
       const ch = this.open(
         op,
         args,
         body,
         (f) => {
           if (f.header.ok === undefined) return;
+          settled = true;
           ch.done();
           if (timer) clearTimeout(timer);
           if (f.header.ok === true) resolve(f);
           else reject(new FileOpError(f.header.failure as FileOpFailure));
         },
         (err) => {
+          settled = true;
           if (timer) clearTimeout(timer);
           reject(err);
         },
       );
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          this.kill(new HelperTimeout(timeoutMs));
-        }, timeoutMs);
+        const child = this.child;
+        void this.ready.then(() => {
+          // Not once answered, nor for a helper that is gone (its requests failed with it).
+          if (settled || this.child !== child) return;
+          timer = setTimeout(() => {
+            if (this.child === child) this.kill(new HelperTimeout(timeoutMs));
+          }, timeoutMs);
+        });
       }
     });
   }
@@ -130,6 +149,12 @@ export class FilesHelper {
     const args = [...NODE_FLAGS, HELPER_MAIN, JSON.stringify(this.spec.workspacePaths), ...(runAs ? ['--uid', String(runAs.uid), '--gid', String(runAs.gid)] : [])];
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe', this.spec.rootFd], cwd: '/', env: { PATH: '/usr/bin:/bin' } });
     this.child = child;
+    let becomeReady = (): void => undefined;
+    this.ready = new Promise<void>((resolve) => (becomeReady = resolve));
+    const startTimer = setTimeout(() => {
+      if (this.child === child) this.kill(new Error(`the files helper did not start within ${START_DEADLINE_MS / 1000} s: the machine may be overloaded`));
+    }, START_DEADLINE_MS);
+    startTimer.unref();
     const reader = new FrameReader();
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -140,7 +165,12 @@ export class FilesHelper {
         if (this.child === child) this.kill(err as Error);
         return;
       }
-      for (const f of frames) this.handlers.get(f.header.id as number)?.onFrame(f);
+      for (const f of frames) {
+        if (f.header.ready === true) {
+          clearTimeout(startTimer);
+          becomeReady();
+        } else this.handlers.get(f.header.id as number)?.onFrame(f);
+      }
     });
     child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-STDERR_KEEP)));
     child.stdin!.on('error', () => undefined);
@@ -148,6 +178,7 @@ export class FilesHelper {
       if (this.child === child) this.kill(new Error(`cannot start the files helper: ${err.message}`));
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(startTimer);
       if (this.child !== child) return;
       this.kill(new Error(`the files helper exited (${signal ?? code})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
     });

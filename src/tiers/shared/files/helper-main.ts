@@ -5,8 +5,9 @@
  * opened through the sandbox's own mount namespace, so its read-only guards
  * hold — and `--uid/--gid` when it must stop being root: it switches before
  * it reads any request. Requests and answers are frames
- * (helper-protocol.ts) on stdin and stdout, handled one after another. It
- * exits when its stdin closes.
+ * (helper-protocol.ts) on stdin and stdout, handled one after another; its
+ * first frame, `{ id: 0, ready: true }`, says it is reading them (the
+ * daemon's time bounds start there). It exits when its stdin closes.
  *
  *   node helper-main.js WORKSPACE_PATHS_JSON [--uid N --gid N]
  */
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
     for (const stop of watches.values()) stop();
     void chain.then(() => process.exit(0));
   });
+  await send({ id: 0, ready: true });
 }
 
 function writeChunk(t: PendingWrite, body: Buffer): void {

@@ -21,11 +21,9 @@
 import { build, type Plugin } from 'esbuild';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './doc-file.js';
 
-/** dist/scripts/bundle.js → the repository root. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT_DIR = join(ROOT, 'dist', 'trl');
+const OUT_DIR = join(REPO_ROOT, 'dist', 'trl');
 
 /**
  * zod's every entry point imports all of its locales (`export * as locales`),
@@ -47,7 +45,7 @@ const englishOnlyZod: Plugin = {
 async function main(): Promise<void> {
   await rm(OUT_DIR, { recursive: true, force: true });
   const result = await build({
-    absWorkingDir: ROOT,
+    absWorkingDir: REPO_ROOT,
     entryPoints: { trl: 'dist/src/cli/main.js' },
     outdir: OUT_DIR,
     chunkNames: 'chunks/[name]-[hash]',

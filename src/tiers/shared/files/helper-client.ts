@@ -82,13 +82,9 @@ export class FilesHelper {
         },
       );
       if (timeoutMs !== undefined) {
-        const child = this.child;
+        // Not once settled: answered, or failed with a helper that is gone (kill fails every request it had).
         void this.ready.then(() => {
-          // Not once answered, nor for a helper that is gone (its requests failed with it).
-          if (settled || this.child !== child) return;
-          timer = setTimeout(() => {
-            if (this.child === child) this.kill(new HelperTimeout(timeoutMs));
-          }, timeoutMs);
+          if (!settled) timer = setTimeout(() => this.kill(new HelperTimeout(timeoutMs)), timeoutMs);
         });
       }
     });

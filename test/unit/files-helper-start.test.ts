@@ -40,8 +40,9 @@ it('a helper that starts slowly is not timed out: the bound starts once it is re
     assert.equal((f.header.data as { type: string }).type, 'file');
 
     // Once ready, the bound holds: a helper kept from answering past it is stopped, with its reason.
-    const second = helper.request('stat', { path: ['f.txt'], follow: false }, undefined, BOUND_MS);
+    // It is stopped before the request goes out, so it cannot answer first.
     process.kill(childOf(helper).pid, 'SIGSTOP');
+    const second = helper.request('stat', { path: ['f.txt'], follow: false }, undefined, BOUND_MS);
     await assert.rejects(second, (err: unknown) => err instanceof HelperTimeout);
   } finally {
     helper.close();

@@ -10,9 +10,10 @@ import { after, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { cgroupDirsNamed } from './helpers/cgroups.js';
 import { connect, expectCode } from './helpers/client.js';
+import { untilDecisive } from './helpers/crash-race.js';
 import { canConnect, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
-import { assertSleepsGone, findSleeps, sleepTokens } from './helpers/processes.js';
+import { assertSleepsGone, findSleeps, killSleeps, sleepTokens } from './helpers/processes.js';
 import { rawConnect, type RawLine } from './helpers/raw-connection.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -418,35 +419,39 @@ describe('daemon lifecycle', { concurrency: true }, () => {
       { name: '--cgroups off', flags: ['--cgroups', 'off'] },
     ]) {
       it(`after a crash (SIGKILL), the next daemon replaces the stale socket and reaps the orphans (${mode.name})`, async () => {
-        const n = token();
-        const dir = makeTempDir();
-        try {
-          const first = await startDaemon({ dir, flags: mode.flags });
-          const c = await connect(first);
-          const instance = (await c.call('system.info', {})).instance_id;
-          const s = await c.call('session.create', {});
-          await c.call('exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
-          assert.ok(await waitFor(() => findSleeps(n).length === 2));
-          // Checked before the kill: once the daemon is dead, any daemon another test starts may reap it.
-          if (mode.flags.length === 0) assert.ok(cgroupDirsNamed(instance).length > 0, `no cgroup directory named after instance ${instance}`);
-          c.close();
-          await first.stop('SIGKILL');
-          assert.equal(findSleeps(n).length, 2, 'the orphans died with the daemon (nothing to reap)');
-          assert.ok(fs.existsSync(first.socketPath), 'expected a stale socket after SIGKILL');
-          const second = await startDaemon({ dir, flags: mode.flags });
+        await untilDecisive('crash and successor', async () => {
+          const n = token();
+          const dir = makeTempDir();
           try {
-            await assertSleepsGone([n], "the new daemon did not reap its dead predecessor's processes: ");
-            const left = await waitFor(() => cgroupDirsNamed(instance).length === 0);
-            assert.ok(left, `the dead predecessor's cgroups were not removed: ${cgroupDirsNamed(instance).join(', ')}`);
-            const c2 = await connect(second);
-            assert.equal((await c2.call('session.list', {})).sessions.length, 0);
-            c2.close();
+            const first = await startDaemon({ dir, flags: mode.flags });
+            const c = await connect(first);
+            const instance = (await c.call('system.info', {})).instance_id;
+            const s = await c.call('session.create', {});
+            await c.call('exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
+            assert.ok(await waitFor(() => findSleeps(n).length === 2));
+            // Checked before the kill: once the daemon is dead, any daemon another test starts may reap it.
+            if (mode.flags.length === 0) assert.ok(cgroupDirsNamed(instance).length > 0, `no cgroup directory named after instance ${instance}`);
+            c.close();
+            await first.stop('SIGKILL');
+            if (findSleeps(n).length !== 2) return 'raced';
+            assert.ok(fs.existsSync(first.socketPath), 'expected a stale socket after SIGKILL');
+            const second = await startDaemon({ dir, flags: mode.flags });
+            try {
+              await assertSleepsGone([n], "the new daemon did not reap its dead predecessor's processes: ");
+              const left = await waitFor(() => cgroupDirsNamed(instance).length === 0);
+              assert.ok(left, `the dead predecessor's cgroups were not removed: ${cgroupDirsNamed(instance).join(', ')}`);
+              const c2 = await connect(second);
+              assert.equal((await c2.call('session.list', {})).sessions.length, 0);
+              c2.close();
+              return 'decisive';
+            } finally {
+              assert.equal(await second.stop(), 0);
+            }
           } finally {
-            assert.equal(await second.stop(), 0);
+            killSleeps([n]);
+            fs.rmSync(dir, { recursive: true, force: true });
           }
-        } finally {
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
       });
     }
   });

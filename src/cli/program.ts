@@ -47,10 +47,12 @@ export async function createProgram(argv: string[] = process.argv): Promise<Comm
 
 /**
  * The modules a command line needs: the one defining its command (also for
- * `trl help <command>`), or all of them. The daemon (`serve`) thus loads no
- * client code: every byte of it would stay resident.
+ * `trl help <command>`), none for `trl --version` (the program prints it
+ * before any command would run), or all of them. The daemon (`serve`) thus
+ * loads no client code: every byte of it would stay resident.
  */
 export function modulesFor(argv: readonly string[]): typeof COMMAND_MODULES {
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) return [];
   const name = argv[2] === 'help' ? argv[3] : argv[2];
   const one = COMMAND_MODULES.find((m) => name !== undefined && m.names.includes(name));
   return one ? [one] : COMMAND_MODULES;

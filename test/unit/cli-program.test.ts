@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { COMMAND_MODULES, createProgram, modulesFor } from '../../src/cli/program.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const argv = (...words: string[]) => ['node', 'trl', ...words];
@@ -42,6 +43,17 @@ describe('trl registers only the command it runs', () => {
       modulesFor(argv('help', 'stats')).flatMap((m) => m.names),
       ['ping', 'stats', 'info'],
     );
+  });
+
+  it('trl --version loads no command and prints the version', () => {
+    for (const flag of ['--version', '-V']) {
+      assert.deepEqual(modulesFor(argv(flag)), [], `trl ${flag}`);
+      const r = spawnSync(process.execPath, [MAIN_JS, flag], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `${PROTOCOL_VERSION}\n`);
+    }
+    // Anything after it is a command line like any other.
+    assert.deepEqual(modulesFor(argv('--version', 'exec')), COMMAND_MODULES);
   });
 
   it('trl --help lists every command; trl help exec shows exec', () => {

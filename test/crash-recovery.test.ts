@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { cgroupDirsNamed, cgroupSkip } from './helpers/cgroups.js';
 import { anyCall, connect, type TrlClient } from './helpers/client.js';
-import { untilDecisive } from './helpers/crash-race.js';
+import { orphansAfterCrash, untilDecisive } from './helpers/crash-race.js';
 import { canConnect, type Daemon, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { taggedProcs } from './helpers/process-tags.js';
 import { findSleeps, killPids, procAlive, sleepTokens } from './helpers/processes.js';
@@ -83,7 +83,7 @@ for (const mode of MODES) {
         vc.close();
         await victim.stop('SIGKILL');
         // the crash left everything behind: that is what the successor must clean up
-        if (!victimPids.every(procAlive)) return 'raced';
+        if ((await orphansAfterCrash(victimPids)) === 'reaped') return 'raced';
         assert.ok(fs.existsSync(victim.socketPath), 'the SIGKILLed daemon left no stale socket (the test expects one)');
         assert.equal(await canConnect(victim.socketPath), false);
 
@@ -138,7 +138,10 @@ for (const mode of MODES) {
     it('a daemon on another socket reaps what a SIGKILLed daemon left (its instance id names its dead pid)', async () => {
       await untilDecisive('crash and another daemon', async () => {
         const victim = await startDaemon({ flags: mode.flags });
-        cleanups.push(() => victim.stop('SIGKILL').then(() => undefined));
+        cleanups.push(async () => {
+          await victim.stop('SIGKILL');
+          fs.rmSync(victim.dir, { recursive: true, force: true });
+        });
         const c = await connect(victim);
         const instance = (await anyCall(c, 'system.info', {})).instance_id as string;
         instances.push(instance);
@@ -146,9 +149,10 @@ for (const mode of MODES) {
         const s = await anyCall(c, 'session.create', {});
         await anyCall(c, 'exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
         assert.ok(await waitFor(() => findSleeps(n).length === 2), 'the sleeps did not start');
+        const orphans = findSleeps(n);
         c.close();
         await victim.stop('SIGKILL');
-        if (findSleeps(n).length !== 2) return 'raced';
+        if ((await orphansAfterCrash(orphans)) === 'reaped') return 'raced';
         const other = await startDaemon({ flags: mode.flags });
         cleanups.push(() => other.shutdownClean());
         assert.ok(await waitFor(() => findSleeps(n).length === 0), 'a daemon on another socket did not reap the dead instance');

@@ -10,8 +10,8 @@ import { after, describe, it } from 'node:test';
 import { PROTOCOL_VERSION } from '../src/protocol/version.js';
 import { cgroupDirsNamed } from './helpers/cgroups.js';
 import { connect, expectCode } from './helpers/client.js';
-import { untilDecisive } from './helpers/crash-race.js';
-import { canConnect, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
+import { orphansAfterCrash, untilDecisive } from './helpers/crash-race.js';
+import { canConnect, type Daemon, exitWithin, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { useDaemon } from './helpers/fixture.js';
 import { assertSleepsGone, findSleeps, killSleeps, sleepTokens } from './helpers/processes.js';
 import { rawConnect, type RawLine } from './helpers/raw-connection.js';
@@ -422,18 +422,20 @@ describe('daemon lifecycle', { concurrency: true }, () => {
         await untilDecisive('crash and successor', async () => {
           const n = token();
           const dir = makeTempDir();
+          let first: Daemon | undefined;
           try {
-            const first = await startDaemon({ dir, flags: mode.flags });
+            first = await startDaemon({ dir, flags: mode.flags });
             const c = await connect(first);
             const instance = (await c.call('system.info', {})).instance_id;
             const s = await c.call('session.create', {});
             await c.call('exec.run', { session_id: s.session_id, command: `setsid sleep ${n} & (sleep ${n} &) & echo ok` });
             assert.ok(await waitFor(() => findSleeps(n).length === 2));
+            const orphans = findSleeps(n);
             // Checked before the kill: once the daemon is dead, any daemon another test starts may reap it.
             if (mode.flags.length === 0) assert.ok(cgroupDirsNamed(instance).length > 0, `no cgroup directory named after instance ${instance}`);
             c.close();
             await first.stop('SIGKILL');
-            if (findSleeps(n).length !== 2) return 'raced';
+            if ((await orphansAfterCrash(orphans)) === 'reaped') return 'raced';
             assert.ok(fs.existsSync(first.socketPath), 'expected a stale socket after SIGKILL');
             const second = await startDaemon({ dir, flags: mode.flags });
             try {
@@ -448,6 +450,7 @@ describe('daemon lifecycle', { concurrency: true }, () => {
               assert.equal(await second.stop(), 0);
             }
           } finally {
+            await first?.stop('SIGKILL');
             killSleeps([n]);
             fs.rmSync(dir, { recursive: true, force: true });
           }

@@ -4,6 +4,7 @@
  * seconds to start, and that must not be reported as a regular expression
  * stuck on one line. The starvation is made real: the helper is stopped
  * (SIGSTOP) as soon as it is spawned, for longer than the request's bound.
+ * A helper that never gets ready fails at its start deadline instead.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -13,6 +14,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { it } from 'node:test';
 import { O_PATH } from '../../src/tiers/shared/files/fd-jail.js';
 import { FilesHelper, HelperTimeout } from '../../src/tiers/shared/files/helper-client.js';
+import { procAlive } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BOUND_MS = 1000;
 /** How long the helper is kept from running: past its bound, as a starved machine would. */
@@ -44,6 +47,23 @@ it('a helper that starts slowly is not timed out: the bound starts once it is re
     process.kill(childOf(helper).pid, 'SIGSTOP');
     const second = helper.request('stat', { path: ['f.txt'], follow: false }, undefined, BOUND_MS);
     await assert.rejects(second, (err: unknown) => err instanceof HelperTimeout);
+  } finally {
+    helper.close();
+    fs.closeSync(rootFd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('a helper that never says it is ready fails its requests at the start deadline', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trl-helper-start-'));
+  const rootFd = fs.openSync(dir, O_PATH);
+  const helper = new FilesHelper({ rootFd, workspacePaths: [dir], runAs: null, startDeadlineMs: BOUND_MS });
+  try {
+    const answer = helper.request('stat', { path: ['.'], follow: false });
+    const { pid } = childOf(helper);
+    process.kill(pid, 'SIGSTOP');
+    await assert.rejects(answer, /the files helper did not start within 1 s/);
+    assert.ok(await waitFor(() => !procAlive(pid)), 'the helper that did not start is killed');
   } finally {
     helper.close();
     fs.closeSync(rootFd);

@@ -3,12 +3,11 @@ import { Worker } from 'node:worker_threads';
 import type { WalkQuery, WalkResult } from '../tier-files.js';
 import { fail, FileOpError, type FileOpFailure } from '../shared/files/file-op-error.js';
 import type { WalkSource } from '../shared/files/walk-engine.js';
+import { notStartedMessage, START_DEADLINE_MS } from '../shared/timers.js';
 
 const WORKER = compiledPath('tiers/docker/files-walk-worker.js');
 /** Past a walk's own time bound, how long its worker may still take before it is stopped. */
 const GRACE_MS = 2000;
-/** How long a worker may take to start and send its first message (a deadline for a starved machine). */
-const START_DEADLINE_MS = 60_000;
 
 /**
  * Run one walk in a worker thread (files-walk-worker.ts), serving its reads
@@ -29,10 +28,7 @@ export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () =
       void worker.terminate();
       fn();
     };
-    let timer = setTimeout(
-      () => settle(() => reject(fail('IO_ERROR', query.start, `the walk's worker did not start within ${START_DEADLINE_MS / 1000} s: the machine may be overloaded`))),
-      START_DEADLINE_MS,
-    );
+    let timer = setTimeout(() => settle(() => reject(fail('IO_ERROR', query.start, notStartedMessage("the walk's worker", START_DEADLINE_MS)))), START_DEADLINE_MS);
     let started = false;
     const bound = () => {
       onStuck();

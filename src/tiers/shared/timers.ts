@@ -1,5 +1,15 @@
 /** Timers the daemon races work against, in one place. */
 
+/**
+ * How long a process or thread the daemon starts for its own work (a files
+ * helper, a walk worker) may take to say it is ready: a deadline for a
+ * starved machine, not a speed. The time bounds of its work count from then.
+ */
+export const START_DEADLINE_MS = 60_000;
+
+/** Why such a helper failed: it did not start within `ms`. */
+export const notStartedMessage = (what: string, ms: number): string => `${what} did not start within ${ms / 1000} s: the machine may be overloaded`;
+
 export const sleep = (ms: number): Promise<void> => new Promise<void>((r) => setTimeout(r, ms));
 
 /**

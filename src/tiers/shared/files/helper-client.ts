@@ -3,6 +3,7 @@ import { compiledPath } from '../../../install-dir.js';
 import type { RunAs } from '../run-as.js';
 import { FileOpError, type FileOpFailure } from './file-op-error.js';
 import { encodeFrame, FrameReader, type Frame } from './helper-protocol.js';
+import { notStartedMessage, START_DEADLINE_MS } from '../timers.js';
 
 const HELPER_MAIN = compiledPath('tiers/shared/files/helper-main.js');
 /** V8 flags of the helper: a regular expression that backtracks too much is re-run by the linear engine where it can be. */
@@ -11,12 +12,6 @@ const NODE_FLAGS = ['--max-old-space-size=512', '--enable-experimental-regexp-en
 const IDLE_MS = 60_000;
 /** Its stderr kept for the message when it dies. */
 const STDERR_KEEP = 4096;
-/**
- * How long a helper may take to start (Node's start, its modules, the switch
- * of user) before it says it is ready: a deadline for a starved machine, not
- * a speed. A request's own time bound counts from that readiness.
- */
-const START_DEADLINE_MS = 60_000;
 
 export interface HelperSpec {
   /** O_PATH descriptor of the workspace, as the helper must see it (passed as its fd 3). */
@@ -25,6 +20,8 @@ export interface HelperSpec {
   workspacePaths: string[];
   /** Switch to this user before reading any request (a root daemon's isolated session); null: stay who the daemon is. */
   runAs: RunAs | null;
+  /** How long a new helper may take to say it is ready (Node's start, its modules, the switch of user); START_DEADLINE_MS by default. */
+  startDeadlineMs?: number;
 }
 
 /** The helper did not answer within its time bound and was killed. */
@@ -147,9 +144,10 @@ export class FilesHelper {
     this.child = child;
     let becomeReady = (): void => undefined;
     this.ready = new Promise<void>((resolve) => (becomeReady = resolve));
+    const deadline = this.spec.startDeadlineMs ?? START_DEADLINE_MS;
     const startTimer = setTimeout(() => {
-      if (this.child === child) this.kill(new Error(`the files helper did not start within ${START_DEADLINE_MS / 1000} s: the machine may be overloaded`));
-    }, START_DEADLINE_MS);
+      if (this.child === child) this.kill(new Error(notStartedMessage('the files helper', deadline)));
+    }, deadline);
     startTimer.unref();
     const reader = new FrameReader();
     let stderr = '';

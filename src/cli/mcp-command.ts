@@ -23,8 +23,8 @@ interface McpOptions {
 const HELP_AFTER = `
 Serves the Model Context Protocol on stdin and stdout, for the agents that
 launch it (both protocol eras, 2025 and 2026-07-28):
-  claude mcp add trl -- npx trl mcp
-  codex mcp add trl -- npx trl mcp
+  claude mcp add trl -- trl mcp
+  codex mcp add trl -- trl mcp
 
 Tools: run (a command in a session: cd and export persist; returns within its
 yield time with a command id when the command runs on), output, input (text

@@ -81,4 +81,17 @@ describe('files over HTTP: GET/PUT /v1/files', () => {
     const missing = await request(url('nope.txt'), { headers: auth() });
     assert.equal(missing.status, 404);
   });
+
+  it('refuses an offset or length no file has (more than 15 digits) as a bad parameter, not an internal error', async () => {
+    fs.writeFileSync(path.join(ws, 'small.txt'), 'small\n');
+    for (const extra of ['&length=99999999999999999999999', '&offset=1000000000000000000000', '&length=1e3', '&offset=-1']) {
+      const r = await request(url('small.txt', extra), { headers: auth() });
+      assert.equal(r.status, 400, `${extra}: ${r.status} ${r.body}`);
+      assert.equal(r.json.error.code, 'INVALID_PARAMS', extra);
+      assert.match(r.json.error.message, /whole number of bytes/, extra);
+    }
+    const whole = await request(url('small.txt', '&offset=0&length=999999999999999'), { headers: auth() });
+    assert.equal(whole.status, 200, whole.body);
+    assert.equal(whole.body, 'small\n');
+  });
 });

@@ -7,6 +7,7 @@ import type { Engine } from '../runtime/engine.js';
 import type { CorsPolicy } from '../server/cors.js';
 import type { Dispatcher } from '../server/dispatch.js';
 import { isLoopback, type HttpPlan } from '../server/http-setup.js';
+import { discardBody } from '../server/unread-body.js';
 import type { WsEndpoint } from '../server/ws-transport.js';
 import { loadAssets, type Asset } from './assets.js';
 import { AuditTail } from './audit-tail.js';
@@ -67,7 +68,7 @@ export class Dashboard implements WsEndpoint {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     if (path === TICKET_PATH) return this.mintTicket(req, res);
-    req.resume();
+    discardBody(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.text(res, 405, 'the dashboard takes GET (POST /dashboard/ticket with the bearer token for a ticket)', { Allow: 'GET' });
     const origin = this.origin(req);
     if (origin === null) return this.text(res, 421, 'this Host is not one the dashboard is served on; open the URL that `trl dashboard` prints');
@@ -120,12 +121,12 @@ export class Dashboard implements WsEndpoint {
   /** POST /dashboard/ticket with the bearer token: `{"write"?: bool, "ttl_s"?: n}` → a one-use login URL. */
   private mintTicket(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'POST') {
-      req.resume();
+      discardBody(req, res);
       return this.json(res, 405, { ok: false, error: { code: 'METHOD_NOT_FOUND', message: 'POST /dashboard/ticket with the bearer token' } });
     }
     const outcome = this.d.plan.auth.check(req, false);
     if (outcome !== 'ok') {
-      req.resume();
+      discardBody(req, res);
       this.d.log.warn({ remote: req.socket.remoteAddress, reason: outcome }, 'refused a dashboard ticket: authentication failed');
       return this.json(res, 401, { ok: false, error: { code: 'AUTH_FAILED', message: 'a dashboard ticket needs `Authorization: Bearer <TRL_AUTH_TOKEN>`' } });
     }

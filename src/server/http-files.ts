@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { isTrlError, TrlError, type ErrorCode } from '../protocol/errors.js';
 import { FileMode } from '../protocol/files.js';
 import type { Engine } from '../runtime/engine.js';
+import { discardBody } from './unread-body.js';
 
 export const FILES_PATH = '/v1/files';
 
@@ -37,7 +38,7 @@ export async function serveFiles(req: IncomingMessage, res: ServerResponse, engi
     const session_id = required(q, 'session_id');
     const path = required(q, 'path');
     if (req.method === 'GET' || req.method === 'HEAD') {
-      req.resume();
+      discardBody(req, res);
       const offset = integer(q, 'offset') ?? 0;
       const length = integer(q, 'length');
       const d = await engine.downloadFile({ session_id, path, offset, length });
@@ -74,7 +75,7 @@ export async function serveFiles(req: IncomingMessage, res: ServerResponse, engi
       json(res, 200, { id: null, ok: true, data });
       return;
     }
-    req.resume();
+    discardBody(req, res);
     res.setHeader('Allow', 'GET, HEAD, PUT, OPTIONS');
     json(res, 405, { id: null, ok: false, error: new TrlError('METHOD_NOT_FOUND', `${FILES_PATH} takes GET (download) or PUT (upload)`).toObject() });
   } catch (err) {
@@ -99,7 +100,8 @@ function required(q: URLSearchParams, name: string): string {
 function integer(q: URLSearchParams, name: string): number | null {
   const v = q.get(name);
   if (v === null) return null;
-  if (!/^\d+$/.test(v)) throw new TrlError('INVALID_PARAMS', `${name}: a whole number of bytes, 0 or more`);
+  // 15 digits at most: every such number is exact in a double, and larger ones (or 10^23) are no file's offset.
+  if (!/^\d{1,15}$/.test(v)) throw new TrlError('INVALID_PARAMS', `${name}: a whole number of bytes, 0 to 999999999999999`);
   return Number(v);
 }
 

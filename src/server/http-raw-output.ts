@@ -3,6 +3,7 @@ import { isTrlError, TrlError, type ErrorCode } from '../protocol/errors.js';
 import type { Engine } from '../runtime/engine.js';
 import { RawPump, type RawSink } from './raw-pump.js';
 import type { StreamSlots } from './stream-slots.js';
+import { discardBody } from './unread-body.js';
 
 /** GET /v1/sessions/{session_id}/commands/{command_id}/output */
 const ROUTE = /^\/v1\/sessions\/([^/]+)\/commands\/([^/]+)\/output$/;
@@ -36,7 +37,7 @@ export function rawOutputRoute(path: string): { sessionId: string; commandId: st
  * HTTP status. The bearer token was checked before.
  */
 export function serveRawOutput(req: IncomingMessage, res: ServerResponse, route: { sessionId: string; commandId: string }, engine: Engine, slots: StreamSlots): void {
-  req.resume();
+  discardBody(req, res);
   try {
     if (req.method !== 'GET') {
       res.setHeader('Allow', 'GET, OPTIONS');

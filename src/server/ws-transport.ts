@@ -58,7 +58,16 @@ export interface WsEndpoint {
   admit(req: IncomingMessage): { refuse: { status: number; reason: string; error: TrlError } } | { handler: RequestHandler; opened: (conn: Connection) => void };
 }
 
-/** A refusal written on the raw socket before any upgrade. */
+/** How long a refused upgrade's socket may take to flush its refusal before it is destroyed anyway. */
+const REFUSAL_FLUSH_MS = 2_000;
+
+/**
+ * A refusal written on the raw socket before any upgrade, and then the socket
+ * destroyed: once Node hands a request to the upgrade handler, no HTTP timeout
+ * applies to its socket any more, and a half-closed one would hold its slot of
+ * `max_http_connections` for as long as the peer kept it open (256 refused
+ * upgrades, no token needed, locked every client out).
+ */
 function refuseUpgrade(socket: Duplex, status: number, reason: string, error: TrlError, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ id: null, ok: false, error: error.toObject() });
   const head = [
@@ -69,6 +78,10 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, error: Tr
     'Connection: close',
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
+  // A peer that does not read keeps the refusal from flushing: it goes at the deadline all the same.
+  const deadline = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS).unref();
+  socket.once('close', () => clearTimeout(deadline));
+  socket.once('finish', () => socket.destroy());
   socket.end(head.join('\r\n') + '\r\n\r\n' + body);
 }
 

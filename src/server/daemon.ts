@@ -21,6 +21,7 @@ import type { HttpTransport } from './http-transport.js';
 import { claimSocket, prepareRuntimeDir, readRecord, removeRuntimeFiles, runtimePaths, writeRecord } from './runtime-dir.js';
 import { checkOwnSocket } from './shared-dir.js';
 import { hardenProcess } from './harden-process.js';
+import { closeInheritedOnExec } from './inherited-fds.js';
 import { raiseLoopPriority } from './loop-priority.js';
 import { StartupError } from './startup-error.js';
 import { checkTiers, closeTiers, createTiers } from './tiers.js';
@@ -54,6 +55,9 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
   // Before anything holds a secret worth dumping: no core file, not dumpable (harden-process.ts).
   const hardening = hardenProcess();
   if (hardening.problem) log.warn({ problem: hardening.problem }, 'could not fully protect the daemon memory from core dumps');
+  // Before any command starts: nothing the daemon inherited reaches one (inherited-fds.ts).
+  const inherited = closeInheritedOnExec();
+  if (inherited.problem) log.warn({ problem: inherited.problem }, 'descriptors the daemon inherited may reach its commands');
   // The event loop ahead of busy commands, which never inherit its priority (loop-priority.ts).
   const loopPriority = raiseLoopPriority();
   if (loopPriority.problem) log.debug({ problem: loopPriority.problem }, 'the event loop keeps the default priority');

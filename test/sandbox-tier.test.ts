@@ -257,6 +257,14 @@ describe('sandbox tier and the daemon', () => {
       assert.equal((await run('cat /tmp/x')).stdout, 't\n', '/tmp persists');
       assert.notEqual((await run('echo x > /etc/x')).exit_code, 0);
       assert.equal((await run('echo e > /dev/stderr')).stderr, 'e\n', '/dev/stderr reopens the real pipe');
+      // no memory cgroup here: tmpfs space is the memory limit's way around, so none is uncapped
+      assert.notEqual((await run('echo x > /dev/x')).exit_code, 0, '/dev is writable');
+      const shm = await run("echo s > /dev/shm/s && cat /dev/shm/s && df -k /dev/shm | awk 'NR == 2 { print $2 }'");
+      assert.equal(shm.exit_code, 0, shm.stderr);
+      const [content, sizeKiB] = shm.stdout.trim().split('\n');
+      assert.equal(content, 's', '/dev/shm is usable');
+      assert.ok(Number(sizeKiB) > 0 && Number(sizeKiB) <= 1024 * 1024, `/dev/shm is ${sizeKiB} KiB, more than the 1 GiB cap of /tmp`);
+      assert.equal((await run('echo n > /dev/null && head -c 4 /dev/zero | wc -c')).stdout.trim(), '4', '/dev/null and /dev/zero still work');
       await c.call('session.destroy', { session_id: s.session_id });
       c.close();
     } finally {

@@ -136,6 +136,10 @@ describe('bwrapArgs', () => {
     assert.notEqual(find(asUser, '--tmpfs', '/dev'), -1);
     assert.notEqual(find(asUser, '--dev-bind', '/dev/null', '/dev/null'), -1);
     assert.notEqual(find(asUser, '--symlink', '/proc/self/fd/2', '/dev/stderr'), -1);
+    // tmpfs pages escape an address-space limit: /dev/shm has /tmp's cap, /dev is read-only once built
+    assert.notEqual(find(asUser, '--size', String(1 << 20), '--tmpfs', '/dev/shm'), -1);
+    const readOnly = find(asUser, '--remount-ro', '/dev');
+    assert.ok(readOnly > find(asUser, '--tmpfs', '/dev/shm'), '/dev is made read-only after everything in it is built');
   });
 
   it('reports the sandbox pid on the info descriptor', () => {

@@ -103,7 +103,11 @@ export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
     for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) a.push('--dev-bind', `/dev/${node}`, `/dev/${node}`);
     a.push('--symlink', '/proc/self/fd', '/dev/fd');
     ['stdin', 'stdout', 'stderr'].forEach((n, fd) => a.push('--symlink', `/proc/self/fd/${fd}`, `/dev/${n}`));
-    a.push('--tmpfs', '/dev/shm');
+    // Without a memory cgroup (an ordinary user's daemon) memory_bytes is an address-space limit, which tmpfs
+    // pages escape: /dev/shm gets /tmp's cap, and /dev itself (the commands' user owns that tmpfs) is made
+    // read-only once built, so that neither holds more than the cap of /tmp (each was half the RAM).
+    a.push('--size', String(layout.tmpBytes), '--tmpfs', '/dev/shm');
+    a.push('--remount-ro', '/dev');
   }
   a.push('--perms', '1777', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
   // /run holds the trl socket, docker.sock and D-Bus: none of it belongs in a sandbox.

@@ -3,6 +3,7 @@ import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, unlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeSpawner } from './native-spawn.js';
+import { ownedByUs } from './owned-by-us.js';
 import { errnoCode } from './thrown.js';
 
 const BATCH = 64;
@@ -17,7 +18,9 @@ export function fifoDirPrefix(instanceId: string): string {
 export function removeFifoDirs(instanceId: string): void {
   const prefix = fifoDirPrefix(instanceId);
   for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(prefix)) continue;
+    // Ours alone (0700 directories we made): another user's, planted under the name, could be swapped for a link
+    // while a recursive removal walks it.
+    if (!name.startsWith(prefix) || !ownedByUs(join(tmpdir(), name), 'dir')) continue;
     try {
       rmSync(join(tmpdir(), name), { recursive: true, force: true });
     } catch {

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { ownedByUs } from './owned-by-us.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,11 +83,14 @@ function removeGhost(path: string): void {
   }
 }
 
-/** Instances (live or dead) with a ghost list. */
+/**
+ * Instances (live or dead) with a ghost list. Only lists this user wrote count: the temp directory is everyone's,
+ * and a list planted by another user would have the daemon remove whatever empty directories it names.
+ */
 export function ghostInstances(): string[] {
   try {
     return readdirSync(tmpdir())
-      .filter((n) => n.startsWith(PREFIX) && n.endsWith('.json'))
+      .filter((n) => n.startsWith(PREFIX) && n.endsWith('.json') && ownedByUs(join(tmpdir(), n), 'file'))
       .map((n) => n.slice(PREFIX.length, -'.json'.length));
   } catch {
     return [];
@@ -96,6 +100,7 @@ export function ghostInstances(): string[] {
 /** Remove what a dead instance left mounted over; returns how many paths were listed. */
 export function reapGhosts(instanceId: string): number {
   const record = recordOf(instanceId);
+  if (!ownedByUs(record, 'file')) return 0;
   let paths: unknown;
   try {
     paths = JSON.parse(readFileSync(record, 'utf8'));

@@ -4,6 +4,7 @@
  * secret stores, a real TCP listener on the host's loopback.
  */
 import assert from 'node:assert/strict';
+import { ARCH_INFO, nativeArch } from '../src/tiers/shared/seccomp/arch.js';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -265,6 +266,19 @@ describe('sandbox tier and the daemon', () => {
       assert.equal(content, 's', '/dev/shm is usable');
       assert.ok(Number(sizeKiB) > 0 && Number(sizeKiB) <= 1024 * 1024, `/dev/shm is ${sizeKiB} KiB, more than the 1 GiB cap of /tmp`);
       assert.equal((await run('echo n > /dev/null && head -c 4 /dev/zero | wc -c')).stdout.trim(), '4', '/dev/null and /dev/zero still work');
+      // Every process a command can see runs the seccomp filter, or cannot be attached to: the sandbox's pid 1 (no
+      // filter, and the commands' own user here) is not dumpable. It was, and so was the `sleep` beside it: a command
+      // could ptrace either and have it make the system calls the filter refuses. (Attaching to a filtered process
+      // gains nothing: what it is made to call still goes through its filter.)
+      const ptrace = ARCH_INFO[nativeArch()!].syscalls.ptrace!;
+      const attach = await run(
+        `for s in /proc/[0-9]*/status; do p=\${s#/proc/}; p=\${p%/status}; grep -q '^Seccomp:[[:space:]]*2' "$s" 2>/dev/null || echo "$p"; done | ` +
+          `perl -ne 'chomp; next if $_ == $$ || $_ == getppid(); my $r = syscall(${ptrace}, 16, $_, 0, 0); print "$_ ", ($r == 0 ? "attached" : "refused"), "\\n"'; ` +
+          `if perl -e 'open(my $f, "+<", "/proc/1/mem") or exit 1'; then echo 'mem of pid 1 is open'; fi`,
+      );
+      assert.equal(attach.exit_code, 0, attach.stderr);
+      assert.match(attach.stdout, /^1 refused$/m, `pid 1 of the sandbox:\n${attach.stdout}`);
+      assert.doesNotMatch(attach.stdout, /attached|mem of pid 1 is open/, `a command could attach to an unfiltered process of the sandbox:\n${attach.stdout}`);
       await c.call('session.destroy', { session_id: s.session_id });
       c.close();
     } finally {

@@ -80,7 +80,7 @@ const SYSTEM_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
 /** The `bwrap` arguments up to (not including) `--` and the program. */
 export function bwrapArgs(layout: SandboxLayout, probe: HostProbe): string[] {
-  const a: string[] = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'trl-sandbox'];
+  const a: string[] = ['--die-with-parent', '--new-session', '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'trl-sandbox'];
   if (!layout.network) a.push('--unshare-net');
   if (layout.root) a.push('--cap-drop', 'ALL');
   else a.push('--unshare-user');

@@ -11,6 +11,7 @@ import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
 import { SandboxSession, type SandboxParts } from './sandbox-session.js';
 import { Sandbox, type SandboxShape } from './sandbox.js';
 import { INFO_FD } from './wait-ready.js';
+import { holderArgv } from './holder.js';
 import { errorMessage } from '../shared/thrown.js';
 import { WarmPool } from '../shared/warm-pool.js';
 
@@ -262,8 +263,11 @@ export class SandboxTier implements Tier {
       },
       hostProbe,
     );
-    // The holder keeps the namespaces alive; "ready" says the mounts are in place.
-    return [...args, '--', '/bin/sh', '-c', 'echo ready; exec sleep 2147483647'];
+    // The holder (pid 1) keeps the namespaces alive; "ready" says the mounts are in place.
+    const { perl } = this.tools;
+    const arch = nativeArch();
+    if (!perl || !arch) throw new Error('the sandbox tier is not available here (trl doctor says why)');
+    return [...args, '--', ...holderArgv(perl, arch)];
   }
 }
 

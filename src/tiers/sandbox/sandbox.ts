@@ -14,8 +14,8 @@ import { waitReady } from './wait-ready.js';
 export const ENTRY_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The tracking tag of every process of a sandbox (bubblewrap, its pid 1, the
- * holder): the daemon instance's, not a session's (no session tag has a
+ * The tracking tag of every process of a sandbox (bubblewrap's monitor, and
+ * its pid 1, the holder: holder.ts): the daemon instance's, not a session's (no session tag has a
  * `~`). Bubblewrap binds a sandbox to its daemon with a parent-death signal
  * (`--die-with-parent`), but sets it only once its namespaces exist (and the
  * sandbox's pid 1 only once its mounts are in place): a daemon killed while a
@@ -71,7 +71,7 @@ function layoutNow(s: SandboxStarter, shape: SandboxShape) {
 }
 
 /**
- * One started bubblewrap sandbox: its holder (bwrap, whose pid 1 sleeps),
+ * One started bubblewrap sandbox: its holder (bwrap, whose pid 1 is holder.ts's waiter),
  * the workspace pinned through it, the ghosts it mounted over. A session
  * owns one; the warm pool (sandbox-pool.ts) keeps some that no session owns
  * yet. Nothing in it is a session's: its processes, cgroups and limits are

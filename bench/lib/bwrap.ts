@@ -36,10 +36,10 @@ function minimalArgs(layout: BwrapLayout, root: boolean): string[] {
 }
 
 /**
- * The daemon's own list (SandboxTier.argv() of dist/src/backends/sandbox.js,
- * built from the same layout) minus `--info-fd` (the daemon reads the
- * sandbox's pid there; `true` needs no reader), with `true` as the program
- * instead of the session's holder.
+ * The daemon's own list (SandboxTier.argv(), built from the same layout: the
+ * arguments before `--` and the holder) minus `--info-fd` (the daemon reads
+ * the sandbox's pid there; `true` needs no reader), with `true` as the
+ * program instead of the session's holder.
  */
 async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap: string | null; close: () => Promise<void> }> {
   const { SandboxTier } = await import('../../src/tiers/sandbox/sandbox-tier.js');
@@ -53,13 +53,10 @@ async function daemonArgs(layout: BwrapLayout): Promise<{ args: string[]; bwrap:
     const { guardWorkspace } = await import('../../src/tiers/shared/workspace-guard.js');
     const guard = guardWorkspace(layout.workspace);
     const byPath = (path: string) => ({ path, fd: null });
-    const argv = backend.argv(
+    const args = backend.argv(
       { workspace: layout.workspace, network: false },
       { workspace: byPath(layout.workspace), guard: { mountPoints: guard.mountPoints.map(byPath), readOnly: guard.readOnly.map(byPath), ghosts: guard.ghosts } },
     );
-    const end = argv.indexOf('--');
-    if (end < 0) throw new Error('SandboxTier.argv() has no `--` before the program');
-    const args = argv.slice(0, end);
     const info = args.indexOf('--info-fd');
     if (info >= 0) args.splice(info, 2);
     return { args, bwrap: backend.tools.bwrap, close: () => backend.close() };

@@ -56,8 +56,8 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
   const hardening = hardenProcess();
   if (hardening.problem) log.warn({ problem: hardening.problem }, 'could not fully protect the daemon memory from core dumps');
   // Before any command starts: nothing the daemon inherited reaches one (inherited-fds.ts).
-  const inherited = closeInheritedOnExec();
-  if (inherited.problem) log.warn({ problem: inherited.problem }, 'descriptors the daemon inherited may reach its commands');
+  const inheritedProblem = closeInheritedOnExec();
+  if (inheritedProblem) log.warn({ problem: inheritedProblem }, 'descriptors the daemon inherited may reach its commands');
   // The event loop ahead of busy commands, which never inherit its priority (loop-priority.ts).
   const loopPriority = raiseLoopPriority();
   if (loopPriority.problem) log.debug({ problem: loopPriority.problem }, 'the event loop keeps the default priority');

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { isTrlError, TrlError, type ErrorCode } from '../protocol/errors.js';
 import { FileMode } from '../protocol/files.js';
 import type { Engine } from '../runtime/engine.js';
-import { discardBody } from './unread-body.js';
+import { closeAfterAnswer, discardBody } from './unread-body.js';
 
 export const FILES_PATH = '/v1/files';
 
@@ -79,10 +79,7 @@ export async function serveFiles(req: IncomingMessage, res: ServerResponse, engi
     res.setHeader('Allow', 'GET, HEAD, PUT, OPTIONS');
     json(res, 405, { id: null, ok: false, error: new TrlError('METHOD_NOT_FOUND', `${FILES_PATH} takes GET (download) or PUT (upload)`).toObject() });
   } catch (err) {
-    if (!req.complete) {
-      res.shouldKeepAlive = false;
-      req.resume();
-    }
+    closeAfterAnswer(req, res);
     const e = isTrlError(err) ? err : new TrlError('INTERNAL_ERROR', `internal error: ${(err as Error)?.message ?? String(err)}; please report it`);
     const status = (err as { status?: number }).status ?? STATUS[e.code] ?? 500;
     if (res.headersSent) res.destroy();

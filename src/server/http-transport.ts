@@ -17,7 +17,7 @@ import { StartupError } from './startup-error.js';
 import type { McpRoute } from './mcp-route.js';
 import { isStreamingRequest, requestIdOf, StreamSlots } from './stream-slots.js';
 import { authError, WsTransport } from './ws-transport.js';
-import { discardBody } from './unread-body.js';
+import { closeAfterAnswer, discardBody } from './unread-body.js';
 import { asError } from '../tiers/shared/thrown.js';
 import type { AuditLog } from '../runtime/audit-log.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
@@ -283,11 +283,7 @@ export class HttpTransport {
 
   /** An error answer outside the protocol's own (401, 404, 405, 413, 426); an unread body closes the connection. */
   private refuse(req: IncomingMessage, res: ServerResponse, status: number, err: TrlError, headers: Record<string, string> = {}): void {
-    // A refused request's connection closes after the answer, body or not.
-    if (!req.complete) {
-      res.shouldKeepAlive = false;
-      req.resume();
-    }
+    closeAfterAnswer(req, res);
     this.json(res, status, { id: null, ok: false, error: err.toObject() }, headers);
   }
 

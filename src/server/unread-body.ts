@@ -14,6 +14,17 @@ export function discardBody(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
 }
 
+/**
+ * A refusal or a failure: the request is drained while the answer goes out,
+ * and the connection closes after it, body or not (the request may have
+ * stopped anywhere).
+ */
+export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  res.shouldKeepAlive = false;
+  req.resume();
+}
+
 /** RFC 9112 §6: a request has a body if and only if it carries Content-Length (other than 0) or Transfer-Encoding. */
 function declaresBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];

@@ -58,9 +58,6 @@ export interface WsEndpoint {
   admit(req: IncomingMessage): { refuse: { status: number; reason: string; error: TrlError } } | { handler: RequestHandler; opened: (conn: Connection) => void };
 }
 
-/** How long a refused upgrade's socket may take to flush its refusal before it is destroyed anyway. */
-const REFUSAL_FLUSH_MS = 2_000;
-
 /**
  * A refusal written on the raw socket before any upgrade, and then the socket
  * destroyed: once Node hands a request to the upgrade handler, no HTTP timeout
@@ -78,9 +75,8 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, error: Tr
     'Connection: close',
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
-  // A peer that does not read keeps the refusal from flushing: it goes at the deadline all the same.
-  const deadline = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS).unref();
-  socket.once('close', () => clearTimeout(deadline));
+  // The refusal is a few hundred bytes on a fresh socket: it is in the kernel's buffer at once ('finish'), as in
+  // ws's own abortHandshake; a socket that fails first closes by itself.
   socket.once('finish', () => socket.destroy());
   socket.end(head.join('\r\n') + '\r\n\r\n' + body);
 }

@@ -210,7 +210,8 @@ export class SandboxTier implements Tier {
       filters: this.filters,
       arch,
       user: this.settings.user,
-      argv: (shape, bound) => this.argv(shape, bound),
+      // The holder (pid 1) keeps the namespaces alive; its "ready" says the mounts are in place.
+      argv: (shape, bound) => [...this.argv(shape, bound), '--', ...holderArgv(perl, arch)],
       live: this.live,
     };
   }
@@ -246,9 +247,9 @@ export class SandboxTier implements Tier {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** The whole bwrap command line of a new sandbox; `fds` name the bound descriptors. */
+  /** bwrap's arguments for a new sandbox, up to (not including) `--` and the holder; `fds` name the bound descriptors. */
   argv(shape: SandboxShape, bound: BoundLayout): string[] {
-    const args = bwrapArgs(
+    return bwrapArgs(
       {
         workspace: bound.workspace,
         guard: bound.guard,
@@ -263,11 +264,6 @@ export class SandboxTier implements Tier {
       },
       hostProbe,
     );
-    // The holder (pid 1) keeps the namespaces alive; "ready" says the mounts are in place.
-    const { perl } = this.tools;
-    const arch = nativeArch();
-    if (!perl || !arch) throw new Error('the sandbox tier is not available here (trl doctor says why)');
-    return [...args, '--', ...holderArgv(perl, arch)];
   }
 }
 

@@ -39,7 +39,7 @@ export interface SandboxStarter {
   bwrap: string;
   /** UID[:GID] of --isolated-user. */
   user: string | undefined;
-  /** The bwrap argv of a sandbox (up to the program), for this shape and these bound paths. */
+  /** The whole bwrap command line of a sandbox (its arguments, `--` and the holder), for this shape and these bound paths. */
   argv(shape: SandboxShape, bound: BoundLayout): string[];
   /** Sandboxes not yet killed (the tier kills them at close). */
   live: Set<{ kill(): Promise<void> }>;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { ownedByUs } from './owned-by-us.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownedByUs } from './owned-by-us.js';
 
 const PREFIX = 'trl-ghosts-';
 

@@ -12,6 +12,7 @@ import type { Config } from '../config/config-schema.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { AuditLog } from '../runtime/audit-log.js';
 import { Engine } from '../runtime/engine.js';
+import { trimAfterStart } from '../runtime/idle-collect.js';
 import { daemonOwnPaths, WorkspacePolicy } from '../runtime/workspace-policy.js';
 import { closeAuditLog, openAuditLog } from './audit-setup.js';
 import { loadEnvFile } from './env-file.js';
@@ -136,6 +137,8 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
       },
       'trl listening',
     );
+    // What starting freed goes back to the system once V8 has collected it (idle-collect.ts).
+    trimAfterStart();
 
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));

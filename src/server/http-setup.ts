@@ -1,10 +1,9 @@
-import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { Config } from '../config/config-schema.js';
 import { parseCorsOrigins, parseHttpAddress } from '../config/http-settings.js';
 import { BearerAuth } from './auth.js';
 import { StartupError } from './startup-error.js';
-import { loadTls, type TlsFiles } from './tls.js';
+import type { TlsFiles } from './tls.js';
 import { errnoCode, errorMessage } from '../tiers/shared/thrown.js';
 
 /** Everything the HTTP transport needs, checked before anything listens. */
@@ -40,6 +39,7 @@ async function hostIsLoopback(host: string): Promise<boolean> {
   if (isIP(host)) return isLoopback(host);
   let addresses: { address: string }[];
   try {
+    const { lookup } = await import('node:dns/promises');
     addresses = await lookup(host, { all: true });
   } catch (err) {
     throw new StartupError(`cannot resolve the --http host '${host}' (${errnoCode(err) ?? errorMessage(err)}); give an IP address such as 127.0.0.1`);
@@ -66,7 +66,8 @@ export async function planHttp(config: Config, env: NodeJS.ProcessEnv, stdio = f
   const address = parseHttpAddress(config.http);
   if (address === null) throw new StartupError(`--http '${config.http}' is not HOST:PORT, [IPV6]:PORT, :PORT or PORT`);
   const auth = BearerAuth.fromEnv(env);
-  const tls = loadTls(config.tls_cert, config.tls_key);
+  // TLS and name lookups only where HTTP is on: node:tls alone is about 3 MB of an idle daemon's RSS.
+  const tls = (await import('./tls.js')).loadTls(config.tls_cert, config.tls_key);
   const local = await hostIsLoopback(address.host);
   if (!local && !config.allow_remote) {
     throw new StartupError(

@@ -1,5 +1,4 @@
 import { compiledPath } from '../../install-dir.js';
-import { Worker } from 'node:worker_threads';
 import type { WalkQuery, WalkResult } from '../tier-files.js';
 import { fail, FileOpError, type FileOpFailure } from '../shared/files/file-op-error.js';
 import type { WalkSource } from '../shared/files/walk-engine.js';
@@ -14,10 +13,12 @@ const GRACE_MS = 2000;
  * from `source` here. Past its time bound and a grace the worker is
  * terminated — a regular expression stuck on one line included — and the
  * walk fails; `onStuck` lets the caller drop the helper it was reading from.
+ * node:worker_threads loads with the first walk, not with the daemon (about 1.6 MB of idle RSS).
  * The bound counts from the worker's first message: a thread's start (its
  * modules loaded on a starved machine) must not pass for a stuck pattern.
  */
-export function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () => void): Promise<WalkResult> {
+export async function walkInWorker(query: WalkQuery, source: WalkSource, onStuck: () => void): Promise<WalkResult> {
+  const { Worker } = await import('node:worker_threads');
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { workerData: { query }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
     let settled = false;

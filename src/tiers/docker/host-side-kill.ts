@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { WRAPPER_SCRIPT } from './exec.js';
-import { scanProcesses, selectTree } from '../shared/process-table.js';
+import { scanTree, type TreeScan } from '../shared/process-table.js';
 import { signalAll, terminateTree } from '../shared/signals.js';
 
 /**
@@ -17,9 +17,7 @@ export class HostSideKill {
 
   /** Host pids in scope: one command's tagged tree, or all of the session's. */
   processes(commandTag: string | null): number[] {
-    const tag = this.tagPrefix + (commandTag ?? '');
-    const matches = commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
-    return selectTree(scanProcesses(), matches).filter((pid) => !isWrapper(pid));
+    return this.scan(commandTag).pids;
   }
 
   signal(commandTag: string | null, signal: NodeJS.Signals): number {
@@ -27,7 +25,14 @@ export class HostSideKill {
   }
 
   terminate(commandTag: string | null, graceMs: number): Promise<number> {
-    return terminateTree(() => this.processes(commandTag), graceMs);
+    return terminateTree(() => this.scan(commandTag), graceMs);
+  }
+
+  private scan(commandTag: string | null): TreeScan {
+    const tag = this.tagPrefix + (commandTag ?? '');
+    const matches = commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
+    const found = scanTree(matches);
+    return { pids: found.pids.filter((pid) => !isWrapper(pid)), unsettled: found.unsettled };
   }
 }
 

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, KillScope, SessionLimits, SessionUsage, SpawnedProcess, SpawnSpec } from '../tier.js';
-import { processUsage, scanProcesses, selectTree } from '../shared/process-table.js';
+import { processUsage, scanProcesses, scanTree, selectTree, type TreeScan } from '../shared/process-table.js';
 import { shellQuote } from '../shared/shell-quote.js';
 import { signalTree, terminateTree } from '../shared/signals.js';
 import { SpawnError } from '../shared/spawn-error.js';
@@ -166,20 +166,26 @@ export class LocalProcesses {
   }
 
   processesNow(scope: KillScope): number[] {
-    const pids = this.inScope(scope);
-    return this.excluded.size === 0 ? pids : pids.filter((p) => !this.excluded.has(p));
+    return this.scan(scope).pids;
   }
 
-  private inScope(scope: KillScope): number[] {
+  /** The processes in scope, but those spared (excluded), and whether the scan could judge every process. */
+  private scan(scope: KillScope): TreeScan {
+    const found = this.inScope(scope);
+    return this.excluded.size === 0 ? found : { pids: found.pids.filter((p) => !this.excluded.has(p)), unsettled: found.unsettled };
+  }
+
+  private inScope(scope: KillScope): TreeScan {
     if (this.trackingDir && scope.commandTag === null) {
       const pids = new Set(cgroupPids(this.trackingDir));
       // A leader killed before its prologue joined the cgroup is still found through its group.
       if (scope.pgids.some((g) => !pids.has(g))) for (const p of selectTree(scanProcesses(), () => false, scope.pgids)) pids.add(p);
-      return [...pids];
+      // The cgroup holds every process of the session, whatever it runs: nothing is left to judge.
+      return { pids: [...pids], unsettled: false };
     }
     const tag = this.tagOf(scope.commandTag);
     const matches = scope.commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
-    return selectTree(scanProcesses(), matches, scope.pgids);
+    return scanTree(matches, scope.pgids);
   }
 
   signal(scope: KillScope, signal: NodeJS.Signals): number {
@@ -189,7 +195,7 @@ export class LocalProcesses {
   async terminate(scope: KillScope, graceMs: number): Promise<number> {
     const cgroupKills = this.trackingDir !== null && scope.commandTag === null && this.machine.layout?.tracking.canKill === true;
     return terminateTree(
-      () => this.processesNow(scope),
+      () => this.scan(scope),
       graceMs,
       (seen) => {
         if (!cgroupKills || !this.trackingDir) return;

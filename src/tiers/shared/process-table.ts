@@ -17,14 +17,25 @@ export interface ProcEntry {
   pgid: number;
   state: string;
   tag: string | null;
+  /** Its tag cannot be read yet: it is between two programs (see isBetweenPrograms). */
+  unsettled: boolean;
 }
 
-function parseStat(text: string): { state: string; ppid: number; pgid: number } | null {
+/** What a tree scan found, and whether a process it could not judge yet may still belong to the tree. */
+export interface TreeScan {
+  pids: number[];
+  unsettled: boolean;
+}
+
+/** The kernel's flag for its own threads (PF_KTHREAD), in /proc/<pid>/stat. */
+const PF_KTHREAD = 0x00200000;
+
+function parseStat(text: string): { state: string; ppid: number; pgid: number; flags: number } | null {
   // comm may contain spaces and parentheses: fields start after the last ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
   const f = text.slice(close + 2).split(' ');
-  return { state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]) };
+  return { state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), flags: Number(f[6]) };
 }
 
 /** Parent pid of `pid` (from /proc), or null when it is gone. */
@@ -45,19 +56,37 @@ export function groupOf(pid: number): number | null {
   }
 }
 
-function readTag(pid: number): string | null {
-  let env: Buffer;
+function readEnviron(pid: number): Buffer | null {
   try {
-    env = readFileSync(`/proc/${pid}/environ`);
+    return readFileSync(`/proc/${pid}/environ`);
   } catch {
     return null;
   }
+}
+
+function tagIn(env: Buffer): string | null {
   let at = env.indexOf(TAG_NEEDLE);
   while (at > 0 && env[at - 1] !== 0) at = env.indexOf(TAG_NEEDLE, at + 1);
   if (at < 0) return null;
   const start = at + TAG_NEEDLE.length;
   const end = env.indexOf(0, start);
   return env.subarray(start, end < 0 ? env.length : end).toString('latin1');
+}
+
+/**
+ * A process in execve, past the switch to its new memory and before the
+ * kernel has written the new program's arguments and environment there,
+ * shows an empty environment and an empty command line; so does one whose
+ * memory is already released as it exits. Any other process has at least
+ * its argv[0] (Linux gives even an argc 0 execve an empty one). Such a
+ * process may be one of a session's: its tag is readable again a moment later.
+ */
+function isBetweenPrograms(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Every live (non-zombie) process, except this daemon itself. */
@@ -81,9 +110,17 @@ export function scanProcesses(): ProcEntry[] {
       continue;
     }
     if (!stat || stat.state === 'Z' || stat.state === 'X') continue;
-    out.push({ pid, ppid: stat.ppid, pgid: stat.pgid, state: stat.state, tag: readTag(pid) });
+    const env = readEnviron(pid);
+    const unsettled = env !== null && env.length === 0 && (stat.flags & PF_KTHREAD) === 0 && isBetweenPrograms(pid);
+    out.push({ pid, ppid: stat.ppid, pgid: stat.pgid, state: stat.state, tag: env ? tagIn(env) : null, unsettled });
   }
   return out;
+}
+
+/** selectTree over a fresh scan, saying whether a process of the machine could not be judged yet (ProcEntry.unsettled). */
+export function scanTree(matches: (tag: string) => boolean, pgids: number[] = []): TreeScan {
+  const procs = scanProcesses();
+  return { pids: selectTree(procs, matches, pgids), unsettled: procs.some((p) => p.unsettled) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { groupOf } from './process-table.js';
+import { groupOf, type TreeScan } from './process-table.js';
 import { sleep } from './timers.js';
 
 /** Send `signal` to each pid; returns how many were delivered. */
@@ -82,29 +82,32 @@ const KILL_WAIT_MS = 3000;
  * (processes forked meanwhile get their SIGTERM too), then SIGKILL rounds
  * until none is left or KILL_WAIT_MS pass. `beforeKill` runs before each
  * SIGKILL round (a cgroup's own kill) and may add what it kills to `seen`.
- * Returns how many processes were signalled.
+ * A scan that found nothing but could not judge a process (TreeScan.unsettled:
+ * one caught between two programs, whose tag reads as nothing for that moment)
+ * does not count as the tree gone: the next round looks again. Returns how
+ * many processes were signalled.
  */
-export async function terminateTree(find: () => number[], graceMs: number, beforeKill?: (seen: Set<number>) => void): Promise<number> {
+export async function terminateTree(find: () => TreeScan, graceMs: number, beforeKill?: (seen: Set<number>) => void): Promise<number> {
   const seen = new Set<number>();
-  /** Signal what is in scope now (onlyNew: just what was not signalled before). Returns how many are left. */
-  const round = (signal: NodeJS.Signals, onlyNew: boolean) => {
-    const pids = find();
+  /** Signal what is in scope now (onlyNew: just what was not signalled before). True once nothing is left. */
+  const round = (signal: NodeJS.Signals, onlyNew: boolean): boolean => {
+    const { pids, unsettled } = find();
     const targets = onlyNew ? pids.filter((p) => !seen.has(p)) : pids;
     for (const p of pids) seen.add(p);
     signalAll(targets, signal);
-    return pids.length;
+    return pids.length === 0 && !unsettled;
   };
-  if (graceMs > 0 && round('SIGTERM', false) > 0) {
+  if (graceMs > 0 && !round('SIGTERM', false)) {
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       await sleep(POLL_MS);
-      if (round('SIGTERM', true) === 0) break;
+      if (round('SIGTERM', true)) break;
     }
   }
   const deadline = Date.now() + KILL_WAIT_MS;
   for (;;) {
     beforeKill?.(seen);
-    if (round('SIGKILL', false) === 0 || Date.now() > deadline) break;
+    if (round('SIGKILL', false) || Date.now() > deadline) break;
     await sleep(POLL_MS);
   }
   return seen.size;

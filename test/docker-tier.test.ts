@@ -555,6 +555,30 @@ describe('docker tier (DockerTier against a real engine)', { skip, concurrency: 
     });
   });
 
+  it("refuses a workspace swapped for a link after its check: the container would have the link's target", async () => {
+    // The runtime checks a workspace by path (workspace-policy.ts) and the engine mounts the path later: a command of
+    // another session that can write the parent may swap the directory for a link in between. The tier is given the
+    // path as checked; here it is already a link when the engine mounts it, as after a swap.
+    const target = tierWorkspace('trl-ws-target-');
+    const parent = tierWorkspace('trl-ws-parent-');
+    const swapped = path.join(parent, 'ws');
+    fs.symlinkSync(target, swapped);
+    try {
+      await assert.rejects(backend.createSession({ sessionTag: 'swap01', limits: {}, workspace: swapped, network: false, image: undefined }), (err: Error) => {
+        assert.match(err.message, new RegExp(`the workspace ${swapped} became a link to ${target} after it was checked`));
+        return true;
+      });
+      assert.deepEqual(
+        containersLabelled(`${LABEL_SESSION}=swap01`).filter((n) => n.includes(instanceId.slice(0, 8))),
+        [],
+        'the container was left behind',
+      );
+    } finally {
+      removeWorkspace(parent);
+      removeWorkspace(target);
+    }
+  });
+
   it('destroy removes the container and its FIFO directory', async () => {
     const s = await backend.createSession({ sessionTag: 'gone01', limits: {}, workspace, network: false, image: undefined });
     const id = s.describe().container_id!;

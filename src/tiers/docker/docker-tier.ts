@@ -20,6 +20,7 @@ import type { GhostMounts } from '../shared/ghost-mounts.js';
 import { isolatedUser } from '../shared/run-as.js';
 import { dockerSeccompProfile, engineArch, type SeccompArch } from '../shared/seccomp/index.js';
 import { guardWorkspace, type WorkspaceGuard } from '../shared/workspace-guard.js';
+import { mountedWorkspaceProblem } from './workspace-mount-check.js';
 import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead } from '../shared/process-table.js';
 import { errorMessage } from '../shared/thrown.js';
@@ -407,6 +408,7 @@ export class DockerTier implements Tier {
     const guard = this.sharedFs ? guardWorkspace(shape.workspace, this.ghosts) : NO_GUARD;
     const seccomp = dockerSeccompProfile({ arch: this.arch, blockUnixSockets: shape.network === null });
     const fifos = this.sharedFs ? await FifoDir.create(this.instanceId) : null;
+    const gvisor = oci.entry !== undefined && isGvisor(oci.entry);
     this.ghosts.acquire(guard.ghosts);
     let container: Docker.Container | null = null;
     try {
@@ -420,7 +422,7 @@ export class DockerTier implements Tier {
           binds: fifos ? { fifoDir: fifos.dir, guard: { ...guard, emptyDir: this.emptyDir } } : null,
           seccomp,
           runtime: this.settings.runtime,
-          gvisor: oci.entry !== undefined && isGvisor(oci.entry),
+          gvisor,
         }),
       );
       // No shared filesystem: the workspace is the container's own directory, made before anything runs there.
@@ -428,6 +430,9 @@ export class DockerTier implements Tier {
       await container.start();
       // After the start: one look gives the image's variables and the main process (for the OOM counter).
       const info = await container.inspect();
+      // The workspace was checked by path, and the engine mounted the path: the same directory? (workspace-mount-check.ts)
+      const swapped = fifos && !gvisor ? mountedWorkspaceProblem(info.State.Pid, shape.workspace) : null;
+      if (swapped) throw new WorkspaceSwapped(swapped);
       const keys = new Set([...(info.Config.Env ?? []).map((e) => e.slice(0, e.indexOf('='))), ...ENGINE_VARS]);
       return {
         container,
@@ -448,6 +453,7 @@ export class DockerTier implements Tier {
       await container?.remove({ force: true, v: true }).catch(() => undefined);
       fifos?.remove();
       this.ghosts.release(guard.ghosts);
+      if (err instanceof WorkspaceSwapped) throw err;
       const fix = unknownRuntimeFix(engineErrorFields(err).message, this.settings.runtime, this.endpoint);
       throw new Error(fix ?? describeEngineError(err, { endpoint: this.endpoint, image: shape.image, network: shape.network, workspace: shape.workspace }), { cause: err });
     }
@@ -548,6 +554,9 @@ export class DockerTier implements Tier {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The container did not get the workspace that was checked (mountedWorkspaceProblem). */
+class WorkspaceSwapped extends Error {}
 
 /** A workspace that lives in the container has no host files to guard. */
 const NO_GUARD: WorkspaceGuard = { mountPoints: [], readOnly: [], ghosts: [] };

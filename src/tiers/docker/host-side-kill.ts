@@ -29,9 +29,7 @@ export class HostSideKill {
   }
 
   private scan(commandTag: string | null): TreeScan {
-    const tag = this.tagPrefix + (commandTag ?? '');
-    const matches = commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
-    const found = scanTree(matches);
+    const found = scanTree(this.tagPrefix + (commandTag ?? ''), commandTag === null);
     return { pids: found.pids.filter((pid) => !isWrapper(pid)), unsettled: found.unsettled };
   }
 }

@@ -183,9 +183,7 @@ export class LocalProcesses {
       // The cgroup holds every process of the session, whatever it runs: nothing is left to judge.
       return { pids: [...pids], unsettled: false };
     }
-    const tag = this.tagOf(scope.commandTag);
-    const matches = scope.commandTag === null ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
-    return scanTree(matches, scope.pgids);
+    return scanTree(this.tagOf(scope.commandTag), scope.commandTag === null, scope.pgids);
   }
 
   signal(scope: KillScope, signal: NodeJS.Signals): number {

@@ -117,8 +117,14 @@ export function scanProcesses(): ProcEntry[] {
   return out;
 }
 
-/** selectTree over a fresh scan, saying whether a process of the machine could not be judged yet (ProcEntry.unsettled). */
-export function scanTree(matches: (tag: string) => boolean, pgids: number[] = []): TreeScan {
+/**
+ * selectTree over a fresh scan for the processes tagged `tag` (with
+ * `wholeSession`, every tag that starts with it: a session's, whatever the
+ * command), saying whether a process of the machine could not be judged yet
+ * (ProcEntry.unsettled).
+ */
+export function scanTree(tag: string, wholeSession: boolean, pgids: number[] = []): TreeScan {
+  const matches = wholeSession ? (t: string) => t.startsWith(tag) : (t: string) => t === tag;
   const procs = scanProcesses();
   return { pids: selectTree(procs, matches, pgids), unsettled: procs.some((p) => p.unsettled) };
 }

@@ -423,6 +423,50 @@ describe('max_http_connections', () => {
   });
 });
 
+describe('max_http_connections against connections that do nothing', () => {
+  const open: net.Socket[] = [];
+  after(() => {
+    for (const s of open) s.destroy();
+  });
+  const h = useHttpDaemon({ flags: ['--max-http-connections', '4'] });
+
+  it('a client is served while every slot is held by a peer that sent nothing; the oldest silent one makes way, a busy one never does', async () => {
+    const silent: Array<{ socket: net.Socket; closed: boolean }> = [];
+    // one connection with a request in progress (its headers in, its body not): busy, never evicted
+    const busy = net.connect(h.port, '127.0.0.1');
+    busy.on('error', () => undefined);
+    open.push(busy);
+    const busyBodies: string[] = [];
+    onHttpBodies(busy, (_status, body) => busyBodies.push(body));
+    await once(busy, 'connect');
+    busy.write(httpPost(h, JSON.stringify({ id: 0, method: 'system.ping' })));
+    assert.ok(await waitFor(() => busyBodies.length === 1), 'the busy connection got no answer');
+    busy.write(httpPost(h, '{}').slice(0, -2));
+    let busyClosed = false;
+    busy.once('close', () => (busyClosed = true));
+    // three peers that connect and send nothing (one trickles half a request line), then a fourth: all slots taken
+    for (let i = 0; i < 4; i++) {
+      const s = net.connect(h.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      open.push(s);
+      const entry = { socket: s, closed: false };
+      s.once('close', () => (entry.closed = true));
+      silent.push(entry);
+      await once(s, 'connect');
+      if (i === 1) s.write('POST /v1/r');
+    }
+    // the daemon took the fifth by closing the oldest silent one: the cap is 4
+    assert.ok(await waitFor(() => silent[0]!.closed), 'the oldest silent connection was not closed when a fifth came in');
+    // a real client is served in turn, again at the cost of the oldest silent one
+    const pong = await tryPing(h);
+    assert.ok(pong !== null && JSON.parse(pong).ok === true, `a client was not served while silent peers held the slots: ${pong}`);
+    assert.ok(await waitFor(() => silent[1]!.closed), 'the next oldest silent connection was not the one closed');
+    assert.equal(busyClosed, false, 'a connection with a request in progress was closed to make room');
+    assert.equal(silent[3]!.closed, false, 'a newer silent connection was closed before an older one');
+    assert.ok(await waitFor(() => /closing HTTP connections that sent no request/.test(h.d.stderr())), 'the eviction was not logged');
+  });
+});
+
 // ---------------------------------------------------------------- raw HTTP
 
 function httpPost(h: HttpDaemon, body: string): string {

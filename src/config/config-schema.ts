@@ -230,7 +230,11 @@ const transportSettings = {
   tls_cert: z.string().min(1).optional().describe('PEM certificate file: serve HTTPS/WSS instead of HTTP (with `--tls-key`)'),
   tls_key: z.string().min(1).optional().describe('PEM private key file of `--tls-cert`'),
   max_streams_per_client: int(1).default(16).describe('open streams at most per HTTP client address (clients behind one proxy share it) or per WebSocket'),
-  max_http_connections: int(1).default(256).describe('open HTTP connections at most, WebSockets included; past it new ones are closed at once (logged)'),
+  max_http_connections: int(1)
+    .default(256)
+    .describe(
+      'open HTTP connections at most, WebSockets included; past it a new one takes the slot of the oldest idle one (one that never sent a request, else one kept alive between requests), and is closed at once only when all are busy (logged)',
+    ),
   // The live web dashboard (docs/dashboard.md); src/dashboard/.
   dashboard: bool
     .default(false)

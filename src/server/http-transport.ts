@@ -12,6 +12,7 @@ import type { HttpPlan } from './http-setup.js';
 import { FILES_PATH, serveFiles } from './http-files.js';
 import { RAW_OUTPUT_PATH, rawOutputRoute, serveRawOutput } from './http-raw-output.js';
 import { HttpSocketGate } from './http-socket-gate.js';
+import { ConnectionAdmission } from './http-admission.js';
 import type { Engine } from '../runtime/engine.js';
 import { StartupError } from './startup-error.js';
 import type { McpRoute } from './mcp-route.js';
@@ -54,7 +55,9 @@ export class HttpTransport {
   private readonly gates = new WeakMap<Socket, HttpSocketGate>();
   /** The MCP endpoint, loaded on its first request (src/server/mcp-route.ts). */
   private mcpRoute: Promise<McpRoute> | null = null;
-  /** Whether connections are being dropped at max_http_connections (logged once per episode). */
+  /** max_http_connections: idle connections make way for new ones (http-admission.ts). */
+  private readonly admission: ConnectionAdmission;
+  /** Whether the cap is being met (logged once per episode: a peer reconnecting in a loop writes one line). */
   private atCap = false;
   private url = '';
   /** The web dashboard (`--dashboard`), loaded by listen(). */
@@ -76,19 +79,35 @@ export class HttpTransport {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
     const options = { noDelay: true, keepAlive: true };
     this.server = plan.tls ? createHttpsServer({ ...options, cert: plan.tls.cert, key: plan.tls.key }, onRequest) : createHttpServer(options, onRequest);
-    this.server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.ws.handleUpgrade(req, socket, head));
-    // Every open connection (WebSockets too) holds buffers: past the cap Node closes new ones at once.
-    this.server.maxConnections = plan.maxConnections;
-    this.server.keepAliveTimeout = KEEP_ALIVE_MS;
-    this.server.on('drop', (data?: { remoteAddress?: string }) => {
-      if (this.atCap) return;
-      this.atCap = true;
-      this.log.warn(
-        { remote: data?.remoteAddress, max_http_connections: plan.maxConnections },
-        'refusing new HTTP connections: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) or have clients close idle ones',
-      );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      this.admission.upgraded(socket);
+      this.ws.handleUpgrade(req, socket, head);
     });
-    this.server.on('connection', (socket: Socket) => socket.once('close', () => (this.atCap = false)));
+    // Every open connection (WebSockets too) holds buffers: at the cap an idle one makes way, else the new one is closed.
+    this.admission = new ConnectionAdmission(plan.maxConnections, {
+      refused: (remote) => this.capMet(remote, 'refusing new HTTP connections: max_http_connections are open and busy; raise it (TRL_MAX_HTTP_CONNECTIONS)'),
+      evicted: (remote, served) =>
+        this.capMet(
+          remote,
+          served
+            ? 'closing idle kept-alive HTTP connections to admit new ones: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) or have clients close idle ones'
+            : 'closing HTTP connections that sent no request to admit new ones: max_http_connections are open; raise it (TRL_MAX_HTTP_CONNECTIONS) if they are clients',
+        ),
+    });
+    this.server.keepAliveTimeout = KEEP_ALIVE_MS;
+    this.server.on('connection', (socket: Socket) => {
+      this.admission.admit(socket);
+      socket.once('close', () => {
+        if (this.admission.size < plan.maxConnections) this.atCap = false;
+      });
+    });
+  }
+
+  /** Logs that the connection cap was met, once until a slot is free again. */
+  private capMet(remote: string | undefined, message: string): void {
+    if (this.atCap) return;
+    this.atCap = true;
+    this.log.warn({ remote, max_http_connections: this.plan.maxConnections }, message);
   }
 
   /** Listen; resolves with the base URL (the real port when 0 was asked for). */
@@ -128,6 +147,7 @@ export class HttpTransport {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.once('close', this.admission.requestStarted(req.socket));
     req.on('error', () => {
       /* peer went away */
     });

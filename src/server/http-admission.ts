@@ -3,12 +3,10 @@ import type { Socket } from 'node:net';
 /** One open HTTP connection, as the cap sees it. */
 interface Tracked {
   socket: Socket;
-  /** Requests whose headers arrived and whose answer is not finished (a stream counts until it ends). */
+  /** Requests whose headers arrived and whose answer is not finished (a stream counts until it ends, a WebSocket for good). */
   inFlight: number;
   /** Whether a request's headers ever arrived on it. */
   served: boolean;
-  /** A WebSocket (or a refused upgrade, until it is closed): never idle in the cap's sense. */
-  upgraded: boolean;
 }
 
 export interface AdmissionEvents {
@@ -52,7 +50,7 @@ export class ConnectionAdmission {
     const key = keyOf(socket);
     if (key === null) return void socket.destroy(); // already gone: no address to know it by
     if (this.open.size >= this.max) {
-      const victim = this.oldest((t) => !t.served && t.inFlight === 0 && !t.upgraded) ?? this.oldest((t) => t.inFlight === 0 && !t.upgraded);
+      const victim = this.oldest((t) => t.inFlight === 0 && !t.served) ?? this.oldest((t) => t.inFlight === 0);
       if (victim === null) {
         socket.destroy();
         this.events.refused(socket.remoteAddress);
@@ -63,7 +61,7 @@ export class ConnectionAdmission {
       tracked.socket.destroy();
       this.events.evicted(tracked.socket.remoteAddress, tracked.served);
     }
-    const tracked: Tracked = { socket, inFlight: 0, served: false, upgraded: false };
+    const tracked: Tracked = { socket, inFlight: 0, served: false };
     this.open.set(key, tracked);
     socket.once('close', () => {
       if (this.open.get(key) === tracked) this.open.delete(key);
@@ -72,7 +70,8 @@ export class ConnectionAdmission {
 
   /** A request's headers arrived on `socket` (plain or TLS); `done` is called when its answer is finished or abandoned. */
   requestStarted(socket: Socket): () => void {
-    const tracked = this.find(socket);
+    const key = keyOf(socket);
+    const tracked = key === null ? undefined : this.open.get(key);
     if (!tracked) return () => undefined;
     tracked.inFlight++;
     tracked.served = true;
@@ -84,15 +83,9 @@ export class ConnectionAdmission {
     };
   }
 
-  /** The connection was handed to the WebSocket upgrade (which closes it if it refuses). */
+  /** The connection was handed to the WebSocket upgrade (which closes it if it refuses): a request that lasts as long as it. */
   upgraded(socket: Socket): void {
-    const tracked = this.find(socket);
-    if (tracked) tracked.upgraded = true;
-  }
-
-  private find(socket: Socket): Tracked | undefined {
-    const key = keyOf(socket);
-    return key === null ? undefined : this.open.get(key);
+    this.requestStarted(socket);
   }
 
   private oldest(idle: (t: Tracked) => boolean): [string, Tracked] | null {

@@ -21,6 +21,9 @@
  * tier's processes are visible to it (always for host and sandbox; for docker
  * when the engine runs on this machine — a remote engine's processes are not
  * there, so that check then proves nothing but cannot fail).
+ *
+ * `npm test` runs it on every tier (and the docker tier's inner path); `npm run test:engines` on the
+ * docker tier's other engines (gVisor, a second engine over TCP); TRL_CONFORMANCE=all on both.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -58,12 +61,21 @@ interface Variant extends TierVariant {
   /** How the variant's daemon starts, when not by startTierDaemon (its close() ends what it started). */
   start?: (opts: TierOptions) => Promise<TierDaemon>;
 }
-const VARIANTS: Variant[] = [
-  ...TIER_NAMES.map((tier) => ({ tier, label: `${tier} tier`, flags: [] })),
-  { tier: 'docker', label: 'docker-inner tier', flags: [], dockerImage: TRL_IMAGE },
+const TIER_VARIANTS: Variant[] = [...TIER_NAMES.map((tier) => ({ tier, label: `${tier} tier`, flags: [] })), { tier: 'docker', label: 'docker-inner tier', flags: [], dockerImage: TRL_IMAGE }];
+/**
+ * The docker tier on other engines: gVisor, and a second engine sharing no filesystem. The whole
+ * body on them costs about 100 CPU-seconds (60 of them gVisor's), an eighth of all of `npm test`'s,
+ * so they run as a step of their own (`npm run test:engines`, in .ci/run after `npm test`);
+ * docker-runsc.test.ts and docker-remote.test.ts keep what is particular to each in `npm test`.
+ */
+const ENGINE_VARIANTS: Variant[] = [
   { tier: 'docker', ...RUNSC_VARIANT },
   { tier: 'docker', label: 'docker on a second engine over TCP (no shared filesystem)', flags: [], dockerImage: TRL_IMAGE, start: startRemoteTierDaemon },
 ];
+/** TRL_CONFORMANCE: `tiers` (the default, `npm test`), `engines` (`npm run test:engines`) or `all`. */
+const VARIANT_SETS: Record<string, Variant[]> = { tiers: TIER_VARIANTS, engines: ENGINE_VARIANTS, all: [...TIER_VARIANTS, ...ENGINE_VARIANTS] };
+const VARIANTS = VARIANT_SETS[process.env.TRL_CONFORMANCE ?? 'tiers'];
+if (!VARIANTS) throw new Error(`TRL_CONFORMANCE=${process.env.TRL_CONFORMANCE}: set it to tiers (npm test), engines (npm run test:engines) or all`);
 
 // The variants side by side, and a few tests of each at a time: every test has sessions of its own and
 // finds its processes by unique sleeps, so none can see another's (most of their time is waiting for a container).

@@ -139,7 +139,12 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
   }
   const flags = ['--tiers', tier === 'host' ? 'host' : `host,${tier}`, '--runtime', tier];
   // An isolated session without a workspace gets the default working directory: make it a workspace.
-  if (tier !== 'host' && !(opts.flags ?? []).includes('--default-working-dir')) flags.push('--default-working-dir', tierWorkspace('trl-default-ws-'));
+  // Made here, so removed here: by close(), or at once when the tier turns out unavailable.
+  const defaultWs = tier !== 'host' && !(opts.flags ?? []).includes('--default-working-dir') ? tierWorkspace('trl-default-ws-') : null;
+  if (defaultWs) flags.push('--default-working-dir', defaultWs);
+  const removeDefaultWs = () => {
+    if (defaultWs) removeWorkspace(defaultWs);
+  };
   // A health check on an engine copying images for several suites at once (vfs) under a CPU hog can take minutes:
   // the tests are about behaviour, not how fast the engine starts a container (LISTEN_DEADLINE_MS waits as long).
   if (tier === 'docker') flags.push('--docker-image', image, '--docker-network', 'host', '--docker-health-timeout-s', String(DOCKER_HEALTH_TIMEOUT_S));
@@ -148,6 +153,7 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
     daemon = await startDaemon({ ...opts, flags: [...flags, ...(opts.flags ?? [])] });
   } catch (e) {
     // `--runtime <tier>` with a broken tier: the daemon refuses to start, naming the fix
+    removeDefaultWs();
     return unavailable(`the daemon did not start with ${flags.join(' ')}: ${startFailure((e as Error).message)}`);
   }
   const client = await connect(daemon);
@@ -156,6 +162,7 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
   if (!t || t.available !== true) {
     client.close();
     await daemon.dispose();
+    removeDefaultWs();
     return unavailable(`system.info.tiers.${tier} = ${JSON.stringify(t)}`);
   }
   return {
@@ -168,7 +175,11 @@ export async function startTierDaemon(tier: TierName, opts: TierOptions = {}): P
     skip: () => false,
     close: async () => {
       client.close();
-      await daemon.shutdownClean();
+      try {
+        await daemon.shutdownClean();
+      } finally {
+        removeDefaultWs();
+      }
     },
   };
 }

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { sleep } from './proc.js';
 
 /** The repository root: this file is dist/bench/lib/daemon.js once compiled. */
@@ -32,7 +33,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<Daemon> {
   const dir = await mkdtemp(join(tmpdir(), 'trl-bench-'));
   const socketPath = join(dir, 'trl.sock');
   const main = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, main, 'serve', '--socket-path', socketPath, '--allow-root', '--log-level', 'warn', ...(options.args ?? [])], {
     cwd: dir,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],

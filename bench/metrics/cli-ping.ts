@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { spawnBaseline } from '../lib/baseline.js';
 import { REPO_ROOT } from '../lib/daemon.js';
 import { compareRoundTrips } from '../lib/interleave.js';
@@ -6,9 +7,8 @@ import { makeRow } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
 import type { MetricContext, MetricResult } from './metric.js';
 
-/** The CLI as its shebang starts it (`#!/usr/bin/env -S node --max-semi-space-size=1`). */
+/** The CLI as its shebang starts it (`#!/usr/bin/env -S node` with src/node-flags.ts). */
 const MAIN = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
-const NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**
  * A whole `trl ping` process (start-up, module loading, one request, exit)

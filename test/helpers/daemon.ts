@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { defaultSocketPath } from '../../src/protocol/transport.js';
 import { DEADLINE_MS, waitFor } from './wait.js';
 
@@ -133,7 +134,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   const dir = opts.dir ?? makeTempDir();
   const env = cleanEnv(opts.env);
   const socketPath = opts.socketPath === null ? defaultSocketPath(env) : opts.socketPath === undefined ? path.join(dir, 'trl.sock') : opts.socketPath;
-  const args = ['--max-semi-space-size=1', MAIN_JS, 'serve'];
+  const args = [...NODE_FLAGS, MAIN_JS, 'serve'];
   if (opts.socketPath !== null) args.push('--socket-path', socketPath);
   if (opts.allowRoot !== false) args.push('--allow-root');
   args.push('--log-level', 'debug', ...(opts.flags ?? []));

@@ -1,0 +1,23 @@
+/**
+ * The Node.js flags every trl process runs with. A running process cannot
+ * give them to itself, so they are written out where a process starts: the
+ * shebangs of the CLI (src/cli/main.ts, which `trl serve` and `npm start`
+ * run) and of the claw-core daemon, `npm start`, and the daemons the tests
+ * and the bench spawn, which take them from here.
+ * test/unit/node-flags.test.ts checks that every copy says the same.
+ *
+ * - `--max-semi-space-size=1`: a 1 MB young generation. A larger one costs
+ *   about 6.5 MB of idle RSS and no longer speeds streaming up.
+ * - `--heap-growing-percent=600`: after a full collection V8 lets the old
+ *   generation grow to 7 times what survived before the next one, where its
+ *   own heuristics give about 2 times for a heap as small as the daemon's
+ *   (9 MB). V8 counts every ArrayBuffer allocated since the last full
+ *   collection against that room, and output lives in ArrayBuffers: a pipe
+ *   read, a result's JSON, an event's line. With the default room (about
+ *   9 MB) a 256 MiB stream cost about 50 full collections (a third of the
+ *   daemon's CPU) and a 4 MiB exec.run one every few commands; with this one,
+ *   almost none. An idle daemon's RSS does not change (its heap does not
+ *   grow when nothing runs), and V8's memory reducer still shrinks the heap
+ *   once the daemon goes idle. docs/benchmarks.md has the figures.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--heap-growing-percent=600'];

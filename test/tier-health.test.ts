@@ -5,9 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { connect, expectCode } from './helpers/client.js';
 import { MAIN_JS, startDaemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
+import { cgroupMounts } from '../src/tiers/host/cgroup-migrations.js';
 
 /** An engine address where nothing listens. */
 const NO_ENGINE = { DOCKER_HOST: 'unix:///nonexistent/trl-no-docker.sock' };
@@ -81,5 +84,31 @@ describe('tier health checks', () => {
     assert.match(broken.stdout, /docker \(default\): UNAVAILABLE/);
     assert.match(broken.stdout, /does not work/);
     assert.match(broken.stdout, /\[MISSING\] a docker engine .*start dockerd or set DOCKER_HOST/, 'the missing engine is named with its fix');
+  });
+
+  it('trl doctor and the start say whether a command after an idle moment waits to join its cgroup, with the fix', async () => {
+    const report = JSON.parse((await runCli(['doctor', '--tiers', 'host,sandbox', '--json'])).stdout);
+    const favoured = cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.options.includes('favordynmods'));
+    const d = await startDaemon({ flags: ['--tiers', 'host'] });
+    try {
+      for (const t of report.tiers) {
+        const req = t.requirements.find((r: any) => /favordynmods/.test(r.need));
+        if (!t.enforcement.process_tracking.startsWith('cgroup')) {
+          assert.equal(req, undefined, `${t.tier}: no cgroups, nothing to join`);
+          continue;
+        }
+        assert.ok(req, `${t.tier} lists it`);
+        assert.equal(req.optional, true);
+        assert.equal(req.present, favoured, `${t.tier}: as the mounts say`);
+        if (!favoured) assert.match(req.found, /waits 10–20 ms .*; fix: mount -o remount,favordynmods \/sys\/fs\/cgroup/);
+      }
+      const tracked = report.tiers.find((t: any) => t.tier === 'host').enforcement.process_tracking.startsWith('cgroup');
+      // Said before 'trl listening', so it is in the log once that is.
+      assert.ok(await waitFor(() => d.logs().includes('"msg":"trl listening"')), d.logs());
+      const warned = /slow command starts: .*fix: mount -o remount,favordynmods/.test(d.logs());
+      assert.equal(warned, tracked && !favoured, d.logs());
+    } finally {
+      await d.shutdownClean();
+    }
   });
 });

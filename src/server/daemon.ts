@@ -4,6 +4,7 @@ import { INSTALL_DIR } from '../install-dir.js';
 import type { Logger } from 'pino';
 import type { Tier } from '../tiers/tier.js';
 import type { TierName } from '../protocol/common.js';
+import { SLOW_MIGRATION_TEXT } from '../tiers/host/cgroup-migrations.js';
 import { LocalMachine } from '../tiers/host/local-machine.js';
 import { newContainedInstanceId, newInstanceId } from '../tiers/shared/instance-id.js';
 import { daemonIsDead } from '../tiers/shared/process-table.js';
@@ -120,6 +121,7 @@ export async function startDaemon(config: Config, log: Logger, stdio?: StdioEnds
       if (config.unix_socket) removeRuntimeFiles(socketPath, shared, true);
       throw err;
     }
+    warnOfSlowMigrations(machine, tiers, health, log);
     const enforcement = tiers.get(config.runtime)!.enforcement();
     log.info(
       {
@@ -215,6 +217,20 @@ function refuseLivePredecessor(socketPath: string, shared: boolean): void {
 }
 
 /** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
+/**
+ * Commands of the tiers that run on this machine's processes (their tracking
+ * is the machine's cgroups) join a cgroup as they start; without favordynmods
+ * the kernel makes each one that follows an idle moment wait 10–20 ms
+ * (cgroup-migrations.ts). Said once at start, with the fix.
+ */
+function warnOfSlowMigrations(machine: LocalMachine, tiers: ReadonlyMap<TierName, Tier>, health: ReadonlyMap<TierName, { available: boolean }>, log: Logger): void {
+  const cost = machine.migrations;
+  if (!cost || cost.fast) return;
+  const tracking = machine.enforcement().process_tracking;
+  const joining = [...tiers].filter(([name, t]) => health.get(name)?.available && t.enforcement().process_tracking === tracking).map(([name]) => name);
+  if (joining.length > 0) log.warn({ tiers: joining, fix: cost.fix }, `slow command starts: ${SLOW_MIGRATION_TEXT}; fix: ${cost.fix}`);
+}
+
 async function reapDeadInstances(machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
   for (const id of machine.deadInstances()) {
     const killed = await machine.reapInstance(id);

@@ -1,12 +1,13 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Enforcement } from '../tier.js';
+import type { Enforcement, Requirement } from '../tier.js';
 import { FifoPool, removeFifoDirs } from '../shared/fifo-pool.js';
 import { GhostMounts, ghostInstances, reapGhosts } from '../shared/ghost-mounts.js';
 import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead, scanProcesses, selectTree } from '../shared/process-table.js';
 import { signalAll } from '../shared/signals.js';
 import { sleep } from '../shared/timers.js';
+import { machineMigrationCost, SLOW_MIGRATION_TEXT, type MigrationCost } from './cgroup-migrations.js';
 import { cgroupKill, cgroupPids, instanceDir, layoutRoots, oomCounterOf, removeCgroup, setupCgroups, type CgroupLayout } from './cgroups.js';
 
 const POLL_MS = 10;
@@ -21,6 +22,8 @@ const SWEEP_MS = 200;
  */
 export class LocalMachine {
   readonly layout: CgroupLayout | null;
+  /** What joining a session's cgroups costs a command (cgroup-migrations.ts); null without cgroups. */
+  readonly migrations: MigrationCost | null;
   /** Real pipes for stdio; null where mkfifo is missing (children then get socketpairs). */
   readonly fifos: FifoPool | null;
   /** Mount points over absent protected workspace paths, shared by the isolated tiers (ghost-mounts.ts). */
@@ -41,6 +44,7 @@ export class LocalMachine {
     cgroups: 'auto' | 'off' | 'container',
   ) {
     this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
+    this.migrations = this.layout ? machineMigrationCost(this.layout.tracking.root) : null;
     this.ownOomCounter = cgroups === 'container' ? oomCounterOf(process.pid) : null;
     this.ghosts = new GhostMounts(instanceId);
     let fifos: FifoPool | null = null;
@@ -50,6 +54,17 @@ export class LocalMachine {
       /* no mkfifo: stdio falls back to Node's socketpairs (/dev/stdout cannot be reopened then) */
     }
     this.fifos = fifos;
+  }
+
+  /** For `trl doctor`: whether commands join their cgroups without waiting (null without cgroups: nothing to join). */
+  migrationRequirement(): Requirement | null {
+    if (!this.migrations) return null;
+    return {
+      need: 'favordynmods on a cgroup mount (a command after an idle moment joins its cgroup without waiting)',
+      present: this.migrations.fast,
+      found: this.migrations.fast ? `favordynmods on ${this.migrations.mount}` : `not set: ${SLOW_MIGRATION_TEXT}; fix: ${this.migrations.fix}`,
+      optional: true,
+    };
   }
 
   /** How processes are tracked and limited on this machine. */

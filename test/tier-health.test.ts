@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { connect, expectCode } from './helpers/client.js';
 import { MAIN_JS, startDaemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/wait.js';
-import { cgroupMounts } from '../src/tiers/host/cgroup-migrations.js';
+import { parseMounts } from '../src/tiers/host/cgroups.js';
 
 /** An engine address where nothing listens. */
 const NO_ENGINE = { DOCKER_HOST: 'unix:///nonexistent/trl-no-docker.sock' };
@@ -88,7 +88,7 @@ describe('tier health checks', () => {
 
   it('trl doctor and the start say whether a command after an idle moment waits to join its cgroup, with the fix', async () => {
     const report = JSON.parse((await runCli(['doctor', '--tiers', 'host,sandbox', '--json'])).stdout);
-    const favoured = cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.options.includes('favordynmods'));
+    const favoured = parseMounts(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.options.includes('favordynmods'));
     const d = await startDaemon({ flags: ['--tiers', 'host'] });
     try {
       for (const t of report.tiers) {

@@ -1,4 +1,6 @@
-import { machineMigrationCost } from '../../src/tiers/host/cgroup-migrations.js';
+import { release } from 'node:os';
+import { migrationCost } from '../../src/tiers/host/cgroup-migrations.js';
+import { readMounts } from '../../src/tiers/host/cgroups.js';
 import { spawnTrue } from '../lib/baseline.js';
 import { compareRoundTrips, timed } from '../lib/interleave.js';
 import { sleep } from '../lib/proc.js';
@@ -40,7 +42,7 @@ export async function measureRoundTrip(ctx: MetricContext): Promise<MetricResult
     const trl = summarize(samples.trl);
     const baseline = summarize(samples.baseline);
     const afterIdle = await afterIdlePairs(ctx.options.quick ? 10 : IDLE_PAIRS, () => session.runTrue());
-    const migrations = machineMigrationCost();
+    const migrations = migrationCost(readMounts(), release());
     console.error(
       `bench: cgroup mounts here: ${migrations.fast ? `favordynmods on ${migrations.mount}` : `no favordynmods (a migration after idle waits for an RCU grace period unless the kernel kept the mode from an earlier remount; fix: ${migrations.fix})`}`,
     );

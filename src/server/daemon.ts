@@ -216,7 +216,6 @@ function refuseLivePredecessor(socketPath: string, shared: boolean): void {
   }
 }
 
-/** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
 /**
  * Commands of the tiers that run on this machine's processes (their tracking
  * is the machine's cgroups) join a cgroup as they start; without favordynmods
@@ -231,6 +230,7 @@ function warnOfSlowMigrations(machine: LocalMachine, tiers: ReadonlyMap<TierName
   if (joining.length > 0) log.warn({ tiers: joining, fix: cost.fix }, `slow command starts: ${SLOW_MIGRATION_TEXT}; fix: ${cost.fix}`);
 }
 
+/** Kill what any crashed daemon (on any socket) left behind: its instance id names its dead pid. */
 async function reapDeadInstances(machine: LocalMachine, tiers: Map<TierName, Tier>, log: Logger): Promise<void> {
   for (const id of machine.deadInstances()) {
     const killed = await machine.reapInstance(id);

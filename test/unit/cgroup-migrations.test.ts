@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cgroupMounts, machineMigrationCost, migrationCost } from '../../src/tiers/host/cgroup-migrations.js';
+import { release } from 'node:os';
+import { migrationCost as costOf } from '../../src/tiers/host/cgroup-migrations.js';
+import { parseMounts as cgroupMounts, readMounts } from '../../src/tiers/host/cgroups.js';
+
+/** The cost a mountinfo text gives (cgroups.ts parses it, cgroup-migrations.ts judges it). */
+function migrationCost(mountinfo: string, kernelRelease: string, preferred?: string) {
+  return costOf(cgroupMounts(mountinfo), kernelRelease, preferred);
+}
 
 /** mountinfo lines (proc(5)) as this CI machine and a systemd machine show them. */
 const HYBRID = [
@@ -22,9 +29,9 @@ const FAVOURED = '35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime sh
 describe('cgroup migration cost (favordynmods)', () => {
   it('reads the cgroup hierarchies, their versions and super options, and nothing else', () => {
     assert.deepEqual(cgroupMounts(HYBRID), [
-      { path: '/sys/fs/cgroup/memory', version: 1, options: ['rw', 'memory'] },
-      { path: '/sys/fs/cgroup/pids', version: 1, options: ['rw', 'pids'] },
-      { path: '/sys/fs/cgroup/unified', version: 2, options: ['rw'] },
+      { path: '/sys/fs/cgroup/memory', root: '/', version: 1, controllers: ['memory'], options: ['rw', 'memory'] },
+      { path: '/sys/fs/cgroup/pids', root: '/', version: 1, controllers: ['pids'], options: ['rw', 'pids'] },
+      { path: '/sys/fs/cgroup/unified', root: '/', version: 2, controllers: [], options: ['rw'] },
     ]);
     assert.deepEqual(cgroupMounts(''), []);
   });
@@ -59,7 +66,7 @@ describe('cgroup migration cost (favordynmods)', () => {
 
   it('this machine: agrees with its own mountinfo', async () => {
     const { readFileSync } = await import('node:fs');
-    const favoured = cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.options.includes('favordynmods'));
-    assert.equal(machineMigrationCost().fast, favoured);
+    const favoured = readFileSync('/proc/self/mountinfo', 'utf8').includes('favordynmods');
+    assert.equal(costOf(readMounts(), release()).fast, favoured);
   });
 });

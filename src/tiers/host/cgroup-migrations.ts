@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import type { Mount } from './cgroups.js';
 
 /**
  * What moving a process into a cgroup costs on this kernel.
@@ -30,52 +29,27 @@ export interface MigrationCost {
   fix: string | null;
 }
 
-/** Mount points and super options of the cgroup hierarchies in a mountinfo text (proc(5)). */
-export function cgroupMounts(mountinfo: string): Array<{ path: string; version: 1 | 2; options: string[] }> {
-  const out: Array<{ path: string; version: 1 | 2; options: string[] }> = [];
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const path = line.slice(0, sep).split(' ')[4];
-    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    if (!path || (fstype !== 'cgroup2' && fstype !== 'cgroup')) continue;
-    out.push({ path, version: fstype === 'cgroup2' ? 2 : 1, options: superOptions.split(',') });
-  }
-  return out;
-}
-
-/** Linux version `major.minor` from a release string (`6.18.44-…`); null when it is not one. */
-function kernelVersion(text: string): [number, number] | null {
-  const m = /^(\d+)\.(\d+)/.exec(text);
-  return m ? [Number(m[1]), Number(m[2])] : null;
+/** Linux's major version from a release string (`6.18.44-…`); null when it is not one. */
+function kernelMajor(text: string): number | null {
+  const m = /^(\d+)\./.exec(text);
+  return m ? Number(m[1]) : null;
 }
 
 /**
- * The migration cost the mounts in `mountinfo` give, for a kernel `kernelRelease`:
- * fast when any cgroup hierarchy carries favordynmods; otherwise the fix names
- * `preferred` (the hierarchy trl tracks processes in), else the first cgroup2 mount.
+ * The migration cost the cgroup `mounts` (cgroups.ts, parseMounts) give, for a
+ * kernel `kernelRelease`: fast when any hierarchy carries favordynmods;
+ * otherwise the fix names `preferred` (the hierarchy trl tracks processes
+ * in), else the first cgroup2 mount.
  */
-export function migrationCost(mountinfo: string, kernelRelease: string, preferred?: string): MigrationCost {
-  const mounts = cgroupMounts(mountinfo);
+export function migrationCost(mounts: ReadonlyArray<Pick<Mount, 'path' | 'version' | 'options'>>, kernelRelease: string, preferred?: string): MigrationCost {
   const favoured = mounts.find((m) => m.options.includes('favordynmods'));
   if (favoured) return { fast: true, mount: favoured.path, fix: null };
   const target = mounts.find((m) => m.path === preferred) ?? mounts.find((m) => m.version === 2) ?? mounts[0];
   if (!target) return { fast: false, mount: null, fix: 'no cgroup hierarchy is mounted' };
-  const v = kernelVersion(kernelRelease);
+  const major = kernelMajor(kernelRelease);
   const remount = `mount -o remount,favordynmods ${target.path}`;
-  const fix = v && v[0] >= 6 ? remount : `upgrade to Linux 6.0 or later (this is ${kernelRelease}), then ${remount}`;
+  const fix = major !== null && major >= 6 ? remount : `upgrade to Linux 6.0 or later (this is ${kernelRelease}), then ${remount}`;
   return { fast: false, mount: target.path, fix };
-}
-
-/** This machine's migration cost (see migrationCost); `preferred`: the hierarchy trl tracks processes in. */
-export function machineMigrationCost(preferred?: string): MigrationCost {
-  let mountinfo = '';
-  try {
-    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    /* no /proc: no cgroups are used either */
-  }
-  return migrationCost(mountinfo, release(), preferred);
 }
 
 /** What a command after an idle moment pays without favordynmods, for messages. */

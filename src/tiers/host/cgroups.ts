@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
+import { migrationCost, type MigrationCost } from './cgroup-migrations.js';
 
 /**
  * Per-session cgroups (docs/security.md, process trees, §6). Three shapes are supported:
@@ -18,34 +20,43 @@ export interface CgroupLayout {
   /** Where each limit controller lives (may be the tracking root). */
   controllers: Partial<Record<Controller, { root: string; version: 1 | 2 }>>;
   kind: 'cgroup-v2' | 'cgroup-hybrid' | 'cgroup-v1';
+  /** What joining these cgroups costs a command (cgroup-migrations.ts). */
+  migrations: MigrationCost;
 }
 
-interface Mount {
+/** A cgroup hierarchy as /proc/self/mountinfo shows it. */
+export interface Mount {
   path: string;
   /** The cgroup the mount shows as its root (`/` unless a cgroup namespace or a bind mount narrows it). */
   root: string;
   version: 1 | 2;
   controllers: string[];
+  /** Its super options (`rw,nsdelegate,favordynmods`, or a v1 hierarchy's controllers among them). */
+  options: string[];
 }
 
-function readMounts(): Mount[] {
+/** The cgroup hierarchies in a mountinfo text (proc(5)). */
+export function parseMounts(mountinfo: string): Mount[] {
   const out: Mount[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const left = line.slice(0, sep).split(' ');
     const right = line.slice(sep + 3).split(' ');
     const fstype = right[0];
     const path = left[4];
-    if (!path) continue;
+    if (!path || (fstype !== 'cgroup2' && fstype !== 'cgroup')) continue;
     const root = left[3] ?? '/';
-    if (fstype === 'cgroup2') out.push({ path, root, version: 2, controllers: [] });
-    else if (fstype === 'cgroup') {
-      const opts = (right[2] ?? '').split(',');
-      out.push({ path, root, version: 1, controllers: opts.filter((o) => ['memory', 'pids', 'cpu', 'freezer'].includes(o)) });
-    }
+    const options = (right[2] ?? '').split(',');
+    if (fstype === 'cgroup2') out.push({ path, root, version: 2, controllers: [], options });
+    else out.push({ path, root, version: 1, controllers: options.filter((o) => ['memory', 'pids', 'cpu', 'freezer'].includes(o)), options });
   }
   return out;
+}
+
+/** This process's cgroup hierarchies; throws where /proc cannot be read. */
+export function readMounts(): Mount[] {
+  return parseMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
 function tryMkdir(dir: string): boolean {
@@ -116,7 +127,7 @@ export function setupCgroups(instanceId: string): CgroupLayout | null {
   }
   const usesV1 = Object.values(controllers).some((c) => c.version === 1);
   const kind = tracking.version === 1 ? 'cgroup-v1' : usesV1 ? 'cgroup-hybrid' : 'cgroup-v2';
-  return { tracking, controllers, kind };
+  return { tracking, controllers, kind, migrations: migrationCost(mounts, release(), tracking.root) };
 }
 
 export function instanceDir(root: string, instanceId: string): string {

@@ -43,7 +43,7 @@ export class HostTier implements Tier {
         found: this.enforcement().detail,
         optional: true,
       },
-      ...[this.machine.migrationRequirement()].filter((r) => r !== null),
+      ...this.machine.migrationRequirements(),
     ];
   }
 

@@ -7,7 +7,7 @@ import { pidOfInstance } from '../shared/instance-id.js';
 import { daemonIsDead, scanProcesses, selectTree } from '../shared/process-table.js';
 import { signalAll } from '../shared/signals.js';
 import { sleep } from '../shared/timers.js';
-import { machineMigrationCost, SLOW_MIGRATION_TEXT, type MigrationCost } from './cgroup-migrations.js';
+import { SLOW_MIGRATION_TEXT, type MigrationCost } from './cgroup-migrations.js';
 import { cgroupKill, cgroupPids, instanceDir, layoutRoots, oomCounterOf, removeCgroup, setupCgroups, type CgroupLayout } from './cgroups.js';
 
 const POLL_MS = 10;
@@ -22,8 +22,6 @@ const SWEEP_MS = 200;
  */
 export class LocalMachine {
   readonly layout: CgroupLayout | null;
-  /** What joining a session's cgroups costs a command (cgroup-migrations.ts); null without cgroups. */
-  readonly migrations: MigrationCost | null;
   /** Real pipes for stdio; null where mkfifo is missing (children then get socketpairs). */
   readonly fifos: FifoPool | null;
   /** Mount points over absent protected workspace paths, shared by the isolated tiers (ghost-mounts.ts). */
@@ -44,7 +42,6 @@ export class LocalMachine {
     cgroups: 'auto' | 'off' | 'container',
   ) {
     this.layout = cgroups === 'auto' ? setupCgroups(instanceId) : null;
-    this.migrations = this.layout ? machineMigrationCost(this.layout.tracking.root) : null;
     this.ownOomCounter = cgroups === 'container' ? oomCounterOf(process.pid) : null;
     this.ghosts = new GhostMounts(instanceId);
     let fifos: FifoPool | null = null;
@@ -56,15 +53,23 @@ export class LocalMachine {
     this.fifos = fifos;
   }
 
-  /** For `trl doctor`: whether commands join their cgroups without waiting (null without cgroups: nothing to join). */
-  migrationRequirement(): Requirement | null {
-    if (!this.migrations) return null;
-    return {
-      need: 'favordynmods on a cgroup mount (a command after an idle moment joins its cgroup without waiting)',
-      present: this.migrations.fast,
-      found: this.migrations.fast ? `favordynmods on ${this.migrations.mount}` : `not set: ${SLOW_MIGRATION_TEXT}; fix: ${this.migrations.fix}`,
-      optional: true,
-    };
+  /** What joining a session's cgroups costs a command (cgroup-migrations.ts); null without cgroups. */
+  get migrations(): MigrationCost | null {
+    return this.layout?.migrations ?? null;
+  }
+
+  /** For `trl doctor`: whether commands join their cgroups without waiting (none without cgroups: nothing to join). */
+  migrationRequirements(): Requirement[] {
+    const cost = this.migrations;
+    if (!cost) return [];
+    return [
+      {
+        need: 'favordynmods on a cgroup mount (a command after an idle moment joins its cgroup without waiting)',
+        present: cost.fast,
+        found: cost.fast ? `favordynmods on ${cost.mount}` : `not set: ${SLOW_MIGRATION_TEXT}; fix: ${cost.fix}`,
+        optional: true,
+      },
+    ];
   }
 
   /** How processes are tracked and limited on this machine. */

@@ -168,9 +168,7 @@ export class SandboxTier implements Tier {
       const ok = userns !== '0' && max !== '0';
       reqs.push({ need: 'unprivileged user namespaces (not root)', present: ok, found: ok ? 'enabled' : 'disabled: sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000' });
     }
-    const migrations = this.machine.migrationRequirement();
-    if (migrations) reqs.push(migrations);
-    return reqs;
+    return [...reqs, ...this.machine.migrationRequirements()];
   }
 
   enforcement(): Enforcement {

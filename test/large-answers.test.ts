@@ -5,7 +5,9 @@
  * do, every answer carries its own command's output, byte for byte: an answer
  * a stuck reader has not taken keeps its bytes while others are written (on
  * the Unix socket and over HTTP), and one whose reader went away leaves the
- * next answers whole.
+ * next answers whole. The SDK's calls here ask for the output in the JSON
+ * (`raw_output: false`): by default the SDK takes it as raw bytes after the
+ * answer's line, which never uses that buffer (test/raw-output.test.ts).
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -55,9 +57,9 @@ describe('large answers with others in flight', () => {
       stuck.send({ id: 1, method: 'exec.run', params: { session_id: sa, command: print('a', 3 * MiB) } });
       await finished(c, sa);
       // Larger, then smaller than the stuck one: each is written while the stuck one's bytes wait in the daemon.
-      const b = await c.call('exec.run', { session_id: sb, command: print('b', 3 * MiB + 4096) });
+      const b = await c.call('exec.run', { session_id: sb, command: print('b', 3 * MiB + 4096), raw_output: false });
       assertOutput(b.stdout, 'b', 3 * MiB + 4096, 'the second answer');
-      const d = await c.call('exec.run', { session_id: sb, command: print('d', 2 * MiB) });
+      const d = await c.call('exec.run', { session_id: sb, command: print('d', 2 * MiB), raw_output: false });
       assertOutput(d.stdout, 'd', 2 * MiB, 'the third answer');
       stuck.socket.resume();
       const a = await stuck.next();
@@ -104,7 +106,7 @@ describe('large answers with others in flight', () => {
         ['h', 3 * MiB],
         ['i', 2 * MiB + 7],
       ] as const) {
-        const r = await c.call('exec.run', { session_id: s, command: print(ch, n) });
+        const r = await c.call('exec.run', { session_id: s, command: print(ch, n), raw_output: false });
         assertOutput(r.stdout, ch, n, `the answer after (${ch})`);
       }
     } finally {
@@ -131,7 +133,7 @@ describe('large answers with others in flight', () => {
         req.end(JSON.stringify({ id: 1, method: 'exec.run', params: { session_id: sa, command: print('j', 8 * MiB) } }));
       });
       await finished(c, sa);
-      const b = await c.call('exec.run', { session_id: sb, command: print('k', 8 * MiB + 1) });
+      const b = await c.call('exec.run', { session_id: sb, command: print('k', 8 * MiB + 1), raw_output: false });
       assertOutput(b.stdout, 'k', 8 * MiB + 1, 'the answer over the socket');
       resume();
       const a = JSON.parse(await body) as { ok: boolean; data: { stdout: string } };

@@ -31,15 +31,20 @@ export class TrlClient extends RoutedClient {
   ) {
     super();
     this.socket = socket;
-    this.router = new MessageRouter((message) => socket.write(message + '\n'));
+    // A byte stream: exec.run and exec.wait take their output as raw bytes after the answer (raw_output).
+    this.router = new MessageRouter((message) => socket.write(message + '\n'), true);
     // No size cap on what the daemon sends: it is trusted, and a result may be large.
     // Large answers are joined in one buffer kept for the next (see LineReader): up to
     // 16 MiB, what the default output caps (4 MiB per stream) give at most in practice.
     this.lines = new LineReader(
       Number.MAX_SAFE_INTEGER,
-      (line) => this.router.receive(line),
+      (line) => {
+        const attached = this.router.receive(line);
+        if (attached !== undefined) this.lines.attach(attached);
+      },
       () => undefined,
       KEEP_JOIN_BYTES,
+      (bytes) => this.router.receiveAttached(bytes),
     );
     socket.on('data', (chunk: Buffer) => this.lines.push(chunk));
     socket.on('close', () => this.router.failAll('the connection to the trl daemon closed'));

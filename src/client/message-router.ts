@@ -46,10 +46,32 @@ export class MessageRouter {
   private readonly early = new Map<string, StreamEvent[]>();
   /** Streams whose reader stopped listening: their events are dropped until their last one. */
   private readonly released = new Set<string>();
+  /** An answer whose output follows its line as raw bytes (raw_output): it is settled when they have come. */
+  private awaitingBytes: { data: RawOutputData; settle: ((data: unknown) => void) | null } | null = null;
 
-  constructor(private readonly send: (message: string) => void) {}
+  /**
+   * `rawOutput`: the connection is a byte stream (the Unix socket), so
+   * exec.run and exec.wait ask for their output as raw bytes after the
+   * answer's line (`raw_output`): no JSON escaping of megabytes in the daemon
+   * and no JSON parse of them here. The result is the same either way: the
+   * bytes are decoded into `stdout` and `stderr` as the daemon would have.
+   */
+  constructor(
+    private readonly send: (message: string) => void,
+    private rawOutput = false,
+  ) {}
 
   call(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    if (!this.rawOutput || (method !== 'exec.run' && method !== 'exec.wait') || params.raw_output !== undefined) return this.callAsIs(method, params, signal);
+    return this.callAsIs(method, { ...params, raw_output: true }, signal).catch((err: unknown) => {
+      // A daemon older than raw_output refuses the request before running anything: ask without it from now on.
+      if (!isUnknownRawOutput(err)) throw err;
+      this.rawOutput = false;
+      return this.callAsIs(method, params, signal);
+    });
+  }
+
+  private callAsIs(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     signal?.throwIfAborted();
     const id = this.nextId++;
@@ -97,26 +119,54 @@ export class MessageRouter {
     return { data, events: q };
   }
 
-  /** One message from the daemon. */
-  receive(text: string): void {
+  /**
+   * One message from the daemon. Returns how many raw bytes follow its line
+   * when it is a `raw_output` answer (pass them to receiveAttached), else
+   * nothing.
+   */
+  receive(text: string): number | undefined {
     type Message = { id?: unknown; ok?: boolean; data?: unknown; error?: ErrorObject; stream_id?: unknown };
     let msg: Message;
     try {
       msg = JSON.parse(text) as Message; // the daemon's JSON, trusted as the protocol describes it
     } catch {
-      return;
+      return undefined;
     }
-    if (typeof msg.stream_id === 'string') return this.onEvent(msg as StreamEvent);
+    if (typeof msg.stream_id === 'string') {
+      this.onEvent(msg as StreamEvent);
+      return undefined;
+    }
+    const raw = msg.ok === true ? (msg.data as RawOutputData | undefined)?.raw_output : undefined;
+    const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    if (p) this.pending.delete(msg.id as number);
+    if (raw !== undefined) {
+      // Settled once its bytes have come; an answer to an aborted call still has its bytes to skip.
+      this.awaitingBytes = { data: msg.data as RawOutputData, settle: p ? p.resolve : null };
+      return raw.stdout + raw.stderr;
+    }
     if (typeof msg.id !== 'number') {
       // An answer to no request (REQUEST_TOO_LARGE before the close): the pending calls learn why.
       if (msg.ok === false && msg.error) this.failAll(msg.error.message, msg.error);
-      return;
+      return undefined;
     }
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
+    if (!p) return undefined;
     if (msg.ok) p.resolve(msg.data);
     else p.reject(clientError(msg.error ?? { code: 'INTERNAL_ERROR', message: 'malformed error response' }));
+    return undefined;
+  }
+
+  /** The raw bytes that followed a `raw_output` answer (valid during this call only): its stdout's, then its stderr's. */
+  receiveAttached(bytes: Buffer): void {
+    const awaiting = this.awaitingBytes;
+    this.awaitingBytes = null;
+    if (!awaiting) return;
+    const { data, settle } = awaiting;
+    const { stdout, stderr } = data.raw_output;
+    const encoding = data.encoding === 'base64' ? 'base64' : 'utf8';
+    data.stdout = bytes.toString(encoding, 0, stdout);
+    data.stderr = bytes.toString(encoding, stdout, stdout + stderr);
+    delete (data as { raw_output?: unknown }).raw_output;
+    settle?.(data);
   }
 
   /** The connection is gone: every pending call and open stream fails with `message`. */
@@ -144,6 +194,20 @@ export class MessageRouter {
     list.push(ev);
     this.early.set(ev.stream_id, list);
   }
+}
+
+/** What receive() reads of a `raw_output` answer. */
+interface RawOutputData {
+  stdout: string;
+  stderr: string;
+  encoding?: string;
+  raw_output: { stdout: number; stderr: number };
+}
+
+/** The error of a daemon that does not know `raw_output` (it predates it). */
+function isUnknownRawOutput(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === 'INVALID_PARAMS' && typeof e.message === 'string' && e.message.startsWith("unknown parameter 'raw_output'");
 }
 
 /** The typed surface of a client whose connection carries one message per line or frame. */

@@ -39,10 +39,20 @@ function stdinChoice<T extends { stdin?: string | undefined; stdin_open?: boolea
   }
 }
 
+/**
+ * exec.run's and exec.wait's `raw_output`: the output as raw bytes after the
+ * answer's line instead of inside its JSON (no escaping on the way out, no
+ * JSON parse of megabytes on the way in). Only a byte stream can carry it.
+ */
+const RAW_OUTPUT_DESCRIPTION =
+  "Unix socket and stdio only: stdout and stderr are not in the answer's JSON but follow its line as raw bytes, stdout's then stderr's, and the next line starts after them; the answer's `stdout` and `stderr` are then empty and `raw_output` gives the two lengths. The bytes are what the fields would hold: UTF-8 text in utf8 (decode invalid bytes as U+FFFD; `*_invalid_utf8` says whether there are any), the output's own bytes in base64. An error answer carries no bytes";
+export const RawOutputParam = z.boolean().optional().describe(RAW_OUTPUT_DESCRIPTION);
+
 export const ExecRunParams = z
   .strictObject({
     ...execCommonShape,
     yield_after_s: PositiveSeconds.optional().describe('if still running after this long, return the output so far with running: true'),
+    raw_output: RawOutputParam,
   })
   .superRefine(commandOrArgv)
   .superRefine(stdinChoice);
@@ -156,6 +166,7 @@ export const ExecWaitParams = z.strictObject({
   command_id: CommandId,
   timeout_s: Seconds.optional().describe('give up (COMMAND_TIMEOUT) after this long; default: wait until it ends'),
   encoding: Encoding.optional(),
+  raw_output: RawOutputParam,
 });
 
 export const ExecInputParams = z
@@ -230,6 +241,10 @@ export const ExecResult = z.object({
   stderr_bytes: z.number().int(),
   working_dir: z.string().describe('the session cwd after the command'),
   running: z.boolean(),
+  raw_output: z
+    .object({ stdout: z.number().int(), stderr: z.number().int() })
+    .optional()
+    .describe("with `raw_output` only: how many bytes of stdout, then of stderr, follow the answer's line (see exec.run's `raw_output`)"),
   fd3: z
     .string()
     .nullable()

@@ -16,18 +16,28 @@ export class LineReader {
   private pending = 0;
   private dead = false;
   private joinBuffer: Buffer | null = null;
+  /** Raw bytes that follow the last line (its `onLine` said how many): still to come, and where they go. */
+  private attachedLeft = 0;
+  private attached: Buffer | null = null;
+  private attachedAt = 0;
 
+  /** `onAttached`: the raw bytes announced with attach(), in one buffer valid only during the call. */
   constructor(
     private readonly maxBytes: number,
     private readonly onLine: (line: string) => void,
     private readonly onTooLarge: () => void,
     private readonly keepBytes = 0,
+    private readonly onAttached: (bytes: Buffer) => void = () => undefined,
   ) {}
 
   push(chunk: Buffer): void {
     if (this.dead) return;
     let start = 0;
     for (;;) {
+      if (this.attachedLeft > 0) {
+        start = this.takeAttached(chunk, start);
+        if (this.attachedLeft > 0 || this.dead) return;
+      }
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
       const part = chunk.subarray(start, nl);
@@ -53,6 +63,47 @@ export class LineReader {
     }
   }
 
+  /**
+   * Called from `onLine`: `bytes` raw bytes follow this line (exec.run's
+   * `raw_output`). They are not lines: `onAttached` gets them, and reading
+   * lines goes on after them.
+   */
+  attach(bytes: number): void {
+    if (bytes === 0) this.onAttached(Buffer.alloc(0));
+    else this.attachedLeft = bytes;
+  }
+
+  /**
+   * Raw bytes after a line, from `chunk` at `start`; returns where the chunk's
+   * lines go on. Bytes that all came in one read are handed over as a view of
+   * it; bytes split over reads are joined (in the kept buffer when they fit).
+   */
+  private takeAttached(chunk: Buffer, start: number): number {
+    const n = Math.min(this.attachedLeft, chunk.length - start);
+    if (this.attached === null && n === this.attachedLeft) {
+      this.attachedLeft = 0;
+      this.onAttached(chunk.subarray(start, start + n));
+      return start + n;
+    }
+    if (this.attached === null) {
+      const size = this.attachedLeft;
+      if (size > this.keepBytes) this.attached = Buffer.allocUnsafe(size);
+      else {
+        if (this.joinBuffer === null || this.joinBuffer.length < size) this.joinBuffer = Buffer.allocUnsafeSlow(Math.min(this.keepBytes, size + (size >> 2)));
+        this.attached = this.joinBuffer.subarray(0, size);
+      }
+      this.attachedAt = 0;
+    }
+    this.attachedAt += chunk.copy(this.attached, this.attachedAt, start, start + n);
+    this.attachedLeft -= n;
+    if (this.attachedLeft === 0) {
+      const bytes = this.attached;
+      this.attached = null;
+      this.onAttached(bytes);
+    }
+    return start + n;
+  }
+
   /** The pending chunks as one buffer of `size` bytes, valid until the next join. */
   private join(size: number): Buffer {
     if (size > this.keepBytes) return Buffer.concat(this.chunks, size);
@@ -65,6 +116,9 @@ export class LineReader {
 
   /** The peer finished writing: a last line without a trailing newline still counts. */
   end(): void {
+    // Raw bytes cut short by the end are dropped with it (the peer learns of the close).
+    this.attached = null;
+    this.attachedLeft = 0;
     if (this.dead || this.pending === 0) return;
     const text = Buffer.concat(this.chunks, this.pending).toString('utf8');
     this.chunks = [];
@@ -75,6 +129,7 @@ export class LineReader {
   private tooLarge(): void {
     this.dead = true;
     this.joinBuffer = null;
+    this.attached = null;
     this.chunks = [];
     this.pending = 0;
     this.onTooLarge();

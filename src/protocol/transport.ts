@@ -27,7 +27,7 @@ export const TRANSPORTS: readonly TransportSpec[] = [
   {
     name: 'Unix socket',
     framing:
-      "NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined. Raw bytes: `exec.pipe` as the first request of a connection answers one line, then the connection carries one stream of a command's output as raw bytes and closes at its end",
+      "NDJSON: one JSON object per line (UTF-8, `\\n`) in both directions; many requests per connection, pipelined. Raw bytes: `exec.pipe` as the first request of a connection answers one line, then the connection carries one stream of a command's output as raw bytes and closes at its end. `exec.run` and `exec.wait` with `raw_output: true` answer one line whose `data.raw_output` says how many bytes of stdout and of stderr follow it, raw; the next line starts after them (the SDK asks for this on the Unix socket)",
     auth: "socket `0600` in a `0700` directory owned by the daemon's user, or made by the daemon directly in a sticky directory such as `/tmp` (`--compat claw-core`: `/tmp/trl.sock`)",
     enabled: 'on by default (`--socket-path`); `--no-unix-socket` turns it off when `--http` is given',
     built: true,

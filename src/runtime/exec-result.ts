@@ -20,6 +20,16 @@ export const OUTPUT_JSON = Symbol('trl.outputJson');
 export type FieldAlloc = (size: number) => Buffer;
 /** `field` gives each of the two fields its allocator; default: new memory. */
 export type OutputJson = (field?: () => FieldAlloc) => { stdout: Buffer; stderr: Buffer };
+/**
+ * Beside OUTPUT_JSON: the same output as the bytes its fields hold (exec.run's
+ * `raw_output`), as views of the command's buffers, never copied.
+ */
+export const OUTPUT_BYTES = Symbol('trl.outputBytes');
+/** Each field's value as bytes, in parts: UTF-8 text (utf8), or the bytes the base64 text stands for. */
+export interface FieldBytes {
+  stdout: Buffer[];
+  stderr: Buffer[];
+}
 
 /**
  * The retained bytes of one stream, as views of the buffer's blocks (no
@@ -57,6 +67,12 @@ class Retained {
     }
     if (!this.valid) return Buffer.from(JSON.stringify(this.text(encoding)));
     return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail], alloc);
+  }
+
+  /** The field's value as bytes: what the text decodes from (utf8: the cut marked as in the text), or the kept bytes (base64). */
+  bytes(encoding: Encoding): Buffer[] {
+    if (encoding === 'base64' || this.dropped === 0) return [...this.head, ...this.tail];
+    return [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail];
   }
 
   private base64(): string {
@@ -151,5 +167,20 @@ export function execResult(cmd: Command, workingDir: string, encoding: Encoding,
   };
   const json: OutputJson = (field) => ({ stdout: out.json(encoding, field?.()), stderr: err.json(encoding, field?.()) });
   Object.defineProperty(result, OUTPUT_JSON, { value: json, enumerable: false });
+  const bytes = (): FieldBytes => ({ stdout: out.bytes(encoding), stderr: err.bytes(encoding) });
+  Object.defineProperty(result, OUTPUT_BYTES, { value: bytes, enumerable: false });
   return result;
+}
+
+/**
+ * A result's stdout and stderr as the bytes their fields hold, decoded by
+ * the reader as the encoding says (see exec.run's `raw_output`): views of a
+ * finished command's buffers, or else (a running command's snapshot, a copy
+ * a compatibility profile made) the fields' own text as bytes.
+ */
+export function outputBytes(result: ExecResult): FieldBytes {
+  const own = (result as { [OUTPUT_BYTES]?: () => FieldBytes })[OUTPUT_BYTES];
+  if (typeof own === 'function') return own();
+  const asBytes = (text: string) => [Buffer.from(text, result.encoding)];
+  return { stdout: asBytes(result.stdout), stderr: asBytes(result.stderr) };
 }

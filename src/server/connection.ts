@@ -8,6 +8,8 @@ export interface Connection {
    * requests on it). Absent: this transport has no raw mode.
    */
   openRaw?(): RawSink | string;
+  /** The transport can carry raw bytes after a message's line (a byte stream: the Unix socket, stdio), as `raw_output` asks. */
+  readonly attachesBytes?: boolean;
   send(message: unknown): void;
   /** One complete, already-encoded message line (ending in a newline); a Buffer holds its UTF-8 bytes (no re-encoding on the way out). */
   sendLine(line: string | Buffer): void;

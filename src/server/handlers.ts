@@ -10,6 +10,7 @@ import { TrlError } from '../protocol/errors.js';
 const RAW_ELSEWHERE =
   'exec.pipe is for the Unix socket (it turns the connection into raw bytes); over HTTP read the raw bytes with GET /v1/sessions/{session_id}/commands/{command_id}/output, or use exec.stream/exec.output here';
 import { WatchPump } from './watch-pump.js';
+import { checkRawOutput, withRawOutput } from './raw-output.js';
 
 /** A streaming method's answer: the response data, then `start` once the response is on the wire. */
 export class Streamed<T> {
@@ -45,7 +46,11 @@ export const handlers: Handlers = {
     rt.getSession(p.session_id);
     return rt.destroySession(p.session_id, p.force ?? false);
   },
-  'exec.run': (p, rt) => rt.run(p),
+  'exec.run': async ({ raw_output: raw, ...p }, rt, conn) => {
+    checkRawOutput(raw, conn);
+    const result = await rt.run(p);
+    return raw ? withRawOutput(result) : result;
+  },
   'exec.stream': async (p, rt, conn) => openStream(rt, await rt.streamCommand(p), conn, p.encoding),
   'exec.start': (p, rt) => rt.start(p),
   'exec.list': (p, rt) => ({ commands: rt.listCommands(p.session_id) }),
@@ -62,7 +67,11 @@ export const handlers: Handlers = {
     const from = typeof p.from_offset === 'number' ? { stdout: p.from_offset, stderr: p.from_offset } : { stdout: p.from_offset?.stdout ?? 0, stderr: p.from_offset?.stderr ?? 0 };
     return openStream(rt, rt.getCommand(p.command_id), conn, p.encoding, from);
   },
-  'exec.wait': (p, rt) => rt.wait(p.command_id, p.timeout_s, p.encoding ?? 'utf8'),
+  'exec.wait': async (p, rt, conn) => {
+    checkRawOutput(p.raw_output, conn);
+    const result = await rt.wait(p.command_id, p.timeout_s, p.encoding ?? 'utf8');
+    return p.raw_output ? withRawOutput(result) : result;
+  },
   'exec.input': (p, rt) => rt.input(p),
   'exec.signal': (p, rt) => rt.signal(p.command_id, p.signal),
   'exec.cancel': (p, rt) => rt.cancel(p),

@@ -1,5 +1,6 @@
 import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
 import { answerLease } from './answer-buffer.js';
+import { attachedBytesOf } from './raw-output.js';
 
 /**
  * One outgoing message's bytes. `done()` once they have been written (the
@@ -23,6 +24,9 @@ const nothingHeld = (): void => undefined;
  * JSON.stringify'd as ever.
  */
 export function messageLine(message: unknown): Outgoing {
+  // exec.run's raw_output: the line, then the output's bytes as they are (views of the command's buffers).
+  const attached = attachedBytesOf(message);
+  if (attached !== null) return { text: [Buffer.from(JSON.stringify(message) + '\n'), ...attached], done: nothingHeld };
   const json = outputJsonOf(message);
   if (json === null) return { text: JSON.stringify(message) + '\n', done: nothingHeld };
   return bodyParts(message as { data: Record<string, unknown> }, json, '}}\n');
@@ -30,6 +34,7 @@ export function messageLine(message: unknown): Outgoing {
 
 /** The same without the newline (an HTTP body). Parts are written one after the other (never joined: that would be one more copy). */
 export function messageBody(message: unknown): Outgoing {
+  if (attachedBytesOf(message) !== null) throw new Error('a raw_output answer reached a transport without raw bytes (checkRawOutput lets none through)');
   const json = outputJsonOf(message);
   if (json === null) return { text: JSON.stringify(message), done: nothingHeld };
   return bodyParts(message as { data: Record<string, unknown> }, json, '}}');

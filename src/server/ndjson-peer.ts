@@ -83,6 +83,7 @@ export function serveNdjson(ends: NdjsonEnds, dispatcher: Dispatcher, maxRequest
     : undefined;
   const conn: Connection = {
     ...(openRaw ? { openRaw } : {}),
+    attachesBytes: true,
     send,
     sendLine: write,
     writable: () => !ends.gone && output.writableLength < HIGH_WATER,

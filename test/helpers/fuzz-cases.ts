@@ -109,6 +109,7 @@ export function fieldArb(field: string): fc.Arbitrary<unknown> {
     case 'follow':
     case 'background':
     case 'fd3':
+    case 'raw_output':
       return fc.boolean();
     case 'pty':
       return fc.record({ cols: fc.integer({ min: -1, max: 1200 }), rows: fc.integer({ min: -1, max: 1200 }) });
@@ -200,7 +201,7 @@ export function validParams(method: string): fc.Arbitrary<Record<string, unknown
     case 'session.destroy':
       return fc.record({ session_id: sid, force: fc.boolean() }, { requiredKeys: ['session_id'] });
     case 'exec.run':
-      return fc.tuple(execParams(inSession), fc.record({ yield_after_s: fc.constantFrom(0.01, 1) }, { requiredKeys: [] })).map(([a, b]) => ({ ...a, ...b }));
+      return fc.tuple(execParams(inSession), fc.record({ yield_after_s: fc.constantFrom(0.01, 1), raw_output: fc.boolean() }, { requiredKeys: [] })).map(([a, b]) => ({ ...a, ...b }));
     case 'exec.stream':
     case 'exec.start':
       return execParams(inSession);
@@ -214,7 +215,7 @@ export function validParams(method: string): fc.Arbitrary<Record<string, unknown
     case 'exec.attach':
       return fc.record({ command_id: cid, from_offset: fc.nat(5) }, { requiredKeys: ['command_id'] });
     case 'exec.wait':
-      return fc.record({ command_id: cid, timeout_s: fc.constantFrom(0, 0.1, 2) }, { requiredKeys: ['command_id'] });
+      return fc.record({ command_id: cid, timeout_s: fc.constantFrom(0, 0.1, 2), raw_output: fc.boolean() }, { requiredKeys: ['command_id'] });
     case 'exec.input':
       return fc.record({ command_id: cid, data: fc.string({ maxLength: 10 }), eof: fc.boolean() }, { requiredKeys: ['command_id', 'data'] });
     case 'exec.signal':

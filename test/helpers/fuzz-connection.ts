@@ -27,7 +27,9 @@ export const EVENTS = new Set<string>(STREAM_EVENTS);
 
 export class FuzzConnection {
   private readonly socket: net.Socket;
-  private buf = '';
+  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes of a raw_output answer still to come after its line (exec.run, exec.wait): not lines. */
+  private attached = 0;
   /** Responses awaited, by expected id key (a multiset: null-id requests share 'null'). */
   readonly waiting = new Map<string, Expect[]>();
   /** Keys sent more than once: their answers cannot be matched to one request, so no per-request oracle applies. */
@@ -47,14 +49,20 @@ export class FuzzConnection {
     private readonly fail: (f: Failure) => void,
   ) {
     this.socket = socket;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        this.onLine(line);
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      for (;;) {
+        if (this.attached > 0) {
+          const n = Math.min(this.attached, this.buf.length);
+          this.attached -= n;
+          this.buf = this.buf.subarray(n);
+          if (this.attached > 0) break;
+        }
+        const nl = this.buf.indexOf(0x0a);
+        if (nl < 0) break;
+        const line = this.buf.subarray(0, nl).toString('utf8');
+        this.buf = this.buf.subarray(nl + 1);
+        this.attached = this.onLine(line);
       }
     });
     socket.on('error', () => undefined);
@@ -95,17 +103,34 @@ export class FuzzConnection {
     this.socket.destroy();
   }
 
-  private onLine(line: string): void {
+  /** One line from the daemon, checked; returns how many raw bytes follow it (a raw_output answer's output). */
+  private onLine(line: string): number {
     let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(line);
     } catch {
-      return this.fail({ index: -1, what: 'daemon output', problem: `a line that is not JSON: ${line.slice(0, 300)}` });
+      this.fail({ index: -1, what: 'daemon output', problem: `a line that is not JSON: ${line.slice(0, 300)}` });
+      return 0;
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      return this.fail({ index: -1, what: 'daemon output', problem: `a line that is not an object: ${line.slice(0, 300)}` });
+      this.fail({ index: -1, what: 'daemon output', problem: `a line that is not an object: ${line.slice(0, 300)}` });
+      return 0;
     }
-    if ('stream_id' in msg && !('ok' in msg)) return this.onEvent(msg, line);
+    if ('stream_id' in msg && !('ok' in msg)) {
+      this.onEvent(msg, line);
+      return 0;
+    }
+    const raw = (msg['data'] as { raw_output?: { stdout?: unknown; stderr?: unknown } } | undefined)?.raw_output;
+    this.onResponse(msg, line);
+    if (raw === undefined) return 0;
+    if (!Number.isSafeInteger(raw.stdout) || !Number.isSafeInteger(raw.stderr) || (raw.stdout as number) < 0 || (raw.stderr as number) < 0) {
+      this.fail({ index: -1, what: 'daemon output', problem: `raw_output that is not two byte counts: ${line.slice(0, 300)}` });
+      return 0;
+    }
+    return (raw.stdout as number) + (raw.stderr as number);
+  }
+
+  private onResponse(msg: Record<string, unknown>, line: string): void {
     this.responses++;
     const key = idKey(msg['id']);
     if (msg['id'] !== null && key === 'null') {

@@ -3,6 +3,8 @@
  * however the bytes are split over reads (inside multi-byte characters too),
  * with or without a kept join buffer, whose reuse for a shorter or longer line
  * never leaks bytes of an earlier one; a line past the cap ends the reader.
+ * Raw bytes announced after a line (exec.run's `raw_output`) come out whole
+ * however they are split, and the lines after them as ever.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -80,5 +82,39 @@ describe('LineReader', () => {
     reader.push(Buffer.from('more\n'));
     assert.deepEqual(lines, ['short']);
     assert.equal(tooLarge, 1);
+  });
+
+  it('raw bytes announced after a line come out whole, however split, and the lines after them too', () => {
+    /** Messages: a line, and maybe raw bytes after it (any bytes: newlines, invalid UTF-8). */
+    const message = fc.tuple(
+      line.filter((l) => !l.startsWith('#')),
+      fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), fc.constantFrom(0, 16, 1 << 20), (messages, at, keep) => {
+        // A line says how many raw bytes follow it by its first character: '#' and a count.
+        const wire = Buffer.concat(messages.flatMap(([l, raw]) => (raw === undefined ? [Buffer.from(`${l}\n`)] : [Buffer.from(`#${raw.length}:${l}\n`), Buffer.from(raw)])));
+        const got: Array<[string, Buffer | undefined]> = [];
+        const reader: LineReader = new LineReader(
+          Number.MAX_SAFE_INTEGER,
+          (text) => {
+            const m = /^#(\d+):/.exec(text);
+            got.push([m ? text.slice(m[0].length) : text, undefined]);
+            if (m) reader.attach(Number(m[1]));
+          },
+          () => assert.fail('no cap here'),
+          keep,
+          // A copy: the buffer is the reader's once the call returns.
+          (bytes) => ((got[got.length - 1] as [string, Buffer | undefined])[1] = Buffer.from(bytes)),
+        );
+        for (const c of cut(wire, at)) reader.push(Buffer.from(c));
+        reader.end();
+        assert.deepEqual(
+          got.map(([l, raw]) => [l, raw?.toString('hex')]),
+          messages.map(([l, raw]) => [l, raw === undefined ? undefined : Buffer.from(raw).toString('hex')]),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -59,6 +59,11 @@ export class Dashboard implements WsEndpoint {
     this.feed = new DashboardFeed(d.engine, new AuditTail(d.plan.dashboard.auditLog), d.dispatcher.answered);
   }
 
+  /** The daemon is stopping (HttpTransport.close): the open pages' disconnections are recorded while the audit log is open. */
+  close(): void {
+    this.viewers.removeAll();
+  }
+
   /** Whether a path is the dashboard's (it is then served before the bearer-token check: it has its own). */
   handles(path: string): boolean {
     return path === '/dashboard' || path.startsWith('/dashboard/');

@@ -40,4 +40,14 @@ export class ViewerRegistry {
     if (!this.open.delete(v)) return;
     this.audit?.write({ method: 'dashboard.disconnect', viewer: v.session.id, remote: v.remote, duration_ms: Date.now() - v.since, viewers: this.open.size });
   }
+
+  /**
+   * The daemon is stopping: every open page's disconnection is recorded now,
+   * while the audit log is still open. Their connections close later (the
+   * WebSocket's close can come after the audit log is closed), and find
+   * nothing left to record.
+   */
+  removeAll(): void {
+    for (const v of [...this.open]) this.remove(v);
+  }
 }

@@ -310,6 +310,7 @@ export class HttpTransport {
   /** Stop accepting; resolves once every connection has closed (see closeConnections). */
   close(): Promise<void> {
     this.ws.close();
+    this.dashboard?.close();
     void this.mcpRoute?.then((route) => route.close());
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

@@ -145,7 +145,9 @@ it('an inner trl that dies ends its command, the next command starts a new one, 
 it('a daemon started after one that was SIGKILLed removes its containers from the second engine', async (t) => {
   if (h.skip(t)) return;
   const engine = h.engine!;
-  const flags = ['--kill-grace-s', '1', ...remoteFlags(engine)];
+  // The suite's workspace as the default working directory: the victim is SIGKILLed and disposed of,
+  // never closed, so a default workspace made for it (startTierDaemon) would be left in /tmp.
+  const flags = ['--kill-grace-s', '1', '--default-working-dir', ws, ...remoteFlags(engine)];
   const victim = await startTierDaemon('docker', { dockerImage: TRL_IMAGE, flags });
   let successor: TierDaemon | null = null;
   try {

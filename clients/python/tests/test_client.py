@@ -73,6 +73,45 @@ class NoDaemon(unittest.TestCase):
             Client.connect(url="http://user:pw@127.0.0.1:1", token="x")
 
 
+class OlderDaemon(unittest.TestCase):
+    """A daemon that predates raw_output refuses it before running anything: asked again without it, and from then on."""
+
+    def test_raw_output_is_dropped_for_a_daemon_that_does_not_know_it(self) -> None:
+        import socket as socketlib
+        import tempfile
+
+        from trl_client.unix import UnixTransport
+
+        path = os.path.join(tempfile.mkdtemp(prefix="trl-py-older-"), "s.sock")
+        server = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        seen: List[Dict[str, Any]] = []
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn, conn.makefile("rb") as rf:
+                for line in rf:
+                    req = json.loads(line)
+                    seen.append(req)
+                    if "raw_output" in req["params"]:
+                        answer = {"id": req["id"], "ok": False, "error": {"code": "INVALID_PARAMS", "message": "unknown parameter 'raw_output' for exec.run; known: command"}}
+                    else:
+                        answer = {"id": req["id"], "ok": True, "data": {"stdout": "hi\n", "stderr": "", "encoding": "utf8"}}
+                    conn.sendall((json.dumps(answer) + "\n").encode())
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        transport = UnixTransport(path)
+        try:
+            self.assertEqual(transport.call("exec.run", {"command": "echo hi"})["stdout"], "hi\n")
+            self.assertEqual(transport.call("exec.run", {"command": "echo hi"})["stdout"], "hi\n")
+        finally:
+            transport.close()
+            server.close()
+        self.assertEqual([("raw_output" in r["params"]) for r in seen], [True, False, False], "asked with raw_output once, then without")
+
+
 class HttpAuth(unittest.TestCase):
     def test_a_wrong_token_raises_auth_failed(self) -> None:
         kwargs = dict(transports())["http"]
@@ -145,6 +184,27 @@ def _client_tests(name: str, kwargs: Optional[Dict[str, Any]]) -> type:
             self.assertEqual(r.stdout, "00ff10")
             raw = self.session.run("printf '\\377\\000'", encoding="base64")
             self.assertEqual(raw.stdout, "/wA=")
+
+        def test_results_are_the_same_with_the_output_as_raw_bytes_or_in_the_json(self) -> None:
+            # On the socket the client asks for raw_output by default; over HTTP both calls carry JSON.
+            with open(os.path.join(self.workspace, "mixed.bin"), "wb") as f:
+                f.write("ok é ".encode() + bytes([0xFF, 0xC3, 0x0A, 0xE2, 0x82]) + "€ end".encode())
+            cases: List[Dict[str, Any]] = [
+                {"command": "printf 'a\\tb \\\\ \"q\"\\n'; printf err >&2"},
+                {"command": "cat mixed.bin; cat mixed.bin >&2"},
+                {"command": "seq 1 3000", "max_output_bytes": 1000},
+                {"command": "for i in $(seq 1 300); do printf 'é€'; done", "max_output_bytes": 301},
+                {"command": "cat mixed.bin", "encoding": "base64"},
+            ]
+            sid = self.session.id
+            for params in cases:
+                via_json = dict(self.client.call("exec.run", {"session_id": sid, **params, "raw_output": False}))
+                default = dict(self.client.call("exec.run", {"session_id": sid, **params}))
+                self.assertNotIn("raw_output", default)
+                for r in (via_json, default):
+                    r.pop("command_id")
+                    r.pop("duration_ms")
+                self.assertEqual(default, via_json, params["command"])
 
         def test_reattach_from_another_connection_resumes_at_the_offsets(self) -> None:
             cmd = self.session.start("echo one; read go; echo two", stdin_open=True, timeout_s=DEADLINE_S)

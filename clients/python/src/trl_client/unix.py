@@ -4,10 +4,16 @@ Any thread may use one connection. Whoever waits for something (an answer, a
 stream's next event) and finds nobody reading becomes the reader: it reads
 one line, files it (answers by id, events by stream id) and wakes the others.
 So a thread blocked in exec.wait never holds back another thread's call.
+
+exec.run and exec.wait ask for their output as raw bytes after the answer's
+line (``raw_output``, docs/protocol.md): the reader takes those bytes with the
+line and decodes them into ``stdout`` and ``stderr`` as the daemon's JSON
+would have held them. A daemon that predates it is asked again without it.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import itertools
 import json
@@ -50,8 +56,23 @@ class UnixTransport(Transport):
         self._events: Dict[str, Deque[Dict[str, Any]]] = collections.defaultdict(collections.deque)
         self._dropped: Set[str] = set()
         self._failed: Optional[TrlError] = None
+        # exec.run and exec.wait take their output as raw bytes after the answer's line (raw_output):
+        # no JSON escaping of megabytes in the daemon, no JSON parse of them here; the result is the same.
+        self._raw_output = True
 
     def call(self, method: str, params: Dict[str, Any]) -> Any:
+        if not self._raw_output or method not in ("exec.run", "exec.wait") or "raw_output" in params:
+            return self._call(method, params)
+        try:
+            return self._call(method, {**params, "raw_output": True})
+        except TrlError as e:
+            # A daemon older than raw_output refuses it before running anything: ask without it from now on.
+            if e.code != "INVALID_PARAMS" or not e.message.startswith("unknown parameter 'raw_output'"):
+                raise
+            self._raw_output = False
+            return self._call(method, params)
+
+    def _call(self, method: str, params: Dict[str, Any]) -> Any:
         rid = next(self._ids)
         with self._cond:
             if self._failed is not None:
@@ -111,28 +132,50 @@ class UnixTransport(Transport):
                     continue
                 self._reading = True
                 self._cond.release()
+                msg: Optional[Dict[str, Any]] = None
+                closed = False
                 try:
                     line: Optional[bytes] = self._rfile.readline()
+                    closed = not line
+                    if line:
+                        msg = _parse(line)
+                        if msg is not None and not self._take_raw_output(msg):
+                            closed = True
                 except (OSError, ValueError):
-                    line = None
+                    closed = True
                 finally:
                     self._cond.acquire()
                     self._reading = False
                     self._cond.notify_all()
-                if not line:
+                if closed:
                     if self._failed is None:
                         self._failed = ConnectionClosedError("the connection to the trl daemon closed")
                     continue
-                self._file(line)
+                if msg is not None:
+                    self._file(msg)
 
-    def _file(self, line: bytes) -> None:
+    def _take_raw_output(self, msg: Dict[str, Any]) -> bool:
+        """Read the raw bytes a raw_output answer says follow its line into its stdout and stderr; False if the connection ended first."""
+        data = msg.get("data")
+        raw = data.get("raw_output") if msg.get("ok") is True and isinstance(data, dict) else None
+        if not isinstance(raw, dict):
+            return True
+        out_n, err_n = int(raw.get("stdout", 0)), int(raw.get("stderr", 0))
+        body = self._rfile.read(out_n + err_n) if out_n + err_n > 0 else b""
+        if len(body) < out_n + err_n:
+            return False
+        if data.get("encoding") == "base64":
+            data["stdout"] = base64.b64encode(body[:out_n]).decode("ascii")
+            data["stderr"] = base64.b64encode(body[out_n:]).decode("ascii")
+        else:
+            # As the daemon decodes in its JSON: invalid bytes as U+FFFD (stdout_invalid_utf8 says so).
+            data["stdout"] = body[:out_n].decode("utf-8", errors="replace")
+            data["stderr"] = body[out_n:].decode("utf-8", errors="replace")
+        del data["raw_output"]
+        return True
+
+    def _file(self, msg: Dict[str, Any]) -> None:
         """Put one message where its reader looks for it (called with the lock held)."""
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            return
-        if not isinstance(msg, dict):
-            return
         sid = msg.get("stream_id")
         if isinstance(sid, str) and "event" in msg:
             if sid in self._dropped:
@@ -161,6 +204,15 @@ class UnixTransport(Transport):
             self._events.pop(sid, None)
             if not ended:
                 self._dropped.add(sid)
+
+
+def _parse(line: bytes) -> Optional[Dict[str, Any]]:
+    """One line from the daemon as a message, or None (not JSON, not an object: skipped)."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
 
 
 class _UnixStream(RawStream):

@@ -1,9 +1,12 @@
 /**
- * The Node.js flags every trl process runs with. A running process cannot
- * give them to itself, so they are written out where a process starts: the
- * shebangs of the CLI (src/cli/main.ts, which `trl serve` and `npm start`
- * run) and of the claw-core daemon, `npm start`, and the daemons the tests
- * and the bench spawn, which take them from here.
+ * The Node.js flags every trl daemon runs with. A running process cannot
+ * give them to itself, so they are written out where a daemon starts: `npm
+ * start`, the claw-core daemon's shebang, the docker image's launcher, and
+ * the daemons the tests and the bench spawn, which take them from here. The
+ * `trl` shebang (src/cli/main.ts) carries none: every V8 flag costs a Node
+ * process about 7 ms at start-up, which each client call (`trl ping`, `trl
+ * exec`) would pay for nothing; `trl serve` and `trl rpc` started without
+ * them execute themselves again with them (src/cli/daemon-node-flags.ts).
  * test/unit/node-flags.test.ts checks that every copy says the same.
  *
  * - `--max-semi-space-size=1`: a 1 MB young generation. A larger one costs

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { NODE_FLAGS } from '../../src/node-flags.js';
 import { spawnBaseline } from '../lib/baseline.js';
 import { REPO_ROOT } from '../lib/daemon.js';
 import { compareRoundTrips } from '../lib/interleave.js';
@@ -7,7 +6,7 @@ import { makeRow } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
 import type { MetricContext, MetricResult } from './metric.js';
 
-/** The CLI as its shebang starts it (`#!/usr/bin/env -S node` with src/node-flags.ts). */
+/** The CLI as its shebang starts it (`#!/usr/bin/env node`: no V8 flags, which only the daemon needs). */
 const MAIN = join(REPO_ROOT, 'dist', 'trl', 'trl.js');
 
 /**
@@ -23,7 +22,7 @@ export async function measureCliPing(ctx: MetricContext): Promise<MetricResult> 
   const warmup = quick ? 2 : 5;
   const samples = await compareRoundTrips(
     { n, warmup, blockSize: Math.max(1, Math.min(10, Math.floor(n / 4))) },
-    () => spawnBaseline(process.execPath, [...NODE_FLAGS, MAIN, 'ping', '--socket', ctx.socketPath]),
+    () => spawnBaseline(process.execPath, [MAIN, 'ping', '--socket', ctx.socketPath]),
     () => spawnBaseline(process.execPath, ['-e', '0']),
   );
   const trl = summarize(samples.trl);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=600
+#!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { warn } from './output.js';

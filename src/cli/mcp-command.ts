@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { Limits } from '../protocol/common.js';
 import { defaultSocketPath } from '../protocol/transport.js';
 import type { SessionSettings } from '../mcp/session-settings.js';
+import { execWithDaemonNodeFlags } from './daemon-node-flags.js';
 import { addConfigFlags, configFlagValues } from './config-flags.js';
 import { EXIT } from './exit-codes.js';
 import { reportError, warn } from './output.js';
@@ -103,6 +104,9 @@ async function mcp(cmd: Command, opts: McpOptions): Promise<number> {
       }
     }
     if (!client) {
+      // A daemon of its own runs with the daemon's Node flags: this process executes itself again with them (it then comes back here).
+      const flagsProblem = await execWithDaemonNodeFlags();
+      if (flagsProblem) warn(`the daemon of trl mcp runs without the daemon's Node flags (${flagsProblem})`);
       const quiet = configFlagValues(cmd).log_level === undefined && !process.env[CONFIG_ENV.log_level];
       embedded = await startEmbeddedDaemon({ ...config, log_level: quiet ? 'warn' : config.log_level });
       client = await TrlClient.connect({ socketPath: embedded.socketPath });

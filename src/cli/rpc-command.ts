@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { SOCKET_FILE } from '../protocol/transport.js';
 import type { Logger } from '../server/logger.js';
 import { addConfigFlags, configFromFlags } from './config-flags.js';
+import { execWithDaemonNodeFlags } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
+import { NODE_FLAGS } from '../node-flags.js';
 import { warn } from './output.js';
 
 const HELP_AFTER = `
@@ -30,12 +32,19 @@ export function registerRpcCommand(program: Command): void {
 async function rpc(cmd: Command): Promise<number> {
   let config = configFromFlags(cmd);
   if (!config) return EXIT.USAGE;
+  // Before anything is made (the private directory below): executed again with the daemon's Node flags, or told why not.
+  const flagsProblem = await execWithDaemonNodeFlags();
   // Its own runtime directory: a `trl rpc` never contends with a daemon on the default socket.
   const privateDir = config.socket_path === undefined ? mkdtempSync(join(tmpdir(), 'trl-rpc-')) : null;
   config = { ...config, unix_socket: false, socket_path: config.socket_path ?? join(privateDir ?? tmpdir(), SOCKET_FILE) };
 
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
   const log = createLogger(config.log_level, config.log_file);
+  if (flagsProblem)
+    log.warn(
+      { problem: flagsProblem, flags: NODE_FLAGS },
+      "running without the daemon's Node flags (V8's defaults: more memory and garbage collection under load); start it as `node <flags> trl.js rpc` to give them",
+    );
   let status: number = EXIT.OK;
   try {
     const daemon = await startDaemon(config, log, { input: process.stdin, output: process.stdout });

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { Logger } from '../server/logger.js';
 import { addConfigFlags, configFromFlags } from './config-flags.js';
+import { execWithDaemonNodeFlags } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
+import { NODE_FLAGS } from '../node-flags.js';
 import { shellQuote, warn } from './output.js';
 
 const HELP_AFTER = `
@@ -26,10 +28,17 @@ export function registerServeCommand(program: Command): void {
 async function serve(cmd: Command): Promise<number> {
   const config = configFromFlags(cmd);
   if (!config) return EXIT.USAGE;
+  // Started without the daemon's Node flags (the `trl` shebang has none): executed again with them, or told why not.
+  const flagsProblem = await execWithDaemonNodeFlags();
 
   // Loaded here, not at the top: client commands never pay for the server's code.
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
   const log = createLogger(config.log_level, config.log_file);
+  if (flagsProblem)
+    log.warn(
+      { problem: flagsProblem, flags: NODE_FLAGS },
+      "running without the daemon's Node flags (V8's defaults: more memory and garbage collection under load); start it as `node <flags> trl.js serve` to give them",
+    );
   let daemon;
   try {
     daemon = await startDaemon(config, log);

@@ -1,8 +1,9 @@
 /**
- * Every place a trl process starts runs Node with the same flags
- * (src/node-flags.ts): the shebangs and the bundle built from them, `npm
- * start` and what docs/operations.md says it runs, the docker tier image's
- * launcher.
+ * Every place a trl daemon starts runs Node with the same flags
+ * (src/node-flags.ts): the claw-core daemon's shebang, `npm start` and what
+ * docs/operations.md says it runs, the docker tier image's launcher. The
+ * `trl` shebang (and the bundle built from it) carries none: `trl serve`
+ * and `trl rpc` give them to themselves (test/daemon-node-flags.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,9 +16,13 @@ const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
 const flags = NODE_FLAGS.join(' ');
 
 describe('node flags', () => {
-  for (const file of ['src/cli/main.ts', 'src/compat/claw-core-daemon.ts', 'dist/trl/trl.js']) {
-    it(`${file} starts with the shebang of src/node-flags.ts`, () => {
-      assert.equal(read(file).split('\n')[0], `#!/usr/bin/env -S node ${flags}`);
+  it('src/compat/claw-core-daemon.ts starts with the shebang of src/node-flags.ts', () => {
+    assert.equal(read('src/compat/claw-core-daemon.ts').split('\n')[0], `#!/usr/bin/env -S node ${flags}`);
+  });
+
+  for (const file of ['src/cli/main.ts', 'dist/trl/trl.js']) {
+    it(`${file}, the CLI every client call starts, has a shebang without V8 flags`, () => {
+      assert.equal(read(file).split('\n')[0], '#!/usr/bin/env node');
     });
   }
 

@@ -1,4 +1,5 @@
 import { NODE_FLAGS } from '../node-flags.js';
+import type { Logger } from '../server/logger.js';
 
 /** ioctl(2) request that clears a descriptor's close-on-exec flag. */
 const FIONCLEX = 0x5450;
@@ -37,4 +38,12 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
+}
+
+/** A daemon (`trl serve`, `trl rpc`) that could not give itself the flags says so, and how to give them. */
+export function warnWithoutDaemonNodeFlags(log: Logger, problem: string, verb: string): void {
+  log.warn(
+    { problem, flags: NODE_FLAGS },
+    `running without the daemon's Node flags (V8's defaults: more memory and garbage collection under load); start it as \`node <flags> trl.js ${verb}\` to give them`,
+  );
 }

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { SOCKET_FILE } from '../protocol/transport.js';
 import type { Logger } from '../server/logger.js';
 import { addConfigFlags, configFromFlags } from './config-flags.js';
-import { execWithDaemonNodeFlags } from './daemon-node-flags.js';
+import { execWithDaemonNodeFlags, warnWithoutDaemonNodeFlags } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
-import { NODE_FLAGS } from '../node-flags.js';
 import { warn } from './output.js';
 
 const HELP_AFTER = `
@@ -40,11 +39,7 @@ async function rpc(cmd: Command): Promise<number> {
 
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
   const log = createLogger(config.log_level, config.log_file);
-  if (flagsProblem)
-    log.warn(
-      { problem: flagsProblem, flags: NODE_FLAGS },
-      "running without the daemon's Node flags (V8's defaults: more memory and garbage collection under load); start it as `node <flags> trl.js rpc` to give them",
-    );
+  if (flagsProblem) warnWithoutDaemonNodeFlags(log, flagsProblem, 'rpc');
   let status: number = EXIT.OK;
   try {
     const daemon = await startDaemon(config, log, { input: process.stdin, output: process.stdout });

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { Logger } from '../server/logger.js';
 import { addConfigFlags, configFromFlags } from './config-flags.js';
-import { execWithDaemonNodeFlags } from './daemon-node-flags.js';
+import { execWithDaemonNodeFlags, warnWithoutDaemonNodeFlags } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
-import { NODE_FLAGS } from '../node-flags.js';
 import { shellQuote, warn } from './output.js';
 
 const HELP_AFTER = `
@@ -34,11 +33,7 @@ async function serve(cmd: Command): Promise<number> {
   // Loaded here, not at the top: client commands never pay for the server's code.
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
   const log = createLogger(config.log_level, config.log_file);
-  if (flagsProblem)
-    log.warn(
-      { problem: flagsProblem, flags: NODE_FLAGS },
-      "running without the daemon's Node flags (V8's defaults: more memory and garbage collection under load); start it as `node <flags> trl.js serve` to give them",
-    );
+  if (flagsProblem) warnWithoutDaemonNodeFlags(log, flagsProblem, 'serve');
   let daemon;
   try {
     daemon = await startDaemon(config, log);

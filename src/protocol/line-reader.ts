@@ -86,12 +86,7 @@ export class LineReader {
       return start + n;
     }
     if (this.attached === null) {
-      const size = this.attachedLeft;
-      if (size > this.keepBytes) this.attached = Buffer.allocUnsafe(size);
-      else {
-        if (this.joinBuffer === null || this.joinBuffer.length < size) this.joinBuffer = Buffer.allocUnsafeSlow(Math.min(this.keepBytes, size + (size >> 2)));
-        this.attached = this.joinBuffer.subarray(0, size);
-      }
+      this.attached = this.attachedLeft > this.keepBytes ? Buffer.allocUnsafe(this.attachedLeft) : this.kept(this.attachedLeft);
       this.attachedAt = 0;
     }
     this.attachedAt += chunk.copy(this.attached, this.attachedAt, start, start + n);
@@ -107,10 +102,16 @@ export class LineReader {
   /** The pending chunks as one buffer of `size` bytes, valid until the next join. */
   private join(size: number): Buffer {
     if (size > this.keepBytes) return Buffer.concat(this.chunks, size);
+    const joined = this.kept(size);
+    let at = 0;
+    for (const c of this.chunks) at += c.copy(joined, at);
+    return joined;
+  }
+
+  /** `size` bytes (at most keepBytes) of the buffer this reader keeps, grown when short. */
+  private kept(size: number): Buffer {
     // Room for somewhat larger lines to come, within what may be kept.
     if (this.joinBuffer === null || this.joinBuffer.length < size) this.joinBuffer = Buffer.allocUnsafeSlow(Math.min(this.keepBytes, size + (size >> 2)));
-    let at = 0;
-    for (const c of this.chunks) at += c.copy(this.joinBuffer, at);
     return this.joinBuffer.subarray(0, size);
   }
 

@@ -66,7 +66,7 @@ class Retained {
       return out;
     }
     if (!this.valid) return Buffer.from(JSON.stringify(this.text(encoding)));
-    return jsonStringBytes(this.dropped === 0 ? [...this.head, ...this.tail] : [...this.head, Buffer.from(cutMarker(this.dropped)), ...this.tail], alloc);
+    return jsonStringBytes(this.bytes(encoding), alloc);
   }
 
   /** The field's value as bytes: what the text decodes from (utf8: the cut marked as in the text), or the kept bytes (base64). */
@@ -76,7 +76,7 @@ class Retained {
   }
 
   private base64(): string {
-    return join([...this.head, ...this.tail]).toString('base64');
+    return join(this.bytes('base64')).toString('base64');
   }
 }
 
@@ -170,6 +170,16 @@ export function execResult(cmd: Command, workingDir: string, encoding: Encoding,
   const bytes = (): FieldBytes => ({ stdout: out.bytes(encoding), stderr: err.bytes(encoding) });
   Object.defineProperty(result, OUTPUT_BYTES, { value: bytes, enumerable: false });
   return result;
+}
+
+/**
+ * A result's fields other than stdout and stderr, read one by one: spreading
+ * the result would read (and so decode) its output too.
+ */
+export function fieldsBesideOutput(data: object): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) if (key !== 'stdout' && key !== 'stderr') fields[key] = (data as Record<string, unknown>)[key];
+  return fields;
 }
 
 /**

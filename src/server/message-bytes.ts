@@ -1,4 +1,4 @@
-import { OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
+import { fieldsBesideOutput, OUTPUT_JSON, type OutputJson } from '../runtime/exec-result.js';
 import { answerLease } from './answer-buffer.js';
 import { attachedBytesOf } from './raw-output.js';
 
@@ -49,10 +49,7 @@ export function byteLength(text: string | Buffer[]): number {
 }
 
 function bodyParts(message: { data: Record<string, unknown> }, json: OutputJson, close: string): Outgoing {
-  const data: Record<string, unknown> = {};
-  // The other fields, read one by one: spreading would read (and decode) stdout and stderr too.
-  for (const key of Object.keys(message.data)) if (key !== 'stdout' && key !== 'stderr') data[key] = message.data[key];
-  const head = JSON.stringify({ ...message, data });
+  const head = JSON.stringify({ ...message, data: fieldsBesideOutput(message.data) });
   const lease = answerLease();
   let fields: { stdout: Buffer; stderr: Buffer };
   try {

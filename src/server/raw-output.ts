@@ -1,6 +1,6 @@
 import { TrlError } from '../protocol/errors.js';
 import type { ExecResult } from '../protocol/exec.js';
-import { outputBytes } from '../runtime/exec-result.js';
+import { fieldsBesideOutput, outputBytes } from '../runtime/exec-result.js';
 import type { Connection } from './connection.js';
 
 /** On a result answered with `raw_output`: the bytes that follow its line (stdout's, then stderr's). */
@@ -18,15 +18,12 @@ export function checkRawOutput(wanted: boolean | undefined, conn: Connection): v
  * The result answered with `raw_output`: `stdout` and `stderr` empty,
  * `raw_output` their lengths, and the bytes themselves (views of the
  * command's buffers) on ATTACHED_BYTES for the transport to write after the
- * line. The other fields are copied one by one: spreading the result would
- * decode its output.
+ * line.
  */
 export function withRawOutput(result: ExecResult): ExecResult {
   const { stdout, stderr } = outputBytes(result);
   const size = (parts: Buffer[]) => parts.reduce((n, p) => n + p.length, 0);
-  const attached: Record<string, unknown> = {};
-  for (const key of Object.keys(result)) if (key !== 'stdout' && key !== 'stderr') attached[key] = result[key as keyof ExecResult];
-  Object.assign(attached, { stdout: '', stderr: '', raw_output: { stdout: size(stdout), stderr: size(stderr) } });
+  const attached = { ...fieldsBesideOutput(result), stdout: '', stderr: '', raw_output: { stdout: size(stdout), stderr: size(stderr) } };
   Object.defineProperty(attached, ATTACHED_BYTES, { value: [...stdout, ...stderr], enumerable: false });
   return attached as ExecResult;
 }

@@ -236,3 +236,30 @@ it('over stdio (trl rpc) raw_output works as on the Unix socket', async () => {
   }
   assert.equal(await exited, 0, stderr);
 });
+
+it("the SDK's call fails, not hangs, when the connection closes after a raw_output answer's line and before all its bytes", { timeout: DEADLINE_MS }, async () => {
+  // A peer that dies mid-answer (a daemon killed while writing it): the line, 10 of the 100 bytes it announces, then the close.
+  const dir = makeTempDir();
+  const socketPath = path.join(dir, 'dies.sock');
+  const server = net.createServer((conn) => {
+    let buf = '';
+    conn.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const req = JSON.parse(buf.slice(0, nl)) as { id: number; params: { raw_output?: boolean } };
+      assert.equal(req.params.raw_output, true, 'the SDK asks for raw_output on a socket');
+      const data = { command_id: 'c1', stdout: '', stderr: '', encoding: 'utf8', exit_code: 0, raw_output: { stdout: 100, stderr: 0 } };
+      conn.end(JSON.stringify({ id: req.id, ok: true, data }) + '\n' + 'x'.repeat(10));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const c = await connect(socketPath);
+  try {
+    await assert.rejects(c.call('exec.run', { command: 'true' } as never), { code: 'CONNECTION_CLOSED' });
+  } finally {
+    c.close();
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -47,7 +47,7 @@ export class MessageRouter {
   /** Streams whose reader stopped listening: their events are dropped until their last one. */
   private readonly released = new Set<string>();
   /** An answer whose output follows its line as raw bytes (raw_output): it is settled when they have come. */
-  private awaitingBytes: { data: RawOutputData; settle: ((data: unknown) => void) | null } | null = null;
+  private awaitingBytes: { data: RawOutputData; settle: ((data: unknown) => void) | null; fail: ((err: Error) => void) | null } | null = null;
 
   /**
    * `rawOutput`: the connection is a byte stream (the Unix socket), so
@@ -140,8 +140,9 @@ export class MessageRouter {
     const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
     if (p) this.pending.delete(msg.id as number);
     if (raw !== undefined) {
-      // Settled once its bytes have come; an answer to an aborted call still has its bytes to skip.
-      this.awaitingBytes = { data: msg.data as RawOutputData, settle: p ? p.resolve : null };
+      // Settled once its bytes have come (failed if the connection closes first);
+      // an answer to an aborted call still has its bytes to skip.
+      this.awaitingBytes = { data: msg.data as RawOutputData, settle: p ? p.resolve : null, fail: p ? p.reject : null };
       return raw.stdout + raw.stderr;
     }
     if (typeof msg.id !== 'number') {
@@ -174,6 +175,9 @@ export class MessageRouter {
     if (!this.closedError) this.closedError = clientError(error ?? { code: 'CONNECTION_CLOSED', message });
     for (const p of this.pending.values()) p.reject(this.closedError);
     this.pending.clear();
+    // A raw_output answer whose line came but whose bytes will not.
+    this.awaitingBytes?.fail?.(this.closedError);
+    this.awaitingBytes = null;
     for (const q of this.streams.values()) q.fail(this.closedError);
     this.streams.clear();
     this.released.clear();

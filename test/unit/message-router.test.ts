@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageRouter } from '../../src/client/message-router.js';
+import { DEADLINE_MS } from '../helpers/wait.js';
 
 /** A router whose sent requests are kept, parsed. */
 function router(rawOutput: boolean) {
@@ -83,5 +84,13 @@ describe('MessageRouter and raw_output', () => {
     const ping = r.call('system.ping', {});
     r.receive(JSON.stringify({ id: sent[1]?.id, ok: true, data: { uptime_s: 2 } }));
     assert.deepEqual(await ping, { uptime_s: 2 });
+  });
+
+  it('a closed connection fails a call whose raw_output line came but whose bytes did not', { timeout: DEADLINE_MS }, async () => {
+    const { r, sent } = router(true);
+    const run = r.call('exec.run', { command: 'x' });
+    assert.equal(r.receive(JSON.stringify({ id: sent[0]?.id, ok: true, data: { ...RESULT, raw_output: { stdout: 100, stderr: 0 } } })), 100);
+    r.failAll('the connection to the trl daemon closed');
+    await assert.rejects(run, { code: 'CONNECTION_CLOSED' });
   });
 });

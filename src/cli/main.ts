@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
+import { DAEMON_VERBS, rememberInheritance } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
 import { warn } from './output.js';
 import { createProgram } from './program.js';
 import { dieOfHangup } from './signal-proxy.js';
 
 async function main(argv: string[]): Promise<void> {
+  // Before the streams below touch them: a daemon that executes itself again puts them back as they were.
+  if (argv[2] !== undefined && DAEMON_VERBS.has(argv[2])) rememberInheritance();
   // A reader that went away (`trl exec … | head`) ends our output quietly;
   // so does a terminal that hung up (EIO), the way a hangup ends a terminal program.
   for (const stream of [process.stdout, process.stderr]) {

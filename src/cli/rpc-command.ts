@@ -38,7 +38,15 @@ async function rpc(cmd: Command): Promise<number> {
   config = { ...config, unix_socket: false, socket_path: config.socket_path ?? join(privateDir ?? tmpdir(), SOCKET_FILE) };
 
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
-  const log = createLogger(config.log_level, config.log_file);
+  let log;
+  try {
+    log = createLogger(config.log_level, config.log_file);
+  } catch (err) {
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    if (!(err instanceof StartupError)) throw err;
+    warn(err.message);
+    return EXIT.FAILURE;
+  }
   if (flagsProblem) warnWithoutDaemonNodeFlags(log, flagsProblem, 'rpc');
   let status: number = EXIT.OK;
   try {

@@ -32,7 +32,14 @@ async function serve(cmd: Command): Promise<number> {
 
   // Loaded here, not at the top: client commands never pay for the server's code.
   const [{ startDaemon }, { createLogger }, { StartupError }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js'), import('../server/startup-error.js')]);
-  const log = createLogger(config.log_level, config.log_file);
+  let log;
+  try {
+    log = createLogger(config.log_level, config.log_file);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    warn(err.message);
+    return EXIT.FAILURE;
+  }
   if (flagsProblem) warnWithoutDaemonNodeFlags(log, flagsProblem, 'serve');
   let daemon;
   try {

@@ -18,9 +18,9 @@ export interface EmbeddedDaemon {
 export async function startEmbeddedDaemon(config: Config): Promise<EmbeddedDaemon> {
   // Loaded here: `trl mcp` in front of a running daemon never carries the server's code.
   const [{ startDaemon }, { createLogger }] = await Promise.all([import('../server/daemon.js'), import('../server/logger.js')]);
+  const log = createLogger(config.log_level, config.log_file);
   const dir = mkdtempSync(join(tmpdir(), 'trl-mcp-'));
   const socketPath = join(dir, 'trl.sock');
-  const log = createLogger(config.log_level, config.log_file);
   let daemon;
   try {
     daemon = await startDaemon({ ...config, socket_path: socketPath, unix_socket: true }, log);

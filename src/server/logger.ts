@@ -1,6 +1,8 @@
-import { chmodSync } from 'node:fs';
+import { fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { prettyLine } from './log-pretty.js';
+import { StartupError } from './startup-error.js';
 
 export type { Logger };
 
@@ -9,10 +11,10 @@ export type { Logger };
  * pass env *keys* only; `redact` is a second line of defence for fields that
  * must never be printed even if a caller slips. On a terminal (stderr, no
  * file) the same lines are shown readable (log-pretty.ts); else JSON, one per line.
+ * A file that cannot be opened is a StartupError, before anything starts.
  */
 export function createLogger(level: string, file?: string, tty: boolean = !file && process.stderr.isTTY === true): Logger {
-  if (file) tightenExisting(file);
-  const dest = file ? pino.destination({ dest: file, mode: 0o600, mkdir: true, sync: false }) : pino.destination({ fd: 2, sync: false });
+  const dest = pino.destination({ fd: file ? openLogFile(file) : 2, sync: false });
   return pino(
     {
       level,
@@ -31,11 +33,26 @@ function readable(dest: ReturnType<typeof pino.destination>, color: boolean): De
   } as DestinationStream;
 }
 
-/** A log file that already exists is made 0600 too (mode only applies when it is created). */
-function tightenExisting(file: string): void {
+/**
+ * The log file, opened for appending (its directory made if missing), mode
+ * 0600 whether it was there or not. Opened here, not by pino's writer: that
+ * one opens it later, and its failure was an unhandled error that ended the
+ * daemon with a page of minified source.
+ */
+function openLogFile(file: string): number {
+  let fd: number;
   try {
-    chmodSync(file, 0o600);
-  } catch {
-    /* not there yet: it is created 0600 */
+    mkdirSync(dirname(file), { recursive: true });
+    fd = openSync(file, 'a', 0o600);
+  } catch (err) {
+    throw new StartupError(
+      `cannot open the log file ${file} (${err instanceof Error ? err.message : String(err)}): give --log-file (log_file) a file the daemon's user can create or append to, or leave it out to log on stderr`,
+    );
   }
+  try {
+    fchmodSync(fd, 0o600);
+  } catch {
+    /* not ours to change (a descriptor given as /dev/fd/N): left as it is */
+  }
+  return fd;
 }

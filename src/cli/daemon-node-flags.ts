@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import { NODE_FLAGS } from '../node-flags.js';
 import type { Logger } from '../server/logger.js';
+import { givenStdioFlags, inheritedDescriptors } from './given-descriptors.js';
 
 /** ioctl(2) request that clears a descriptor's close-on-exec flag. */
 const FIONCLEX = 0x5450;
@@ -9,51 +8,6 @@ const FIONCLEX = 0x5450;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
-
-/** The verbs whose process becomes a daemon, and so may execute itself again with the daemon's flags. */
-export const DAEMON_VERBS: ReadonlySet<string> = new Set(['serve', 'rpc', 'mcp']);
-
-/** What this process was given, noted before any of it changed (rememberInheritance). */
-let given: { stdioFlags: ReadonlyArray<number | null>; descriptors: ReadonlyMap<number, string> } | null = null;
-
-/**
- * Note what this process was given, before Node's streams change it: the
- * status flags of stdin, stdout and stderr (a stream over a pipe makes the
- * pipe non-blocking, and Node undoes that at exit, from what it found at its
- * start; an exec skips that exit, and a shell's pipe would stay non-blocking
- * after the daemon, the next writer into it failing with EAGAIN), and the
- * descriptors open so far (the first stream also makes libuv open a spare
- * /dev/null of its own). execWithDaemonNodeFlags passes on what is noted
- * here. Called by main() first thing, for DAEMON_VERBS.
- */
-export function rememberInheritance(): void {
-  given = { stdioFlags: [0, 1, 2].map(statusFlags), descriptors: openDescriptors() };
-}
-
-/** A descriptor's status flags (open(2)'s), from /proc/self/fdinfo; null if not known. */
-function statusFlags(fd: number): number | null {
-  try {
-    const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    return m?.[1] === undefined ? null : parseInt(m[1], 8);
-  } catch {
-    return null;
-  }
-}
-
-/** This process's open descriptors above 2, each with what it refers to (`pipe:[123]`, a path). */
-function openDescriptors(): Map<number, string> {
-  const links = new Map<number, string>();
-  for (const name of readdirSync('/proc/self/fd')) {
-    const fd = Number(name);
-    if (!Number.isInteger(fd) || fd <= 2) continue;
-    try {
-      links.set(fd, readlinkSync(`/proc/self/fd/${name}`));
-    } catch {
-      /* the listing's own descriptor, closed by now */
-    }
-  }
-  return links;
-}
 
 /**
  * The daemon's Node flags (src/node-flags.ts), for a daemon started without
@@ -67,7 +21,7 @@ function openDescriptors(): Map<number, string> {
  * The process executes itself again with them (execve: the same pid,
  * arguments and environment, nothing forked), before it has opened or
  * started anything. What it inherited passes as it is: stdin, stdout, stderr
- * with the status flags it was given (rememberInheritance), and every other
+ * with the status flags it was given (given-descriptors.ts), and every other
  * descriptor (a `--log-file /dev/fd/3`, a parent's IPC channel), which Node
  * made close-on-exec at its start; Node's own (its epoll, eventfd and
  * wake-up pipes) do not pass. Not done under a debugger (`--inspect`): the
@@ -89,7 +43,7 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
     // Node marks stdin, stdout and stderr close-on-exec at its start (libuv's
     // uv_disable_stdio_inheritance), and what else it inherited too: kept open through the exec.
     for (const fd of [0, 1, 2, ...inheritedDescriptors()]) if (ioctl(fd, FIONCLEX) !== 0) return `could not keep descriptor ${fd} open across the exec`;
-    for (const [fd, status] of (given?.stdioFlags ?? []).entries()) {
+    for (const [fd, status] of givenStdioFlags().entries()) {
       if (status === null || (status & O_NONBLOCK) !== 0) continue;
       const now = fcntl(fd, F_GETFL, 'int', 0) as number;
       if (now >= 0 && (now & O_NONBLOCK) !== 0) fcntl(fd, F_SETFL, 'int', now & ~O_NONBLOCK);
@@ -99,7 +53,7 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) envp.push(`${k}=${v}`);
     envp.push(null);
     lib.func('int execve(const char *path, const char **argv, const char **envp)')(process.execPath, argv, envp);
-    return `execve of ${process.execPath} failed: ${errnoName(koffi.errno())}`;
+    return `execve of ${process.execPath} failed: ${await errnoName(koffi.errno())}`;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -116,23 +70,9 @@ function flagName(flag: string): string {
   return '--' + (flag.slice(2).split('=')[0] ?? '').replace(/_/g, '-');
 }
 
-/**
- * The descriptors above 2 this process was given and still holds as they
- * were, as opposed to those Node made for itself before any of trl ran:
- * anonymous inodes (epoll, eventfd, io_uring, signalfd) and pipes whose two
- * ends it holds (libuv's wake-up pipes).
- */
-function inheritedDescriptors(): number[] {
-  const now = openDescriptors();
-  const atStart = given?.descriptors ?? now;
-  const ends = new Map<string, number>();
-  for (const link of atStart.values()) ends.set(link, (ends.get(link) ?? 0) + 1);
-  const nodesOwn = (link: string) => link.startsWith('anon_inode:') || (link.startsWith('pipe:') && (ends.get(link) ?? 0) > 1);
-  return [...atStart].filter(([fd, link]) => now.get(fd) === link && !nodesOwn(link)).map(([fd]) => fd);
-}
-
-/** An errno as its name (ENOENT), or its number. */
-function errnoName(errno: number): string {
+/** An errno as its name (ENOENT), or its number. node:os loaded only here: every `trl` call loads this module. */
+async function errnoName(errno: number): Promise<string> {
+  const { constants } = await import('node:os');
   const name = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
   return name ?? `errno ${errno}`;
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { DAEMON_VERBS, rememberInheritance } from './daemon-node-flags.js';
 import { EXIT } from './exit-codes.js';
 import { warn } from './output.js';
 import { createProgram } from './program.js';
 import { dieOfHangup } from './signal-proxy.js';
 
+/** The verbs whose process becomes a daemon, which may execute itself again with the daemon's Node flags (daemon-node-flags.ts). */
+const DAEMON_VERBS: ReadonlySet<string> = new Set(['serve', 'rpc', 'mcp']);
+
 async function main(argv: string[]): Promise<void> {
-  // Before the streams below touch them: a daemon that executes itself again puts them back as they were.
-  if (argv[2] !== undefined && DAEMON_VERBS.has(argv[2])) rememberInheritance();
+  // Before the streams below touch them: a daemon that executes itself again passes them on as they were.
+  if (argv[2] !== undefined && DAEMON_VERBS.has(argv[2])) (await import('./given-descriptors.js')).rememberInheritance();
   // A reader that went away (`trl exec … | head`) ends our output quietly;
   // so does a terminal that hung up (EIO), the way a hangup ends a terminal program.
   for (const stream of [process.stdout, process.stderr]) {

@@ -6,12 +6,12 @@
  * 0600 if it was there, and takes the log.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { it } from 'node:test';
 import { NODE_FLAGS } from '../src/node-flags.js';
-import { cleanEnv, exitOf, MAIN_JS, makeTempDir } from './helpers/daemon.js';
+import { cleanEnv, MAIN_JS, makeTempDir, startDaemon } from './helpers/daemon.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
 it('a log file that cannot be opened: serve and rpc say why and how to fix it, exit 1, and leave no socket', () => {
@@ -45,22 +45,13 @@ it('a log file in a directory not there yet is made, 0600, and one that was ther
       fs.mkdirSync(path.dirname(logFile));
       fs.writeFileSync(logFile, 'before\n', { mode: 0o644 });
     }
-    const socketPath = path.join(dir, `trl-${existing}.sock`);
-    const proc = spawn(process.execPath, [...NODE_FLAGS, MAIN_JS, 'serve', '--socket-path', socketPath, '--allow-root', '--tiers', 'host', '--log-level', 'info', '--log-file', logFile], {
-      env: cleanEnv({}),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const exited = exitOf(proc);
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const d = await startDaemon({ flags: ['--log-file', logFile] });
     try {
-      assert.ok(await waitFor(() => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('"msg":"trl listening"')), `no log in ${logFile}; stderr: ${stderr}`);
+      assert.ok(await waitFor(() => fs.readFileSync(logFile, 'utf8').includes('"msg":"trl listening"')), `no log in ${logFile}; stderr: ${d.stderr()}`);
       assert.equal(fs.statSync(logFile).mode & 0o777, 0o600);
       if (existing) assert.ok(fs.readFileSync(logFile, 'utf8').startsWith('before\n'), 'appended to, not replaced');
-      proc.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
     } finally {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await d.shutdownClean();
     }
   }
 });

@@ -36,7 +36,7 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
   if (missing.length === 0) return null;
   if ([...flags].some((name) => /^--inspect(-brk|-wait)?$/.test(name))) return 'a debugger is attached (--inspect), and an exec would end its session';
   try {
-    const { libc } = await import('../tiers/shared/libc.js');
+    const { errnoName, libc } = await import('../tiers/shared/libc.js');
     const { koffi, lib } = libc();
     const ioctl = lib.func('int ioctl(int, unsigned long)');
     const fcntl = lib.func('int fcntl(int, int, ...)');
@@ -45,7 +45,7 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
     for (const fd of [0, 1, 2, ...inheritedDescriptors()]) if (ioctl(fd, FIONCLEX) !== 0) return `could not keep descriptor ${fd} open across the exec`;
     for (const [fd, status] of givenStdioFlags().entries()) {
       if (status === null || (status & O_NONBLOCK) !== 0) continue;
-      const now = fcntl(fd, F_GETFL, 'int', 0) as number;
+      const now = fcntl(fd, F_GETFL) as number;
       if (now >= 0 && (now & O_NONBLOCK) !== 0) fcntl(fd, F_SETFL, 'int', now & ~O_NONBLOCK);
     }
     const argv = [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1), null];
@@ -53,7 +53,8 @@ export async function execWithDaemonNodeFlags(): Promise<string | null> {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) envp.push(`${k}=${v}`);
     envp.push(null);
     lib.func('int execve(const char *path, const char **argv, const char **envp)')(process.execPath, argv, envp);
-    return `execve of ${process.execPath} failed: ${await errnoName(koffi.errno())}`;
+    const errno = koffi.errno();
+    return `execve of ${process.execPath} failed: ${errnoName(errno) ?? `errno ${errno}`}`;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -68,13 +69,6 @@ function givenFlags(): Set<string> {
 /** A flag's name, as V8 and Node read it: without its value, `_` and `-` alike. */
 function flagName(flag: string): string {
   return '--' + (flag.slice(2).split('=')[0] ?? '').replace(/_/g, '-');
-}
-
-/** An errno as its name (ENOENT), or its number. node:os loaded only here: every `trl` call loads this module. */
-async function errnoName(errno: number): Promise<string> {
-  const { constants } = await import('node:os');
-  const name = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
-  return name ?? `errno ${errno}`;
 }
 
 /** A daemon (`trl serve`, `trl rpc`) that could not give itself the flags says so, and how to give them. */

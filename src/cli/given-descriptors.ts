@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { descriptorsAboveStderr } from '../server/inherited-fds.js';
 
 /** What this process was given, noted before any of it changed (rememberInheritance). */
 let given: { stdioFlags: ReadonlyArray<number | null>; descriptors: ReadonlyMap<number, string> } | null = null;
@@ -31,11 +32,9 @@ function statusFlags(fd: number): number | null {
 /** This process's open descriptors above 2, each with what it refers to (`pipe:[123]`, a path). */
 function openDescriptors(): Map<number, string> {
   const links = new Map<number, string>();
-  for (const name of readdirSync('/proc/self/fd')) {
-    const fd = Number(name);
-    if (!Number.isInteger(fd) || fd <= 2) continue;
+  for (const fd of descriptorsAboveStderr()) {
     try {
-      links.set(fd, readlinkSync(`/proc/self/fd/${name}`));
+      links.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
     } catch {
       /* the listing's own descriptor, closed by now */
     }

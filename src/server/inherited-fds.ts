@@ -29,9 +29,9 @@ export function closeInheritedOnExec(): string | null {
       /* glibc before 2.34: no close_range; one descriptor at a time below */
     }
     const ioctl = lib.func('int ioctl(int, unsigned long)');
-    const failed = fdsAbove2().filter((fd) => ioctl(fd, FIOCLEX) !== 0);
+    const failed = descriptorsAboveStderr().filter((fd) => ioctl(fd, FIOCLEX) !== 0);
     // The listing's own descriptor is closed by now and fails harmlessly: only those still open count.
-    const open = new Set(fdsAbove2());
+    const open = new Set(descriptorsAboveStderr());
     const left = failed.filter((fd) => open.has(fd));
     return left.length === 0 ? null : `could not mark descriptors ${left.join(', ')} close-on-exec`;
   } catch (err) {
@@ -39,7 +39,8 @@ export function closeInheritedOnExec(): string | null {
   }
 }
 
-function fdsAbove2(): number[] {
+/** This process's open descriptors above 2, from /proc/self/fd (the listing's own among them, closed once it returns). */
+export function descriptorsAboveStderr(): number[] {
   return readdirSync('/proc/self/fd')
     .map(Number)
     .filter((fd) => Number.isInteger(fd) && fd > 2);

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 
 export interface Libc {
   koffi: typeof import('koffi');
@@ -36,4 +37,11 @@ export function libc(): Libc {
   const koffi = loadKoffi();
   loaded = { koffi, lib: koffi.load('libc.so.6') };
   return loaded;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The name of an errno that a libc call left (koffi.errno()): ENOENT; undefined for a number this platform does not name. */
+export function errnoName(errno: number): string | undefined {
+  return errnoNames.get(errno);
 }

@@ -1,4 +1,4 @@
-import { libc as loadLibc } from './libc.js';
+import { errnoName, libc as loadLibc } from './libc.js';
 import { constants } from 'node:os';
 import type { ExitStatus } from '../tier.js';
 import { SpawnError } from './spawn-error.js';
@@ -56,7 +56,6 @@ const SIGSET_BYTES = 128;
 /** A safety net only: every exit is normally seen at its SIGCHLD. */
 const POLL_MS = 1000;
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 let loaded: NativeSpawner | null | undefined;
@@ -108,14 +107,14 @@ function load(): NativeSpawner {
   return {
     pipe() {
       if (f.pipe2(fdsBuf, O_CLOEXEC) !== 0) {
-        const code = errnoNames.get(f.errno()) ?? 'EIO';
+        const code = errnoName(f.errno()) ?? 'EIO';
         throw new SpawnError(`cannot make a pipe (${code}); the daemon may be out of file descriptors`, code);
       }
       return { read: fdsBuf.readInt32LE(0), write: fdsBuf.readInt32LE(4) };
     },
     mkfifo(path) {
       if (f.mkfifo(path, 0o600) !== 0) {
-        const code = errnoNames.get(f.errno()) ?? 'EIO';
+        const code = errnoName(f.errno()) ?? 'EIO';
         throw Object.assign(new Error(`mkfifo ${path}: ${code}`), { code });
       }
     },
@@ -138,7 +137,7 @@ function load(): NativeSpawner {
           f.faDestroy(fa);
           if (callErr) return reject(new SpawnError(`spawn ${file}: ${errorMessage(callErr)}`, 'EIO'));
           if (err !== 0) {
-            const code = errnoNames.get(err) ?? 'EIO';
+            const code = errnoName(err) ?? 'EIO';
             return reject(new SpawnError(`spawn ${file} ${code}`, code));
           }
           const child = pid[0] ?? 0;

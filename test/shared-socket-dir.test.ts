@@ -155,7 +155,9 @@ describe('a socket directly in a sticky world-writable directory', () => {
     fs.symlinkSync(target, `${socketPath}.daemon.json`);
     const d = await startDaemon({ socketPath });
     try {
-      assert.ok(await waitFor(() => fs.lstatSync(`${socketPath}.daemon.json`).isFile()), 'the link is replaced by a file');
+      // The daemon removes the link, then creates the file (O_EXCL): the name is briefly absent in between.
+      const isFile = () => fs.lstatSync(`${socketPath}.daemon.json`, { throwIfNoEntry: false })?.isFile() === true;
+      assert.ok(await waitFor(isFile), 'the link is replaced by a file');
       assert.equal(fs.readFileSync(target, 'utf8'), 'keep me\n');
     } finally {
       await d.shutdownClean();

@@ -95,7 +95,7 @@ for lib in $(find "$ROOTFS/opt/trl/node_modules" -name '*.node' -exec ldd {} \; 
 done
 cat >"$ROOTFS/opt/trl/bin/trl" <<'LAUNCHER'
 #!/bin/sh
-exec /usr/local/bin/node --max-semi-space-size=1 --heap-growing-percent=600 /opt/trl/dist/trl/trl.js "$@"
+exec /usr/local/bin/node --max-semi-space-size=1 --heap-growing-percent=600 --no-sparkplug /opt/trl/dist/trl/trl.js "$@"
 LAUNCHER
 chmod 0755 "$ROOTFS/opt/trl/bin/trl"
 ln -s /opt/trl/bin/trl "$ROOTFS/usr/local/bin/trl"

@@ -133,11 +133,14 @@ it("a pipe the daemon was given as stdout is left blocking after it exits, as it
 
 it('flags given in another spelling are not given again, and under a debugger the daemon is not executed again (it says why)', async () => {
   const dir = makeTempDir();
-  const spelled = serveIn(dir, ['--max_semi_space_size=1', '--heap_growing_percent=600'], ['--log-level', 'info'], ['ignore', 'ignore', 'pipe']);
+  // Underscores for dashes, and a boolean flag given the other way (`--sparkplug`): the user's choice, kept.
+  const given = ['--max_semi_space_size=1', '--heap_growing_percent=600', '--sparkplug'];
+  assert.equal(given.length, NODE_FLAGS.length, 'one spelling of each of the daemon flags');
+  const spelled = serveIn(dir, given, ['--log-level', 'info'], ['ignore', 'ignore', 'pipe']);
   try {
     assert.ok(await waitFor(() => spelled.stderr().includes('"msg":"trl listening"')), spelled.stderr());
     const args = cmdline(spelled.proc.pid!);
-    assert.deepEqual(args.slice(1, 3), ['--max_semi_space_size=1', '--heap_growing_percent=600'], `executed again: ${args.join(' ')}`);
+    assert.deepEqual(args.slice(1, 1 + given.length), given, `executed again: ${args.join(' ')}`);
     assert.doesNotMatch(spelled.stderr(), /without the daemon's Node flags/);
     assert.equal(await stop(spelled), 0, spelled.stderr());
   } finally {

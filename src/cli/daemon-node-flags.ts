@@ -66,9 +66,13 @@ function givenFlags(): Set<string> {
   return new Set(words.filter((w) => w.startsWith('--')).map(flagName));
 }
 
-/** A flag's name, as V8 and Node read it: without its value, `_` and `-` alike. */
+/**
+ * A flag's name, as V8 and Node read it: without its value, `_` and `-`
+ * alike, and a boolean's `--no-` form the same flag as its `--` form (a
+ * `--sparkplug` given is the user's choice, kept over `--no-sparkplug`).
+ */
 function flagName(flag: string): string {
-  return '--' + (flag.slice(2).split('=')[0] ?? '').replace(/_/g, '-');
+  return '--' + (flag.slice(2).split('=')[0] ?? '').replace(/_/g, '-').replace(/^no-/, '');
 }
 
 /** A daemon (`trl serve`, `trl rpc`) that could not give itself the flags says so, and how to give them. */

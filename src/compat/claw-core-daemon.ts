@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=600
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=600 --no-sparkplug
 /**
  * `trl-claw-core`: a stand-in for claw-core's daemon executable `claw_core`,
  * so that what starts claw-core (its OpenClaw plugin's daemon script:

@@ -26,7 +26,7 @@ import { GhostMounts } from '../src/tiers/shared/ghost-mounts.js';
 import { DockerTier } from '../src/tiers/docker/docker-tier.js';
 import { fifoDirPrefix } from '../src/tiers/shared/fifo-pool.js';
 import { newInstanceId } from '../src/tiers/shared/instance-id.js';
-import { ConfigSchema, type Config } from '../src/config/config-schema.js';
+import { configSchema, type Config } from '../src/config/config-schema.js';
 import { containersLabelled, containerTop, deadPid, dockerCli, dockerSkip, inspectRaw, removeWorkspace, runIn, startTcpProxy, TEST_IMAGE, tierWorkspace, WORKSPACE_UID } from './helpers/docker.js';
 import { DEADLINE_MS, waitFor } from './helpers/wait.js';
 
@@ -37,7 +37,7 @@ function dockerBackend(instanceId: string, cfg: Config): DockerTier {
 }
 
 function config(extra: Record<string, unknown> = {}): Config {
-  return { ...ConfigSchema.parse({ docker_image: TEST_IMAGE, docker_network: 'host', ...extra }), runtime: 'docker' };
+  return { ...configSchema().parse({ docker_image: TEST_IMAGE, docker_network: 'host', ...extra }), runtime: 'docker' };
 }
 
 /** Only docker-init and the holder: what a container runs when no command is left. */

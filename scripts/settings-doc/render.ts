@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { z } from 'zod';
 import { addConfigFlags, enumChoices } from '../../src/cli/config-flags.js';
 import { ALIAS_ENTRIES, aliasesOf } from '../../src/config/config-aliases.js';
-import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, SETTING_GROUPS, envNameOf, flagOf, type ConfigKey } from '../../src/config/config-schema.js';
+import { CONFIG_ENV, configSchema, SETTING_GROUPS, envNameOf, flagOf, type ConfigKey } from '../../src/config/config-schema.js';
 import { defaultText } from '../../src/config/default-text.js';
 import { cell, code, prose } from '../protocol-doc/markdown.js';
 import type { Headings } from './anchors.js';
@@ -13,19 +13,18 @@ export const END = '<!-- settings:end -->';
 export const TARGET = 'operations.md';
 
 /**
- * The settings tables of docs/operations.md, from ConfigSchema: one table per
+ * The settings tables of docs/operations.md, from configSchema(): one table per
  * group, one row per setting. Flags are read from the real `trl serve` options,
  * so the table shows what the command line accepts.
  * `docs`: file name in docs/ → its headings, to check and title the `see` links.
  */
 export function renderSettings(docs: ReadonlyMap<string, Headings>): string {
-  const grouped = SETTING_GROUPS.flatMap((g) => g.keys);
-  const missing = CONFIG_KEYS.filter((k) => !grouped.includes(k));
-  if (missing.length > 0) throw new Error(`settings ${missing.join(', ')} belong to no group; add their shape to SETTING_GROUPS in src/config/config-schema.ts`);
-
+  const shape: Record<ConfigKey, z.ZodType> = configSchema().shape;
   const serve = new Command('serve');
   addConfigFlags(serve);
-  const sections = SETTING_GROUPS.map((g) => [`### ${g.title}`, '', '| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...g.keys.map((k) => row(k, optionOf(serve, k), docs))].join('\n'));
+  const sections = SETTING_GROUPS.map((g) =>
+    [`### ${g.title}`, '', '| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...g.keys.map((k) => row(k, shape[k], optionOf(serve, k), docs))].join('\n'),
+  );
   return [
     '<!-- Generated from src/config/config-schema.ts by `npm run docs` (scripts/gen-settings-doc.ts): edit the schema, not these tables. -->',
     '',
@@ -41,8 +40,7 @@ function optionOf(cmd: Command, key: ConfigKey): Option {
   return option;
 }
 
-function row(key: ConfigKey, option: Option, docs: ReadonlyMap<string, Headings>): string {
-  const schema: z.ZodType = ConfigSchema.shape[key];
+function row(key: ConfigKey, schema: z.ZodType, option: Option, docs: ReadonlyMap<string, Headings>): string {
   const switchValue = option.negate ? '=0' : option.required || option.optional ? '' : '=1';
   const choices = enumChoices(schema);
   let meaning = prose(schema.description ?? '');
@@ -52,7 +50,7 @@ function row(key: ConfigKey, option: Option, docs: ReadonlyMap<string, Headings>
   if (aliases.length > 0) meaning += `. Old name, still accepted: ${aliases.flatMap((a) => [code(flagOf(a)), code(envNameOf(a))]).join(', ')}`;
   const see = schema.meta()?.see;
   if (see !== undefined) meaning += `. See ${link(see, docs, key)}`;
-  return `| ${cell(code(option.flags))} | ${code(CONFIG_ENV[key] + switchValue)} | ${prose(defaultText(key) ?? 'none')} | ${meaning} |`;
+  return `| ${cell(code(option.flags))} | ${code(CONFIG_ENV[key] + switchValue)} | ${prose(defaultText(key, schema) ?? 'none')} | ${meaning} |`;
 }
 
 /** `security.md#limits` → `[Limits](security.md#limits)`; an error if the page or its section is missing. */

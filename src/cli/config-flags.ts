@@ -1,21 +1,22 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { ALIAS_ENTRIES, type ConfigAlias } from '../config/config-aliases.js';
-import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, flagOf, type Config, type ConfigKey } from '../config/config-schema.js';
+import { CONFIG_ENV, CONFIG_KEYS, configSchema, flagOf, type Config, type ConfigKey } from '../config/config-schema.js';
 import { defaultText } from '../config/default-text.js';
 import { ConfigError, loadConfig, type ConfigFlags } from '../config/load-config.js';
 import { warn } from './output.js';
 
 /**
- * One `trl serve` flag per setting of ConfigSchema: `max_sessions` →
+ * One `trl serve` flag per setting of configSchema(): `max_sessions` →
  * `--max-sessions <n>`, boolean settings as plain switches (`--allow-root`).
  * Flags carry no commander default, so an unset flag leaves the setting to
  * its environment variable, then to the schema default. Old names of settings
  * (`--max-idle-sec`) are accepted too, hidden from --help.
  */
 export function addConfigFlags(cmd: Command): void {
-  for (const key of CONFIG_KEYS) cmd.addOption(optionFor(key));
-  for (const [alias, key] of ALIAS_ENTRIES) cmd.addOption(aliasOptionFor(alias, key));
+  const shape: Record<ConfigKey, z.ZodType> = configSchema().shape;
+  for (const key of CONFIG_KEYS) cmd.addOption(optionFor(key, shape[key]));
+  for (const [alias, key] of ALIAS_ENTRIES) cmd.addOption(aliasOptionFor(alias, key, shape[key]));
 }
 
 /** The flag values the user gave, keyed by setting (or old name), for loadConfig. */
@@ -40,8 +41,7 @@ function plain(text: string): string {
   return text.replace(/`/g, '');
 }
 
-function optionFor(key: ConfigKey): Option {
-  const schema: z.ZodType = ConfigSchema.shape[key];
+function optionFor(key: ConfigKey, schema: z.ZodType): Option {
   const flag = flagOf(key);
   const choices = enumChoices(schema);
   const boolean = isBoolean(schema);
@@ -50,7 +50,7 @@ function optionFor(key: ConfigKey): Option {
   const onByDefault = boolean && fallback.success && fallback.data === true;
   const parts = [schema.description ?? key.replace(/_/g, ' ')];
   if (choices) parts.push(`one of ${choices.join(', ')}`);
-  const byDefault = boolean ? undefined : defaultText(key);
+  const byDefault = boolean ? undefined : defaultText(key, schema);
   if (byDefault !== undefined) parts.push(`default ${byDefault}`);
   parts.push(`env ${CONFIG_ENV[key]}${boolean ? (onByDefault ? '=0' : '=1') : ''}`);
   const description = plain(parts.join('; '));
@@ -59,8 +59,7 @@ function optionFor(key: ConfigKey): Option {
 }
 
 /** An old name of a setting: takes what the setting takes, hidden from --help. */
-function aliasOptionFor(alias: ConfigAlias, key: ConfigKey): Option {
-  const schema: z.ZodType = ConfigSchema.shape[key];
+function aliasOptionFor(alias: ConfigAlias, key: ConfigKey, schema: z.ZodType): Option {
   const value = isBoolean(schema) ? '' : ` <${placeholder(key, schema, enumChoices(schema))}>`;
   return new Option(flagOf(alias) + value, `deprecated: use ${flagOf(key)}`).hideHelp();
 }

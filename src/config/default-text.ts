@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigSchema, type ConfigKey } from './config-schema.js';
+import type { ConfigKey } from './config-schema.js';
 
 const KIB = 1024;
 const UNITS: Array<[number, string]> = [
@@ -31,9 +31,9 @@ export function humanSeconds(n: number): string {
  * A setting's default as people read it (Markdown: literals in backticks), or
  * undefined when it has none. A default computed at start-up comes from the
  * schema's `default_text`; any other from the schema's own default.
+ * `schema`: the setting's, from configSchema().
  */
-export function defaultText(key: ConfigKey): string | undefined {
-  const schema: z.ZodType = ConfigSchema.shape[key];
+export function defaultText(key: ConfigKey, schema: z.ZodType): string | undefined {
   const stated = schema.meta()?.default_text;
   if (stated !== undefined) return stated;
   const fallback = schema.safeParse(undefined);

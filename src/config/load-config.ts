@@ -1,5 +1,5 @@
 import { ALIAS_ENTRIES, CONFIG_ALIASES, type ConfigAlias } from './config-aliases.js';
-import { CONFIG_ENV, CONFIG_KEYS, ConfigSchema, envNameOf, flagOf, type Config, type ConfigKey } from './config-schema.js';
+import { CONFIG_ENV, CONFIG_KEYS, configSchema, envNameOf, flagOf, type Config, type ConfigKey } from './config-schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -37,7 +37,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   for (const [name, v] of flagEntries) if (isAlias(name)) give(CONFIG_ALIASES[name], v, flagOf(name));
   for (const [name, v] of flagEntries) if (!isAlias(name)) give(name, v, flagOf(name));
 
-  const parsed = ConfigSchema.safeParse(raw);
+  const parsed = configSchema().safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {

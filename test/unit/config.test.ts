@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { addConfigFlags, configFlagValues } from '../../src/cli/config-flags.js';
 import { CONFIG_ALIASES } from '../../src/config/config-aliases.js';
-import { CONFIG_ENV, ConfigSchema } from '../../src/config/config-schema.js';
+import type { z } from 'zod';
+import { CONFIG_ENV, configSchema, type ConfigKey } from '../../src/config/config-schema.js';
 import { defaultText, humanBytes, humanSeconds } from '../../src/config/default-text.js';
 import { ConfigError, loadConfig, type ConfigFlags } from '../../src/config/load-config.js';
 import { limitsInForce } from '../../src/runtime/limits-in-force.js';
@@ -35,21 +36,21 @@ function serveFlags(args: string[]): ConfigFlags {
 
 describe('setting names', () => {
   it('every setting has the variable TRL_ + its upper-cased key, and only settings have one', () => {
-    assert.deepEqual(Object.keys(CONFIG_ENV).sort(), Object.keys(ConfigSchema.shape).sort());
+    assert.deepEqual(Object.keys(CONFIG_ENV).sort(), Object.keys(configSchema().shape).sort());
     for (const [key, env] of Object.entries(CONFIG_ENV)) assert.equal(env, `TRL_${key.toUpperCase()}`);
     assert.equal(CONFIG_ENV.max_idle_s, 'TRL_MAX_IDLE_S');
   });
 
   it('every duration setting ends in _s', () => {
-    const durations = Object.keys(ConfigSchema.shape).filter((k) => /idle|ttl|timeout|grace|retention/.test(k));
+    const durations = Object.keys(configSchema().shape).filter((k) => /idle|ttl|timeout|grace|retention/.test(k));
     assert.ok(durations.length >= 5, `found only ${durations.join(', ')}`);
     for (const k of durations) assert.match(k, /_s$/);
   });
 
   it('each old name stands for an existing setting', () => {
     for (const [alias, key] of Object.entries(CONFIG_ALIASES)) {
-      assert.ok(key in ConfigSchema.shape, `${alias} → ${key}, which is no setting`);
-      assert.ok(!(alias in ConfigSchema.shape), `${alias} is still a setting of its own`);
+      assert.ok(key in configSchema().shape, `${alias} → ${key}, which is no setting`);
+      assert.ok(!(alias in configSchema().shape), `${alias} is still a setting of its own`);
     }
   });
 });
@@ -144,14 +145,16 @@ describe('defaults as people read them', () => {
   });
 
   it('each setting: from the schema default, or the stated text of a computed one', () => {
-    assert.equal(defaultText('max_output_bytes'), '4 MiB');
-    assert.equal(defaultText('max_daemon_rss_bytes'), '1 GiB');
-    assert.equal(defaultText('max_idle_s'), '3600 s (1 h)');
-    assert.equal(defaultText('default_working_dir'), "the daemon's cwd");
-    assert.equal(defaultText('tiers'), '`host,sandbox,docker`');
-    assert.equal(defaultText('allow_root'), 'off');
-    assert.equal(defaultText('unix_socket'), 'on');
-    assert.equal(defaultText('tls_cert'), undefined);
-    assert.equal(defaultText('sandbox_hide'), undefined);
+    const shape: Record<ConfigKey, z.ZodType> = configSchema().shape;
+    const defaultOf = (key: ConfigKey) => defaultText(key, shape[key]);
+    assert.equal(defaultOf('max_output_bytes'), '4 MiB');
+    assert.equal(defaultOf('max_daemon_rss_bytes'), '1 GiB');
+    assert.equal(defaultOf('max_idle_s'), '3600 s (1 h)');
+    assert.equal(defaultOf('default_working_dir'), "the daemon's cwd");
+    assert.equal(defaultOf('tiers'), '`host,sandbox,docker`');
+    assert.equal(defaultOf('allow_root'), 'off');
+    assert.equal(defaultOf('unix_socket'), 'on');
+    assert.equal(defaultOf('tls_cert'), undefined);
+    assert.equal(defaultOf('sandbox_hide'), undefined);
   });
 });

@@ -1,4 +1,4 @@
-import { spawnBaseline } from './baseline.js';
+import { spawnBaseline, type SpawnSpec } from './baseline.js';
 import { which } from './which.js';
 
 /**
@@ -14,6 +14,8 @@ export interface BwrapBaseline {
   source: 'daemon' | 'minimal';
   /** Why the daemon's own list could not be used (source 'minimal'). */
   fallbackReason?: string;
+  /** What `run` spawns. */
+  spec: SpawnSpec;
   run(): Promise<void>;
   close(): Promise<void>;
 }
@@ -88,12 +90,14 @@ export async function bwrapBaseline(layout: BwrapLayout): Promise<BwrapBaseline>
   }
   const full = [...args, '--', 'true'];
   const file = bwrap;
+  const spec: SpawnSpec = { file, args: full, opts: { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } } };
   return {
     bwrap: file,
     args: full,
     source,
     ...(fallbackReason !== undefined ? { fallbackReason } : {}),
-    run: () => spawnBaseline(file, full, { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }),
+    spec,
+    run: () => spawnBaseline(spec.file, spec.args, spec.opts),
     close,
   };
 }

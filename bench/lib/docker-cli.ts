@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { spawnBaseline } from './baseline.js';
+import type { SpawnSpec } from './baseline.js';
 import { errnoCode } from '../../src/tiers/shared/thrown.js';
 
 /**
@@ -17,8 +17,8 @@ export function docker(args: readonly string[], timeoutMs = 60_000): Promise<str
 }
 
 /** `docker exec <container> true`, with stdio pipes like the other baselines, awaited to 'close'. */
-export function dockerExecTrue(container: string): Promise<void> {
-  return spawnBaseline('docker', ['exec', container, 'true']);
+export function dockerExecTrue(container: string): SpawnSpec {
+  return { file: 'docker', args: ['exec', container, 'true'] };
 }
 
 /** Marks the bench's own containers (not the daemon's: those carry dev.trl.instance). */

@@ -38,25 +38,29 @@ export async function compareRoundTrips(
   trl: () => Promise<unknown>,
   baseline: () => Promise<unknown>,
 ): Promise<{ trl: number[]; baseline: number[] }> {
+  return compareSamplers(
+    opts,
+    () => timed(trl),
+    () => timed(baseline),
+  );
+}
+
+/** compareRoundTrips of two samplers, each timing its own sample (one timed in another process: lean-spawner.ts). */
+export async function compareSamplers(opts: { n: number; warmup: number; blockSize: number }, trl: Sampler, baseline: Sampler): Promise<{ trl: number[]; baseline: number[] }> {
   for (let i = 0; i < opts.warmup; i++) {
     await trl();
     await baseline();
   }
-  const s = await interleavedSamples(
-    opts.n,
-    opts.blockSize,
-    () => timed(trl),
-    () => timed(baseline),
-  );
+  const s = await interleavedSamples(opts.n, opts.blockSize, trl, baseline);
   return { trl: s.a, baseline: s.b };
 }
 
 /**
- * Like compareRoundTrips for any number of sides: `warmup` calls of each,
- * then `n` timed samples of each in blocks that take turns (the order
- * rotates from one round to the next); the durations in ms, per side.
+ * Like compareSamplers for any number of sides: `warmup` samples of each,
+ * then `n` samples of each in blocks that take turns (the order rotates from
+ * one round to the next); the durations in ms, per side.
  */
-export async function compareManyRoundTrips<K extends string>(opts: { n: number; warmup: number; blockSize: number }, sides: Record<K, () => Promise<unknown>>): Promise<Record<K, number[]>> {
+export async function compareManySamplers<K extends string>(opts: { n: number; warmup: number; blockSize: number }, sides: Record<K, Sampler>): Promise<Record<K, number[]>> {
   const keys = Object.keys(sides) as K[];
   const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
   for (let i = 0; i < opts.warmup; i++) for (const k of keys) await sides[k]();
@@ -65,7 +69,7 @@ export async function compareManyRoundTrips<K extends string>(opts: { n: number;
     if (round % 2 === 1) order.reverse();
     for (const k of order) {
       const target = Math.min(opts.n, out[k].length + opts.blockSize);
-      while (out[k].length < target) out[k].push(await timed(sides[k]));
+      while (out[k].length < target) out[k].push(await sides[k]());
     }
   }
   return out;

@@ -1,4 +1,4 @@
-import { spawnBaseline } from './baseline.js';
+import { spawnBaseline, type SpawnSpec } from './baseline.js';
 import { which } from './which.js';
 
 /**
@@ -11,6 +11,7 @@ import { which } from './which.js';
 export interface NsenterBaseline {
   nsenter: string;
   args: string[];
+  spec: SpawnSpec;
   run(): Promise<void>;
 }
 
@@ -19,5 +20,6 @@ export function nsenterBaseline(sandboxPid: number, network: boolean): NsenterBa
   if (!nsenter) throw new Error('nsenter not found in PATH for the baseline (apt-get install util-linux)');
   const user = process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'];
   const args = ['-t', String(sandboxPid), '-m', '-p', '-i', '-u', ...(network ? [] : ['-n']), ...user, '-r', '-w', '--', '/bin/sh', '-c', 'true'];
-  return { nsenter, args, run: () => spawnBaseline(nsenter, args, { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }) };
+  const spec = { file: nsenter, args, opts: { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } } };
+  return { nsenter, args, spec, run: () => spawnBaseline(spec.file, spec.args, spec.opts) };
 }

@@ -1,7 +1,8 @@
 import { TrlClient } from '../../src/client/client.js';
 import type { Budget } from '../lib/budget.js';
 import { docker, dockerExecTrue, runningContainers, startBaselineContainer } from '../lib/docker-cli.js';
-import { compareRoundTrips } from '../lib/interleave.js';
+import { compareSamplers, timed } from '../lib/interleave.js';
+import { startLeanSpawner } from '../lib/lean-spawner.js';
 import { sleep } from '../lib/proc.js';
 import { makeRow, skippedRow, type Row } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
@@ -65,11 +66,9 @@ export async function measureDockerCold(ctx: TierContext): Promise<MetricResult>
     try {
       const session = await openTierSession(client, 'docker');
       try {
-        const samples = await compareRoundTrips(
-          { n, warmup, blockSize },
-          () => session.runTrue(),
-          () => dockerExecTrue(container.id),
-        );
+        // The CLI is spawned from a small process of its own (lean-spawner.ts), as every spawned baseline is.
+        const lean = await startLeanSpawner();
+        const samples = await compareSamplers({ n, warmup, blockSize }, () => timed(() => session.runTrue()), lean.sampler(dockerExecTrue(container.id))).finally(() => lean.stop());
         const trl = summarize(samples.trl);
         const cli = summarize(samples.baseline);
         return {

@@ -1,8 +1,9 @@
 import { release } from 'node:os';
 import { migrationCost } from '../../src/tiers/host/cgroup-migrations.js';
 import { readMounts } from '../../src/tiers/host/cgroups.js';
-import { spawnTrue } from '../lib/baseline.js';
-import { compareRoundTrips, timed } from '../lib/interleave.js';
+import { SH_TRUE } from '../lib/baseline.js';
+import { compareSamplers, timed, type Sampler } from '../lib/interleave.js';
+import { startLeanSpawner } from '../lib/lean-spawner.js';
 import { sleep } from '../lib/proc.js';
 import { makeRow } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
@@ -20,28 +21,34 @@ const IDLE_PAIRS = 40;
  * makes the first cgroup migration after a quiet moment wait for an RCU grace
  * period (src/tiers/host/cgroup-migrations.ts); the bare spawn joins no cgroup.
  */
-async function afterIdlePairs(n: number, trlSide: () => Promise<void>): Promise<{ trl: ReturnType<typeof summarize>; baseline: ReturnType<typeof summarize> }> {
+async function afterIdlePairs(n: number, trlSide: () => Promise<void>, bare: Sampler): Promise<{ trl: ReturnType<typeof summarize>; baseline: ReturnType<typeof summarize> }> {
   const trl: number[] = [];
   const baseline: number[] = [];
   for (let i = 0; i < n; i++) {
     for (const side of i % 2 === 0 ? (['trl', 'baseline'] as const) : (['baseline', 'trl'] as const)) {
       await sleep(IDLE_MS);
       if (side === 'trl') trl.push(await timed(trlSide));
-      else baseline.push(await timed(spawnTrue));
+      else baseline.push(await bare());
     }
   }
   return { trl: summarize(trl), baseline: summarize(baseline) };
 }
 
-/** exec.run of `true` on the host tier, sequential, vs a bare spawn of `/bin/sh -c true`; then the same after idle moments. */
+/**
+ * exec.run of `true` on the host tier, sequential, vs a bare spawn of
+ * `/bin/sh -c true` from a small process of its own (lean-spawner.ts); then
+ * the same after idle moments.
+ */
 export async function measureRoundTrip(ctx: MetricContext): Promise<MetricResult> {
   const { iterations, warmup, blockSize } = ctx.options;
   const session = await openHostSession(ctx.socketPath);
+  const lean = await startLeanSpawner();
   try {
-    const samples = await compareRoundTrips({ n: iterations, warmup, blockSize }, () => session.runTrue(), spawnTrue);
+    const bare = lean.sampler(SH_TRUE);
+    const samples = await compareSamplers({ n: iterations, warmup, blockSize }, () => timed(() => session.runTrue()), bare);
     const trl = summarize(samples.trl);
     const baseline = summarize(samples.baseline);
-    const afterIdle = await afterIdlePairs(ctx.options.quick ? 10 : IDLE_PAIRS, () => session.runTrue());
+    const afterIdle = await afterIdlePairs(ctx.options.quick ? 10 : IDLE_PAIRS, () => session.runTrue(), bare);
     const migrations = migrationCost(readMounts(), release());
     console.error(
       `bench: cgroup mounts here: ${migrations.fast ? `favordynmods on ${migrations.mount}` : `no favordynmods (a migration after idle waits for an RCU grace period unless the kernel kept the mode from an earlier remount; fix: ${migrations.fix})`}`,
@@ -63,6 +70,7 @@ export async function measureRoundTrip(ctx: MetricContext): Promise<MetricResult
       },
     };
   } finally {
+    await lean.stop();
     await session.close();
   }
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { TrlClient } from '../../src/client/client.js';
 import type { Budget } from '../lib/budget.js';
 import { bwrapBaseline } from '../lib/bwrap.js';
-import { compareManyRoundTrips, timed } from '../lib/interleave.js';
+import { compareManySamplers, timed } from '../lib/interleave.js';
+import { startLeanSpawner } from '../lib/lean-spawner.js';
 import { nsenterBaseline } from '../lib/nsenter.js';
 import { makeRow, skippedRow, type Row } from '../lib/row.js';
 import { summarize } from '../lib/stats.js';
@@ -63,14 +64,16 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
       const sandboxPid = Number(session.detail.sandbox_pid);
       if (!Number.isInteger(sandboxPid) || sandboxPid <= 0) throw new Error(`session.create of a sandbox session gave no sandbox_pid (${JSON.stringify(session.detail)})`);
       const entered = nsenterBaseline(sandboxPid, session.detail.network !== 'none');
-      const samples = await compareManyRoundTrips(
+      // The baselines are spawned from a small process of their own (lean-spawner.ts), as the host's are.
+      const lean = await startLeanSpawner();
+      const samples = await compareManySamplers(
         { n: iterations, warmup: Math.min(warmup, 20), blockSize },
         {
-          trl: () => session.runTrue(),
-          nsenter: () => entered.run(),
-          bwrap: () => baseline.run(),
+          trl: () => timed(() => session.runTrue()),
+          nsenter: lean.sampler(entered.spec),
+          bwrap: lean.sampler(baseline.spec),
         },
-      );
+      ).finally(() => lean.stop());
       const trl = summarize(samples.trl);
       const ns = summarize(samples.nsenter);
       const bare = summarize(samples.bwrap);

@@ -1,4 +1,5 @@
-import { spawnTrue } from '../lib/baseline.js';
+import { SH_TRUE } from '../lib/baseline.js';
+import { startLeanSpawner } from '../lib/lean-spawner.js';
 import { startPinger } from '../lib/pinger.js';
 import { summarize } from '../lib/stats.js';
 import { makeRow } from '../lib/row.js';
@@ -32,7 +33,8 @@ const PING_GAP_MS = 10;
 
 /**
  * Commands per second with N concurrent clients (one connection and session
- * each) vs N concurrent bare spawns, and the latency of a `system.ping` sent
+ * each) vs N concurrent bare spawns from a small process of their own
+ * (lean-spawner.ts), and the latency of a `system.ping` sent
  * meanwhile by one more client, in a process of its own (trl blocks only;
  * see startPinger).
  */
@@ -40,14 +42,14 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
   const { concurrency, throughputSeconds, throughputBlocks } = ctx.options;
   const sessions: HostSession[] = [];
   const ping = await startPinger(ctx.socketPath, PING_GAP_MS);
+  const lean = await startLeanSpawner();
   try {
     for (let i = 0; i < concurrency; i++) sessions.push(await openHostSession(ctx.socketPath));
     const trlWorkers = sessions.map((s) => () => s.runTrue());
-    const baseWorkers = sessions.map(() => spawnTrue);
 
     const warmupMs = Math.min(500, (throughputSeconds * 1000) / throughputBlocks);
     await runFor(warmupMs, trlWorkers);
-    await runFor(warmupMs, baseWorkers);
+    await lean.block(SH_TRUE, concurrency, warmupMs);
 
     const blockMs = (throughputSeconds * 1000) / throughputBlocks;
     const blocks: Block[] = [];
@@ -55,7 +57,7 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
       const order: Array<'trl' | 'baseline'> = i % 2 === 0 ? ['trl', 'baseline'] : ['baseline', 'trl'];
       for (const side of order) {
         ping.setActive(side === 'trl');
-        const r = await runFor(blockMs, side === 'trl' ? trlWorkers : baseWorkers);
+        const r = side === 'trl' ? await runFor(blockMs, trlWorkers) : await lean.block(SH_TRUE, concurrency, blockMs).then((b) => ({ ops: b.ops, elapsedMs: b.ms }));
         ping.setActive(false);
         blocks.push({ side, ops: r.ops, elapsed_ms: r.elapsedMs });
       }
@@ -88,6 +90,7 @@ export async function measureThroughput(ctx: MetricContext): Promise<MetricResul
     };
   } finally {
     await ping.stop();
+    await lean.stop();
     await Promise.allSettled(sessions.map((s) => s.close()));
   }
 }

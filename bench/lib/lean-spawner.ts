@@ -18,10 +18,10 @@ const CHILD = fileURLToPath(new URL('./lean-spawner-child.js', import.meta.url))
  * Baselines that spawn a program, spawned from a small Node process of their
  * own and timed there. Node's spawn forks the whole spawner (libuv uses
  * fork), and a fork costs more the larger the process: the bench's own
- * process grows to hundreds of MB as its metrics run, and a bare `nsenter`
- * spawned from it took 6–8.5 ms at the sandbox rows, against 2.8 ms from a
- * small process. That made trl's ratios look better than they were. The
- * messages to and from the child are not in the figures.
+ * process holds 65–87 MB at the round trips and 155–179 MB by the sandbox
+ * rows, and a bare `nsenter` spawned from it took 6.8–8.5 ms there, against
+ * 2.5–2.8 ms from a small process. That made trl's ratios look better than
+ * they were. The messages to and from the child are not in the figures.
  */
 export async function startLeanSpawner(): Promise<LeanSpawner> {
   const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

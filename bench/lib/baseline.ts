@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /** What a baseline spawns: a program, its arguments, and where and with what environment it runs. */
 export interface SpawnSpec {
@@ -9,42 +9,28 @@ export interface SpawnSpec {
   stdoutChars?: number;
 }
 
-/** Spawn `spec` as a baseline: spawnBaseline, or spawnCollecting when it asks for its output. */
-export function spawnSpec(spec: SpawnSpec): Promise<void> {
-  return spec.stdoutChars === undefined ? spawnBaseline(spec.file, spec.args, spec.opts) : spawnCollecting(spec.file, spec.args, spec.stdoutChars);
-}
-
-/** A spawn whose stdout is collected and decoded to a string of `chars` characters, else rejected. */
-export function spawnCollecting(file: string, args: readonly string[], chars: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    c.stdout.on('data', (d: Buffer) => chunks.push(d));
-    c.stderr.resume();
-    c.on('error', reject);
-    c.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.length !== chars) reject(new Error(`the bare spawn of ${file} collected ${text.length} characters, expected ${chars}`));
-      else resolve();
-    });
-  });
-}
-
 /**
  * A baseline of docs/benchmarks.md: a program spawned from Node with stdio pipes,
  * awaited to 'close' (exit and every pipe drained); rejects with the tail of
- * its stderr unless it exits 0.
+ * its stderr unless it exits 0, and, when the spec asks for its output, unless
+ * its stdout decoded to a string has the length asked.
  */
-export function spawnBaseline(file: string, args: readonly string[], opts: SpawnOptions = {}): Promise<void> {
+export function spawnBaseline(spec: SpawnSpec): Promise<void> {
+  const { file, args, stdoutChars } = spec;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...opts, stdio: 'pipe' });
+    const child = spawn(file, args, { ...spec.opts, stdio: 'pipe' });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-2048)));
+    const chunks: Buffer[] = [];
+    if (stdoutChars === undefined) child.stdout.resume();
+    else child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`baseline ${[file, ...args].join(' ')} ended with code ${code} signal ${signal}: ${stderr.trim()}`));
+      const chars = stdoutChars === undefined ? undefined : Buffer.concat(chunks).toString('utf8').length;
+      if (code !== 0) reject(new Error(`baseline ${[file, ...args].join(' ')} ended with code ${code} signal ${signal}: ${stderr.trim()}`));
+      else if (chars !== stdoutChars) reject(new Error(`baseline ${file} printed ${chars} characters, expected ${stdoutChars}`));
+      else resolve();
     });
   });
 }

@@ -1,4 +1,4 @@
-import { spawnBaseline, type SpawnSpec } from './baseline.js';
+import type { SpawnSpec } from './baseline.js';
 import { which } from './which.js';
 
 /**
@@ -7,16 +7,12 @@ import { which } from './which.js';
  * with the argument list the daemon gives a new session's sandbox.
  */
 export interface BwrapBaseline {
-  bwrap: string;
-  /** Every argument of the bare run, ending in `-- true`. */
-  args: string[];
   /** 'daemon': SandboxTier.argv() of the built daemon; 'minimal': the fallback list below. */
   source: 'daemon' | 'minimal';
   /** Why the daemon's own list could not be used (source 'minimal'). */
   fallbackReason?: string;
-  /** What `run` spawns. */
+  /** The bare run: bwrap with every argument, ending in `-- true`. */
   spec: SpawnSpec;
-  run(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,16 +84,10 @@ export async function bwrapBaseline(layout: BwrapLayout): Promise<BwrapBaseline>
     await close();
     throw new Error('bwrap not found in PATH for the baseline');
   }
-  const full = [...args, '--', 'true'];
-  const file = bwrap;
-  const spec: SpawnSpec = { file, args: full, opts: { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } } };
   return {
-    bwrap: file,
-    args: full,
     source,
     ...(fallbackReason !== undefined ? { fallbackReason } : {}),
-    spec,
-    run: () => spawnBaseline(spec.file, spec.args, spec.opts),
+    spec: { file: bwrap, args: [...args, '--', 'true'], opts: { cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } } },
     close,
   };
 }

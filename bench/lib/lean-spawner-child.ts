@@ -8,7 +8,7 @@
  * and count them, 'stop'. To the parent: 'ready', then one `{ ms }`,
  * `{ ops, ms }` or `{ error }` per message.
  */
-import { spawnSpec, type SpawnSpec } from './baseline.js';
+import { spawnBaseline, type SpawnSpec } from './baseline.js';
 
 if (!process.send) throw new Error('usage: fork(lean-spawner-child.js) with an IPC channel');
 const send = process.send.bind(process);
@@ -20,7 +20,7 @@ async function block(spec: SpawnSpec, concurrency: number, ms: number): Promise<
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < start + ms) {
-        await spawnSpec(spec);
+        await spawnBaseline(spec);
         ops++;
       }
     }),
@@ -35,7 +35,7 @@ process.on('message', (m: unknown) => {
   }
   const { spec, concurrency, ms } = m as { spec: SpawnSpec; concurrency?: number; ms?: number };
   const start = performance.now();
-  const work = concurrency !== undefined && ms !== undefined ? block(spec, concurrency, ms) : spawnSpec(spec).then(() => ({ ms: performance.now() - start }));
+  const work = concurrency !== undefined && ms !== undefined ? block(spec, concurrency, ms) : spawnBaseline(spec).then(() => ({ ms: performance.now() - start }));
   work.then(
     (r) => send(r),
     (err: unknown) => send({ error: err instanceof Error ? err.message : String(err) }),

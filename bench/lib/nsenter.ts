@@ -1,4 +1,4 @@
-import { spawnBaseline, type SpawnSpec } from './baseline.js';
+import type { SpawnSpec } from './baseline.js';
 import { which } from './which.js';
 
 /**
@@ -8,18 +8,10 @@ import { which } from './which.js';
  * from Node like the other baselines. No capability drop, no user switch, no
  * seccomp filter: the floor of entering a running sandbox.
  */
-export interface NsenterBaseline {
-  nsenter: string;
-  args: string[];
-  spec: SpawnSpec;
-  run(): Promise<void>;
-}
-
-export function nsenterBaseline(sandboxPid: number, network: boolean): NsenterBaseline {
+export function nsenterBaseline(sandboxPid: number, network: boolean): SpawnSpec {
   const nsenter = which('nsenter');
   if (!nsenter) throw new Error('nsenter not found in PATH for the baseline (apt-get install util-linux)');
   const user = process.getuid?.() === 0 ? [] : ['-U', '--preserve-credentials'];
   const args = ['-t', String(sandboxPid), '-m', '-p', '-i', '-u', ...(network ? [] : ['-n']), ...user, '-r', '-w', '--', '/bin/sh', '-c', 'true'];
-  const spec = { file: nsenter, args, opts: { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } } };
-  return { nsenter, args, spec, run: () => spawnBaseline(spec.file, spec.args, spec.opts) };
+  return { file: nsenter, args, opts: { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } } };
 }

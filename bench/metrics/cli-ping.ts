@@ -22,8 +22,8 @@ export async function measureCliPing(ctx: MetricContext): Promise<MetricResult> 
   const warmup = quick ? 2 : 5;
   const samples = await compareRoundTrips(
     { n, warmup, blockSize: Math.max(1, Math.min(10, Math.floor(n / 4))) },
-    () => spawnBaseline(process.execPath, [MAIN, 'ping', '--socket', ctx.socketPath]),
-    () => spawnBaseline(process.execPath, ['-e', '0']),
+    () => spawnBaseline({ file: process.execPath, args: [MAIN, 'ping', '--socket', ctx.socketPath] }),
+    () => spawnBaseline({ file: process.execPath, args: ['-e', '0'] }),
   );
   const trl = summarize(samples.trl);
   const baseline = summarize(samples.baseline);

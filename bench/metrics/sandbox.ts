@@ -70,7 +70,7 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
         { n: iterations, warmup: Math.min(warmup, 20), blockSize },
         {
           trl: () => timed(() => session.runTrue()),
-          nsenter: lean.sampler(entered.spec),
+          nsenter: lean.sampler(entered),
           bwrap: lean.sampler(baseline.spec),
         },
       ).finally(() => lean.stop());
@@ -93,8 +93,8 @@ export async function measureSandbox(ctx: TierContext): Promise<MetricResult> {
           tier_detail: status.detail,
           session_create: { samples: sandboxCreates, warm_pool: /(\d+) warm/.exec(status.detail)?.[1] ?? '0', create, destroy: summarize(creates.destroyMs), new_sandbox: coldCreate },
           exec_run: { iterations, warmup, block_size: blockSize, trl, nsenter: ns, baseline: bare },
-          nsenter_command: [entered.nsenter, ...entered.args],
-          baseline_command: [baseline.bwrap, ...baseline.args],
+          nsenter_command: [entered.file, ...entered.args],
+          baseline_command: [baseline.spec.file, ...baseline.spec.args],
           baseline_args_from: baseline.source,
           ...(baseline.fallbackReason !== undefined ? { baseline_fallback_reason: baseline.fallbackReason } : {}),
         },

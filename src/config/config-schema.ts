@@ -282,38 +282,67 @@ function auditSettings() {
   };
 }
 
-/** The groups of settings, in the order docs/operations.md shows them. */
-export const SETTING_GROUPS = [
-  { title: 'Daemon', keys: Object.keys(daemonSettings()) },
-  { title: 'Sessions and commands', keys: Object.keys(sessionSettings()) },
-  { title: 'Limits', keys: Object.keys(limitSettings()) },
-  { title: 'Tiers', keys: Object.keys(tierSettings()) },
-  { title: 'HTTP and WebSocket', keys: Object.keys(transportSettings()) },
-  { title: 'Files', keys: Object.keys(fileSettings()) },
-  { title: 'Audit log', keys: Object.keys(auditSettings()) },
-] as ReadonlyArray<{ title: string; keys: ConfigKey[] }>;
+/** Each group of settings, built: a table of docs/operations.md, and a part of the schema. */
+function groupShapes() {
+  return {
+    daemon: daemonSettings(),
+    sessions: sessionSettings(),
+    limits: limitSettings(),
+    tiers: tierSettings(),
+    transport: transportSettings(),
+    files: fileSettings(),
+    audit: auditSettings(),
+  };
+}
+type GroupShapes = ReturnType<typeof groupShapes>;
+
+/** The groups' titles, in the order docs/operations.md shows them (the schema's order too). */
+const GROUP_TITLES: Record<keyof GroupShapes, string> = {
+  daemon: 'Daemon',
+  sessions: 'Sessions and commands',
+  limits: 'Limits',
+  tiers: 'Tiers',
+  transport: 'HTTP and WebSocket',
+  files: 'Files',
+  audit: 'Audit log',
+};
+
+function schemaOf(g: GroupShapes) {
+  return z.strictObject({ ...g.daemon, ...g.sessions, ...g.limits, ...g.tiers, ...g.transport, ...g.files, ...g.audit });
+}
+export type ConfigSchema = ReturnType<typeof schemaOf>;
+
+/** The schema built last, for as long as a caller still holds it. */
+let recent: WeakRef<ConfigSchema> | undefined;
+
+function remember(g: GroupShapes): ConfigSchema {
+  const schema = schemaOf(g);
+  recent = new WeakRef(schema);
+  return schema;
+}
+
+/** The groups of settings, in the order docs/operations.md shows them; the schema built for their keys is the first one remembered. */
+export const SETTING_GROUPS: ReadonlyArray<{ title: string; keys: ConfigKey[] }> = (() => {
+  const g = groupShapes();
+  remember(g);
+  return (Object.keys(GROUP_TITLES) as Array<keyof GroupShapes>).map((k) => ({ title: GROUP_TITLES[k], keys: Object.keys(g[k]) as ConfigKey[] }));
+})();
 
 /**
  * The daemon's whole configuration: one schema, filled from defaults, then
  * `TRL_*` environment variables, then command-line flags (later wins).
  *
- * Built afresh by each call, for its caller to let go of: a daemon reads its
- * settings once, at start (its flags, then the parse), and the schema's 358
- * zod objects kept in a module constant stayed in its heap for its whole
- * life, about 0.4 MiB of an idle daemon's memory (docs/benchmarks.md).
+ * Not kept in a module constant: a daemon reads its settings once, at start
+ * (its flags, then the parse), and the schema's 358 zod objects kept there
+ * stayed in its heap for its whole life, about 0.4 MiB of an idle daemon's
+ * memory (docs/benchmarks.md). A WeakRef hands the callers of one start-up
+ * the same schema (the one built with the module, for SETTING_GROUPS) while
+ * any of them holds it; once none does, the collector takes it, and a later
+ * call builds another.
  */
-export function configSchema() {
-  return z.strictObject({
-    ...daemonSettings(),
-    ...sessionSettings(),
-    ...limitSettings(),
-    ...tierSettings(),
-    ...transportSettings(),
-    ...fileSettings(),
-    ...auditSettings(),
-  });
+export function configSchema(): ConfigSchema {
+  return recent?.deref() ?? remember(groupShapes());
 }
-export type ConfigSchema = ReturnType<typeof configSchema>;
 
 /** The settings, with the default tier resolved from the offered ones. */
 export type Config = Omit<z.output<ConfigSchema>, 'runtime'> & { runtime: TierName };

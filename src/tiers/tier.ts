@@ -40,6 +40,8 @@ export interface SpawnedProcess {
   exited: Promise<ExitStatus>;
   /** Resize the pseudo-terminal (pty commands only). */
   resize?: (cols: number, rows: number) => void;
+  /** The sandbox's entry forker only: the pid is the command itself, not a launcher that waits for it. */
+  direct?: boolean;
 }
 
 export interface SessionLimits {

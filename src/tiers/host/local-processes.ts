@@ -15,7 +15,7 @@ import type { LocalMachine } from './local-machine.js';
 import { drainPipeNow, streamFd } from './pipe-drain.js';
 import { spawnPty } from './pty-spawn.js';
 import type { PipeFds } from '../shared/fifo-pool.js';
-import { nativeSpawner, type ChildFd, type NativeSpawner } from '../shared/native-spawn.js';
+import { nativeSpawner, type ChildFd, type NativeSpawner, type Started } from '../shared/native-spawn.js';
 import { errnoCode, errorMessage } from '../shared/thrown.js';
 
 const POLL_MS = 10;
@@ -32,6 +32,8 @@ export interface Launch {
   release?: () => void;
   /** Descriptors the process gets from fd 4 on (fd 3 is the state pipe's); the spawn closes them. Pipe spawns only. */
   extraFds?: number[];
+  /** Starts the process instead of posix_spawn, with the same pipes (the sandbox's entry forker). Pipe spawns only. */
+  spawner?: NativeSpawner['spawn'];
 }
 
 /**
@@ -266,14 +268,14 @@ async function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpe
   const extra = launch.extraFds ?? [];
   let out: PipeFds, err: PipeFds, st: PipeFds | null;
   let inp: PipeFds | null = null;
-  let child: { pid: number; exited: Promise<ExitStatus> };
+  let child: Started;
   try {
     out = pipe();
     err = pipe();
     st = spec.stateFd ? pipe() : null;
     inp = spec.stdin === 'pipe' ? pipe() : null;
     const stdio: ChildFd[] = [inp ? inp.read : 'ignore', out.write, err.write, st ? st.write : 'ignore', ...extra];
-    child = await native.spawn(launch.file, [launch.file, ...launch.args], { cwd: launch.cwd, env: launch.env, stdio });
+    child = await (launch.spawner ?? native.spawn)(launch.file, [launch.file, ...launch.args], { cwd: launch.cwd, env: launch.env, stdio });
   } catch (e) {
     for (const p of made) closeSync(p === inp ? p.write : p.read);
     throw e;
@@ -293,7 +295,7 @@ async function spawnNative(native: NativeSpawner, launch: Launch, spec: SpawnSpe
     drainPipeNow(state, st?.read);
     return status;
   });
-  return { pid: child.pid, stdin, stdout, stderr, state, exited };
+  return { pid: child.pid, stdin, stdout, stderr, state, exited, ...(child.direct ? { direct: true } : {}) };
 }
 
 /**

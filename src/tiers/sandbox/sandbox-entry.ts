@@ -62,10 +62,7 @@ const scripts = new Map<string, string>();
 /** The argv that runs `argv` in the sandbox: `[perl, -t, -C0, -e, SCRIPT, --, …settings, …argv]`. */
 export function sandboxEntry(o: EntryOptions): string[] {
   if (o.argv.length === 0) throw new Error('a sandbox command needs a program');
-  const envFd = 'fd' in o.env ? o.env.fd : null;
-  const key = `${o.arch}:${envFd}:${o.takeTerminal}`;
-  let text = scripts.get(key);
-  if (!text) scripts.set(key, (text = script(o.arch, envFd, o.takeTerminal)));
+  const text = entryScript(o.arch, 'fd' in o.env ? o.env.fd : null, o.takeTerminal);
   const rl = o.rlimits.map((r) => `${r.resource}=${r.value}=${r.name}`).join(',');
   const runAs = o.runAs ? `${o.runAs.uid}:${o.runAs.gid}` : '';
   return [
@@ -88,6 +85,18 @@ export function sandboxEntry(o: EntryOptions): string[] {
   ];
 }
 
+/**
+ * The entry's Perl program (built once per variant): its settings and the
+ * command are its @ARGV. The entry forker (entry-forker.ts) compiles the
+ * pipe variant once and runs it in a fork for each command.
+ */
+export function entryScript(arch: SeccompArch, envFd: number | null, takeTerminal: boolean): string {
+  const key = `${arch}:${envFd}:${takeTerminal}`;
+  let text = scripts.get(key);
+  if (!text) scripts.set(key, (text = script(arch, envFd, takeTerminal)));
+  return text;
+}
+
 function script(arch: SeccompArch, envFd: number | null, takeTerminal: boolean): string {
   const nr = ARCH_INFO[arch].syscalls;
   const die = (what: string) => `do{print STDERR "trl: ${what}\\n";exit ${LAUNCHER_FAILED}}`;
@@ -107,9 +116,12 @@ function script(arch: SeccompArch, envFd: number | null, takeTerminal: boolean):
     takeTerminal ? `$SIG{HUP}='IGNORE';ioctl(STDIN,${TIOCNOTTY},0);` : '',
     `for(@ns){syscall(${nr.setns},fileno($_->[1]),0)==0 or ${die('cannot enter the sandbox namespace $_->[0]: $!')};close$_->[1]}`,
     `chdir($R) and chroot('.') or ${die("cannot enter the sandbox's root: $!")};closedir$R;`,
-    `my$k=fork;defined$k or ${die('cannot fork into the sandbox: $!')};`,
-    // The parent: wait, stop when the command stops, end as it ended.
-    `if($k){while(waitpid($k,${WUNTRACED})==$k){if(($?&255)==127){kill'STOP',$$;kill'CONT',$k;next}last}` + `my$s=$?&127;if($s){$SIG{HUP}='DEFAULT';kill$s,$$}exit($s?128+$s:$?>>8)}`,
+    // $::D: the entry forker started this process in the sandbox's PID namespace already; it becomes the command.
+    `my$k=$::D?0:fork;defined$k or ${die('cannot fork into the sandbox: $!')};`,
+    // The parent: wait, stop when the command stops, end as it ended: exit_group at once (Perl's own exit
+    // tears its interpreter down, 65 sigactions and more: a millisecond the command's caller waits for).
+    `if($k){while(waitpid($k,${WUNTRACED})==$k){if(($?&255)==127){kill'STOP',$$;kill'CONT',$k;next}last}` +
+      `my$s=$?&127;if($s){$SIG{HUP}='DEFAULT';kill$s,$$}syscall(${nr.exit_group},$s?128+$s:$?>>8)}`,
     // The child: no capability can come back, then the user.
     `my($u,$g)=split/:/,$who;`,
     `if($who ne ''){syscall(${nr.setgroups},0,0)==0 and syscall(${nr.setresgid},$g+0,$g+0,$g+0)==0 or ${die('cannot switch to group $g: $!')}}`,

@@ -8,12 +8,13 @@ import type { SeccompArch } from '../shared/seccomp/index.js';
 import { nativeSpawner } from '../shared/native-spawn.js';
 import { settledWithin } from '../shared/timers.js';
 import { envChannel, envPipe } from './env-channel.js';
+import type { EntryForker } from './entry-forker.js';
 import { sandboxEntry, type NsName } from './sandbox-entry.js';
 import { ENTRY_PATH, Sandbox, type SandboxStarter } from './sandbox.js';
 import { START_TIMEOUT_MS } from './wait-ready.js';
 
 /** The command's environment reaches the launcher on this descriptor (seccomp/launcher.ts). */
-const ENV_FD = 4;
+export const ENV_FD = 4;
 
 /** What a sandbox session needs of its tier. */
 export interface SandboxParts extends SandboxStarter {
@@ -21,6 +22,8 @@ export interface SandboxParts extends SandboxStarter {
   filters: { network: Buffer; isolated: Buffer };
   /** The ABI the filters and the entry's syscall numbers are for. */
   arch: SeccompArch;
+  /** Forks pipe commands' entries from one resident Perl (entry-forker.ts); null: a fresh Perl each. */
+  forker: EntryForker | null;
 }
 
 /**
@@ -48,8 +51,9 @@ export class SandboxSession implements TierSession {
   }
 
   /**
-   * The command's entry (sandbox-entry.ts): one Perl process, spawned with a
-   * clean environment, that joins the session's cgroups, sets its rlimits,
+   * The command's entry (sandbox-entry.ts): one Perl process (forked by the
+   * entry forker for a pipe command, else spawned with a clean environment)
+   * that joins the session's cgroups, sets its rlimits,
    * enters the sandbox, drops every capability (as the session's user),
    * installs the seccomp filter and execs the command with its environment,
    * read from a pipe (fd 4, or a named pipe under a terminal, whose child
@@ -85,11 +89,14 @@ export class SandboxSession implements TierSession {
       env: { PATH: ENTRY_PATH, [TAG_VAR]: tag },
       release: channel.release,
       ...('fd' in channel ? { extraFds: [channel.fd] } : {}),
+      ...(native && this.parts.forker ? { spawner: this.parts.forker.spawn } : {}),
     };
   }
 
   async spawn(spec: SpawnSpec): Promise<SpawnedProcess> {
     const proc = await this.procs.spawn(this.launch(spec), spec);
+    // A launcher ends with its command and is never signalled; a command the forker started in the sandbox's PID namespace has none.
+    if (proc.direct) return proc;
     this.procs.excluded.add(proc.pid);
     void proc.exited.then(() => this.procs.excluded.delete(proc.pid));
     return proc;

@@ -8,8 +8,9 @@ import { fifoDirPrefix } from '../shared/fifo-pool.js';
 import { nativeArch, seccompFilter } from '../shared/seccomp/index.js';
 import type { BoundLayout } from './bound-layout.js';
 import { bwrapArgs, type HostProbe, type PathKind } from './bwrap-args.js';
-import { SandboxSession, type SandboxParts } from './sandbox-session.js';
-import { Sandbox, type SandboxShape } from './sandbox.js';
+import { ENV_FD, SandboxSession, type SandboxParts } from './sandbox-session.js';
+import { EntryForker } from './entry-forker.js';
+import { ENTRY_PATH, Sandbox, type SandboxShape } from './sandbox.js';
 import { INFO_FD } from './wait-ready.js';
 import { holderArgv } from './holder.js';
 import { errorMessage } from '../shared/thrown.js';
@@ -74,6 +75,9 @@ export class SandboxTier implements Tier {
   /** The seccomp programs: with Unix sockets (network: true) and without. Null: no filter for this machine's ABI. */
   readonly filters: { network: Buffer; isolated: Buffer } | null;
 
+  /** The resident Perl that forks pipe commands' entries; null where descriptors cannot be passed. */
+  private readonly forker: EntryForker | null;
+
   /** Private directory (named like the FIFO directories, so crash recovery removes it). */
   private readonly dir: string;
   /** An empty file mounted over hidden files, an empty directory over ghosts. */
@@ -104,6 +108,7 @@ export class SandboxTier implements Tier {
     this.tools = { bwrap: which('bwrap'), perl: which('perl') };
     const arch = nativeArch();
     this.filters = arch ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) } : null;
+    this.forker = this.tools.perl && arch ? EntryForker.create({ perl: this.tools.perl, arch, envFd: ENV_FD, env: { PATH: ENTRY_PATH } }) : null;
     this.poolWorkspace = settings.warmPool > 0 ? realpathOrNull(settings.defaultWorkspace) : null;
     this.pool =
       this.poolWorkspace !== null
@@ -185,6 +190,8 @@ export class SandboxTier implements Tier {
    */
   async createSession(opts: SessionOptions): Promise<TierSession> {
     const parts = this.parts();
+    // The first session starts the forker (in the background; an idle daemon has none).
+    this.forker?.warm();
     const shape: SandboxShape = { workspace: opts.workspace, network: opts.network };
     let sandbox: Sandbox | null = null;
     if (this.pool && opts.workspace === this.poolWorkspace) {
@@ -209,6 +216,7 @@ export class SandboxTier implements Tier {
       tools: { bwrap, perl },
       filters: this.filters,
       arch,
+      forker: this.forker,
       user: this.settings.user,
       // The holder (pid 1) keeps the namespaces alive; its "ready" says the mounts are in place.
       argv: (shape, bound) => [...this.argv(shape, bound), '--', ...holderArgv(perl, arch)],
@@ -244,6 +252,7 @@ export class SandboxTier implements Tier {
     // Sessions are destroyed before the tiers close; whatever is left (the warm ones, one still starting) goes now.
     await this.pool?.close();
     await Promise.all([...this.live].map((s) => s.kill()));
+    this.forker?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -45,3 +45,22 @@ const errnoNames = new Map<number, string>(Object.entries(constants.errno).map((
 export function errnoName(errno: number): string | undefined {
   return errnoNames.get(errno);
 }
+
+/**
+ * `load`'s result, made at the first call and kept: null where it throws or
+ * this is not Linux (the callers then do without: Node's spawn, no descriptor
+ * passing).
+ */
+export function linuxOnce<T>(load: () => T): () => T | null {
+  let loaded: T | null | undefined;
+  return () => {
+    if (loaded === undefined) {
+      try {
+        loaded = process.platform === 'linux' ? load() : null;
+      } catch {
+        loaded = null;
+      }
+    }
+    return loaded;
+  };
+}

@@ -1,4 +1,4 @@
-import { errnoName, libc as loadLibc } from './libc.js';
+import { errnoName, libc as loadLibc, linuxOnce } from './libc.js';
 import { constants } from 'node:os';
 import type { ExitStatus } from '../tier.js';
 import { SpawnError } from './spawn-error.js';
@@ -29,6 +29,14 @@ import { errorMessage } from './thrown.js';
 /** What goes on one of the child's descriptors: a descriptor of the daemon's, or /dev/null (0-2) / nothing (3+). */
 export type ChildFd = number | 'ignore';
 
+/** A started child: its pid and exit. */
+export interface Started {
+  pid: number;
+  exited: Promise<ExitStatus>;
+  /** The sandbox's entry forker only: the pid is the command itself, not an entry that waits for it (entry-forker.ts). */
+  direct?: boolean;
+}
+
 export interface NativeSpawner {
   /** An anonymous pipe, both ends close-on-exec. */
   pipe(): { read: number; write: number };
@@ -36,7 +44,7 @@ export interface NativeSpawner {
    * Start `file` with `argv` (argv[0] included); rejects with a SpawnError with the errno's code.
    * The descriptors in `stdio` must stay open until it settles.
    */
-  spawn(file: string, argv: readonly string[], opts: { cwd: string; env: Record<string, string>; stdio: readonly ChildFd[] }): Promise<{ pid: number; exited: Promise<ExitStatus> }>;
+  spawn(file: string, argv: readonly string[], opts: { cwd: string; env: Record<string, string>; stdio: readonly ChildFd[] }): Promise<Started>;
   /** A FIFO at `path` (mode 0600), made without a process. */
   mkfifo(path: string): void;
 }
@@ -58,19 +66,8 @@ const POLL_MS = 1000;
 
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-let loaded: NativeSpawner | null | undefined;
-
 /** The spawner of this process, or null where it cannot work (not Linux with glibc, no koffi). */
-export function nativeSpawner(): NativeSpawner | null {
-  if (loaded === undefined) {
-    try {
-      loaded = process.platform === 'linux' ? load() : null;
-    } catch {
-      loaded = null;
-    }
-  }
-  return loaded;
-}
+export const nativeSpawner: () => NativeSpawner | null = linuxOnce(load);
 
 function load(): NativeSpawner {
   const { koffi, lib: libc } = loadLibc();
@@ -187,7 +184,7 @@ class Reaper {
       const r = this.waitpid(pid, this.status);
       if (r !== pid && r !== -1) continue;
       this.waiting.delete(pid);
-      resolve(r === -1 ? { code: null, signal: null } : decode(this.status[0]!));
+      resolve(r === -1 ? { code: null, signal: null } : decodeWaitStatus(this.status[0]!));
     }
     if (this.waiting.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -197,7 +194,7 @@ class Reaper {
 }
 
 /** A wait status as Node reports an exit: a code, or the signal that killed it. */
-function decode(status: number): ExitStatus {
+export function decodeWaitStatus(status: number): ExitStatus {
   const sig = status & 0x7f;
   if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
   return { code: null, signal: signalNames.get(sig) ?? null };

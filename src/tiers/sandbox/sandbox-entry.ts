@@ -1,13 +1,16 @@
 /**
  * How a command enters its sandbox: one Perl process, spawned by the daemon
- * with a clean environment, does what `sh` (cgroups, rlimits, the
+ * with a clean environment or forked by the entry forker (entry-forker.ts,
+ * which compiled this program once), does what `sh` (cgroups, rlimits, the
  * environment pipe) → `nsenter` (namespaces, root, a fork for the PID
  * namespace) → `setpriv` (capabilities, user) → the seccomp launcher did,
  * without their four execs. On the host side it joins the session's cgroups,
  * reads the command's environment, opens the sandbox's namespaces and root,
  * sets the rlimits (and, under a terminal, gives the terminal up: the command
  * takes it inside). It then enters the namespaces and the sandbox's root, and
- * forks: a PID namespace applies to children only. The child drops every
+ * forks: a PID namespace applies to children only (a process the forker
+ * started in the namespace already, $::D, does not fork: it is the child,
+ * and becomes the command). The child drops every
  * capability (bounding set, inheritable, ambient) and, under a root daemon,
  * becomes the session's user with no groups; then the seccomp launcher's part
  * (launcher.ts: no_new_privs, the filter, the working directory, the
@@ -50,6 +53,7 @@ export interface EntryOptions {
   argv: readonly string[];
 }
 
+const PR_SET_DUMPABLE = 4;
 const PR_CAPBSET_DROP = 24;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
@@ -130,6 +134,9 @@ function script(arch: SeccompArch, envFd: number | null, takeTerminal: boolean):
     `substr($cd,8,4)="\\0"x4;substr($cd,20,4)="\\0"x4;syscall(${nr.capset},$ch,$cd)==0 or ${die('cannot clear inheritable capabilities: $!')};`,
     `syscall(${nr.prctl},${PR_CAP_AMBIENT},${PR_CAP_AMBIENT_CLEAR_ALL},0,0,0);`,
     `if($who ne ''){syscall(${nr.setresuid},$u+0,$u+0,$u+0)==0 or ${die('cannot switch to user $u: $!')}}`,
+    // Not dumpable until the exec (which makes the command so again): a process of the session's user, already in the
+    // sandbox, could otherwise attach to this one before its filter is in place, wherever fs.suid_dumpable is not 0.
+    `syscall(${nr.prctl},${PR_SET_DUMPABLE},0,0,0,0)==0 or ${die('prctl(PR_SET_DUMPABLE): $!')};`,
     confineScript(arch, takeTerminal),
   ].join('');
 }

@@ -105,6 +105,8 @@ describe('sandbox entry forker', () => {
     assert.doesNotMatch(fds.stdout, /socket:|signalfd|anon_inode/, `a command holds a descriptor of the forker's:\n${fds.stdout}`);
     const seen = await run('for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f"; echo; done');
     assert.doesNotMatch(seen.stdout, /sub entry/, 'the forker is visible inside the sandbox');
+    const caps = await run("grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status");
+    assert.match(caps.stdout, /^CapInh:\s+0+\nCapPrm:\s+0+\nCapEff:\s+0+\nCapBnd:\s+0+\nCapAmb:\s+0+\nNoNewPrivs:\s+1\nSeccomp:\s+2\n$/, caps.stdout);
     assert.equal((await run('exit 7')).exit_code, 7);
     const killed = await run('kill -TERM $$');
     assert.equal(killed.signal, 'SIGTERM');

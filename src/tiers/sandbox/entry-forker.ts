@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ExitStatus } from '../tier.js';
 import { ARCH_INFO, type SeccompArch } from '../shared/seccomp/arch.js';
@@ -6,6 +6,7 @@ import { fdPassing, type FdPassing } from '../shared/fd-passing.js';
 import { errnoName } from '../shared/libc.js';
 import { decodeWaitStatus, nativeSpawner, type NativeSpawner, type Started } from '../shared/native-spawn.js';
 import { SpawnError } from '../shared/spawn-error.js';
+import { drainPipeNow } from '../host/pipe-drain.js';
 import { entryScript } from './sandbox-entry.js';
 
 /**
@@ -25,14 +26,16 @@ import { entryScript } from './sandbox-entry.js';
  *
  * What it changes for isolation: nothing a command can reach. It is not in
  * any sandbox (commands' PID namespaces cannot see it), it is not dumpable,
- * it holds only its socket (closed in every child before the entry runs),
- * and it takes requests from the daemon alone. It ends when the daemon's end
+ * each child closes every descriptor of the forker's before the entry runs
+ * (its socket, signalfd, /dev/null, its own PID namespace), and it takes
+ * requests from the daemon alone. It ends when the daemon's end
  * of the socket closes, the daemon's exit included.
  *
- * When it cannot serve a request (not started yet, gone, its queue full, a
+ * When it cannot take a request (not started yet, gone, its queue full, a
  * request over 64 KiB, a terminal command: that variant takes its terminal
- * from a fresh process), the command gets a fresh Perl entry, as before: no
- * command waits for the forker or fails for it.
+ * from a fresh process), the command gets a fresh Perl entry, as before. A
+ * request it took and never answers fails after 10 s (the forker is then
+ * killed and started again), and one it took when it died fails at once.
  */
 
 /** A spawn function: NativeSpawner's. */
@@ -68,6 +71,8 @@ export interface ForkerOptions {
 export class EntryForker {
   private current: ForkerProcess | null = null;
   private retryAt = 0;
+  /** Stopped for good (the tier closed): no forker is started again. */
+  private closed = false;
   /** The entry the forker runs: requests for any other take a fresh one. */
   readonly script: string;
 
@@ -98,7 +103,7 @@ export class EntryForker {
 
   /** Start the forker unless it runs or is starting; in the background: commands take fresh entries until it is ready. */
   warm(): void {
-    if (this.current || Date.now() < this.retryAt) return;
+    if (this.current || this.closed || Date.now() < this.retryAt) return;
     try {
       this.current = new ForkerProcess(this.o, forkerScript(this.o.arch, this.script), this.native, this.passing, (gone) => {
         if (this.current === gone) this.current = null;
@@ -119,8 +124,9 @@ export class EntryForker {
     return this.native.spawn(file, argv, opts);
   };
 
-  /** End the forker (the daemon's end of its socket closes); commands already started are still reported. */
+  /** End the forker for good (the tier closes): commands it started and has not reported end with no status once they are gone. */
   stop(): void {
+    this.closed = true;
     this.current?.stop();
     this.current = null;
   }
@@ -131,6 +137,8 @@ class ForkerProcess {
   state: 'starting' | 'ready' | 'down' = 'starting';
   pid = 0;
   private socket: number;
+  private readonly replies: Socket;
+  private readonly replyFd: number;
   private partial = '';
   private nextId = 1;
   private readonly starts = new Map<number, Pending>();
@@ -154,6 +162,8 @@ class ForkerProcess {
     }
     this.socket = pair.ours;
     const replies = new Socket({ fd: reply.read, readable: true, writable: false });
+    this.replies = replies;
+    this.replyFd = reply.read;
     replies.setEncoding('latin1');
     replies.on('data', (chunk: string) => this.onReplies(chunk));
     replies.on('error', () => replies.destroy());
@@ -197,6 +207,9 @@ class ForkerProcess {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        // An event loop held up as long gets the answers it has not read yet first.
+        drainPipeNow(this.replies, this.replyFd, (chunk) => this.onReplies(chunk.toString('latin1')));
+        if (!this.starts.has(id)) return;
         this.starts.delete(id);
         reject(new SpawnError(`the sandbox's entry forker did not answer within ${ANSWER_TIMEOUT_MS / 1000} s (it is started again)`, 'ETIMEDOUT'));
         this.stop();
@@ -262,19 +275,33 @@ class ForkerProcess {
       p.reject(new SpawnError("the sandbox's entry forker ended before starting the command", 'EIO'));
     }
     this.starts.clear();
-    for (const [pid, resolve] of this.exits) whenGone(pid, () => resolve({ code: null, signal: null }));
+    for (const [pid, resolve] of this.exits) whenGone(pid, startTime(pid), () => resolve({ code: null, signal: null }));
     this.exits.clear();
   }
 }
 
-/** Call `then` once no process has the pid `pid` (kill 0: ESRCH). */
-function whenGone(pid: number, then: () => void): void {
+/** When process `pid` started (field 22 of /proc/PID/stat, clock ticks since boot), and whether it is a zombie; null: no such process. */
+function procStart(pid: number): { start: string; zombie: boolean } | null {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return then();
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
   }
-  setTimeout(() => whenGone(pid, then), ORPHAN_POLL_MS).unref();
+  // After the command's name, in parentheses (which may hold anything): state is the first field, starttime the 20th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { start: fields[19] ?? '', zombie: fields[0] === 'Z' };
+}
+
+function startTime(pid: number): string | null {
+  return procStart(pid)?.start ?? null;
+}
+
+/** Call `then` once the process `pid` that started at `start` has exited: gone, a zombie nobody reaps, or the pid another's. */
+function whenGone(pid: number, start: string | null, then: () => void): void {
+  const now = procStart(pid);
+  if (!now || now.zombie || now.start !== start) return then();
+  setTimeout(() => whenGone(pid, start, then), ORPHAN_POLL_MS).unref();
 }
 
 /**
@@ -295,6 +322,8 @@ function forkerScript(arch: SeccompArch, entry: string): string {
   const SIG_SETMASK = 2;
   const SFD_FLAGS = 0x80800; // SFD_CLOEXEC | SFD_NONBLOCK
   const CLONE_NEWPID = 0x20000000;
+  const MSG_TRUNCS = 0x28; // MSG_TRUNC | MSG_CTRUNC
+  const EBADMSG = 74;
   const MSG_FLAGS = 0x40000040; // MSG_CMSG_CLOEXEC | MSG_DONTWAIT
   const die = (what: string) => `die "trl entry forker: ${what}: $!\\n"`;
   const fail = (what: string) => `do{print STDERR "trl: ${what}: $!\\n";exit 125}`;
@@ -328,6 +357,8 @@ function forkerScript(arch: SeccompArch, entry: string): string {
     `for(my$o=0;$o+16<=$cl;){my($l,$v,$t)=unpack('QLL',substr($ctl,$o,16));$l>=16 or last;push@fd,unpack('L*',substr($ctl,$o+16,$l-16)) if$v==1&&$t==1;$o+=($l+7)&~7}`,
     `my($id,$cwd,$map,$ne,@a)=split(/\\0/,substr($buf,0,$n),-1);`,
     `my@env=splice(@a,0,$ne);`,
+    // A request whose descriptors did not all arrive (or that was cut) starts nothing: EBADMSG.
+    `if(unpack('x48L',$msg)&${MSG_TRUNCS} or length($map)<3 or @fd!=($map=~tr/f//)){syswrite(STDOUT,"E $id ${EBADMSG}\\n");syscall(${nr.close},$_)for@fd;next}`,
     // Fork straight into the sandbox's PID namespace where it may (a root daemon's: the namespace's owner is ours),
     // then back: the child is then the command itself, without an entry forking once more and waiting for it.
     `my$d=0;if($a[1]=~/^[1-9][0-9]*$/ and open(my$P,'<',"/proc/$a[1]/ns/pid")){$d=syscall(${nr.setns},fileno($P),${CLONE_NEWPID})==0?1:0;close$P}`,
@@ -344,7 +375,7 @@ function forkerScript(arch: SeccompArch, entry: string): string {
     `my$none="\\0"x8;syscall(${nr.rt_sigprocmask},${SIG_SETMASK},$none,0,8);close$SF;syscall(${nr.close},3);`,
     `syscall(${nr.setsid});`,
     // Copies above any target first (a received descriptor may sit where another goes), then each in its place.
-    `my@s=map{syscall(${nr.fcntl},$_,${F_DUPFD_CLOEXEC},64)}@fd,fileno($N);syscall(${nr.close},$_)for@fd;`,
+    `my@s=map{syscall(${nr.fcntl},$_,${F_DUPFD_CLOEXEC},64)}@fd,fileno($N);syscall(${nr.close},$_)for@fd;close$N;close$SELF;`,
     `my$z=pop@s;my$i=0;`,
     `for(split//,$map){my$t=$i++;if($_ eq'x'){syscall(${nr.close},$t);next}syscall(${nr.dup3},$_ eq'f'?shift@s:$z,$t,0)>=0 or ${fail('cannot set up the entry descriptors')}}`,
     `syscall(${nr.close},$z);`,

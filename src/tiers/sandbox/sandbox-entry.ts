@@ -54,6 +54,7 @@ export interface EntryOptions {
 }
 
 const PR_SET_DUMPABLE = 4;
+const PR_SET_KEEPCAPS = 8;
 const PR_CAPBSET_DROP = 24;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
@@ -130,13 +131,16 @@ function script(arch: SeccompArch, envFd: number | null, takeTerminal: boolean):
     `my($u,$g)=split/:/,$who;`,
     `if($who ne ''){syscall(${nr.setgroups},0,0)==0 and syscall(${nr.setresgid},$g+0,$g+0,$g+0)==0 or ${die('cannot switch to group $g: $!')}}`,
     `for(my$c=0;$c<64;$c++){syscall(${nr.prctl},${PR_CAPBSET_DROP},$c,0,0,0)==0 or $!+0==22 ? last : ${die('cannot drop capability $c: $!')}}`,
-    `my$ch=pack('LL',${LINUX_CAPABILITY_VERSION_3},0);my$cd="\\0"x24;syscall(${nr.capget},$ch,$cd)==0 or ${die('capget: $!')};`,
-    `substr($cd,8,4)="\\0"x4;substr($cd,20,4)="\\0"x4;syscall(${nr.capset},$ch,$cd)==0 or ${die('cannot clear inheritable capabilities: $!')};`,
     `syscall(${nr.prctl},${PR_CAP_AMBIENT},${PR_CAP_AMBIENT_CLEAR_ALL},0,0,0);`,
+    // The user switch keeps the permitted set (KEEPCAPS), and the process is made not dumpable before that set goes:
+    // until its exec, a process of the session's user (already in the sandbox, with no capability) can never attach
+    // to this one before its filter is in place, whatever fs.suid_dumpable says (the switch resets dumpable to it).
+    `syscall(${nr.prctl},${PR_SET_KEEPCAPS},1,0,0,0)==0 or ${die('prctl(PR_SET_KEEPCAPS): $!')};`,
     `if($who ne ''){syscall(${nr.setresuid},$u+0,$u+0,$u+0)==0 or ${die('cannot switch to user $u: $!')}}`,
-    // Not dumpable until the exec (which makes the command so again): a process of the session's user, already in the
-    // sandbox, could otherwise attach to this one before its filter is in place, wherever fs.suid_dumpable is not 0.
     `syscall(${nr.prctl},${PR_SET_DUMPABLE},0,0,0,0)==0 or ${die('prctl(PR_SET_DUMPABLE): $!')};`,
+    // Then no capability at all: permitted, effective and inheritable emptied (the exec would empty them for a user that
+    // is not root; this empties them for every case, the daemon's own user included).
+    `my$ch=pack('LL',${LINUX_CAPABILITY_VERSION_3},0);my$cd="\\0"x24;syscall(${nr.capset},$ch,$cd)==0 or ${die('cannot drop every capability: $!')};`,
     confineScript(arch, takeTerminal),
   ].join('');
 }

@@ -13,6 +13,7 @@ import { connect, type TrlClient } from './helpers/client.js';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { allPids, findSleeps, ppidOf, procAlive, procCmdline, readProc, sleepTokens } from './helpers/processes.js';
 import { removeWorkspace, tierWorkspace } from './helpers/tiers.js';
+import { sha256 } from './helpers/secrets.js';
 import { waitFor } from './helpers/wait.js';
 
 /** The daemon's entry forkers: its perl children whose program is the forker's. */
@@ -115,6 +116,18 @@ describe('sandbox entry forker', () => {
     assert.equal(((await c.call('exec.info', { command_id: st.command_id })) as any).state, 'killed');
     assert.equal(forkersOf(d.pid).length, 1, 'still one forker');
     assert.equal(await theForker(d.pid), forker, 'the same one: resident');
+  });
+
+  it("keeps a command's environment out of the forker: its own environment, its command line, the daemon's output", async (t) => {
+    if (skip) return t.skip(skip);
+    const forker = await untilForked();
+    const secret = `forker-secret-${process.pid}-${Date.now()}`;
+    const r = (await c.call('exec.run', { session_id: sid, command: 'printf %s "$TRL_FORKER_SECRET" | sha256sum | cut -c1-64', env: { TRL_FORKER_SECRET: secret }, timeout_s: 30 })) as any;
+    assert.equal(r.exit_code, 0, r.stderr);
+    assert.equal(r.stdout, `${sha256(secret)}\n`, 'the command got the value');
+    assert.equal(await theForker(d.pid), forker, 'through the same forker');
+    for (const file of ['environ', 'cmdline']) assert.doesNotMatch(fs.readFileSync(`/proc/${forker}/${file}`, 'latin1'), new RegExp(secret), `the forker's ${file}`);
+    assert.doesNotMatch(d.logs(), new RegExp(secret), "the daemon's stdout and stderr (the forker's stderr too)");
   });
 
   it('gives a request too large for the forker a fresh entry that runs it the same', async (t) => {

@@ -289,10 +289,17 @@ describe('background commands and driving them', () => {
     const other = await connect(d);
     try {
       const fgP = other.call('exec.run', { session_id: s2, command: `sleep ${f}` });
+      // Settled below; a failure before that must not surface as an unhandled rejection instead of itself.
+      fgP.catch(() => undefined);
       assert.ok(await waitFor(() => [a, b, f].every((x) => findSleeps(x).length > 0)), 'the commands did not start');
-      const list = (await c.call('exec.list', { session_id: s2 })).commands as unknown as Info[];
-      const fgId = list.find((x) => x['background'] === false && x['state'] === 'running')?.['command_id'];
-      assert.ok(fgId, 'exec.list does not show the running foreground command');
+      // The process can run before the daemon has seen its spawn complete (a loaded machine): wait for its view.
+      let fgId: string | undefined;
+      const listed = await waitFor(async () => {
+        const list = (await c.call('exec.list', { session_id: s2 })).commands as unknown as Info[];
+        fgId = list.find((x) => x['background'] === false && x['state'] === 'running')?.['command_id'] as string | undefined;
+        return fgId !== undefined;
+      });
+      assert.ok(listed && fgId, 'exec.list does not show the running foreground command');
       const res = await c.call('exec.cancel', { session_id: s2 });
       assert.deepEqual([...res.cancelled].sort(), [bg1.command_id, bg2.command_id, fgId].sort());
       const fg = await fgP;
@@ -306,6 +313,23 @@ describe('background commands and driving them', () => {
       assert.deepEqual((await c.call('exec.cancel', { session_id: s2 })).cancelled, []);
     } finally {
       other.close();
+      await c.call('session.destroy', { session_id: s2, force: true }).catch(() => undefined);
+    }
+  });
+
+  it("exec.cancel {session_id} right behind an exec.start cancels that command too: one still starting is the session's", async () => {
+    const s2 = (await c.call('session.create', {})).session_id;
+    const n = token();
+    try {
+      // Pipelined on one connection: the cancel arrives while the start's spawn is under way.
+      const startP = c.call('exec.start', { session_id: s2, command: `sleep ${n}` });
+      const cancelP = c.call('exec.cancel', { session_id: s2 });
+      const [started, res] = await Promise.all([startP, cancelP]);
+      assert.deepEqual(res.cancelled, [started.command_id], 'the command being started escaped the cancel');
+      await c.call('exec.wait', { command_id: started.command_id, timeout_s: 10 });
+      assert.equal((await info(started.command_id))['state'], 'killed');
+      await assertSleepsGone([n], 'after exec.cancel {session_id}: ');
+    } finally {
       await c.call('session.destroy', { session_id: s2, force: true }).catch(() => undefined);
     }
   });

@@ -31,14 +31,18 @@ export async function launch(st: EngineState, params: ExecStreamParams, backgrou
     }
     const cmd = new Command(spec, tier);
     session.begin(cmd);
+    const starting = cmd.start();
+    session.starting.add(starting);
     try {
-      await cmd.start();
+      await starting;
     } catch (err) {
       session.abandon(cmd);
       if (err instanceof SpawnError) {
         throw new TrlError('SPAWN_FAILED', `could not start the command: ${err.message}; check the shell, program and working_dir`, { errno: err.code });
       }
       throw err;
+    } finally {
+      session.starting.delete(starting);
     }
     st.totalCommands++;
     session.started(cmd);

@@ -59,6 +59,8 @@ export class Session {
   /** The exec.run/exec.stream command holding the foreground slot. */
   foreground: Command | null = null;
   readonly running = new Set<Command>();
+  /** Spawns under way (begun, not yet running): a cancel of the whole session waits for them, so none escapes it. */
+  readonly starting = new Set<Promise<unknown>>();
   /** Running commands and finished ones still retained, oldest first. */
   readonly commands = new Set<Command>();
   /** The tier's side of the session (its sandbox, container or cgroups); null while it starts. */

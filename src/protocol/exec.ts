@@ -196,12 +196,15 @@ export const ExecSignalResult = z.object({
 });
 
 export const ExecCancelParams = z
-  .strictObject({ command_id: CommandId.optional(), session_id: z.string().min(1).optional() })
+  .strictObject({
+    command_id: CommandId.optional(),
+    session_id: z.string().min(1).optional().describe('cancel every command of this session that runs, or whose start is under way (the call waits for that start)'),
+  })
   .refine((p) => (p.command_id === undefined) !== (p.session_id === undefined), {
     message: 'give exactly one of `command_id` or `session_id`',
     path: ['command_id'],
   });
-export const ExecCancelResult = z.object({ cancelled: z.array(z.string()) });
+export const ExecCancelResult = z.object({ cancelled: z.array(z.string()).describe('ids of the commands cancelled, each ended by the time of the answer') });
 
 export const ExecResizeParams = z.strictObject({
   command_id: CommandId,

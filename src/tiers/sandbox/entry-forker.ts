@@ -312,7 +312,7 @@ function whenGone(pid: number, start: string | null, then: () => void): void {
  * one received, `n`: /dev/null, `x`: closed), closes every other, and runs
  * the entry.
  */
-function forkerScript(arch: SeccompArch, entry: string): string {
+export function forkerScript(arch: SeccompArch, entry: string): string {
   const nr = ARCH_INFO[arch].syscalls;
   const PR_SET_DUMPABLE = 4;
   const F_SETFD = 2;

@@ -225,6 +225,29 @@ describe('RESOURCE_PRESSURE: running commands', () => {
       await d.shutdownClean();
     }
   });
+
+  it('starts pipelined on one connection pass neither limit together: a start under way counts as running', async () => {
+    const d = await startDaemon({ flags: ['--max-session-running', '2', '--max-running-commands', '3', '--kill-grace-s', '1'] });
+    const c = await connect(d);
+    try {
+      const outcomes = async (session_id: string, n: number, withDir: boolean) => {
+        const tokens = Array.from({ length: n }, () => token());
+        const settled = await Promise.allSettled(tokens.map((t) => c.call('exec.start', { session_id, command: `sleep ${t}`, ...(withDir ? { working_dir: '/tmp' } : {}) })));
+        for (const r of settled) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'RESOURCE_PRESSURE', String(r.reason));
+        return settled.filter((r) => r.status === 'fulfilled').length;
+      };
+      const s1 = await anyCall(c, 'session.create', {});
+      assert.equal(await outcomes(s1.session_id, 6, false), 2, 'max_session_running 2, six starts at once');
+      const s2 = await anyCall(c, 'session.create', {});
+      // A working_dir is checked by the tier first (an await): the limits are checked again after it.
+      assert.equal(await outcomes(s2.session_id, 4, true), 1, 'max_running_commands 3 with 2 running, four starts at once');
+      assert.equal((await anyCall(c, 'system.stats')).running_commands, 3);
+      for (const s of [s1, s2]) await anyCall(c, 'session.destroy', { session_id: s.session_id, force: true });
+    } finally {
+      c.close();
+      await d.shutdownClean();
+    }
+  });
 });
 
 describe('RESOURCE_PRESSURE: the daemon protects itself', () => {

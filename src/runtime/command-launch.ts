@@ -28,6 +28,8 @@ export async function launch(st: EngineState, params: ExecStreamParams, backgrou
     const spec = commandSpec(session, params, st.config, background);
     if (params.working_dir !== undefined && tier.directoryKind) {
       requireDirectoryKind('working_dir', spec.cwd, await tier.directoryKind(spec.cwd), (t) => redactText(t, spec.secrets));
+      // Other commands may have taken the room meanwhile.
+      refuseOverLimits(st, session);
     }
     const cmd = new Command(spec, tier);
     session.begin(cmd);
@@ -73,8 +75,8 @@ function refuseOverLimits(st: EngineState, session: Session): void {
       max_running_commands: config.max_running_commands,
     });
   }
-  if (session.running.size >= config.max_session_running) {
-    throw new TrlError('RESOURCE_PRESSURE', `session '${session.id}' runs ${session.running.size} commands, its maximum (max_session_running); wait for some to end or cancel them`, {
+  if (session.busy >= config.max_session_running) {
+    throw new TrlError('RESOURCE_PRESSURE', `session '${session.id}' runs ${session.busy} commands, its maximum (max_session_running); wait for some to end or cancel them`, {
       max_session_running: config.max_session_running,
     });
   }

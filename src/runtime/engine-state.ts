@@ -94,7 +94,7 @@ export class EngineState {
 
   runningCommands(): number {
     let n = 0;
-    for (const s of this.sessions.values()) n += s.running.size;
+    for (const s of this.sessions.values()) n += s.busy;
     return n;
   }
 

@@ -53,7 +53,7 @@ export function expireSessions(st: EngineState): void {
     if (s.destroying || s.ephemeral) continue;
     const idleFor = now - s.lastActivity.getTime();
     if (ttl > 0 && now - s.createdAt.getTime() >= ttl) destroyInBackground(st, s.id, 'ttl');
-    else if (idle > 0 && s.running.size === 0 && idleFor >= idle) destroyInBackground(st, s.id, 'idle');
+    else if (idle > 0 && s.busy === 0 && idleFor >= idle) destroyInBackground(st, s.id, 'idle');
   }
 }
 

@@ -61,6 +61,11 @@ export class Session {
   readonly running = new Set<Command>();
   /** Spawns under way (begun, not yet running): a cancel of the whole session waits for them, so none escapes it. */
   readonly starting = new Set<Promise<unknown>>();
+
+  /** Commands that hold a place: running, or starting. The limits count both, or starts pipelined on one connection pass them together. */
+  get busy(): number {
+    return this.running.size + this.starting.size;
+  }
   /** Running commands and finished ones still retained, oldest first. */
   readonly commands = new Set<Command>();
   /** The tier's side of the session (its sandbox, container or cgroups); null while it starts. */

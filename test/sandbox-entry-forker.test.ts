@@ -62,17 +62,22 @@ describe('sandbox entry forker', () => {
 
   const run = async (command: string) => (await c.call('exec.run', { session_id: sid, command, timeout_s: 30 })) as any;
 
-  /** Run `true` until a command has gone through a forker (the first ones of a session may take fresh entries while it starts). */
+  /** Start `sleep <token>` in the background and wait until it runs: its command id, token and pids. */
+  async function startSleep(): Promise<{ id: string; token: number; pids: number[] }> {
+    const token = sleeps.token();
+    const st = (await c.call('exec.start', { session_id: sid, command: `sleep ${token}` })) as any;
+    assert.ok(await waitFor(() => findSleeps(token).length > 0), 'the command runs');
+    return { id: st.command_id, token, pids: findSleeps(token) };
+  }
+
+  /** Start sleeps until one has gone through the forker (the first commands of a session may take fresh entries while it starts). */
   async function untilForked(): Promise<number> {
     const forker = await theForker(d.pid);
-    const token = sleeps.token();
-    let started: any;
     const ok = await waitFor(async () => {
-      started = await c.call('exec.start', { session_id: sid, command: `sleep ${token}` });
-      const ours = await waitFor(() => findSleeps(token).length > 0);
-      const direct = ours && findSleeps(token).some((p) => ppidOf(p) === forker || ppidOf(ppidOf(p) ?? -1) === forker);
-      await c.call('exec.cancel', { command_id: started.command_id });
-      await c.call('exec.wait', { command_id: started.command_id, timeout_s: 30 });
+      const started = await startSleep();
+      const direct = started.pids.some((p) => ppidOf(p) === forker || ppidOf(ppidOf(p) ?? -1) === forker);
+      await c.call('exec.cancel', { command_id: started.id });
+      await c.call('exec.wait', { command_id: started.id, timeout_s: 30 });
       return direct;
     });
     assert.ok(ok, 'no command was ever started by the forker');
@@ -82,11 +87,9 @@ describe('sandbox entry forker', () => {
   it('starts pipe commands from one resident forker, each straight into the sandbox (no entry waiting beside it)', async (t) => {
     if (skip) return t.skip(skip);
     const forker = await untilForked();
-    const token = sleeps.token();
-    const st = (await c.call('exec.start', { session_id: sid, command: `sleep ${token}` })) as any;
-    assert.ok(await waitFor(() => findSleeps(token).length > 0), 'the command runs');
+    const st = await startSleep();
     // The command's shell (dash execs its last command: then the sleep itself) is the forker's child.
-    const [sleep] = findSleeps(token);
+    const [sleep] = st.pids;
     const shell = ppidOf(sleep!) === forker ? sleep! : ppidOf(sleep!)!;
     assert.equal(ppidOf(shell), forker, `the command's parent is the forker, not an entry: ${(procCmdline(ppidOf(shell)!) ?? []).join(' ').slice(0, 80)}`);
     if (root) {
@@ -111,9 +114,9 @@ describe('sandbox entry forker', () => {
     assert.equal((await run('exit 7')).exit_code, 7);
     const killed = await run('kill -TERM $$');
     assert.equal(killed.signal, 'SIGTERM');
-    await c.call('exec.cancel', { command_id: st.command_id });
-    await c.call('exec.wait', { command_id: st.command_id, timeout_s: 30 });
-    assert.equal(((await c.call('exec.info', { command_id: st.command_id })) as any).state, 'killed');
+    await c.call('exec.cancel', { command_id: st.id });
+    await c.call('exec.wait', { command_id: st.id, timeout_s: 30 });
+    assert.equal(((await c.call('exec.info', { command_id: st.id })) as any).state, 'killed');
     assert.equal(forkersOf(d.pid).length, 1, 'still one forker');
     assert.equal(await theForker(d.pid), forker, 'the same one: resident');
   });
@@ -142,20 +145,18 @@ describe('sandbox entry forker', () => {
   it('survives its forker killed: the command it started is still seen to end, new commands run, a new forker comes', async (t) => {
     if (skip) return t.skip(skip);
     const forker = await untilForked();
-    const token = sleeps.token();
-    const st = (await c.call('exec.start', { session_id: sid, command: `sleep ${token}` })) as any;
-    assert.ok(await waitFor(() => findSleeps(token).length > 0), 'the command runs');
+    const st = await startSleep();
     process.kill(forker, 'SIGKILL');
     assert.ok(await waitFor(() => !procAlive(forker)), 'the forker is gone');
     // Orphaned, the command runs on, and the daemon still knows it: until it ends.
-    const info = (await c.call('exec.info', { command_id: st.command_id })) as any;
+    const info = (await c.call('exec.info', { command_id: st.id })) as any;
     assert.equal(info.state, 'running', 'a command whose forker died is not reported ended while it runs');
     // Commands do not wait for a new forker.
     assert.equal((await run('echo after')).stdout, 'after\n');
-    await c.call('exec.cancel', { command_id: st.command_id });
-    await c.call('exec.wait', { command_id: st.command_id, timeout_s: 30 });
-    assert.equal(((await c.call('exec.info', { command_id: st.command_id })) as any).state, 'killed', 'the orphaned command is reported ended once it is');
-    assert.equal(findSleeps(token).length, 0);
+    await c.call('exec.cancel', { command_id: st.id });
+    await c.call('exec.wait', { command_id: st.id, timeout_s: 30 });
+    assert.equal(((await c.call('exec.info', { command_id: st.id })) as any).state, 'killed', 'the orphaned command is reported ended once it is');
+    assert.equal(findSleeps(st.token).length, 0);
     // A new forker, once the retry delay has passed, and commands through it again.
     let next = 0;
     assert.ok(

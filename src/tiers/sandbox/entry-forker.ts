@@ -91,16 +91,6 @@ export class EntryForker {
     return native && passing ? new EntryForker(o, native, passing) : null;
   }
 
-  /** Whether requests go to the forker now (else to fresh entries). */
-  get ready(): boolean {
-    return this.current?.state === 'ready';
-  }
-
-  /** The forker's pid, once started (tests, diagnostics). */
-  get pid(): number {
-    return this.current?.pid ?? 0;
-  }
-
   /** Start the forker unless it runs or is starting; in the background: commands take fresh entries until it is ready. */
   warm(): void {
     if (this.current || this.closed || Date.now() < this.retryAt) return;
@@ -275,7 +265,7 @@ class ForkerProcess {
       p.reject(new SpawnError("the sandbox's entry forker ended before starting the command", 'EIO'));
     }
     this.starts.clear();
-    for (const [pid, resolve] of this.exits) whenGone(pid, startTime(pid), () => resolve({ code: null, signal: null }));
+    for (const [pid, resolve] of this.exits) whenGone(pid, procStart(pid)?.start ?? null, () => resolve({ code: null, signal: null }));
     this.exits.clear();
   }
 }
@@ -291,10 +281,6 @@ function procStart(pid: number): { start: string; zombie: boolean } | null {
   // After the command's name, in parentheses (which may hold anything): state is the first field, starttime the 20th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { start: fields[19] ?? '', zombie: fields[0] === 'Z' };
-}
-
-function startTime(pid: number): string | null {
-  return procStart(pid)?.start ?? null;
 }
 
 /** Call `then` once the process `pid` that started at `start` has exited: gone, a zombie nobody reaps, or the pid another's. */

@@ -75,8 +75,8 @@ export class SandboxTier implements Tier {
   /** The seccomp programs: with Unix sockets (network: true) and without. Null: no filter for this machine's ABI. */
   readonly filters: { network: Buffer; isolated: Buffer } | null;
 
-  /** The resident Perl that forks pipe commands' entries; null where descriptors cannot be passed. */
-  private readonly forker: EntryForker | null;
+  /** The resident Perl that forks pipe commands' entries, made with the first session; null where descriptors cannot be passed. */
+  private forker: EntryForker | null | undefined;
 
   /** Private directory (named like the FIFO directories, so crash recovery removes it). */
   private readonly dir: string;
@@ -108,7 +108,6 @@ export class SandboxTier implements Tier {
     this.tools = { bwrap: which('bwrap'), perl: which('perl') };
     const arch = nativeArch();
     this.filters = arch ? { network: seccompFilter({ arch, blockUnixSockets: false }), isolated: seccompFilter({ arch, blockUnixSockets: true }) } : null;
-    this.forker = this.tools.perl && arch ? EntryForker.create({ perl: this.tools.perl, arch, envFd: ENV_FD, env: { PATH: ENTRY_PATH } }) : null;
     this.poolWorkspace = settings.warmPool > 0 ? realpathOrNull(settings.defaultWorkspace) : null;
     this.pool =
       this.poolWorkspace !== null
@@ -189,9 +188,14 @@ export class SandboxTier implements Tier {
    * one included.
    */
   async createSession(opts: SessionOptions): Promise<TierSession> {
-    const parts = this.parts();
     // The first session starts the forker (in the background; an idle daemon has none).
+    if (this.forker === undefined) {
+      const { perl } = this.tools;
+      const arch = nativeArch();
+      this.forker = perl && arch ? EntryForker.create({ perl, arch, envFd: ENV_FD, env: { PATH: ENTRY_PATH } }) : null;
+    }
     this.forker?.warm();
+    const parts = this.parts();
     const shape: SandboxShape = { workspace: opts.workspace, network: opts.network };
     let sandbox: Sandbox | null = null;
     if (this.pool && opts.workspace === this.poolWorkspace) {
@@ -216,7 +220,7 @@ export class SandboxTier implements Tier {
       tools: { bwrap, perl },
       filters: this.filters,
       arch,
-      forker: this.forker,
+      forker: this.forker ?? null,
       user: this.settings.user,
       // The holder (pid 1) keeps the namespaces alive; its "ready" says the mounts are in place.
       argv: (shape, bound) => [...this.argv(shape, bound), '--', ...holderArgv(perl, arch)],
